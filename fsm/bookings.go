@@ -1,0 +1,52 @@
+package fsm
+
+import (
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// book claims and sells in one step; no hold record is kept.
+func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
+	if err := ValidateBook(r); err != nil {
+		return nil, err
+	}
+	cl, err := t.checkClaim(r.GetEventId(), r.GetQuantity(), r.GetSeats())
+	if err != nil {
+		return nil, err
+	}
+	b := &bookdv1.Booking{
+		Id:         formatID(kindBooking, t.index),
+		EventId:    r.GetEventId(),
+		CustomerId: r.GetCustomerId(),
+		Quantity:   cl.quantity,
+		Seats:      cl.seats,
+		PaymentRef: r.GetPaymentRef(),
+		CreatedAt:  t.timestamp(),
+		Status:     bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
+	}
+	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatBooked, t.index)
+	t.putBooking(cl.event, t.index, b)
+	t.feed(bookingChange("booking_confirmed", b))
+	return &bookdv1.BookResponse{Booking: b}, nil
+}
+
+func (t *txn) cancelBooking(r *bookdv1.CancelBookingRequest) (proto.Message, *Error) {
+	if err := ValidateCancelBooking(r); err != nil {
+		return nil, err
+	}
+	idx, _ := parseID(kindBooking, r.GetBookingId())
+	b := new(bookdv1.Booking)
+	if !t.getProto(key(prefixBook, idx), b) {
+		return nil, notFound("booking %s not found", r.GetBookingId())
+	}
+	if b.GetStatus() == bookdv1.BookingStatus_BOOKING_STATUS_CANCELLED {
+		return nil, errorf(CodeFailedPrecondition, ReasonAlreadyCanceled, "booking %s is already cancelled", b.GetId())
+	}
+	event, _ := parseID(kindEvent, b.GetEventId())
+	t.shift(event, b.GetQuantity(), b.GetSeats(), seatBooked, seatFree, 0)
+	b.Status = bookdv1.BookingStatus_BOOKING_STATUS_CANCELLED
+	b.CancelledAt = t.timestamp()
+	t.setProto(key(prefixBook, idx), b)
+	t.feed(bookingChange("booking_cancelled", b))
+	return &bookdv1.CancelBookingResponse{Booking: b}, nil
+}

@@ -1,0 +1,51 @@
+package fsm
+
+import (
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error) {
+	if err := ValidateCreateEvent(r); err != nil {
+		return nil, err
+	}
+	ev := &bookdv1.Event{
+		Id:        formatID(kindEvent, t.index),
+		Name:      r.GetName(),
+		StartsAt:  r.GetStartsAt(),
+		Capacity:  r.GetCapacity(),
+		Seats:     r.GetSeats(),
+		CreatedAt: t.timestamp(),
+	}
+	t.setProto(key(prefixEvent, t.index), ev)
+	t.setProto(key(prefixCount, t.index), &EventCounters{})
+	free := seatValue{}.encode()
+	for _, s := range r.GetSeats() {
+		t.set(seatKey(t.index, s), free)
+	}
+	t.feed(&Change{Kind: "event_created", EventId: ev.Id, Quantity: ev.Capacity, Seats: ev.Seats})
+	return &bookdv1.CreateEventResponse{Event: ev}, nil
+}
+
+// event loads an event and its counters by id.
+func (t *txn) event(field, id string) (uint64, *bookdv1.Event, *EventCounters, *Error) {
+	idx, ok := parseID(kindEvent, id)
+	if !ok {
+		return 0, nil, nil, invalid("%s: %q is not an event id", field, clip(id))
+	}
+	ev, counters := new(bookdv1.Event), new(EventCounters)
+	if !t.getProto(key(prefixEvent, idx), ev) {
+		return 0, nil, nil, notFound("event %s not found", id)
+	}
+	if !t.getProto(key(prefixCount, idx), counters) {
+		panic("fsm: event " + id + " has no counters")
+	}
+	return idx, ev, counters, nil
+}
+
+func (t *txn) timestamp() *timestamppb.Timestamp { return nanosToTimestamp(t.now) }
+
+func nanosToTimestamp(ns int64) *timestamppb.Timestamp {
+	return &timestamppb.Timestamp{Seconds: ns / 1e9, Nanos: int32(ns % 1e9)}
+}

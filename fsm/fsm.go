@@ -1,0 +1,230 @@
+package fsm
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+)
+
+// Result is what applying one command returns through the Raft future:
+// exactly one of Response and Err is set.
+type Result struct {
+	Response proto.Message
+	Err      *Error
+}
+
+// FSM is bookd's state machine. It implements raft.BatchingFSM. Apply,
+// ApplyBatch, Snapshot and Restore are called by Raft from one goroutine;
+// the read methods may be called concurrently from any goroutine.
+type FSM struct {
+	dir    string
+	logger *slog.Logger
+
+	// mu guards db against the swap Restore makes; reads hold it shared.
+	mu sync.RWMutex
+	db *pebble.DB
+
+	applied atomic.Uint64
+	// waitMu guards appliedCh, closed and replaced each time applied moves.
+	waitMu    sync.Mutex
+	appliedCh chan struct{}
+
+	// Owned by the Raft FSM goroutine.
+	clock      int64 // greatest leader stamp applied, Unix ns
+	nextExpiry int64 // no active hold expires before this (a lower bound)
+}
+
+var _ raft.BatchingFSM = (*FSM)(nil)
+
+// Open opens the state stored under dir, creating it if needed.
+func Open(dir string, logger *slog.Logger) (*FSM, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	f := &FSM{dir: dir, logger: logger, appliedCh: make(chan struct{})}
+	if err := recoverSwap(f.storeDir()); err != nil {
+		return nil, err
+	}
+	db, err := openPebble(f.storeDir(), logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.load(db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *FSM) storeDir() string { return filepath.Join(f.dir, "state") }
+
+// load makes db the current store and reads its metadata.
+func (f *FSM) load(db *pebble.DB) error {
+	applied, clock, nextExpiry, err := readMeta(db)
+	if err != nil {
+		return err
+	}
+	f.db = db
+	f.clock = clock
+	f.nextExpiry = nextExpiry
+	f.setApplied(applied)
+	return nil
+}
+
+// Close closes the store. The FSM must not be used afterwards.
+func (f *FSM) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.db == nil {
+		return nil
+	}
+	err := f.db.Close()
+	f.db = nil
+	return err
+}
+
+// AppliedIndex is the Raft index of the last command in the stored state.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
+
+func (f *FSM) setApplied(index uint64) {
+	f.applied.Store(index)
+	f.waitMu.Lock()
+	close(f.appliedCh)
+	f.appliedCh = make(chan struct{})
+	f.waitMu.Unlock()
+}
+
+// AppliedChanged returns a channel closed when the applied index next moves.
+// Read AppliedIndex after taking the channel to wait without missing a change.
+func (f *FSM) AppliedChanged() <-chan struct{} {
+	f.waitMu.Lock()
+	defer f.waitMu.Unlock()
+	return f.appliedCh
+}
+
+// Apply applies one log entry. Raft calls ApplyBatch instead; Apply is here
+// to satisfy raft.FSM.
+func (f *FSM) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies committed entries in one Pebble batch, with the applied
+// index and clock. Entries at or below the stored applied index are skipped:
+// they are already in the state (Raft replays from its last snapshot).
+// An entry that cannot be decoded, or a storage failure, stops the node: a
+// replica that cannot apply the log must not carry on with a different state.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	results := make([]any, len(logs))
+	applied := f.applied.Load()
+	t := &txn{b: f.db.NewIndexedBatch(), f: f}
+	defer t.b.Close()
+	last := applied
+	for i, l := range logs {
+		if l.Index <= applied {
+			continue
+		}
+		last = l.Index
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		cmd, err := DecodeCommand(l.Data)
+		if err != nil {
+			panic(fmt.Sprintf("fsm: cannot apply log entry %d: %v", l.Index, err))
+		}
+		results[i] = f.applyCommand(t, l.Index, cmd)
+	}
+	if last == applied {
+		return results
+	}
+	t.set(keyApplied, u64(nil, last))
+	t.set(keyClock, u64(nil, uint64(f.clock)))
+	if err := t.b.Commit(pebble.NoSync); err != nil {
+		panic(fmt.Sprintf("fsm: commit batch up to index %d: %v", last, err))
+	}
+	f.setApplied(last)
+	return results
+}
+
+// applyCommand runs one command inside the batch: it advances the clock,
+// expires due holds, then runs the command under its idempotency key.
+func (f *FSM) applyCommand(t *txn, index uint64, cmd *Command) *Result {
+	if cmd.GetStampUnixNanos() > f.clock {
+		f.clock = cmd.GetStampUnixNanos()
+	}
+	t.index, t.now, t.seq = index, f.clock, 0
+	t.expireDue()
+
+	o := opFor(cmd)
+	if o.key == "" {
+		resp, err := o.run(t)
+		return &Result{Response: resp, Err: err}
+	}
+	k := idemKey(o.scope, o.key)
+	var rec IdempotencyRecord
+	if t.getProto(k, &rec) {
+		return replay(&rec, cmd.GetRequestHash(), o.newResponse)
+	}
+	resp, err := o.run(t)
+	rec = IdempotencyRecord{RequestHash: cmd.GetRequestHash()}
+	if err != nil {
+		rec.ErrorCode, rec.ErrorReason, rec.ErrorMessage = int32(err.Code), err.Reason, err.Message
+	} else {
+		rec.Response = marshal(resp)
+	}
+	t.setProto(k, &rec)
+	return &Result{Response: resp, Err: err}
+}
+
+// txn is the state of one command being applied inside a batch.
+type txn struct {
+	f     *FSM
+	b     *pebble.Batch
+	index uint64 // Raft index of the command
+	now   int64  // state machine time, Unix ns
+	seq   uint32 // change feed records written by this command
+}
+
+// Storage errors inside a batch are not the command's fault and cannot be
+// answered deterministically: they stop the node.
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func (t *txn) getProto(k []byte, m proto.Message) bool {
+	ok, err := getProto(t.b, k, m)
+	must(err)
+	return ok
+}
+
+func (t *txn) set(k, v []byte) { must(t.b.Set(k, v, nil)) }
+
+func (t *txn) setProto(k []byte, m proto.Message) { t.set(k, marshal(m)) }
+
+func (t *txn) delete(k []byte) { must(t.b.Delete(k, nil)) }
+
+// feed appends a change record for the current command.
+func (t *txn) feed(c *Change) {
+	c.Index, c.TimeUnixNanos = t.index, t.now
+	t.setProto(feedKey(t.index, t.seq), c)
+	t.seq++
+}
+
+var marshalOptions = proto.MarshalOptions{Deterministic: true}
+
+func marshal(m proto.Message) []byte {
+	b, err := marshalOptions.Marshal(m)
+	must(err)
+	return b
+}
+
+// noExpiry is nextExpiry when no hold is active.
+const noExpiry = math.MaxInt64

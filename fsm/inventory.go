@@ -1,0 +1,94 @@
+package fsm
+
+import (
+	"fmt"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// claim is inventory about to be taken: GA tickets or named seats of one event.
+type claim struct {
+	event    uint64
+	quantity int64    // tickets: the GA quantity, or the number of seats
+	seats    []string // empty for GA
+}
+
+// checkClaim verifies that the inventory asked for is free, all of it.
+func (t *txn) checkClaim(eventID string, quantity int64, seats []string) (*claim, *Error) {
+	idx, ev, counters, err := t.event("event_id", eventID)
+	if err != nil {
+		return nil, err
+	}
+	if len(seats) == 0 {
+		left := ev.GetCapacity() - counters.GetHeldQuantity() - counters.GetBookedQuantity()
+		switch {
+		case left <= 0:
+			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", eventID)
+		case quantity > left:
+			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut,
+				"event %s has only %d tickets left, %d asked", eventID, left, quantity)
+		}
+		return &claim{event: idx, quantity: quantity}, nil
+	}
+	for i, s := range seats {
+		v, ok := t.seat(idx, s)
+		if !ok {
+			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, eventID, s)
+		}
+		if v.state != seatFree {
+			return nil, errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, eventID)
+		}
+	}
+	return &claim{event: idx, quantity: int64(len(seats)), seats: seats}, nil
+}
+
+func (t *txn) seat(event uint64, label string) (seatValue, bool) {
+	v, ok, err := getValue(t.b, seatKey(event, label))
+	must(err)
+	if !ok {
+		return seatValue{}, false
+	}
+	sv, err := decodeSeat(v)
+	must(err)
+	return sv, true
+}
+
+// shift moves inventory between states (seatFree, seatHeld, seatBooked) and
+// keeps the event's counters in step. owner is the hold or booking that has
+// the inventory in its new state. A seat not in the expected state means the
+// stored state is corrupt: the node stops.
+func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte, owner uint64) {
+	counters := new(EventCounters)
+	if !t.getProto(key(prefixCount, event), counters) {
+		panic(fmt.Sprintf("fsm: event %d has no counters", event))
+	}
+	delta := func(state byte, n int64) {
+		switch {
+		case state == seatHeld && len(seats) == 0:
+			counters.HeldQuantity += n
+		case state == seatBooked && len(seats) == 0:
+			counters.BookedQuantity += n
+		case state == seatHeld:
+			counters.HeldSeats += n
+		case state == seatBooked:
+			counters.BookedSeats += n
+		}
+	}
+	delta(from, -quantity)
+	delta(to, quantity)
+	next := seatValue{state: to, owner: owner}.encode()
+	for _, s := range seats {
+		v, ok := t.seat(event, s)
+		if !ok || v.state != from {
+			panic(fmt.Sprintf("fsm: seat %q of event %d is in state %d, expected %d", s, event, v.state, from))
+		}
+		t.set(seatKey(event, s), next)
+	}
+	t.setProto(key(prefixCount, event), counters)
+}
+
+// putBooking stores a booking and indexes it under its event.
+func (t *txn) putBooking(event, booking uint64, b *bookdv1.Booking) {
+	t.setProto(key(prefixBook, booking), b)
+	t.set(key(prefixEvBook, event, booking), nil)
+}

@@ -1,0 +1,153 @@
+package fsm
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The Pebble key layout, the one place that knows it. Numbers are big-endian
+// so that keys sort in numeric order.
+//
+//	m/applied                      last applied Raft index (8 bytes)
+//	m/clock                        state machine time, Unix ns (8 bytes)
+//	e/<event>                      bookd.v1.Event
+//	c/<event>                      fsmv1.EventCounters
+//	s/<event><label>               seat state (seatValue)
+//	h/<hold>                       bookd.v1.Hold
+//	b/<booking>                    bookd.v1.Booking
+//	x/exp/<expires ns><hold>       index of active holds by expiry
+//	x/eb/<event><booking>          index of bookings by event
+//	i/<scope>/<key>                fsmv1.IdempotencyRecord
+//	f/<raft index><seq>            fsmv1.Change (the change feed)
+//	n/<member id>                  member RPC address
+//
+// <event>, <hold> and <booking> are the 8-byte Raft index that created them.
+var (
+	keyApplied   = []byte("m/applied")
+	keyClock     = []byte("m/clock")
+	prefixEvent  = []byte("e/")
+	prefixCount  = []byte("c/")
+	prefixSeat   = []byte("s/")
+	prefixHold   = []byte("h/")
+	prefixBook   = []byte("b/")
+	prefixExpiry = []byte("x/exp/")
+	prefixEvBook = []byte("x/eb/")
+	prefixIdem   = []byte("i/")
+	prefixFeed   = []byte("f/")
+	prefixMember = []byte("n/")
+)
+
+func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+func key(prefix []byte, ids ...uint64) []byte {
+	k := make([]byte, 0, len(prefix)+8*len(ids))
+	k = append(k, prefix...)
+	for _, id := range ids {
+		k = u64(k, id)
+	}
+	return k
+}
+
+func seatKey(event uint64, label string) []byte {
+	return append(key(prefixSeat, event), label...)
+}
+
+func expiryKey(expiresAt int64, hold uint64) []byte {
+	return key(prefixExpiry, uint64(expiresAt), hold)
+}
+
+func idemKey(scope, k string) []byte {
+	b := make([]byte, 0, len(prefixIdem)+len(scope)+1+len(k))
+	b = append(b, prefixIdem...)
+	b = append(b, scope...)
+	b = append(b, '/')
+	return append(b, k...)
+}
+
+func feedKey(index uint64, seq uint32) []byte {
+	return binary.BigEndian.AppendUint32(key(prefixFeed, index), seq)
+}
+
+func memberKey(id string) []byte { return append(append([]byte{}, prefixMember...), id...) }
+
+// prefixEnd returns the first key after every key that starts with prefix.
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte{}, prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Identifiers shown to users are a kind prefix and the creating Raft index.
+const (
+	kindEvent   = "ev_"
+	kindHold    = "hd_"
+	kindBooking = "bk_"
+)
+
+// FormatID renders the identifier of an object created at a Raft index.
+func formatID(kind string, index uint64) string {
+	return kind + strconv.FormatUint(index, 10)
+}
+
+// parseID returns the Raft index behind an identifier, or false when the
+// identifier is not of that kind.
+func parseID(kind, id string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(id, kind)
+	if !ok || rest == "" || rest[0] == '0' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(rest, 10, 64)
+	return n, err == nil
+}
+
+// Seat states as stored under s/<event><label>.
+const (
+	seatFree   byte = 0
+	seatHeld   byte = 1
+	seatBooked byte = 2
+)
+
+// seatValue is a seat's state and, unless free, the hold or booking that has it.
+type seatValue struct {
+	state byte
+	owner uint64
+}
+
+func (v seatValue) encode() []byte {
+	if v.state == seatFree {
+		return []byte{seatFree}
+	}
+	return u64([]byte{v.state}, v.owner)
+}
+
+func decodeSeat(b []byte) (seatValue, error) {
+	switch {
+	case len(b) == 1 && b[0] == seatFree:
+		return seatValue{}, nil
+	case len(b) == 9 && (b[0] == seatHeld || b[0] == seatBooked):
+		return seatValue{state: b[0], owner: binary.BigEndian.Uint64(b[1:])}, nil
+	}
+	return seatValue{}, fmt.Errorf("fsm: corrupt seat value %x", b)
+}
+
+func decodeU64(b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("fsm: corrupt integer value %x", b)
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+func decodeExpiryKey(k []byte) (expiresAt int64) {
+	return int64(binary.BigEndian.Uint64(k[len(prefixExpiry):]))
+}
+
+func decodeExpiryHold(k []byte) uint64 {
+	return binary.BigEndian.Uint64(k[len(prefixExpiry)+8:])
+}

@@ -1,0 +1,289 @@
+package fsm
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+)
+
+// ErrClosed is returned by reads after Close.
+var ErrClosed = errors.New("fsm: closed")
+
+// Reads see one consistent view of the applied state. They never change it:
+// a hold that is due by the reader's time is reported as expired (and its
+// inventory as free) even before a command has expired it in the store.
+
+// view runs fn on a consistent snapshot of the store.
+func (f *FSM) view(fn func(r pebble.Reader) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.db == nil {
+		return ErrClosed
+	}
+	snap := f.db.NewSnapshot()
+	defer snap.Close()
+	return fn(snap)
+}
+
+// Event returns an event by id.
+func (f *FSM) Event(id string) (*bookdv1.Event, error) {
+	ev := new(bookdv1.Event)
+	err := f.view(func(r pebble.Reader) error { return getOne(r, prefixEvent, kindEvent, "event", id, ev) })
+	return ev, err
+}
+
+// Hold returns a hold by id, as of the time now (Unix ns).
+func (f *FSM) Hold(id string, now int64) (*bookdv1.Hold, error) {
+	h := new(bookdv1.Hold)
+	err := f.view(func(r pebble.Reader) error { return getOne(r, prefixHold, kindHold, "hold", id, h) })
+	if err == nil && h.GetStatus() == bookdv1.HoldStatus_HOLD_STATUS_ACTIVE && timestampNanos(h.GetExpiresAt()) <= now {
+		h.Status = bookdv1.HoldStatus_HOLD_STATUS_EXPIRED
+	}
+	return h, err
+}
+
+// Booking returns a booking by id.
+func (f *FSM) Booking(id string) (*bookdv1.Booking, error) {
+	b := new(bookdv1.Booking)
+	err := f.view(func(r pebble.Reader) error { return getOne(r, prefixBook, kindBooking, "booking", id, b) })
+	return b, err
+}
+
+func getOne(r pebble.Reader, prefix []byte, kind, noun, id string, m proto.Message) error {
+	idx, ok := parseID(kind, id)
+	if !ok {
+		return notFound("%s %s not found", noun, clip(id))
+	}
+	ok, err := getProto(r, key(prefix, idx), m)
+	if err == nil && !ok {
+		return notFound("%s %s not found", noun, id)
+	}
+	return err
+}
+
+// ListEvents returns up to limit events created after the event named by
+// after ("" for the first page), and the id to pass for the next page.
+func (f *FSM) ListEvents(after string, limit int) ([]*bookdv1.Event, string, error) {
+	start := prefixEvent
+	if after != "" {
+		idx, ok := parseID(kindEvent, after)
+		if !ok {
+			return nil, "", invalid("page_token: %q is not a page token", clip(after))
+		}
+		start = key(prefixEvent, idx+1)
+	}
+	var events []*bookdv1.Event
+	next, err := f.scan(start, prefixEnd(prefixEvent), limit, func(k, v []byte) error {
+		ev := new(bookdv1.Event)
+		events = append(events, ev)
+		return proto.Unmarshal(v, ev)
+	})
+	if next != "" {
+		next = events[len(events)-1].GetId()
+	}
+	return events, next, err
+}
+
+// ListBookings returns up to limit bookings of an event, after the booking
+// named by after ("" for the first page), and the token of the next page.
+func (f *FSM) ListBookings(eventID, after string, limit int) ([]*bookdv1.Booking, string, error) {
+	event, ok := parseID(kindEvent, eventID)
+	if !ok {
+		return nil, "", notFound("event %s not found", clip(eventID))
+	}
+	start := key(prefixEvBook, event)
+	if after != "" {
+		idx, ok := parseID(kindBooking, after)
+		if !ok {
+			return nil, "", invalid("page_token: %q is not a page token", clip(after))
+		}
+		start = key(prefixEvBook, event, idx+1)
+	}
+	var bookings []*bookdv1.Booking
+	err := f.view(func(r pebble.Reader) error {
+		if ok, err := getProto(r, key(prefixEvent, event), new(bookdv1.Event)); err != nil || !ok {
+			return errors.Join(err, notFoundIf(!ok, "event %s not found", eventID))
+		}
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: prefixEnd(key(prefixEvBook, event))})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for ok := it.First(); ok && len(bookings) < limit; ok = it.Next() {
+			b := new(bookdv1.Booking)
+			idx := binary.BigEndian.Uint64(it.Key()[len(prefixEvBook)+8:])
+			if _, err := getProto(r, key(prefixBook, idx), b); err != nil {
+				return err
+			}
+			bookings = append(bookings, b)
+		}
+		return nil
+	})
+	next := ""
+	if len(bookings) == limit && limit > 0 {
+		next = bookings[limit-1].GetId()
+	}
+	return bookings, next, err
+}
+
+func notFoundIf(cond bool, format string, args ...any) error {
+	if !cond {
+		return nil
+	}
+	return notFound(format, args...)
+}
+
+// scan calls fn on up to limit keys in [start, end) and returns a non-empty
+// marker when more keys follow.
+func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (more string, err error) {
+	err = f.view(func(r pebble.Reader) error {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		n := 0
+		for ok := it.First(); ok; ok = it.Next() {
+			if n == limit {
+				more = "more"
+				return nil
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			if err := fn(it.Key(), v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return more, err
+}
+
+// Availability reports what of an event can be held at time now (Unix ns).
+func (f *FSM) Availability(eventID string, now int64) (*bookdv1.GetAvailabilityResponse, error) {
+	event, ok := parseID(kindEvent, eventID)
+	if !ok {
+		return nil, notFound("event %s not found", clip(eventID))
+	}
+	resp := &bookdv1.GetAvailabilityResponse{EventId: eventID}
+	err := f.view(func(r pebble.Reader) error {
+		ev, counters := new(bookdv1.Event), new(EventCounters)
+		if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
+			return errors.Join(err, notFoundIf(!ok, "event %s not found", eventID))
+		}
+		if _, err := getProto(r, key(prefixCount, event), counters); err != nil {
+			return err
+		}
+		applied, clock, _, err := readMeta(r)
+		if err != nil {
+			return err
+		}
+		now = max(now, clock)
+		dueQuantity, dueSeats, err := dueHolds(r, eventID, now)
+		if err != nil {
+			return err
+		}
+		resp.Capacity = ev.GetCapacity()
+		resp.HeldQuantity = counters.GetHeldQuantity() - dueQuantity
+		resp.BookedQuantity = counters.GetBookedQuantity()
+		resp.AvailableQuantity = ev.GetCapacity() - resp.HeldQuantity - resp.BookedQuantity
+		resp.HeldSeats = counters.GetHeldSeats() - int64(len(dueSeats))
+		resp.BookedSeats = counters.GetBookedSeats()
+		resp.AsOf = nanosToTimestamp(now)
+		resp.AppliedIndex = applied
+		return freeSeats(r, event, dueSeats, &resp.FreeSeats)
+	})
+	return resp, err
+}
+
+// dueHolds sums the GA tickets and seats of an event's active holds that are
+// due by now but not yet expired in the store.
+func dueHolds(r pebble.Reader, eventID string, now int64) (int64, map[string]bool, error) {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefixExpiry, UpperBound: expiryKey(now+1, 0)})
+	if err != nil {
+		return 0, nil, err
+	}
+	defer it.Close()
+	var quantity int64
+	seats := map[string]bool{}
+	for ok := it.First(); ok; ok = it.Next() {
+		h := new(bookdv1.Hold)
+		if _, err := getProto(r, key(prefixHold, decodeExpiryHold(it.Key())), h); err != nil {
+			return 0, nil, err
+		}
+		if h.GetEventId() != eventID {
+			continue
+		}
+		if len(h.GetSeats()) == 0 {
+			quantity += h.GetQuantity()
+		}
+		for _, s := range h.GetSeats() {
+			seats[s] = true
+		}
+	}
+	return quantity, seats, nil
+}
+
+func freeSeats(r pebble.Reader, event uint64, due map[string]bool, out *[]string) error {
+	prefix := key(prefixSeat, event)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		sv, err := decodeSeat(v)
+		if err != nil {
+			return err
+		}
+		label := string(it.Key()[len(prefix):])
+		if sv.state == seatFree || (sv.state == seatHeld && due[label]) {
+			*out = append(*out, label)
+		}
+	}
+	return nil
+}
+
+// Member is a Raft member's registered RPC address.
+type Member struct {
+	ID         string
+	RPCAddress string
+}
+
+// Members returns the registered members, ordered by id.
+func (f *FSM) Members() ([]Member, error) {
+	var members []Member
+	_, err := f.scan(prefixMember, prefixEnd(prefixMember), -1, func(k, v []byte) error {
+		members = append(members, Member{ID: string(k[len(prefixMember):]), RPCAddress: string(v)})
+		return nil
+	})
+	return members, err
+}
+
+// Digest is a hash of the whole stored state and the index it is at. Two
+// replicas at the same applied index must have the same digest.
+func (f *FSM) Digest() (applied uint64, sum []byte, err error) {
+	h := sha256.New()
+	err = f.view(func(r pebble.Reader) error {
+		if applied, _, _, err = readMeta(r); err != nil {
+			return err
+		}
+		return writeSnapshot(h, r, applied)
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("fsm: digest: %w", err)
+	}
+	return applied, h.Sum(nil), nil
+}

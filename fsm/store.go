@@ -1,0 +1,95 @@
+package fsm
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+
+	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/proto"
+)
+
+// openPebble opens (or creates) the Pebble store at dir. Writes are not
+// fsynced: the Raft log is the durability point, and a store that lost its
+// last writes is rebuilt from the log on restart.
+func openPebble(dir string, logger *slog.Logger) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, &pebble.Options{
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleLogger{logger},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fsm: open pebble at %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// pebbleLogger routes Pebble's log lines to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble")
+	panic("pebble: " + msg)
+}
+
+// getValue copies the value at k out of r; ok is false when k is absent.
+func getValue(r pebble.Reader, k []byte) (v []byte, ok bool, err error) {
+	val, closer, err := r.Get(k)
+	if err == pebble.ErrNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("fsm: get %q: %w", k, err)
+	}
+	v = append([]byte(nil), val...)
+	return v, true, closer.Close()
+}
+
+// getProto decodes the value at k into m; ok is false when k is absent.
+func getProto(r pebble.Reader, k []byte, m proto.Message) (ok bool, err error) {
+	v, ok, err := getValue(r, k)
+	if !ok || err != nil {
+		return ok, err
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		return false, fmt.Errorf("fsm: decode %q: %w", k, err)
+	}
+	return true, nil
+}
+
+// readMeta loads the applied index, clock and earliest hold expiry of a store.
+func readMeta(r pebble.Reader) (applied uint64, clock int64, nextExpiry int64, err error) {
+	if v, ok, err := getValue(r, keyApplied); err != nil {
+		return 0, 0, 0, err
+	} else if ok {
+		if applied, err = decodeU64(v); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	if v, ok, err := getValue(r, keyClock); err != nil {
+		return 0, 0, 0, err
+	} else if ok {
+		c, err := decodeU64(v)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		clock = int64(c)
+	}
+	nextExpiry = math.MaxInt64
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefixExpiry, UpperBound: prefixEnd(prefixExpiry)})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if it.First() {
+		nextExpiry = int64(decodeExpiryKey(it.Key()))
+	}
+	return applied, clock, nextExpiry, it.Close()
+}
