@@ -39,6 +39,8 @@ type FSM struct {
 	// Owned by the Raft FSM goroutine.
 	clock      int64 // greatest leader stamp applied, Unix ns
 	nextExpiry int64 // no active hold expires before this (a lower bound)
+	// A copy of nextExpiry for the leader's sweeper, on another goroutine.
+	sweepHint atomic.Int64
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -74,6 +76,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.db = db
 	f.clock = clock
 	f.nextExpiry = nextExpiry
+	f.sweepHint.Store(nextExpiry)
 	f.setApplied(applied)
 	return nil
 }
@@ -89,6 +92,10 @@ func (f *FSM) Close() error {
 	f.db = nil
 	return err
 }
+
+// HoldsDue reports whether some active hold may be due at time now (Unix
+// ns), so that an ExpireHolds command would expire it.
+func (f *FSM) HoldsDue(now int64) bool { return now >= f.sweepHint.Load() }
 
 // AppliedIndex is the Raft index of the last command in the stored state.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
@@ -148,6 +155,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if err := t.b.Commit(pebble.NoSync); err != nil {
 		panic(fmt.Sprintf("fsm: commit batch up to index %d: %v", last, err))
 	}
+	f.sweepHint.Store(f.nextExpiry)
 	f.setApplied(last)
 	return results
 }

@@ -1,0 +1,133 @@
+package raftnode
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Peer is a member of the initial cluster.
+type Peer struct {
+	ID       string
+	RaftAddr string
+}
+
+// Config describes one node.
+type Config struct {
+	ID       string
+	DataDir  string
+	RaftAddr string // address to bind and advertise; must be routable
+	RPCAddr  string // address of this node's RPC server, registered for the others
+
+	// InitialCluster bootstraps a new cluster when the node has no state.
+	// Leave it empty for a node that joins a running cluster.
+	InitialCluster []Peer
+
+	// ClockOffset is added to this node's clock when it stamps commands (for
+	// fault tests of a skewed leader).
+	ClockOffset time.Duration
+
+	// Timing. Zero values take the defaults below.
+	HeartbeatTimeout  time.Duration // default 1s
+	ElectionTimeout   time.Duration // default 1s
+	SnapshotInterval  time.Duration // default 2m
+	SnapshotThreshold uint64        // default 8192 entries
+	TrailingLogs      uint64        // default 10240 entries
+	SweepInterval     time.Duration // default 1s: how often the leader expires due holds
+
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.HeartbeatTimeout, time.Second)
+	def(&c.ElectionTimeout, time.Second)
+	def(&c.SnapshotInterval, 2*time.Minute)
+	def(&c.SweepInterval, time.Second)
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 8192
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+func (c *Config) validate() error {
+	if c.ID == "" {
+		return fmt.Errorf("raftnode: --id is required")
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("raftnode: --data-dir is required")
+	}
+	if err := checkRoutable("--raft-addr", c.RaftAddr); err != nil {
+		return err
+	}
+	if err := checkRoutable("--rpc-addr", c.RPCAddr); err != nil {
+		return err
+	}
+	if len(c.InitialCluster) > 0 {
+		found := false
+		for _, p := range c.InitialCluster {
+			if p.ID == c.ID {
+				found = true
+				if p.RaftAddr != c.RaftAddr {
+					return fmt.Errorf("raftnode: --initial-cluster gives %s address %s but --raft-addr is %s", p.ID, p.RaftAddr, c.RaftAddr)
+				}
+			}
+		}
+		if !found {
+			return fmt.Errorf("raftnode: --initial-cluster does not name this node (%s)", c.ID)
+		}
+	}
+	return nil
+}
+
+// checkRoutable refuses addresses other nodes cannot dial, like ":7001" or "0.0.0.0:7001".
+func checkRoutable(flag, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("raftnode: %s %q: %v", flag, addr, err)
+	}
+	if port == "" || port == "0" {
+		return fmt.Errorf("raftnode: %s %q: needs a fixed port", flag, addr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return fmt.Errorf("raftnode: %s %q: must be an address other nodes can reach, not a wildcard", flag, addr)
+	}
+	return nil
+}
+
+// ParsePeers parses "n1=127.0.0.1:7001,n2=127.0.0.1:7002".
+func ParsePeers(s string) ([]Peer, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var peers []Peer
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		id, addr, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("raftnode: --initial-cluster entry %q: want id=host:port", part)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("raftnode: --initial-cluster names %s twice", id)
+		}
+		if err := checkRoutable("--initial-cluster", addr); err != nil {
+			return nil, err
+		}
+		seen[id] = true
+		peers = append(peers, Peer{ID: id, RaftAddr: addr})
+	}
+	sort.Slice(peers, func(i, j int) bool { return peers[i].ID < peers[j].ID })
+	return peers, nil
+}

@@ -1,0 +1,110 @@
+package raftnode
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bookd/bookd/fsm"
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
+	"github.com/hashicorp/raft"
+)
+
+// AddNode adds a member to the Raft configuration (a no-op for a member
+// already there with the same address) and records its RPC address.
+func (n *Node) AddNode(ctx context.Context, id, raftAddr, rpcAddr string, voter bool) error {
+	if n.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if err := checkRoutable("raft_address", raftAddr); err != nil {
+		return err
+	}
+	add := n.raft.AddVoter
+	if !voter {
+		add = n.raft.AddNonvoter
+	}
+	if err := add(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, enqueueTimeout).Error(); err != nil {
+		return proposeError(err)
+	}
+	if rpcAddr == "" {
+		return nil
+	}
+	return n.RegisterMember(id, rpcAddr)
+}
+
+// RegisterMember records a member's RPC address, unless it is recorded already.
+func (n *Node) RegisterMember(id, rpcAddr string) error {
+	members, err := n.fsm.Members()
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if m.ID == id && m.RPCAddress == rpcAddr {
+			return nil
+		}
+	}
+	return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_RegisterMember{RegisterMember: &fsmv1.RegisterMember{Id: id, RpcAddress: rpcAddr}}})
+}
+
+// RemoveNode removes a member from the Raft configuration.
+func (n *Node) RemoveNode(ctx context.Context, id string) error {
+	if n.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, enqueueTimeout).Error(); err != nil {
+		return proposeError(err)
+	}
+	if id == n.cfg.ID {
+		return nil // this node is stepping down; it can no longer propose
+	}
+	return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_UnregisterMember{UnregisterMember: &fsmv1.UnregisterMember{Id: id}}})
+}
+
+// TransferLeadership hands leadership to the voter id, or to the most
+// caught-up voter when id is empty, and waits for the hand-over.
+func (n *Node) TransferLeadership(ctx context.Context, id string) error {
+	if n.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	var f raft.Future
+	if id == "" {
+		f = n.raft.LeadershipTransfer()
+	} else {
+		addr, err := n.raftAddress(id)
+		if err != nil {
+			return err
+		}
+		f = n.raft.LeadershipTransferToServer(raft.ServerID(id), raft.ServerAddress(addr))
+	}
+	if err := f.Error(); err != nil {
+		return proposeError(err)
+	}
+	return nil
+}
+
+func (n *Node) raftAddress(id string) (string, error) {
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return "", proposeError(err)
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == id {
+			return string(s.Address), nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s", ErrUnknownMember, id)
+}
+
+// ErrUnknownMember: no member has that id.
+var ErrUnknownMember = fmt.Errorf("raftnode: no such member")
+
+// proposeInternal proposes a command whose result carries no business error.
+func (n *Node) proposeInternal(cmd *fsm.Command) error {
+	res, err := n.Propose(context.Background(), cmd)
+	if err != nil {
+		return err
+	}
+	if res.Err != nil {
+		return res.Err
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package raftnode
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bookd/bookd/fsm"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// Node is one running member of the Raft group.
+type Node struct {
+	cfg       Config
+	log       *slog.Logger
+	raft      *raft.Raft
+	fsm       *fsm.FSM
+	transport *raft.NetworkTransport
+	store     *raftboltdb.BoltStore
+
+	clock      stampClock
+	leaderAddr addrCache
+	reads      *readGate
+	stopCh     chan struct{}
+	stopped    sync.WaitGroup
+	closeMu    sync.Mutex
+	closed     bool
+}
+
+// Open starts a node: it opens the stores, starts Raft, and bootstraps the
+// cluster from cfg.InitialCluster when the node has no Raft state yet.
+func Open(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("raftnode: create data dir: %w", err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), stopCh: make(chan struct{})}
+	n.clock.offset = cfg.ClockOffset
+	if err := n.open(); err != nil {
+		n.closeStores()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) open() error {
+	var err error
+	if n.fsm, err = fsm.Open(filepath.Join(n.cfg.DataDir, "fsm"), n.log); err != nil {
+		return err
+	}
+	if n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
+		return fmt.Errorf("raftnode: open log store: %w", err)
+	}
+	logs, err := raft.NewLogCache(1024, n.store)
+	if err != nil {
+		return err
+	}
+	raftLog := raftLogWriter(n.log)
+	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
+	if err != nil {
+		return fmt.Errorf("raftnode: open snapshot store: %w", err)
+	}
+	advertise, err := net.ResolveTCPAddr("tcp", n.cfg.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raftnode: resolve %s: %w", n.cfg.RaftAddr, err)
+	}
+	if n.transport, err = raft.NewTCPTransport(n.cfg.RaftAddr, advertise, 3, 10*time.Second, raftLog); err != nil {
+		return fmt.Errorf("raftnode: listen on %s: %w", n.cfg.RaftAddr, err)
+	}
+
+	leaderCh := make(chan bool, 16)
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.ID)
+	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = n.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout / 2
+	rc.CommitTimeout = 5 * time.Millisecond
+	rc.SnapshotInterval = n.cfg.SnapshotInterval
+	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
+	rc.TrailingLogs = n.cfg.TrailingLogs
+	rc.MaxAppendEntries = 512
+	rc.BatchApplyCh = true
+	rc.NotifyCh = leaderCh
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
+
+	existing, err := raft.HasExistingState(logs, n.store, snaps)
+	if err != nil {
+		return fmt.Errorf("raftnode: read raft state: %w", err)
+	}
+	if !existing && len(n.cfg.InitialCluster) > 0 {
+		var servers []raft.Server
+		for _, p := range n.cfg.InitialCluster {
+			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
+		}
+		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, n.transport, raft.Configuration{Servers: servers}); err != nil {
+			return fmt.Errorf("raftnode: bootstrap: %w", err)
+		}
+		n.log.Info("bootstrapped new cluster", "members", len(servers))
+	}
+	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, n.transport); err != nil {
+		return fmt.Errorf("raftnode: start raft: %w", err)
+	}
+	n.reads = newReadGate(n.raft, n.fsm)
+	n.stopped.Add(2)
+	go n.watchLeadership(leaderCh)
+	go n.sweepHolds()
+	return nil
+}
+
+// watchLeadership drains Raft's leadership notifications. A new leader
+// registers its RPC address so followers can forward to it.
+func (n *Node) watchLeadership(ch <-chan bool) {
+	defer n.stopped.Done()
+	for {
+		select {
+		case <-n.stopCh:
+			return
+		case leader := <-ch:
+			if leader {
+				n.log.Info("became leader")
+				go n.registerSelf()
+			}
+		}
+	}
+}
+
+// registerSelf records this node's RPC address in the replicated state.
+func (n *Node) registerSelf() {
+	if err := n.RegisterMember(n.cfg.ID, n.cfg.RPCAddr); err != nil && !errors.Is(err, ErrNotLeader) {
+		n.log.Warn("register rpc address", "err", err)
+	}
+}
+
+// Close stops Raft and closes the stores. It is safe to call twice.
+func (n *Node) Close() error {
+	n.closeMu.Lock()
+	defer n.closeMu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	close(n.stopCh)
+	var errs []error
+	if n.raft != nil {
+		errs = append(errs, n.raft.Shutdown().Error())
+	}
+	n.stopped.Wait()
+	errs = append(errs, n.closeStores())
+	return errors.Join(errs...)
+}
+
+func (n *Node) closeStores() error {
+	var errs []error
+	if n.transport != nil {
+		errs = append(errs, n.transport.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	if n.fsm != nil {
+		errs = append(errs, n.fsm.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ID is this node's Raft server id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// RPCAddr is this node's RPC address.
+func (n *Node) RPCAddr() string { return n.cfg.RPCAddr }
+
+// FSM is the node's state machine, for reads.
+func (n *Node) FSM() *fsm.FSM { return n.fsm }
+
+// Raft exposes the Raft instance to tests and the status report.
+func (n *Node) Raft() *raft.Raft { return n.raft }
+
+// raftLogWriter sends hashicorp/raft's text log lines to slog.
+func raftLogWriter(l *slog.Logger) io.Writer { return slogWriter{l.With("component", "raft")} }
+
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	if len(msg) > 0 && msg[len(msg)-1] == '\n' {
+		msg = msg[:len(msg)-1]
+	}
+	w.l.Warn(msg)
+	return len(p), nil
+}
+
+// RaftAddr is this node's Raft address.
+func (n *Node) RaftAddr() string { return n.cfg.RaftAddr }

@@ -1,0 +1,159 @@
+package rpc
+
+import (
+	"context"
+
+	"github.com/bookd/bookd/fsm"
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+)
+
+// BookingHandler implements bookdv1connect.BookingServiceHandler.
+type BookingHandler struct{ s *service }
+
+var _ bookdv1connect.BookingServiceHandler = (*BookingHandler)(nil)
+
+// Page sizes of List calls.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+func (h *BookingHandler) CreateEvent(ctx context.Context, req *bookdv1.CreateEventRequest) (*bookdv1.CreateEventResponse, error) {
+	if err := check(fsm.ValidateCreateEvent(req)); err != nil {
+		return nil, err
+	}
+	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_CreateEvent{CreateEvent: req}},
+		func(ctx context.Context, p *peer) (*bookdv1.CreateEventResponse, error) { return p.booking.CreateEvent(ctx, req) })
+}
+
+func (h *BookingHandler) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.HoldResponse, error) {
+	if err := check(fsm.ValidateHold(req)); err != nil {
+		return nil, err
+	}
+	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Hold{Hold: req}},
+		func(ctx context.Context, p *peer) (*bookdv1.HoldResponse, error) { return p.booking.Hold(ctx, req) })
+}
+
+func (h *BookingHandler) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*bookdv1.ConfirmResponse, error) {
+	if err := check(fsm.ValidateConfirm(req)); err != nil {
+		return nil, err
+	}
+	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Confirm{Confirm: req}},
+		func(ctx context.Context, p *peer) (*bookdv1.ConfirmResponse, error) { return p.booking.Confirm(ctx, req) })
+}
+
+func (h *BookingHandler) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest) (*bookdv1.ReleaseHoldResponse, error) {
+	if err := check(fsm.ValidateReleaseHold(req)); err != nil {
+		return nil, err
+	}
+	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_ReleaseHold{ReleaseHold: req}},
+		func(ctx context.Context, p *peer) (*bookdv1.ReleaseHoldResponse, error) { return p.booking.ReleaseHold(ctx, req) })
+}
+
+func (h *BookingHandler) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.BookResponse, error) {
+	if err := check(fsm.ValidateBook(req)); err != nil {
+		return nil, err
+	}
+	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Book{Book: req}},
+		func(ctx context.Context, p *peer) (*bookdv1.BookResponse, error) { return p.booking.Book(ctx, req) })
+}
+
+func (h *BookingHandler) CancelBooking(ctx context.Context, req *bookdv1.CancelBookingRequest) (*bookdv1.CancelBookingResponse, error) {
+	if err := check(fsm.ValidateCancelBooking(req)); err != nil {
+		return nil, err
+	}
+	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_CancelBooking{CancelBooking: req}},
+		func(ctx context.Context, p *peer) (*bookdv1.CancelBookingResponse, error) { return p.booking.CancelBooking(ctx, req) })
+}
+
+func (h *BookingHandler) GetEvent(ctx context.Context, req *bookdv1.GetEventRequest) (*bookdv1.GetEventResponse, error) {
+	if err := check(fsm.ValidateEventID("event_id", req.GetEventId())); err != nil {
+		return nil, err
+	}
+	return read(ctx, h.s, req.GetRead(),
+		func() (*bookdv1.GetEventResponse, error) {
+			ev, err := h.s.node.FSM().Event(req.GetEventId())
+			return &bookdv1.GetEventResponse{Event: ev}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.GetEventResponse, error) { return p.booking.GetEvent(ctx, req) })
+}
+
+func (h *BookingHandler) ListEvents(ctx context.Context, req *bookdv1.ListEventsRequest) (*bookdv1.ListEventsResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	return read(ctx, h.s, req.GetRead(),
+		func() (*bookdv1.ListEventsResponse, error) {
+			events, next, err := h.s.node.FSM().ListEvents(req.GetPageToken(), size)
+			return &bookdv1.ListEventsResponse{Events: events, NextPageToken: next}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.ListEventsResponse, error) { return p.booking.ListEvents(ctx, req) })
+}
+
+func (h *BookingHandler) GetAvailability(ctx context.Context, req *bookdv1.GetAvailabilityRequest) (*bookdv1.GetAvailabilityResponse, error) {
+	if err := check(fsm.ValidateEventID("event_id", req.GetEventId())); err != nil {
+		return nil, err
+	}
+	return read(ctx, h.s, req.GetRead(),
+		func() (*bookdv1.GetAvailabilityResponse, error) {
+			return h.s.node.FSM().Availability(req.GetEventId(), h.s.node.Now())
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.GetAvailabilityResponse, error) {
+			return p.booking.GetAvailability(ctx, req)
+		})
+}
+
+func (h *BookingHandler) GetHold(ctx context.Context, req *bookdv1.GetHoldRequest) (*bookdv1.GetHoldResponse, error) {
+	if err := check(fsm.ValidateHoldID("hold_id", req.GetHoldId())); err != nil {
+		return nil, err
+	}
+	return read(ctx, h.s, req.GetRead(),
+		func() (*bookdv1.GetHoldResponse, error) {
+			hold, err := h.s.node.FSM().Hold(req.GetHoldId(), h.s.node.Now())
+			return &bookdv1.GetHoldResponse{Hold: hold}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.GetHoldResponse, error) { return p.booking.GetHold(ctx, req) })
+}
+
+func (h *BookingHandler) GetBooking(ctx context.Context, req *bookdv1.GetBookingRequest) (*bookdv1.GetBookingResponse, error) {
+	if err := check(fsm.ValidateBookingID("booking_id", req.GetBookingId())); err != nil {
+		return nil, err
+	}
+	return read(ctx, h.s, req.GetRead(),
+		func() (*bookdv1.GetBookingResponse, error) {
+			b, err := h.s.node.FSM().Booking(req.GetBookingId())
+			return &bookdv1.GetBookingResponse{Booking: b}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.GetBookingResponse, error) { return p.booking.GetBooking(ctx, req) })
+}
+
+func (h *BookingHandler) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {
+	if err := check(fsm.ValidateEventID("event_id", req.GetEventId())); err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	return read(ctx, h.s, req.GetRead(),
+		func() (*bookdv1.ListBookingsResponse, error) {
+			bookings, next, err := h.s.node.FSM().ListBookings(req.GetEventId(), req.GetPageToken(), size)
+			return &bookdv1.ListBookingsResponse{Bookings: bookings, NextPageToken: next}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.ListBookingsResponse, error) {
+			return p.booking.ListBookings(ctx, req)
+		})
+}
+
+func pageSize(n int32) (int, error) {
+	switch {
+	case n == 0:
+		return defaultPageSize, nil
+	case n < 0 || n > maxPageSize:
+		return 0, invalidArgument("page_size: must be between 1 and %d, got %d", maxPageSize, n)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,98 @@
+package rpc
+
+import (
+	"context"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/raftnode"
+)
+
+// ClusterHandler implements bookdv1connect.ClusterServiceHandler.
+type ClusterHandler struct{ s *service }
+
+var _ bookdv1connect.ClusterServiceHandler = (*ClusterHandler)(nil)
+
+func (h *ClusterHandler) GetStatus(ctx context.Context, _ *bookdv1.GetStatusRequest) (*bookdv1.GetStatusResponse, error) {
+	st, err := h.s.node.Status()
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return &bookdv1.GetStatusResponse{
+		NodeId:           st.NodeID,
+		State:            st.State,
+		LeaderId:         st.LeaderID,
+		LeaderRpcAddress: st.LeaderRPC,
+		Term:             st.Term,
+		CommitIndex:      st.CommitIndex,
+		AppliedIndex:     st.AppliedIndex,
+		LastLogIndex:     st.LastLogIndex,
+		Members:          members(st.Members),
+		LastContactMs:    st.LastContact.Milliseconds(),
+	}, nil
+}
+
+func members(ms []raftnode.MemberStatus) []*bookdv1.Member {
+	out := make([]*bookdv1.Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, &bookdv1.Member{Id: m.ID, RaftAddress: m.RaftAddr, RpcAddress: m.RPCAddr, Voter: m.Voter, Leader: m.Leader})
+	}
+	return out
+}
+
+func (h *ClusterHandler) membersNow() []*bookdv1.Member {
+	st, _ := h.s.node.Status()
+	return members(st.Members)
+}
+
+func (h *ClusterHandler) AddNode(ctx context.Context, req *bookdv1.AddNodeRequest) (*bookdv1.AddNodeResponse, error) {
+	if req.GetId() == "" {
+		return nil, invalidArgument("id: required")
+	}
+	if req.GetRaftAddress() == "" {
+		return nil, invalidArgument("raft_address: required")
+	}
+	return leaderOnly(ctx, h.s,
+		func() (*bookdv1.AddNodeResponse, error) {
+			err := h.s.node.AddNode(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress(), !req.GetNonvoter())
+			return &bookdv1.AddNodeResponse{Members: h.membersNow()}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.AddNodeResponse, error) { return p.cluster.AddNode(ctx, req) })
+}
+
+func (h *ClusterHandler) RemoveNode(ctx context.Context, req *bookdv1.RemoveNodeRequest) (*bookdv1.RemoveNodeResponse, error) {
+	if req.GetId() == "" {
+		return nil, invalidArgument("id: required")
+	}
+	return leaderOnly(ctx, h.s,
+		func() (*bookdv1.RemoveNodeResponse, error) {
+			err := h.s.node.RemoveNode(ctx, req.GetId())
+			return &bookdv1.RemoveNodeResponse{Members: h.membersNow()}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.RemoveNodeResponse, error) { return p.cluster.RemoveNode(ctx, req) })
+}
+
+func (h *ClusterHandler) TransferLeadership(ctx context.Context, req *bookdv1.TransferLeadershipRequest) (*bookdv1.TransferLeadershipResponse, error) {
+	return leaderOnly(ctx, h.s,
+		func() (*bookdv1.TransferLeadershipResponse, error) {
+			err := h.s.node.TransferLeadership(ctx, req.GetId())
+			id, _ := h.s.node.Leader()
+			return &bookdv1.TransferLeadershipResponse{LeaderId: id}, err
+		},
+		func(ctx context.Context, p *peer) (*bookdv1.TransferLeadershipResponse, error) {
+			return p.cluster.TransferLeadership(ctx, req)
+		})
+}
+
+// leaderOnly runs an operation on the leader, forwarding from a follower.
+func leaderOnly[Resp any](ctx context.Context, s *service, local func() (Resp, error),
+	forward func(context.Context, *peer) (Resp, error)) (Resp, error) {
+	var zero Resp
+	if !s.node.IsLeader() {
+		return toLeader(ctx, s, forward)
+	}
+	resp, err := local()
+	if err != nil {
+		return zero, toConnect(err)
+	}
+	return resp, nil
+}

@@ -1,0 +1,74 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/raftnode"
+)
+
+// MaxRequestBytes bounds a request message; larger ones get RESOURCE_EXHAUSTED.
+const MaxRequestBytes = 1 << 20
+
+// NewHandler returns the HTTP handler serving both services, gRPC health
+// and gRPC reflection for node.
+func NewHandler(node *raftnode.Node, logger *slog.Logger) http.Handler {
+	h, _ := newHandler(node, logger)
+	return h
+}
+
+func newHandler(node *raftnode.Node, logger *slog.Logger) (http.Handler, *service) {
+	s := &service{node: node, peers: newPeers()}
+	opts := []connect.HandlerOption{
+		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
+			logger.Error("handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
+			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+		}),
+		connect.WithInterceptors(logErrors(logger)),
+	}
+	mux := http.NewServeMux()
+	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))
+	mux.Handle(bookdv1connect.NewClusterServiceHandler(&ClusterHandler{s: s}, opts...))
+	services := []string{bookdv1connect.BookingServiceName, bookdv1connect.ClusterServiceName}
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
+	reflector := grpcreflect.NewStaticReflector(services...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	return withLeaderHeader(node, mux), s
+}
+
+// withLeaderHeader tells every caller where the leader is.
+func withLeaderHeader(node *raftnode.Node, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, addr := node.Leader(); addr != "" {
+			w.Header().Set(LeaderHeader, addr)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logErrors logs calls that fail for a reason other than the caller's.
+func logErrors(logger *slog.Logger) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			resp, err := next(ctx, req)
+			if err != nil {
+				switch code := connect.CodeOf(err); code {
+				case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
+					logger.Error("call failed", "procedure", req.Spec().Procedure, "code", code, "err", err)
+				case connect.CodeUnavailable:
+					logger.Debug("call unavailable", "procedure", req.Spec().Procedure, "err", err)
+				}
+			}
+			return resp, err
+		}
+	}
+}

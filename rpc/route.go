@@ -1,0 +1,173 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/bookd/bookd/fsm"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/raftnode"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	// LeaderHeader is set on every response to the leader's RPC address.
+	LeaderHeader = "Bookd-Leader"
+	// forwardedHeader marks a request a follower forwarded to the leader.
+	forwardedHeader = "Bookd-Forwarded-By"
+)
+
+// service is what both handlers share: the node and the way to the leader.
+type service struct {
+	node  *raftnode.Node
+	peers *peers
+}
+
+// peer is a set of clients for another node.
+type peer struct {
+	booking bookdv1connect.BookingServiceClient
+	cluster bookdv1connect.ClusterServiceClient
+}
+
+// peers caches clients by RPC address.
+type peers struct {
+	http *http.Client
+	mu   sync.Mutex
+	byAd map[string]*peer
+}
+
+func newPeers() *peers {
+	t := &http.Transport{
+		Protocols:           new(http.Protocols),
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	t.Protocols.SetUnencryptedHTTP2(true)
+	return &peers{http: &http.Client{Transport: t}, byAd: map[string]*peer{}}
+}
+
+func (p *peers) get(addr string) *peer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.byAd[addr]; ok {
+		return c
+	}
+	base := "http://" + addr
+	c := &peer{
+		booking: bookdv1connect.NewBookingServiceClient(p.http, base),
+		cluster: bookdv1connect.NewClusterServiceClient(p.http, base),
+	}
+	p.byAd[addr] = c
+	return c
+}
+
+func (p *peers) close() { p.http.CloseIdleConnections() }
+
+// leaderPeer returns clients for the leader and a context marking the call
+// as forwarded. A request that was itself forwarded is not forwarded again.
+func (s *service) leaderPeer(ctx context.Context) (context.Context, *peer, error) {
+	if info, ok := connect.CallInfoForHandlerContext(ctx); ok && info.RequestHeader().Get(forwardedHeader) != "" {
+		return nil, nil, connect.NewError(connect.CodeUnavailable, errors.New("forwarded to a node that is no longer the leader; retry"))
+	}
+	id, addr := s.node.Leader()
+	switch {
+	case id == "":
+		return nil, nil, connect.NewError(connect.CodeUnavailable, errors.New("no leader: the cluster is electing one or has no quorum; retry"))
+	case addr == "":
+		return nil, nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("leader %s has not registered its RPC address yet; retry", id))
+	}
+	fctx, info := connect.NewClientContext(ctx)
+	info.RequestHeader().Set(forwardedHeader, s.node.ID())
+	return fctx, s.peers.get(addr), nil
+}
+
+// toLeader forwards a call to the leader.
+func toLeader[Resp any](ctx context.Context, s *service, forward func(context.Context, *peer) (Resp, error)) (Resp, error) {
+	var zero Resp
+	fctx, p, err := s.leaderPeer(ctx)
+	if err != nil {
+		return zero, err
+	}
+	resp, err := forward(fctx, p)
+	if err != nil {
+		return zero, relay(err)
+	}
+	return resp, nil
+}
+
+// relay rebuilds an error returned by the leader, keeping its code, message
+// and reason but none of the leader's transport headers.
+func relay(err error) error {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("forward to leader: %w", err))
+	}
+	out := connect.NewError(ce.Code(), errors.New(ce.Message()))
+	if r := ce.Meta().Get(ReasonHeader); r != "" {
+		out.Meta().Set(ReasonHeader, r)
+	}
+	return out
+}
+
+// mutate proposes cmd on the leader, forwarding from a follower, and returns
+// the state machine's response.
+func mutate[Resp proto.Message](ctx context.Context, s *service, req proto.Message, cmd *fsm.Command,
+	forward func(context.Context, *peer) (Resp, error)) (Resp, error) {
+	var zero Resp
+	if !s.node.IsLeader() {
+		return toLeader(ctx, s, forward)
+	}
+	cmd.RequestHash = fsm.RequestHash(req)
+	res, err := s.node.Propose(ctx, cmd)
+	if err != nil {
+		return zero, toConnect(err)
+	}
+	if res.Err != nil {
+		return zero, toConnect(res.Err)
+	}
+	resp, ok := res.Response.(Resp)
+	if !ok {
+		return zero, connect.NewError(connect.CodeInternal, fmt.Errorf("state machine answered %T", res.Response))
+	}
+	return resp, nil
+}
+
+// read serves a read at the consistency the request asks for: stale reads
+// from this node's state, linearizable reads on the leader after a read
+// barrier (a follower forwards them).
+func read[Resp proto.Message](ctx context.Context, s *service, opts *bookdv1.ReadOptions,
+	local func() (Resp, error), forward func(context.Context, *peer) (Resp, error)) (Resp, error) {
+	var zero Resp
+	switch opts.GetConsistency() {
+	case bookdv1.Consistency_CONSISTENCY_STALE:
+		if opts.MaxStaleness != nil {
+			if !opts.MaxStaleness.IsValid() || opts.MaxStaleness.AsDuration() < 0 {
+				return zero, invalidArgument("read.max_staleness: not a valid non-negative duration")
+			}
+			if max := opts.MaxStaleness.AsDuration(); max > 0 && s.node.LastContact() > max {
+				return zero, connect.NewError(connect.CodeUnavailable,
+					fmt.Errorf("node %s has not heard from the leader within read.max_staleness %s", s.node.ID(), max))
+			}
+		}
+	case bookdv1.Consistency_CONSISTENCY_UNSPECIFIED, bookdv1.Consistency_CONSISTENCY_LINEARIZABLE:
+		if !s.node.IsLeader() {
+			return toLeader(ctx, s, forward)
+		}
+		if err := s.node.ReadBarrier(ctx); err != nil {
+			return zero, toConnect(err)
+		}
+	default:
+		return zero, invalidArgument("read.consistency: unknown value %d", opts.GetConsistency())
+	}
+	resp, err := local()
+	if err != nil {
+		return zero, toConnect(err)
+	}
+	return resp, nil
+}
