@@ -130,3 +130,6 @@ func (n *Node) LastContact() time.Duration {
 	}
 	return time.Since(lc)
 }
+
+// FirstLogIndex is the oldest entry still in this node's Raft log.
+func (n *Node) FirstLogIndex() (uint64, error) { return n.store.FirstIndex() }

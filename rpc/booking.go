@@ -25,7 +25,9 @@ func (h *BookingHandler) CreateEvent(ctx context.Context, req *bookdv1.CreateEve
 		return nil, err
 	}
 	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_CreateEvent{CreateEvent: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.CreateEventResponse, error) { return p.booking.CreateEvent(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.CreateEventResponse, error) {
+			return p.booking.CreateEvent(ctx, req)
+		})
 }
 
 func (h *BookingHandler) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.HoldResponse, error) {
@@ -41,7 +43,9 @@ func (h *BookingHandler) Confirm(ctx context.Context, req *bookdv1.ConfirmReques
 		return nil, err
 	}
 	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Confirm{Confirm: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.ConfirmResponse, error) { return p.booking.Confirm(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.ConfirmResponse, error) {
+			return p.booking.Confirm(ctx, req)
+		})
 }
 
 func (h *BookingHandler) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest) (*bookdv1.ReleaseHoldResponse, error) {
@@ -49,7 +53,9 @@ func (h *BookingHandler) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHo
 		return nil, err
 	}
 	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_ReleaseHold{ReleaseHold: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.ReleaseHoldResponse, error) { return p.booking.ReleaseHold(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.ReleaseHoldResponse, error) {
+			return p.booking.ReleaseHold(ctx, req)
+		})
 }
 
 func (h *BookingHandler) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.BookResponse, error) {
@@ -65,7 +71,9 @@ func (h *BookingHandler) CancelBooking(ctx context.Context, req *bookdv1.CancelB
 		return nil, err
 	}
 	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_CancelBooking{CancelBooking: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.CancelBookingResponse, error) { return p.booking.CancelBooking(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.CancelBookingResponse, error) {
+			return p.booking.CancelBooking(ctx, req)
+		})
 }
 
 func (h *BookingHandler) GetEvent(ctx context.Context, req *bookdv1.GetEventRequest) (*bookdv1.GetEventResponse, error) {
@@ -77,7 +85,9 @@ func (h *BookingHandler) GetEvent(ctx context.Context, req *bookdv1.GetEventRequ
 			ev, err := h.s.node.FSM().Event(req.GetEventId())
 			return &bookdv1.GetEventResponse{Event: ev}, err
 		},
-		func(ctx context.Context, p *peer) (*bookdv1.GetEventResponse, error) { return p.booking.GetEvent(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.GetEventResponse, error) {
+			return p.booking.GetEvent(ctx, req)
+		})
 }
 
 func (h *BookingHandler) ListEvents(ctx context.Context, req *bookdv1.ListEventsRequest) (*bookdv1.ListEventsResponse, error) {
@@ -90,7 +100,9 @@ func (h *BookingHandler) ListEvents(ctx context.Context, req *bookdv1.ListEvents
 			events, next, err := h.s.node.FSM().ListEvents(req.GetPageToken(), size)
 			return &bookdv1.ListEventsResponse{Events: events, NextPageToken: next}, err
 		},
-		func(ctx context.Context, p *peer) (*bookdv1.ListEventsResponse, error) { return p.booking.ListEvents(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.ListEventsResponse, error) {
+			return p.booking.ListEvents(ctx, req)
+		})
 }
 
 func (h *BookingHandler) GetAvailability(ctx context.Context, req *bookdv1.GetAvailabilityRequest) (*bookdv1.GetAvailabilityResponse, error) {
@@ -115,7 +127,9 @@ func (h *BookingHandler) GetHold(ctx context.Context, req *bookdv1.GetHoldReques
 			hold, err := h.s.node.FSM().Hold(req.GetHoldId(), h.s.node.Now())
 			return &bookdv1.GetHoldResponse{Hold: hold}, err
 		},
-		func(ctx context.Context, p *peer) (*bookdv1.GetHoldResponse, error) { return p.booking.GetHold(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.GetHoldResponse, error) {
+			return p.booking.GetHold(ctx, req)
+		})
 }
 
 func (h *BookingHandler) GetBooking(ctx context.Context, req *bookdv1.GetBookingRequest) (*bookdv1.GetBookingResponse, error) {
@@ -127,7 +141,9 @@ func (h *BookingHandler) GetBooking(ctx context.Context, req *bookdv1.GetBooking
 			b, err := h.s.node.FSM().Booking(req.GetBookingId())
 			return &bookdv1.GetBookingResponse{Booking: b}, err
 		},
-		func(ctx context.Context, p *peer) (*bookdv1.GetBookingResponse, error) { return p.booking.GetBooking(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.GetBookingResponse, error) {
+			return p.booking.GetBooking(ctx, req)
+		})
 }
 
 func (h *BookingHandler) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {

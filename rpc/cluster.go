@@ -56,7 +56,9 @@ func (h *ClusterHandler) AddNode(ctx context.Context, req *bookdv1.AddNodeReques
 			err := h.s.node.AddNode(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress(), !req.GetNonvoter())
 			return &bookdv1.AddNodeResponse{Members: h.membersNow()}, err
 		},
-		func(ctx context.Context, p *peer) (*bookdv1.AddNodeResponse, error) { return p.cluster.AddNode(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.AddNodeResponse, error) {
+			return p.cluster.AddNode(ctx, req)
+		})
 }
 
 func (h *ClusterHandler) RemoveNode(ctx context.Context, req *bookdv1.RemoveNodeRequest) (*bookdv1.RemoveNodeResponse, error) {
@@ -68,7 +70,9 @@ func (h *ClusterHandler) RemoveNode(ctx context.Context, req *bookdv1.RemoveNode
 			err := h.s.node.RemoveNode(ctx, req.GetId())
 			return &bookdv1.RemoveNodeResponse{Members: h.membersNow()}, err
 		},
-		func(ctx context.Context, p *peer) (*bookdv1.RemoveNodeResponse, error) { return p.cluster.RemoveNode(ctx, req) })
+		func(ctx context.Context, p *peer) (*bookdv1.RemoveNodeResponse, error) {
+			return p.cluster.RemoveNode(ctx, req)
+		})
 }
 
 func (h *ClusterHandler) TransferLeadership(ctx context.Context, req *bookdv1.TransferLeadershipRequest) (*bookdv1.TransferLeadershipResponse, error) {

@@ -60,7 +60,7 @@ func logErrors(logger *slog.Logger) connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 			resp, err := next(ctx, req)
-			if err != nil {
+			if err != nil && ctx.Err() == nil { // not merely a caller that left
 				switch code := connect.CodeOf(err); code {
 				case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
 					logger.Error("call failed", "procedure", req.Spec().Procedure, "code", code, "err", err)

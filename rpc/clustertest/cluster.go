@@ -1,0 +1,250 @@
+// Package clustertest runs real bookd clusters inside a test: every node is
+// a full server (Raft over loopback TCP, Pebble in a temporary directory,
+// Connect over HTTP on a loopback port) that can be stopped and restarted.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bookd/bookd/raftnode"
+	"github.com/bookd/bookd/rpc"
+)
+
+// Options tune a test cluster.
+type Options struct {
+	// SnapshotThreshold and TrailingLogs as in raftnode.Config (0: defaults).
+	SnapshotThreshold uint64
+	TrailingLogs      uint64
+}
+
+// Cluster is a set of in-process bookd servers.
+type Cluster struct {
+	t     testing.TB
+	opts  Options
+	Nodes []*Node
+}
+
+// Node is one server of a Cluster.
+type Node struct {
+	ID       string
+	RaftAddr string
+	RPCAddr  string
+	DataDir  string
+	Server   *rpc.Server // nil while stopped
+	// AppliedAtStop is the applied index when the node was last stopped.
+	AppliedAtStop uint64
+
+	peers []raftnode.Peer // initial cluster; nil for a joining node
+	join  []string
+}
+
+// Start starts an n-node cluster and waits for it to elect a leader whose
+// RPC address every node knows. The cluster is closed when the test ends.
+func Start(t testing.TB, n int, opts Options) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, opts: opts}
+	var peers []raftnode.Peer
+	for i := range n {
+		nd := c.newNode(fmt.Sprintf("n%d", i+1))
+		peers = append(peers, raftnode.Peer{ID: nd.ID, RaftAddr: nd.RaftAddr})
+	}
+	for _, nd := range c.Nodes {
+		nd.peers = peers
+		c.startNode(nd)
+	}
+	t.Cleanup(c.Close)
+	c.WaitReady()
+	return c
+}
+
+func (c *Cluster) newNode(id string) *Node {
+	nd := &Node{ID: id, RaftAddr: freeAddr(c.t), RPCAddr: freeAddr(c.t), DataDir: filepath.Join(c.t.TempDir(), id)}
+	c.Nodes = append(c.Nodes, nd)
+	return nd
+}
+
+func (c *Cluster) startNode(nd *Node) {
+	c.t.Helper()
+	logger := slog.New(slog.NewTextHandler(testWriter{c.t, nd.ID}, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv, err := rpc.StartServer(rpc.ServerConfig{
+		Node: raftnode.Config{
+			ID: nd.ID, DataDir: nd.DataDir, RaftAddr: nd.RaftAddr, RPCAddr: nd.RPCAddr,
+			InitialCluster:    nd.peers,
+			HeartbeatTimeout:  500 * time.Millisecond,
+			ElectionTimeout:   500 * time.Millisecond,
+			SweepInterval:     200 * time.Millisecond,
+			SnapshotThreshold: c.opts.SnapshotThreshold,
+			TrailingLogs:      c.opts.TrailingLogs,
+		},
+		Join:   nd.join,
+		Logger: logger,
+	})
+	if err != nil {
+		c.t.Fatalf("start %s: %v", nd.ID, err)
+	}
+	nd.Server = srv
+}
+
+// Join starts a new node that joins the running cluster through its members.
+func (c *Cluster) Join(id string) *Node {
+	c.t.Helper()
+	join := c.Endpoints()
+	nd := c.newNode(id)
+	nd.join = join
+	c.startNode(nd)
+	return nd
+}
+
+// Stop shuts a node down; its data stays for Restart.
+func (c *Cluster) Stop(nd *Node) {
+	c.t.Helper()
+	if nd.Server == nil {
+		return
+	}
+	nd.AppliedAtStop = nd.Server.Node().FSM().AppliedIndex()
+	if err := nd.Server.Close(); err != nil {
+		c.t.Logf("stop %s: %v", nd.ID, err)
+	}
+	nd.Server = nil
+}
+
+// Restart starts a stopped node on its old addresses and data.
+func (c *Cluster) Restart(nd *Node) {
+	c.t.Helper()
+	c.startNode(nd)
+}
+
+// Close stops every node.
+func (c *Cluster) Close() {
+	for _, nd := range c.Nodes {
+		c.Stop(nd)
+	}
+}
+
+// Endpoints are the RPC addresses of the running nodes.
+func (c *Cluster) Endpoints() []string {
+	var eps []string
+	for _, nd := range c.Nodes {
+		if nd.Server != nil {
+			eps = append(eps, nd.RPCAddr)
+		}
+	}
+	return eps
+}
+
+// Running are the nodes that are up.
+func (c *Cluster) Running() []*Node {
+	var up []*Node
+	for _, nd := range c.Nodes {
+		if nd.Server != nil {
+			up = append(up, nd)
+		}
+	}
+	return up
+}
+
+// WaitReady waits until some running node leads and every running node
+// knows the leader's RPC address; it returns the leader.
+func (c *Cluster) WaitReady() *Node {
+	c.t.Helper()
+	var leader *Node
+	c.Eventually(20*time.Second, func() error {
+		leader = nil
+		for _, nd := range c.Running() {
+			if nd.Server.Node().IsLeader() {
+				leader = nd
+			}
+		}
+		if leader == nil {
+			return fmt.Errorf("no leader")
+		}
+		for _, nd := range c.Running() {
+			id, addr := nd.Server.Node().Leader()
+			if id != leader.ID || addr != leader.RPCAddr {
+				return fmt.Errorf("%s sees leader %q at %q, want %s at %s", nd.ID, id, addr, leader.ID, leader.RPCAddr)
+			}
+		}
+		return nil
+	})
+	return leader
+}
+
+// WaitConverged waits until every running node has applied the leader's
+// last index and all hold identical state, and returns that digest.
+func (c *Cluster) WaitConverged() []byte {
+	c.t.Helper()
+	var digest []byte
+	c.Eventually(30*time.Second, func() error {
+		leader := c.WaitReady()
+		want := leader.Server.Node().Raft().LastIndex()
+		digest = nil
+		for _, nd := range c.Running() {
+			f := nd.Server.Node().FSM()
+			if f.AppliedIndex() < want {
+				return fmt.Errorf("%s applied %d of %d", nd.ID, f.AppliedIndex(), want)
+			}
+		}
+		for _, nd := range c.Running() {
+			idx, sum, err := nd.Server.Node().FSM().Digest()
+			if err != nil {
+				return err
+			}
+			if idx != want {
+				return fmt.Errorf("%s is at index %d, want %d", nd.ID, idx, want)
+			}
+			if digest != nil && !bytes.Equal(digest, sum) {
+				return fmt.Errorf("%s has digest %x, others %x", nd.ID, sum[:8], digest[:8])
+			}
+			digest = sum
+		}
+		return nil
+	})
+	return digest
+}
+
+// Eventually retries cond until it returns nil or the timeout passes.
+func (c *Cluster) Eventually(timeout time.Duration, cond func() error) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatalf("condition not met after %s: %v", timeout, err)
+		case <-tick.C:
+		}
+	}
+}
+
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("pick a port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// testWriter sends a node's log lines to the test log.
+type testWriter struct {
+	t  testing.TB
+	id string
+}
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s: %s", w.id, bytes.TrimRight(p, "\n"))
+	return len(p), nil
+}
