@@ -111,7 +111,7 @@ func (n *Node) open() error {
 	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, n.transport); err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
-	n.reads = newReadGate(n.raft, n.fsm)
+	n.reads = newReadGate(n.raft)
 	n.stopped.Add(2)
 	go n.watchLeadership(leaderCh)
 	go n.sweepHolds()

@@ -5,113 +5,87 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/bookd/bookd/fsm"
 	"github.com/hashicorp/raft"
 )
 
 // ReadBarrier returns once this node's applied state includes every write
-// acknowledged before the call: the leader confirms it still leads (with a
-// round of heartbeats shared by all reads waiting at that moment) and waits
-// until it has applied its commit index. It fails with ErrNotLeader on a
-// follower.
+// acknowledged before the call, and this node was the leader at some moment
+// after the call began. It fails with ErrNotLeader on a follower.
+//
+// hashicorp/raft has no ReadIndex API, and VerifyLeader plus waiting for the
+// commit index does not work with a batching FSM: no-op and barrier entries
+// count in the commit index but never reach the FSM. So each read waits for
+// a Raft Barrier: it commits only with a quorum in the leader's current
+// term, and resolves only after the FSM has applied everything before it.
+// Reads arriving while a Barrier is in flight share the next one, so a surge
+// of reads costs one log entry per round trip, not one per read.
 func (n *Node) ReadBarrier(ctx context.Context) error {
 	return n.reads.wait(ctx)
 }
 
-// readGate implements ReadIndex-style reads on hashicorp/raft, which has no
-// ReadIndex API: Barrier once per leadership term (so the commit index
-// covers every entry of earlier terms), then VerifyLeader per round of reads.
 type readGate struct {
 	raft *raft.Raft
-	fsm  *fsm.FSM
 
-	mu        sync.Mutex
-	readyTerm uint64 // the term in which a Barrier last completed
-	pending   *readRound
-	verifying bool
+	mu      sync.Mutex
+	pending *readRound // the round reads join; it starts when the current one ends
+	running bool
 }
 
 type readRound struct {
-	done   chan struct{}
-	commit uint64
-	err    error
+	done chan struct{}
+	err  error
 }
 
-func newReadGate(r *raft.Raft, f *fsm.FSM) *readGate { return &readGate{raft: r, fsm: f} }
+func newReadGate(r *raft.Raft) *readGate { return &readGate{raft: r} }
 
 func (g *readGate) wait(ctx context.Context) error {
 	if g.raft.State() != raft.Leader {
 		return ErrNotLeader
-	}
-	if err := g.ensureTermReady(); err != nil {
-		return err
 	}
 	g.mu.Lock()
 	if g.pending == nil {
 		g.pending = &readRound{done: make(chan struct{})}
 	}
 	round := g.pending
-	if !g.verifying {
-		g.verifying = true
-		go g.verifyRounds()
+	if !g.running {
+		g.running = true
+		go g.runRounds()
 	}
 	g.mu.Unlock()
 	select {
 	case <-round.done:
+		return round.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if round.err != nil {
-		return round.err
-	}
-	return waitApplied(ctx, g.fsm, round.commit)
 }
 
-// ensureTermReady runs a Barrier once per term. The term is read before the
-// Barrier: if leadership changed meanwhile, the next read barriers again.
-func (g *readGate) ensureTermReady() error {
-	term := g.raft.CurrentTerm()
-	g.mu.Lock()
-	ready := g.readyTerm == term
-	g.mu.Unlock()
-	if ready {
-		return nil
-	}
-	if err := g.raft.Barrier(enqueueTimeout).Error(); err != nil {
-		return proposeError(err)
-	}
-	g.mu.Lock()
-	g.readyTerm = max(g.readyTerm, term)
-	g.mu.Unlock()
-	return nil
-}
-
-// verifyRounds serves rounds until none is waiting. Every read that joined a
-// round before it started gets a commit index read after it joined.
-func (g *readGate) verifyRounds() {
+// runRounds serves rounds until no read is waiting. A read joins a round
+// before the round's Barrier is proposed, so the Barrier follows every write
+// acknowledged before the read began.
+func (g *readGate) runRounds() {
 	for {
 		g.mu.Lock()
 		round := g.pending
 		g.pending = nil
 		if round == nil {
-			g.verifying = false
+			g.running = false
 			g.mu.Unlock()
 			return
 		}
 		g.mu.Unlock()
-		round.commit = g.raft.CommitIndex()
-		if err := g.raft.VerifyLeader().Error(); err != nil {
+		if err := g.raft.Barrier(enqueueTimeout).Error(); err != nil {
 			round.err = proposeError(err)
 		}
 		close(round.done)
 	}
 }
 
-// waitApplied waits until f has applied index.
-func waitApplied(ctx context.Context, f *fsm.FSM, index uint64) error {
+// WaitApplied waits until this node has applied index.
+func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
 	for {
-		changed := f.AppliedChanged()
-		if f.AppliedIndex() >= index {
+		changed := n.fsm.AppliedChanged()
+		if n.fsm.AppliedIndex() >= index {
 			return nil
 		}
 		select {
@@ -120,9 +94,4 @@ func waitApplied(ctx context.Context, f *fsm.FSM, index uint64) error {
 			return fmt.Errorf("raftnode: waiting to apply index %d: %w", index, ctx.Err())
 		}
 	}
-}
-
-// WaitApplied waits until this node has applied index.
-func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
-	return waitApplied(ctx, n.fsm, index)
 }

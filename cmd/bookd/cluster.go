@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/spf13/cobra"
+)
+
+func newClusterCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "cluster", Short: "Inspect and change the Raft group"}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show the members, the leader and the Raft indexes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ctx, done, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			st, err := c.Status(ctx)
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, st, func(w io.Writer) { statusTable(w, st) })
+		},
+	}
+	var add bookdv1.AddNodeRequest
+	addCmd := &cobra.Command{
+		Use:   "add ID --raft-addr HOST:PORT --rpc-addr HOST:PORT [--nonvoter]",
+		Short: "Add a node (start it with --join, or add it here first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			add.Id = args[0]
+			c, ctx, done, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			resp, err := c.AddNode(ctx, &add)
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, resp, func(w io.Writer) { membersTable(w, resp.Members) })
+		},
+	}
+	addCmd.Flags().StringVar(&add.RaftAddress, "raft-addr", "", "the new node's Raft address")
+	addCmd.Flags().StringVar(&add.RpcAddress, "rpc-addr", "", "the new node's RPC address")
+	addCmd.Flags().BoolVar(&add.Nonvoter, "nonvoter", false, "replicate to it without giving it a vote")
+	remove := &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a node from the Raft group",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, done, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			resp, err := c.RemoveNode(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, resp, func(w io.Writer) { membersTable(w, resp.Members) })
+		},
+	}
+	transfer := &cobra.Command{
+		Use:   "transfer-leader [ID]",
+		Short: "Hand leadership to a voter (default: the most caught-up one)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			c, ctx, done, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			resp, err := c.TransferLeadership(ctx, id)
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, resp, func(w io.Writer) { fmt.Fprintf(w, "leader: %s\n", resp.LeaderId) })
+		},
+	}
+	cmd.AddCommand(status, addCmd, remove, transfer)
+	return cmd
+}
+
+func statusTable(w io.Writer, st *bookdv1.GetStatusResponse) {
+	fmt.Fprintf(w, "node %s (%s), leader %s, term %d, commit %d, applied %d\n\n",
+		st.NodeId, st.State, st.LeaderId, st.Term, st.CommitIndex, st.AppliedIndex)
+	membersTable(w, st.Members)
+}
+
+func membersTable(w io.Writer, members []*bookdv1.Member) {
+	row(w, "ID", "RAFT ADDRESS", "RPC ADDRESS", "VOTER", "LEADER")
+	for _, m := range members {
+		row(w, m.Id, m.RaftAddress, m.RpcAddress, m.Voter, m.Leader)
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/bookd/bookd/client"
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every client command shares.
+type globals struct {
+	endpoints string
+	output    string
+	timeout   time.Duration
+}
+
+func (g *globals) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&g.endpoints, "endpoints", "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003", "RPC endpoints of the cluster, comma-separated")
+	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	f.DurationVar(&g.timeout, "timeout", 15*time.Second, "give up on a command after this long")
+}
+
+func (g *globals) check() error {
+	if g.output != "table" && g.output != "json" {
+		return usagef("--output must be table or json, not %q", g.output)
+	}
+	return nil
+}
+
+// client connects to the cluster; the returned context bounds the command.
+func (g *globals) client(cmd *cobra.Command) (*client.Client, context.Context, func(), error) {
+	var eps []string
+	for _, e := range strings.Split(g.endpoints, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			eps = append(eps, e)
+		}
+	}
+	c, err := client.New(eps)
+	if err != nil {
+		return nil, nil, nil, usagef("--endpoints: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
+	return c, ctx, func() { cancel(); c.Close() }, nil
+}

@@ -1,0 +1,80 @@
+// Command bookd is the bookd server and its command-line client: `bookd
+// server` runs one node, `bookd dev` a local 3-node cluster, and the other
+// commands talk to a cluster named by --endpoints (or BOOKD_ENDPOINTS).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"connectrpc.com/connect"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := newRootCmd()
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "bookd:", describe(err))
+		os.Exit(exitCode(err))
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "bookd",
+		Short:         "A Raft-replicated booking database",
+		Long:          "bookd sells seats and tickets without ever selling one twice.\nEvery flag can also be set as BOOKD_<FLAG> (e.g. BOOKD_ENDPOINTS).",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flagsFromEnv(cmd); err != nil {
+				return err
+			}
+			return g.check()
+		},
+	}
+	g.register(root)
+	root.AddCommand(
+		newServerCmd(), newDevCmd(),
+		newEventsCmd(g), newAvailabilityCmd(g),
+		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
+		newBookingsCmd(g), newClusterCmd(g),
+	)
+	return root
+}
+
+// Exit codes: 0 success, 1 other errors, 2 bad usage or input, 3 not found,
+// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable.
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeInvalidArgument, connect.CodeAlreadyExists:
+		return 2
+	case connect.CodeNotFound:
+		return 3
+	case connect.CodeFailedPrecondition:
+		return 4
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
+		return 5
+	}
+	return 1
+}
+
+// describe renders an error for a person: the Connect code and message.
+func describe(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("%s: %s", ce.Code(), ce.Message())
+	}
+	return err.Error()
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }

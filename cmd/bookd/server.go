@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bookd/bookd/raftnode"
+	"github.com/bookd/bookd/rpc"
+	"github.com/spf13/cobra"
+)
+
+func newServerCmd() *cobra.Command {
+	var cfg raftnode.Config
+	var initial, join, logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
+		Short: "Run one bookd node",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			peers, err := raftnode.ParsePeers(initial)
+			if err != nil {
+				return usageError{err}
+			}
+			cfg.InitialCluster = peers
+			var joinList []string
+			for _, j := range strings.Split(join, ",") {
+				if j = strings.TrimSpace(j); j != "" {
+					joinList = append(joinList, j)
+				}
+			}
+			if len(peers) > 0 && len(joinList) > 0 {
+				return usagef("give --initial-cluster or --join, not both")
+			}
+			cfg.Logger = logger
+			srv, err := rpc.StartServer(rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger})
+			if err != nil {
+				return err
+			}
+			return waitForSignal(logger, srv.Close)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ID, "id", "", "this node's id, unique in the cluster")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "directory for the Raft log, snapshots and state")
+	f.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft traffic, routable by the other nodes")
+	f.StringVar(&cfg.RPCAddr, "rpc-addr", "", "address to serve Connect, gRPC and gRPC-Web on")
+	f.StringVar(&initial, "initial-cluster", "", "bootstrap members: n1=HOST:PORT,n2=HOST:PORT,... (ignored once the node has state)")
+	f.StringVar(&join, "join", "", "RPC endpoints of a running cluster to join, comma-separated")
+	f.DurationVar(&cfg.ClockOffset, "clock-offset", 0, "add this to the node's clock (fault testing only)")
+	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", time.Second, "Raft heartbeat timeout")
+	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", time.Second, "Raft election timeout")
+	f.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usagef("--log-format must be text or json, not %q", format)
+}
+
+// waitForSignal blocks until SIGINT or SIGTERM, then runs stop.
+func waitForSignal(logger *slog.Logger, stop func() error) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	logger.Info("shutting down", "signal", s.String())
+	if err := stop(); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
