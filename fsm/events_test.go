@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bookd/bookd/fsm"
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -100,7 +101,6 @@ func TestCreateEventInvalid(t *testing.T) {
 		{"name too long", &bookdv1.CreateEventRequest{Name: strings.Repeat("x", fsm.MaxNameLen+1), Capacity: 1}, []string{"name:", "at most 200", "got 201"}},
 		{"name control character", &bookdv1.CreateEventRequest{Name: "a\nb", Capacity: 1}, []string{"name:", "control"}},
 		{"name DEL", &bookdv1.CreateEventRequest{Name: "a\x7fb", Capacity: 1}, []string{"name:", "control"}},
-		{"name not UTF-8", &bookdv1.CreateEventRequest{Name: "a\xffb", Capacity: 1}, []string{"name:", "UTF-8"}},
 		{"starts_at invalid", &bookdv1.CreateEventRequest{Name: "n", Capacity: 1, StartsAt: &timestamppb.Timestamp{Nanos: -1}}, []string{"starts_at:"}},
 		{"capacity negative", &bookdv1.CreateEventRequest{Name: "n", Capacity: -1}, []string{"capacity:", "got -1"}},
 		{"capacity negative with seats", &bookdv1.CreateEventRequest{Name: "n", Capacity: -5, Seats: []string{"A1"}}, []string{"capacity:", "got -5"}},
@@ -129,6 +129,46 @@ func TestCreateEventInvalid(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Invalid UTF-8 cannot reach the log (protobuf refuses to encode it), so the
+// validators are called directly.
+func TestValidateInvalidUTF8(t *testing.T) {
+	tests := []struct {
+		name string
+		err  *fsm.Error
+		want string
+	}{
+		{"event name", fsm.ValidateCreateEvent(&bookdv1.CreateEventRequest{Name: "a\xffb", Capacity: 1}), "name: not valid UTF-8"},
+		{"seat label", fsm.ValidateCreateEvent(&bookdv1.CreateEventRequest{Name: "n", Seats: []string{"ok", "\xc3"}}), "seats[1]: not valid UTF-8"},
+		{"customer", fsm.ValidateHold(&bookdv1.HoldRequest{EventId: "ev_1", CustomerId: "\xff", Quantity: 1}), "customer_id: not valid UTF-8"},
+		{"payment_ref", fsm.ValidateBook(&bookdv1.BookRequest{EventId: "ev_1", CustomerId: "c", Quantity: 1, PaymentRef: "\xff"}), "payment_ref: not valid UTF-8"},
+		{"event id", fsm.ValidateHold(&bookdv1.HoldRequest{EventId: "ev_\xff", CustomerId: "c", Quantity: 1}), "event_id:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkError(t, tt.err, fsm.CodeInvalidArgument, "", tt.want)
+		})
+	}
+	t.Run("EncodeCommand", func(t *testing.T) {
+		c := &fsmv1.Command{Op: &fsmv1.Command_CreateEvent{CreateEvent: &bookdv1.CreateEventRequest{Name: "a\xffb"}}}
+		if _, err := fsm.EncodeCommand(c); err == nil || !strings.HasPrefix(err.Error(), "fsm: encode command") {
+			t.Errorf("EncodeCommand with invalid UTF-8 returned %v, want an fsm: encode command error", err)
+		}
+	})
+}
+
+// RequestHash is called by the proposer on the request it received; it has
+// no error result, and on a request protobuf cannot marshal (a string that is
+// not UTF-8) it panics through must() in marshal (fsm/fsm.go).
+func TestRequestHashInvalidUTF8(t *testing.T) {
+	t.Skip("bug: RequestHash panics on a request with a non-UTF-8 string field instead of reporting an error (command.go RequestHash -> marshal -> must)")
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("RequestHash panicked: %v", r)
+		}
+	}()
+	fsm.RequestHash(&bookdv1.HoldRequest{EventId: "ev_1", CustomerId: "\xff", Quantity: 1})
 }
 
 func TestEventReadsNotFound(t *testing.T) {
