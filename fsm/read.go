@@ -69,6 +69,9 @@ func getOne(r pebble.Reader, prefix []byte, kind, noun, id string, m proto.Messa
 // ListEvents returns up to limit events created after the event named by
 // after ("" for the first page), and the id to pass for the next page.
 func (f *FSM) ListEvents(after string, limit int) ([]*bookdv1.Event, string, error) {
+	if limit <= 0 {
+		return nil, "", nil
+	}
 	start := prefixEvent
 	if after != "" {
 		idx, ok := parseID(kindEvent, after)
@@ -105,6 +108,7 @@ func (f *FSM) ListBookings(eventID, after string, limit int) ([]*bookdv1.Booking
 		start = key(prefixEvBook, event, idx+1)
 	}
 	var bookings []*bookdv1.Booking
+	more := false
 	err := f.view(func(r pebble.Reader) error {
 		if ok, err := getProto(r, key(prefixEvent, event), new(bookdv1.Event)); err != nil || !ok {
 			return errors.Join(err, notFoundIf(!ok, "event %s not found", eventID))
@@ -114,7 +118,11 @@ func (f *FSM) ListBookings(eventID, after string, limit int) ([]*bookdv1.Booking
 			return err
 		}
 		defer it.Close()
-		for ok := it.First(); ok && len(bookings) < limit; ok = it.Next() {
+		for ok := it.First(); ok; ok = it.Next() {
+			if len(bookings) == limit {
+				more = true
+				break
+			}
 			b := new(bookdv1.Booking)
 			idx := binary.BigEndian.Uint64(it.Key()[len(prefixEvBook)+8:])
 			if _, err := getProto(r, key(prefixBook, idx), b); err != nil {
@@ -125,8 +133,8 @@ func (f *FSM) ListBookings(eventID, after string, limit int) ([]*bookdv1.Booking
 		return nil
 	})
 	next := ""
-	if len(bookings) == limit && limit > 0 {
-		next = bookings[limit-1].GetId()
+	if more {
+		next = bookings[len(bookings)-1].GetId()
 	}
 	return bookings, next, err
 }

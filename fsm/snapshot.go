@@ -16,10 +16,12 @@ import (
 
 // A snapshot is a stream of every key and value of a consistent Pebble view:
 //
-//	magic (8 bytes) | applied index (8)
+//	magic (8 bytes) | applied index (8) | CRC-32C of those 16 bytes (4)
 //	{ uvarint key length | key | uvarint value length | value }...
 //	uvarint 0 | record count (8) | CRC-32C of all bytes before it (4)
 var snapshotMagic = []byte("BOOKDSN\x01")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Snapshot captures the current state. Raft calls it on the FSM goroutine,
 // so the view is exactly the state at the applied index; Persist streams it
@@ -49,10 +51,11 @@ func (s *fsmSnapshot) Release() {
 }
 
 func writeSnapshot(w io.Writer, r pebble.Reader, applied uint64) error {
-	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	crc := crc32.New(castagnoli)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)
-	bw.Write(snapshotMagic)
-	bw.Write(u64(nil, applied))
+	header := u64(append([]byte{}, snapshotMagic...), applied)
+	bw.Write(header)
+	bw.Write(binary.BigEndian.AppendUint32(nil, crc32.Checksum(header, castagnoli)))
 	it, err := r.NewIter(nil)
 	if err != nil {
 		return fmt.Errorf("fsm: snapshot iterator: %w", err)
@@ -159,7 +162,7 @@ type snapshotReader struct {
 }
 
 func newSnapshotReader(r io.Reader) *snapshotReader {
-	crc := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	crc := crc32.New(castagnoli)
 	return &snapshotReader{r: &crcReader{r: bufio.NewReaderSize(r, 1<<20), crc: crc}, crc: crc}
 }
 
@@ -184,14 +187,19 @@ func (c *crcReader) ReadByte() (byte, error) {
 }
 
 func (s *snapshotReader) header() (uint64, error) {
-	var h [16]byte
+	// The header is checked on its own: Restore decides on the index
+	// before it has read (and checked) the rest.
+	var h [20]byte
 	if _, err := io.ReadFull(s.r, h[:]); err != nil {
 		return 0, fmt.Errorf("fsm: snapshot header: %w", err)
 	}
 	if string(h[:8]) != string(snapshotMagic) {
 		return 0, fmt.Errorf("fsm: not a bookd snapshot (magic %q)", h[:8])
 	}
-	return binary.BigEndian.Uint64(h[8:]), nil
+	if crc32.Checksum(h[:16], castagnoli) != binary.BigEndian.Uint32(h[16:]) {
+		return 0, fmt.Errorf("fsm: snapshot header checksum mismatch")
+	}
+	return binary.BigEndian.Uint64(h[8:16]), nil
 }
 
 // maxSnapshotField bounds a key or value so a corrupt length cannot make the
