@@ -1,8 +1,8 @@
 package rpc_test
 
 import (
-	"io"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
