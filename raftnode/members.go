@@ -65,6 +65,9 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) error {
 	if n.raft.State() != raft.Leader {
 		return ErrNotLeader
 	}
+	if id == n.cfg.ID {
+		return nil // already there: a retried transfer must not fail
+	}
 	var f raft.Future
 	if id == "" {
 		f = n.raft.LeadershipTransfer()

@@ -1,0 +1,104 @@
+package client
+
+import (
+	"context"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// CreateEvent creates an event with general-admission capacity, named seats,
+// or both, and returns it. An empty IdempotencyKey is filled in (on a copy)
+// so that the Client's retries create one event.
+func (c *Client) CreateEvent(ctx context.Context, req *bookdv1.CreateEventRequest) (*bookdv1.Event, error) {
+	req, key := withKey(req)
+	res, err := call(ctx, c, op{name: "CreateEvent", key: key}, req, (*conn).CreateEvent)
+	return res.GetEvent(), err
+}
+
+// GetEvent returns the event with the given id, or a NOT_FOUND error.
+func (c *Client) GetEvent(ctx context.Context, id string, opts ...ReadOption) (*bookdv1.Event, error) {
+	req := &bookdv1.GetEventRequest{EventId: id, Read: readOptions(opts)}
+	res, err := call(ctx, c, op{name: "GetEvent", stale: isStale(req.Read)}, req, (*conn).GetEvent)
+	return res.GetEvent(), err
+}
+
+// ListEvents returns one page of events in creation order; pass the
+// response's NextPageToken as PageToken to get the next. The consistency of
+// the read is req.Read's.
+func (c *Client) ListEvents(ctx context.Context, req *bookdv1.ListEventsRequest) (*bookdv1.ListEventsResponse, error) {
+	req = orEmpty(req)
+	return call(ctx, c, op{name: "ListEvents", stale: isStale(req.GetRead())}, req, (*conn).ListEvents)
+}
+
+// Availability reports what of an event can still be held: free GA tickets
+// and free seats, with what is held and booked.
+func (c *Client) Availability(ctx context.Context, eventID string, opts ...ReadOption) (*bookdv1.GetAvailabilityResponse, error) {
+	req := &bookdv1.GetAvailabilityRequest{EventId: eventID, Read: readOptions(opts)}
+	return call(ctx, c, op{name: "Availability", stale: isStale(req.Read)}, req, (*conn).GetAvailability)
+}
+
+// Hold claims GA tickets or named seats, all or nothing, until the hold
+// expires, and returns the hold. Refusals carry a Reason such as
+// ReasonSeatTaken or ReasonSoldOut. An empty IdempotencyKey is filled in (on
+// a copy) so that the Client's retries claim inventory once.
+func (c *Client) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Hold, error) {
+	req, key := withKey(req)
+	res, err := call(ctx, c, op{name: "Hold", key: key}, req, (*conn).Hold)
+	return res.GetHold(), err
+}
+
+// GetHold returns the hold with the given id, or a NOT_FOUND error.
+func (c *Client) GetHold(ctx context.Context, id string, opts ...ReadOption) (*bookdv1.Hold, error) {
+	req := &bookdv1.GetHoldRequest{HoldId: id, Read: readOptions(opts)}
+	res, err := call(ctx, c, op{name: "GetHold", stale: isStale(req.Read)}, req, (*conn).GetHold)
+	return res.GetHold(), err
+}
+
+// Confirm turns an unexpired hold into a booking and returns the booking.
+// Refusals carry a Reason such as ReasonHoldExpired. An empty IdempotencyKey
+// is filled in (on a copy) so that the Client's retries book once.
+func (c *Client) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*bookdv1.Booking, error) {
+	req, key := withKey(req)
+	res, err := call(ctx, c, op{name: "Confirm", key: key}, req, (*conn).Confirm)
+	return res.GetBooking(), err
+}
+
+// ReleaseHold gives a hold's inventory back before it expires and returns
+// the released hold. An empty IdempotencyKey is filled in (on a copy).
+func (c *Client) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest) (*bookdv1.Hold, error) {
+	req, key := withKey(req)
+	res, err := call(ctx, c, op{name: "ReleaseHold", key: key}, req, (*conn).ReleaseHold)
+	return res.GetHold(), err
+}
+
+// Book holds and confirms in one step and returns the booking. An empty
+// IdempotencyKey is filled in (on a copy) so that the Client's retries book
+// once.
+func (c *Client) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.Booking, error) {
+	req, key := withKey(req)
+	res, err := call(ctx, c, op{name: "Book", key: key}, req, (*conn).Book)
+	return res.GetBooking(), err
+}
+
+// CancelBooking cancels a booking, frees its inventory and returns the
+// cancelled booking. An empty IdempotencyKey is filled in (on a copy).
+func (c *Client) CancelBooking(ctx context.Context, req *bookdv1.CancelBookingRequest) (*bookdv1.Booking, error) {
+	req, key := withKey(req)
+	res, err := call(ctx, c, op{name: "CancelBooking", key: key}, req, (*conn).CancelBooking)
+	return res.GetBooking(), err
+}
+
+// GetBooking returns the booking with the given id, or a NOT_FOUND error.
+func (c *Client) GetBooking(ctx context.Context, id string, opts ...ReadOption) (*bookdv1.Booking, error) {
+	req := &bookdv1.GetBookingRequest{BookingId: id, Read: readOptions(opts)}
+	res, err := call(ctx, c, op{name: "GetBooking", stale: isStale(req.Read)}, req, (*conn).GetBooking)
+	return res.GetBooking(), err
+}
+
+// ListBookings returns one page of an event's bookings; pass the response's
+// NextPageToken as PageToken to get the next. The consistency of the read is
+// req.Read's.
+func (c *Client) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {
+	req = orEmpty(req)
+	return call(ctx, c, op{name: "ListBookings", stale: isStale(req.GetRead())}, req, (*conn).ListBookings)
+}

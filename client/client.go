@@ -1,0 +1,85 @@
+package client
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+)
+
+// Client calls a bookd cluster. It is safe for concurrent use; share one per
+// cluster rather than creating one per call.
+type Client struct {
+	cfg  config
+	eps  *endpoints
+	http *leaderSniffer
+
+	mu    sync.Mutex
+	conns map[string]*conn // by base URL
+}
+
+// conn holds the generated clients for one node.
+type conn struct {
+	bookdv1connect.BookingServiceClient
+	bookdv1connect.ClusterServiceClient
+}
+
+// New returns a Client for the cluster whose nodes serve RPCs at endpoints,
+// each "host:port" or "http://host:port". It needs at least one reachable
+// node, not all of them, and learns the leader as it goes; New itself makes
+// no network calls.
+func New(endpoints []string, opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if cfg.maxAttempts < 1 {
+		return nil, fmt.Errorf("client: max attempts %d is less than 1", cfg.maxAttempts)
+	}
+	if cfg.backoffInitial < 0 || cfg.backoffMax < cfg.backoffInitial {
+		return nil, fmt.Errorf("client: backoff %v..%v is not a range of non-negative durations", cfg.backoffInitial, cfg.backoffMax)
+	}
+	if cfg.httpClient == nil {
+		cfg.httpClient = defaultHTTPClient()
+	}
+	eps, err := newEndpoints(endpoints)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		cfg:   cfg,
+		eps:   eps,
+		http:  &leaderSniffer{next: cfg.httpClient, eps: eps},
+		conns: make(map[string]*conn),
+	}, nil
+}
+
+// Close releases the Client's idle connections. Calls in flight are not
+// interrupted; the Client should not be used afterwards.
+func (c *Client) Close() error {
+	c.cfg.httpClient.CloseIdleConnections()
+	return nil
+}
+
+// Leader returns the RPC address ("host:port") of the node the Client
+// currently believes leads the cluster, or "" when it knows none.
+func (c *Client) Leader() string {
+	return c.eps.leaderAddr()
+}
+
+// conn returns the clients for the node at base, creating them on first use.
+func (c *Client) conn(base string) *conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cn, ok := c.conns[base]
+	if !ok {
+		cn = &conn{
+			BookingServiceClient: bookdv1connect.NewBookingServiceClient(c.http, base),
+			ClusterServiceClient: bookdv1connect.NewClusterServiceClient(c.http, base),
+		}
+		c.conns[base] = cn
+	}
+	return cn
+}

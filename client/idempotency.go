@@ -1,0 +1,48 @@
+package client
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// NewIdempotencyKey returns a fresh random 128-bit key, hex-encoded. Set it
+// on a mutation request to retry the request yourself, beyond the Client's
+// own attempts, without applying it twice.
+func NewIdempotencyKey() string {
+	var b [16]byte
+	rand.Read(b[:]) // never returns an error
+	return hex.EncodeToString(b[:])
+}
+
+// withKey returns req and its idempotency key. When req has an empty
+// idempotency_key field it returns a copy with a fresh key, leaving the
+// caller's message untouched. Requests without the field come back as they
+// are, with key "".
+func withKey[M proto.Message](req M) (M, string) {
+	r := req.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName("idempotency_key")
+	if fd == nil || fd.Kind() != protoreflect.StringKind {
+		return req, ""
+	}
+	if !r.IsValid() { // a nil request: send an empty one
+		req = r.Type().New().Interface().(M)
+	} else if key := r.Get(fd).String(); key != "" {
+		return req, key
+	} else {
+		req = proto.Clone(req).(M)
+	}
+	key := NewIdempotencyKey()
+	req.ProtoReflect().Set(fd, protoreflect.ValueOfString(key))
+	return req, key
+}
+
+// orEmpty returns req, or an empty message of its type when req is nil.
+func orEmpty[M proto.Message](req M) M {
+	if r := req.ProtoReflect(); !r.IsValid() {
+		return r.Type().New().Interface().(M)
+	}
+	return req
+}

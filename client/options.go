@@ -1,0 +1,97 @@
+package client
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// An Option configures a Client.
+type Option func(*config)
+
+type config struct {
+	httpClient     *http.Client
+	maxAttempts    int
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+	logger         *slog.Logger
+}
+
+func defaultConfig() config {
+	return config{
+		maxAttempts:    8,
+		backoffInitial: 50 * time.Millisecond,
+		backoffMax:     2 * time.Second,
+		logger:         slog.New(slog.DiscardHandler),
+	}
+}
+
+// WithHTTPClient makes the Client send requests with hc instead of its own
+// cleartext HTTP/2 client. Close then releases hc's idle connections.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) { c.httpClient = hc }
+}
+
+// WithMaxAttempts bounds how many times one call is sent, counting the first
+// attempt (default 8). 1 disables retries.
+func WithMaxAttempts(n int) Option {
+	return func(c *config) { c.maxAttempts = n }
+}
+
+// WithBackoff sets the wait before a retry: initial before the first, doubling
+// up to max, each wait jittered to between half and all of its value
+// (default 50ms to 2s). Zero retries at once.
+func WithBackoff(initial, max time.Duration) Option {
+	return func(c *config) { c.backoffInitial, c.backoffMax = initial, max }
+}
+
+// WithLogger makes the Client log each retry at debug level to l
+// (default: no logging).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// A ReadOption changes how fresh a read must be. Reads are linearizable by
+// default.
+type ReadOption func(*bookdv1.ReadOptions)
+
+// Stale lets any node answer the read from its own applied state, which may
+// lag the leader. With maxStaleness > 0 a node that has not heard from the
+// leader for longer refuses with UNAVAILABLE (and the Client tries another);
+// 0 means no bound. Stale reads stay on one node while it answers, so
+// successive stale reads do not go back in time.
+func Stale(maxStaleness time.Duration) ReadOption {
+	return func(r *bookdv1.ReadOptions) {
+		r.Consistency = bookdv1.Consistency_CONSISTENCY_STALE
+		r.MaxStaleness = nil
+		if maxStaleness > 0 {
+			r.MaxStaleness = durationpb.New(maxStaleness)
+		}
+	}
+}
+
+// readOptions applies opts to fresh ReadOptions; nil when there are none.
+func readOptions(opts []ReadOption) *bookdv1.ReadOptions {
+	if len(opts) == 0 {
+		return nil
+	}
+	r := &bookdv1.ReadOptions{}
+	for _, o := range opts {
+		if o != nil {
+			o(r)
+		}
+	}
+	return r
+}
+
+func isStale(r *bookdv1.ReadOptions) bool {
+	return r.GetConsistency() == bookdv1.Consistency_CONSISTENCY_STALE
+}
