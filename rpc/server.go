@@ -95,7 +95,7 @@ func (s *Server) Close() error {
 // that its address is registered and asks the leader to record it if not.
 func (s *Server) stayRegistered(join []string) {
 	defer s.tasks.Done()
-	wait := 200 * time.Millisecond
+	wait := 100 * time.Millisecond
 	for {
 		select {
 		case <-s.stop:
@@ -104,7 +104,7 @@ func (s *Server) stayRegistered(join []string) {
 		}
 		if err := s.register(join); err != nil {
 			s.log.Debug("register rpc address", "err", err)
-			wait = min(2*wait, 2*time.Second)
+			wait = min(2*wait, time.Second)
 			continue
 		}
 		wait = 10 * time.Second

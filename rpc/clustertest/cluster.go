@@ -150,8 +150,9 @@ func (c *Cluster) Running() []*Node {
 	return up
 }
 
-// WaitReady waits until some running node leads and every running node
-// knows the leader's RPC address; it returns the leader.
+// WaitReady waits until some running node leads, every running node knows
+// the leader's RPC address, and every running node's RPC address is
+// registered; it returns the leader.
 func (c *Cluster) WaitReady() *Node {
 	c.t.Helper()
 	var leader *Node
@@ -169,6 +170,19 @@ func (c *Cluster) WaitReady() *Node {
 			id, addr := nd.Server.Node().Leader()
 			if id != leader.ID || addr != leader.RPCAddr {
 				return fmt.Errorf("%s sees leader %q at %q, want %s at %s", nd.ID, id, addr, leader.ID, leader.RPCAddr)
+			}
+		}
+		members, err := leader.Server.Node().FSM().Members()
+		if err != nil {
+			return err
+		}
+		registered := map[string]string{}
+		for _, m := range members {
+			registered[m.ID] = m.RPCAddress
+		}
+		for _, nd := range c.Running() {
+			if registered[nd.ID] != nd.RPCAddr {
+				return fmt.Errorf("%s has not registered its RPC address", nd.ID)
 			}
 		}
 		return nil

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bookd/bookd/rpc/clustertest"
+)
+
+// run executes the CLI in-process and returns stdout and the exit code.
+func run(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		return describe(err), exitCode(err)
+	}
+	return out.String(), 0
+}
+
+func runJSON(t *testing.T, into any, args ...string) {
+	t.Helper()
+	out, code := run(t, append(args, "-o", "json")...)
+	if code != 0 {
+		t.Fatalf("bookd %s: exit %d: %s", strings.Join(args, " "), code, out)
+	}
+	if err := json.Unmarshal([]byte(out), into); err != nil {
+		t.Fatalf("bookd %s: %v in %q", strings.Join(args, " "), err, out)
+	}
+}
+
+func TestCLI(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	t.Setenv("BOOKD_ENDPOINTS", strings.Join(c.Endpoints(), ","))
+
+	var ev struct{ ID string }
+	runJSON(t, &ev, "events", "create", "--name", "Opening night", "--capacity", "5", "--seats", "A1-A3,B1")
+	var hold struct {
+		ID       string
+		Seats    []string
+		Quantity string
+	}
+	runJSON(t, &hold, "hold", ev.ID, "--customer", "alice", "--seats", "A1-A2", "--ttl", "5m")
+	if !slices.Equal(hold.Seats, []string{"A1", "A2"}) || hold.Quantity != "2" {
+		t.Fatalf("hold = %+v", hold)
+	}
+	var booking struct{ ID, HoldID, PaymentRef string }
+	runJSON(t, &booking, "confirm", hold.ID, "--payment-ref", "pay_1")
+	if booking.HoldID != hold.ID || booking.PaymentRef != "pay_1" {
+		t.Fatalf("booking = %+v", booking)
+	}
+	var av struct {
+		FreeSeats         []string
+		AvailableQuantity string
+	}
+	runJSON(t, &av, "availability", ev.ID)
+	if !slices.Equal(av.FreeSeats, []string{"A3", "B1"}) || av.AvailableQuantity != "5" {
+		t.Fatalf("availability = %+v", av)
+	}
+	out, code := run(t, "bookings", "list", ev.ID)
+	if code != 0 || !strings.Contains(out, booking.ID) || !strings.Contains(out, "CONFIRMED") {
+		t.Fatalf("bookings list: exit %d: %s", code, out)
+	}
+	if out, code = run(t, "cluster", "status"); code != 0 || strings.Count(out, "127.0.0.1") < 6 {
+		t.Fatalf("cluster status: exit %d: %s", code, out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"book", ev.ID, "--customer", "bob", "--seats", "A1"}, 4, "taken"},
+		{[]string{"book", ev.ID, "--customer", "bob", "--quantity", "6"}, 4, "left"},
+		{[]string{"hold", ev.ID, "--customer", "bob"}, 2, "quantity"},
+		{[]string{"hold", ev.ID, "--customer", "bob", "--seats", "A3-B1"}, 2, "--seats"},
+		{[]string{"confirm", "hd_999999"}, 3, "not found"},
+		{[]string{"events", "get", ev.ID, "-o", "yaml"}, 2, "--output"},
+		{[]string{"bookings", "cancel", booking.ID}, 0, "CANCELLED"},
+		{[]string{"bookings", "cancel", booking.ID}, 4, "already cancelled"},
+	} {
+		out, code := run(t, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.says) {
+			t.Errorf("bookd %s: exit %d %q, want exit %d saying %q", strings.Join(tc.args, " "), code, out, tc.code, tc.says)
+		}
+	}
+}
+
+func TestEnvBadValue(t *testing.T) {
+	t.Setenv("BOOKD_TIMEOUT", "soon")
+	if out, code := run(t, "events", "list"); code != 2 || !strings.Contains(out, "BOOKD_TIMEOUT") {
+		t.Errorf("bad BOOKD_TIMEOUT: exit %d %q", code, out)
+	}
+}
+
+func TestExpandSeats(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{"", nil, false},
+		{"A1", []string{"A1"}, false},
+		{"A1-A3, B7", []string{"A1", "A2", "A3", "B7"}, false},
+		{"AA9-AA11", []string{"AA9", "AA10", "AA11"}, false},
+		{"A3-A1", nil, true},
+		{"A1-B2", nil, true},
+		{"A-B", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := expandSeats(tt.in)
+		if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
+			t.Errorf("expandSeats(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
