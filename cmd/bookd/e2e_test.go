@@ -312,4 +312,3 @@ func checkProcLedger(ctx context.Context, t *testing.T, c *procCluster, eventID 
 	}
 	t.Logf("%d bookings acknowledged (%d GA tickets, %d seats); all on every node", len(acked), ga, len(seat))
 }
-
