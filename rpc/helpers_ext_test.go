@@ -58,7 +58,7 @@ func outcomeUnknown(err error) bool {
 	return false
 }
 
-func createEvent(t *testing.T, addr string, capacity int64, seats []string) *bookdv1.Event {
+func createEvent(t testing.TB, addr string, capacity int64, seats []string) *bookdv1.Event {
 	t.Helper()
 	resp, err := retry(context.Background(), func(ctx context.Context) (*bookdv1.CreateEventResponse, error) {
 		return bookingClient(addr).CreateEvent(ctx, &bookdv1.CreateEventRequest{Name: "Flash sale", Capacity: capacity, Seats: seats, IdempotencyKey: "create-" + t.Name()})
