@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"time"
 
@@ -49,16 +50,9 @@ func newHoldCmd(g *globals) *cobra.Command {
 			if ttl != 0 {
 				req.Ttl = durationpb.New(ttl)
 			}
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			h, err := c.Hold(ctx, req)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, h, func(w io.Writer) { holdTable(w, h) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
+				return c.Hold(ctx, req)
+			}, holdTable)
 		},
 	}
 	f.register(cmd)
@@ -79,16 +73,11 @@ func newBookCmd(g *globals) *cobra.Command {
 				return err
 			}
 			req := &bookdv1.BookRequest{EventId: args[0], CustomerId: f.customer, Quantity: f.quantity, Seats: s, IdempotencyKey: f.key, PaymentRef: payment}
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			b, err := c.Book(ctx, req)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, b, func(w io.Writer) { bookingTable(w, b) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
+				return c.Book(ctx, req)
+			}, func(w io.Writer, b *bookdv1.Booking) {
+				bookingTable(w, b)
+			})
 		},
 	}
 	f.register(cmd)
@@ -104,16 +93,11 @@ func newConfirmCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.HoldId = args[0]
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			b, err := c.Confirm(ctx, &req)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, b, func(w io.Writer) { bookingTable(w, b) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
+				return c.Confirm(ctx, &req)
+			}, func(w io.Writer, b *bookdv1.Booking) {
+				bookingTable(w, b)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&req.PaymentRef, "payment-ref", "", "payment reference to store with the booking")
@@ -129,16 +113,9 @@ func newReleaseCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.HoldId = args[0]
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			h, err := c.ReleaseHold(ctx, &req)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, h, func(w io.Writer) { holdTable(w, h) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
+				return c.ReleaseHold(ctx, &req)
+			}, holdTable)
 		},
 	}
 	cmd.Flags().StringVar(&req.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
@@ -153,16 +130,11 @@ func newBookingsCmd(g *globals) *cobra.Command {
 		Short: "Show a booking",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			b, err := c.GetBooking(ctx, args[0], readOpts(stale)...)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, b, func(w io.Writer) { bookingTable(w, b) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
+				return c.GetBooking(ctx, args[0], readOpts(stale)...)
+			}, func(w io.Writer, b *bookdv1.Booking) {
+				bookingTable(w, b)
+			})
 		},
 	}
 	get.Flags().BoolVar(&stale, "stale", false, "let the node that answers serve it from its own state")
@@ -173,16 +145,11 @@ func newBookingsCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			list.EventId = args[0]
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := c.ListBookings(ctx, &list)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, resp, func(w io.Writer) { bookingTable(w, resp.Bookings...) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.ListBookingsResponse, error) {
+				return c.ListBookings(ctx, &list)
+			}, func(w io.Writer, resp *bookdv1.ListBookingsResponse) {
+				bookingTable(w, resp.Bookings...)
+			})
 		},
 	}
 	ls.Flags().Int32Var(&list.PageSize, "page-size", 100, "bookings per page")
@@ -194,16 +161,11 @@ func newBookingsCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cancelReq.BookingId = args[0]
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			b, err := c.CancelBooking(ctx, &cancelReq)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, b, func(w io.Writer) { bookingTable(w, b) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
+				return c.CancelBooking(ctx, &cancelReq)
+			}, func(w io.Writer, b *bookdv1.Booking) {
+				bookingTable(w, b)
+			})
 		},
 	}
 	cancel.Flags().StringVar(&cancelReq.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"github.com/bookd/bookd/client"
 	"io"
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
@@ -15,16 +17,11 @@ func newClusterCmd(g *globals) *cobra.Command {
 		Short: "Show the members, the leader and the Raft indexes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			st, err := c.Status(ctx)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, st, func(w io.Writer) { statusTable(w, st) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.GetStatusResponse, error) {
+				return c.Status(ctx)
+			}, func(w io.Writer, st *bookdv1.GetStatusResponse) {
+				statusTable(w, st)
+			})
 		},
 	}
 	var add bookdv1.AddNodeRequest
@@ -34,16 +31,11 @@ func newClusterCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			add.Id = args[0]
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := c.AddNode(ctx, &add)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, resp, func(w io.Writer) { membersTable(w, resp.Members) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.AddNodeResponse, error) {
+				return c.AddNode(ctx, &add)
+			}, func(w io.Writer, resp *bookdv1.AddNodeResponse) {
+				membersTable(w, resp.Members)
+			})
 		},
 	}
 	addCmd.Flags().StringVar(&add.RaftAddress, "raft-addr", "", "the new node's Raft address")
@@ -54,16 +46,11 @@ func newClusterCmd(g *globals) *cobra.Command {
 		Short: "Remove a node from the Raft group",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := c.RemoveNode(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, resp, func(w io.Writer) { membersTable(w, resp.Members) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.RemoveNodeResponse, error) {
+				return c.RemoveNode(ctx, args[0])
+			}, func(w io.Writer, resp *bookdv1.RemoveNodeResponse) {
+				membersTable(w, resp.Members)
+			})
 		},
 	}
 	transfer := &cobra.Command{
@@ -75,16 +62,11 @@ func newClusterCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				id = args[0]
 			}
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := c.TransferLeadership(ctx, id)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, resp, func(w io.Writer) { fmt.Fprintf(w, "leader: %s\n", resp.LeaderId) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.TransferLeadershipResponse, error) {
+				return c.TransferLeadership(ctx, id)
+			}, func(w io.Writer, resp *bookdv1.TransferLeadershipResponse) {
+				fmt.Fprintf(w, "leader: %s\n", resp.LeaderId)
+			})
 		},
 	}
 	cmd.AddCommand(status, addCmd, remove, transfer)

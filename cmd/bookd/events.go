@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"github.com/bookd/bookd/client"
 	"io"
 	"strconv"
 	"strings"
@@ -38,16 +40,11 @@ func newEventsCreateCmd(g *globals) *cobra.Command {
 				return err
 			}
 			req.Seats = s
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			ev, err := c.CreateEvent(ctx, &req)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, ev, func(w io.Writer) { eventTable(w, ev) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Event, error) {
+				return c.CreateEvent(ctx, &req)
+			}, func(w io.Writer, ev *bookdv1.Event) {
+				eventTable(w, ev)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -101,16 +98,9 @@ func newEventsListCmd(g *globals) *cobra.Command {
 		Short: "List events",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			resp, err := c.ListEvents(ctx, &req)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, resp, func(w io.Writer) {
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.ListEventsResponse, error) {
+				return c.ListEvents(ctx, &req)
+			}, func(w io.Writer, resp *bookdv1.ListEventsResponse) {
 				eventTable(w, resp.Events...)
 				if resp.NextPageToken != "" {
 					fmt.Fprintf(w, "(more: --page-token %s)\n", resp.NextPageToken)
@@ -129,16 +119,11 @@ func newEventsGetCmd(g *globals) *cobra.Command {
 		Short: "Show an event",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			ev, err := c.GetEvent(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, ev, func(w io.Writer) { eventTable(w, ev) })
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Event, error) {
+				return c.GetEvent(ctx, args[0])
+			}, func(w io.Writer, ev *bookdv1.Event) {
+				eventTable(w, ev)
+			})
 		},
 	}
 }
@@ -150,16 +135,9 @@ func newAvailabilityCmd(g *globals) *cobra.Command {
 		Short: "Show what of an event can still be held",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, done, err := g.client(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			av, err := c.Availability(ctx, args[0], readOpts(stale)...)
-			if err != nil {
-				return err
-			}
-			return g.show(cmd, av, func(w io.Writer) {
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.GetAvailabilityResponse, error) {
+				return c.Availability(ctx, args[0], readOpts(stale)...)
+			}, func(w io.Writer, av *bookdv1.GetAvailabilityResponse) {
 				row(w, "EVENT", "CAPACITY", "AVAILABLE", "HELD", "BOOKED", "FREE SEATS", "HELD SEATS", "BOOKED SEATS")
 				row(w, av.EventId, av.Capacity, av.AvailableQuantity, av.HeldQuantity, av.BookedQuantity, seats(av.FreeSeats), av.HeldSeats, av.BookedSeats)
 			})

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"github.com/bookd/bookd/client"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -69,4 +71,18 @@ func bookingTable(w io.Writer, bookings ...*bookdv1.Booking) {
 	for _, b := range bookings {
 		row(w, b.Id, b.EventId, b.CustomerId, b.Quantity, seats(b.Seats), strings.TrimPrefix(b.Status.String(), "BOOKING_STATUS_"), ts(b.CreatedAt))
 	}
+}
+
+// call runs one client call against the cluster and shows its answer.
+func call[M proto.Message](g *globals, cmd *cobra.Command, do func(context.Context, *client.Client) (M, error), table func(io.Writer, M)) error {
+	c, ctx, done, err := g.client(cmd)
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := do(ctx, c)
+	if err != nil {
+		return err
+	}
+	return g.show(cmd, m, func(w io.Writer) { table(w, m) })
 }
