@@ -40,6 +40,9 @@ func newServerCmd() *cobra.Command {
 			if len(peers) > 0 && len(joinList) > 0 {
 				return usagef("give --initial-cluster or --join, not both")
 			}
+			if len(peers) == 0 && len(joinList) == 0 {
+				logger.Warn("neither --initial-cluster nor --join given: unless this node has state, it waits to be added with `bookd cluster add`")
+			}
 			cfg.Logger = logger
 			srv, err := rpc.StartServer(rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger})
 			if err != nil {
