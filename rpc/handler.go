@@ -28,6 +28,8 @@ func newHandler(node *raftnode.Node, logger *slog.Logger) (http.Handler, *servic
 	s := &service{node: node, peers: newPeers()}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
+		// Most answers are a few hundred bytes: gzip costs more than it saves.
+		connect.WithCompressMinBytes(4 << 10),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			logger.Error("handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
