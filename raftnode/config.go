@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -98,8 +99,8 @@ func checkRoutable(flag, addr string) error {
 	if err != nil {
 		return fmt.Errorf("raftnode: %s %q: %v", flag, addr, err)
 	}
-	if port == "" || port == "0" {
-		return fmt.Errorf("raftnode: %s %q: needs a fixed port", flag, addr)
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("raftnode: %s %q: needs a fixed port between 1 and 65535", flag, addr)
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		return fmt.Errorf("raftnode: %s %q: must be an address other nodes can reach, not a wildcard", flag, addr)
@@ -115,7 +116,8 @@ func ParsePeers(s string) ([]Peer, error) {
 	var peers []Peer
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {
-		id, addr, ok := strings.Cut(strings.TrimSpace(part), "=")
+		id, addr, ok := strings.Cut(part, "=")
+		id, addr = strings.TrimSpace(id), strings.TrimSpace(addr)
 		if !ok || id == "" || addr == "" {
 			return nil, fmt.Errorf("raftnode: --initial-cluster entry %q: want id=host:port", part)
 		}

@@ -50,13 +50,21 @@ func (n *Node) RemoveNode(ctx context.Context, id string) error {
 	if n.raft.State() != raft.Leader {
 		return ErrNotLeader
 	}
+	unregister := func() error {
+		return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_UnregisterMember{UnregisterMember: &fsmv1.UnregisterMember{Id: id}}})
+	}
+	if id == n.cfg.ID { // a leader removing itself cannot propose afterwards
+		if err := unregister(); err != nil {
+			return err
+		}
+	}
 	if err := n.raft.RemoveServer(raft.ServerID(id), 0, enqueueTimeout).Error(); err != nil {
 		return proposeError(err)
 	}
 	if id == n.cfg.ID {
-		return nil // this node is stepping down; it can no longer propose
+		return nil
 	}
-	return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_UnregisterMember{UnregisterMember: &fsmv1.UnregisterMember{Id: id}}})
+	return unregister()
 }
 
 // TransferLeadership hands leadership to the voter id, or to the most

@@ -31,6 +31,9 @@ func (n *Node) Propose(ctx context.Context, cmd *fsm.Command) (*fsm.Result, erro
 	if n.raft.State() != raft.Leader {
 		return nil, ErrNotLeader
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // the caller has gone: propose nothing
+	}
 	cmd.StampUnixNanos = n.clock.stamp()
 	data, err := fsm.EncodeCommand(cmd)
 	if err != nil {
@@ -38,7 +41,9 @@ func (n *Node) Propose(ctx context.Context, cmd *fsm.Command) (*fsm.Result, erro
 	}
 	timeout := enqueueTimeout
 	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
+		if timeout = min(timeout, time.Until(d)); timeout <= 0 {
+			return nil, context.DeadlineExceeded // raft takes 0 as "wait forever"
+		}
 	}
 	future := n.raft.Apply(data, timeout)
 	if err := future.Error(); err != nil {
