@@ -15,34 +15,35 @@ func TestLeaderStoppedMidStorm(t *testing.T) {
 	c := clustertest.Start(t, 3, clustertest.Options{})
 	ev := createEvent(t, c.Nodes[0].RPCAddr, 5000, seatLabels(200))
 	l := &ledger{bookings: map[string]*bookdv1.Booking{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
 	old := c.WaitReady()
 	done := make(chan struct{})
 	go func() { storm(ctx, c, ev, 60, l); close(done) }()
-	c.Eventually(10*time.Second, func() error { // let some bookings land first
-		if n := len(l.snapshot()); n < 20 {
-			return errorf("%d bookings so far", n)
+	atLeast := func(n int) func() error {
+		return func() error {
+			if got := len(l.snapshot()); got < n {
+				return errorf("%d bookings so far, waiting for %d", got, n)
+			}
+			return nil
 		}
-		return nil
-	})
-	before := len(l.snapshot())
+	}
+	c.Eventually(30*time.Second, atLeast(20)) // let some bookings land first
 	c.Stop(old)
-	leader := c.WaitReady()
-	if leader == old {
+	if leader := c.WaitReady(); leader == old {
 		t.Fatalf("no new leader")
 	}
+	// Bookings go on under the new leader.
+	c.Eventually(30*time.Second, atLeast(len(l.snapshot())+20))
+	cancel()
 	<-done
-	if after := len(l.snapshot()); after <= before {
-		t.Errorf("no booking acknowledged after the failover (%d before, %d after)", before, after)
-	}
 	checkLedger(t, c, ev, l)
 
 	c.Restart(old)
 	c.WaitConverged()
 	checkLedger(t, c, ev, l)
-	t.Logf("%d bookings acknowledged, %d unknown outcomes", len(l.bookings), l.unknown)
+	t.Logf("%d bookings acknowledged", len(l.bookings))
 }
 
 // A follower that misses more than the leader keeps in its log is brought

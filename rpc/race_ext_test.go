@@ -10,15 +10,36 @@ import (
 
 	"connectrpc.com/connect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/rpc/clustertest"
 	"google.golang.org/protobuf/proto"
 )
 
-// ledger is what clients were told: every acknowledged booking.
+// ledger is what clients were told: every acknowledged booking, and the
+// calls cut off before they got an answer.
 type ledger struct {
 	mu       sync.Mutex
 	bookings map[string]*bookdv1.Booking
-	unknown  int // calls whose outcome stayed unknown
+	unknown  []func(context.Context) (*bookdv1.Booking, error) // retries of cut-off calls
+}
+
+// resolve learns the outcome of every cut-off call by retrying it with the
+// same idempotency key: a retry returns the first outcome, or makes the
+// call for the first time.
+func (l *ledger) resolve(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, call := range l.unknown {
+		b, err := call(ctx)
+		switch {
+		case err == nil:
+			l.add(b)
+		case codeOf(err) != connect.CodeFailedPrecondition:
+			t.Fatalf("retry of a cut-off call: %v", err)
+		}
+	}
+	l.unknown = nil
 }
 
 func (l *ledger) add(b *bookdv1.Booking) {
@@ -39,9 +60,12 @@ func storm(ctx context.Context, c *clustertest.Cluster, ev *bookdv1.Event, clien
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for attempt := 0; ctx.Err() == nil; attempt++ {
+			// Every attempt goes to a node that is up now.
+			anyNode := func() bookdv1connect.BookingServiceClient {
 				eps := c.Endpoints()
-				cl := bookingClient(eps[rng.IntN(len(eps))])
+				return bookingClient(eps[rng.IntN(len(eps))])
+			}
+			for attempt := 0; ctx.Err() == nil; attempt++ {
 				req := &bookdv1.BookRequest{EventId: ev.Id, CustomerId: fmt.Sprintf("cust-%d", w),
 					IdempotencyKey: fmt.Sprintf("w%d-a%d", w, attempt), PaymentRef: "pay"}
 				if w%2 == 0 {
@@ -53,28 +77,27 @@ func storm(ctx context.Context, c *clustertest.Cluster, ev *bookdv1.Event, clien
 						req.Seats = append(req.Seats, ev.Seats[b])
 					}
 				}
-				var b *bookdv1.Booking
-				var err error
-				if w%3 == 0 { // hold, then confirm
-					b, err = holdAndConfirm(ctx, cl, req)
-				} else {
-					var resp *bookdv1.BookResponse
-					resp, err = retry(ctx, func(ctx context.Context) (*bookdv1.BookResponse, error) { return cl.Book(ctx, req) })
-					b = resp.GetBooking()
+				call := func(ctx context.Context) (*bookdv1.Booking, error) {
+					if w%3 == 0 { // hold, then confirm
+						return holdAndConfirm(ctx, anyNode, req)
+					}
+					resp, err := retry(ctx, func(ctx context.Context) (*bookdv1.BookResponse, error) { return anyNode().Book(ctx, req) })
+					return resp.GetBooking(), err
 				}
+				b, err := call(ctx)
 				switch code := codeOf(err); {
 				case err == nil:
 					l.add(b)
 				case code == connect.CodeFailedPrecondition:
 					av, aerr := retry(ctx, func(ctx context.Context) (*bookdv1.GetAvailabilityResponse, error) {
-						return cl.GetAvailability(ctx, &bookdv1.GetAvailabilityRequest{EventId: ev.Id})
+						return anyNode().GetAvailability(ctx, &bookdv1.GetAvailabilityRequest{EventId: ev.Id})
 					})
 					if aerr == nil && av.AvailableQuantity == 0 && len(av.FreeSeats) == 0 && av.HeldQuantity == 0 && av.HeldSeats == 0 {
 						return
 					}
 				case ctx.Err() != nil:
 					l.mu.Lock()
-					l.unknown++
+					l.unknown = append(l.unknown, call)
 					l.mu.Unlock()
 					return
 				default:
@@ -86,17 +109,14 @@ func storm(ctx context.Context, c *clustertest.Cluster, ev *bookdv1.Event, clien
 	wg.Wait()
 }
 
-func holdAndConfirm(ctx context.Context, cl interface {
-	Hold(context.Context, *bookdv1.HoldRequest) (*bookdv1.HoldResponse, error)
-	Confirm(context.Context, *bookdv1.ConfirmRequest) (*bookdv1.ConfirmResponse, error)
-}, r *bookdv1.BookRequest) (*bookdv1.Booking, error) {
+func holdAndConfirm(ctx context.Context, anyNode func() bookdv1connect.BookingServiceClient, r *bookdv1.BookRequest) (*bookdv1.Booking, error) {
 	hreq := &bookdv1.HoldRequest{EventId: r.EventId, CustomerId: r.CustomerId, Quantity: r.Quantity, Seats: r.Seats, IdempotencyKey: r.IdempotencyKey + "-hold"}
-	h, err := retry(ctx, func(ctx context.Context) (*bookdv1.HoldResponse, error) { return cl.Hold(ctx, hreq) })
+	h, err := retry(ctx, func(ctx context.Context) (*bookdv1.HoldResponse, error) { return anyNode().Hold(ctx, hreq) })
 	if err != nil {
 		return nil, err
 	}
 	creq := &bookdv1.ConfirmRequest{HoldId: h.Hold.Id, PaymentRef: r.PaymentRef, IdempotencyKey: r.IdempotencyKey + "-confirm"}
-	resp, err := retry(ctx, func(ctx context.Context) (*bookdv1.ConfirmResponse, error) { return cl.Confirm(ctx, creq) })
+	resp, err := retry(ctx, func(ctx context.Context) (*bookdv1.ConfirmResponse, error) { return anyNode().Confirm(ctx, creq) })
 	return resp.GetBooking(), err
 }
 
@@ -105,6 +125,7 @@ func holdAndConfirm(ctx context.Context, cl interface {
 // has every acknowledged booking.
 func checkLedger(t *testing.T, c *clustertest.Cluster, ev *bookdv1.Event, l *ledger) {
 	t.Helper()
+	l.resolve(t)
 	c.WaitConverged()
 	seatOwner := map[string]string{}
 	var ga int64
@@ -132,7 +153,7 @@ func checkLedger(t *testing.T, c *clustertest.Cluster, ev *bookdv1.Event, l *led
 		if err != nil {
 			t.Fatalf("%s: availability: %v", nd.ID, err)
 		}
-		if l.unknown == 0 && (av.BookedQuantity != ga || av.BookedSeats != int64(len(seatOwner))) {
+		if av.BookedQuantity != ga || av.BookedSeats != int64(len(seatOwner)) {
 			t.Errorf("%s sold %d GA and %d seats; clients were told of %d and %d", nd.ID, av.BookedQuantity, av.BookedSeats, ga, len(seatOwner))
 		}
 		if av.BookedQuantity+av.HeldQuantity+av.AvailableQuantity != ev.Capacity || av.BookedQuantity > ev.Capacity {

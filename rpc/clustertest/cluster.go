@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ type Cluster struct {
 	t     testing.TB
 	opts  Options
 	Nodes []*Node
+	// mu guards every Node's Server: clients ask for Endpoints while the
+	// test stops and restarts nodes.
+	mu sync.Mutex
 }
 
 // Node is one server of a Cluster.
@@ -89,7 +93,9 @@ func (c *Cluster) startNode(nd *Node) {
 	if err != nil {
 		c.t.Fatalf("start %s: %v", nd.ID, err)
 	}
+	c.mu.Lock()
 	nd.Server = srv
+	c.mu.Unlock()
 }
 
 // Join starts a new node that joins the running cluster through its members.
@@ -109,10 +115,13 @@ func (c *Cluster) Stop(nd *Node) {
 		return
 	}
 	nd.AppliedAtStop = nd.Server.Node().FSM().AppliedIndex()
-	if err := nd.Server.Close(); err != nil {
+	srv := nd.Server
+	c.mu.Lock()
+	nd.Server = nil
+	c.mu.Unlock()
+	if err := srv.Close(); err != nil {
 		c.t.Logf("stop %s: %v", nd.ID, err)
 	}
-	nd.Server = nil
 }
 
 // Restart starts a stopped node on its old addresses and data.
@@ -130,6 +139,8 @@ func (c *Cluster) Close() {
 
 // Endpoints are the RPC addresses of the running nodes.
 func (c *Cluster) Endpoints() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var eps []string
 	for _, nd := range c.Nodes {
 		if nd.Server != nil {
@@ -141,6 +152,8 @@ func (c *Cluster) Endpoints() []string {
 
 // Running are the nodes that are up.
 func (c *Cluster) Running() []*Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var up []*Node
 	for _, nd := range c.Nodes {
 		if nd.Server != nil {
