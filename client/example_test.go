@@ -3,9 +3,9 @@ package client_test
 import (
 	"context"
 	"fmt"
+	"github.com/bookd/bookd/rpc/clustertest"
 	"log"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,12 +85,11 @@ func startCluster() (func(), error) {
 }
 
 func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := clustertest.FreeAddr()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // A customer holds two seats while paying, then the hold is confirmed.

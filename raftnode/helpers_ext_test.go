@@ -3,8 +3,8 @@ package raftnode_test
 import (
 	"context"
 	"fmt"
+	"github.com/bookd/bookd/rpc/clustertest"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,12 +29,11 @@ const (
 // freeAddr returns a loopback address whose port was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := clustertest.FreeAddr()
 	if err != nil {
-		t.Fatalf("pick a port: %v", err)
+		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // nodeConfig is a valid configuration for a node with its own data
