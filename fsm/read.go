@@ -81,12 +81,13 @@ func (f *FSM) ListEvents(after string, limit int) ([]*bookdv1.Event, string, err
 		start = key(prefixEvent, idx+1)
 	}
 	var events []*bookdv1.Event
-	next, err := f.scan(start, prefixEnd(prefixEvent), limit, func(k, v []byte) error {
+	more, err := f.scan(start, prefixEnd(prefixEvent), limit, func(k, v []byte) error {
 		ev := new(bookdv1.Event)
 		events = append(events, ev)
 		return proto.Unmarshal(v, ev)
 	})
-	if next != "" {
+	next := ""
+	if more {
 		next = events[len(events)-1].GetId()
 	}
 	return events, next, err
@@ -146,9 +147,9 @@ func notFoundIf(cond bool, format string, args ...any) error {
 	return notFound(format, args...)
 }
 
-// scan calls fn on up to limit keys in [start, end) and returns a non-empty
-// marker when more keys follow.
-func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (more string, err error) {
+// scan calls fn on up to limit keys in [start, end) (all of them when limit
+// is negative) and reports whether more keys follow.
+func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (more bool, err error) {
 	err = f.view(func(r pebble.Reader) error {
 		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
 		if err != nil {
@@ -158,7 +159,7 @@ func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (mo
 		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
 			if n == limit {
-				more = "more"
+				more = true
 				return nil
 			}
 			v, err := it.ValueAndErr()
