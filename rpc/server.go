@@ -93,6 +93,8 @@ func (s *Server) Close() error {
 // stayRegistered makes sure the cluster knows this node's RPC address: a
 // joining node first asks to be added, then every node checks now and then
 // that its address is registered and asks the leader to record it if not.
+// Once the node has been a member, it never asks to join again: a node an
+// operator removed stays removed.
 func (s *Server) stayRegistered(join []string) {
 	defer s.tasks.Done()
 	wait := 100 * time.Millisecond
@@ -102,7 +104,11 @@ func (s *Server) stayRegistered(join []string) {
 			return
 		case <-time.After(wait):
 		}
-		if err := s.register(join); err != nil {
+		member, err := s.register(join)
+		if member {
+			join = nil
+		}
+		if err != nil {
 			s.log.Debug("register rpc address", "err", err)
 			wait = min(2*wait, time.Second)
 			continue
@@ -111,10 +117,12 @@ func (s *Server) stayRegistered(join []string) {
 	}
 }
 
-func (s *Server) register(join []string) error {
+// register makes one attempt; member reports whether the node is in the
+// Raft configuration.
+func (s *Server) register(join []string) (member bool, err error) {
 	st, err := s.node.Status()
 	if err != nil {
-		return err
+		return false, err
 	}
 	self, inConfig := raftnode.MemberStatus{}, false
 	for _, m := range st.Members {
@@ -127,21 +135,21 @@ func (s *Server) register(join []string) error {
 	req := &bookdv1.AddNodeRequest{Id: st.NodeID, RaftAddress: s.node.RaftAddr(), RpcAddress: s.node.RPCAddr()}
 	switch {
 	case !inConfig && len(join) > 0:
-		return s.askToJoin(ctx, join, req)
+		return false, s.askToJoin(ctx, join, req)
 	case !inConfig:
-		return errors.New("not a member of any cluster yet")
+		return false, errors.New("not a member of any cluster")
 	case self.RPCAddr == s.node.RPCAddr():
-		return nil
+		return true, nil
 	case s.node.IsLeader():
-		return s.node.RegisterMember(st.NodeID, s.node.RPCAddr())
+		return true, s.node.RegisterMember(st.NodeID, s.node.RPCAddr())
 	}
 	req.Nonvoter = !self.Voter
 	_, p, err := s.svc.leaderPeer(ctx)
 	if err != nil {
-		return err
+		return true, err
 	}
 	_, err = p.cluster.AddNode(ctx, req)
-	return err
+	return true, err
 }
 
 // askToJoin asks the join endpoints, in turn, to add this node.
