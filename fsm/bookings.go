@@ -40,7 +40,7 @@ func (t *txn) cancelBooking(r *bookdv1.CancelBookingRequest) (proto.Message, *Er
 		return nil, notFound("booking %s not found", r.GetBookingId())
 	}
 	if b.GetStatus() == bookdv1.BookingStatus_BOOKING_STATUS_CANCELLED {
-		return nil, errorf(CodeFailedPrecondition, ReasonAlreadyCanceled, "booking %s is already cancelled", b.GetId())
+		return nil, errorf(CodeFailedPrecondition, ReasonBookingCancelled, "booking %s is already cancelled", b.GetId())
 	}
 	event, _ := parseID(kindEvent, b.GetEventId())
 	t.shift(event, b.GetQuantity(), b.GetSeats(), seatBooked, seatFree, 0)

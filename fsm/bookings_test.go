@@ -198,7 +198,7 @@ func TestCancelBooking(t *testing.T) {
 
 			h.now = t0 + 8*sec
 			wantErr(t, h.do(&bookdv1.CancelBookingRequest{BookingId: b.GetId()}),
-				fsm.CodeFailedPrecondition, fsm.ReasonAlreadyCanceled, b.GetId(), "already cancelled")
+				fsm.CodeFailedPrecondition, fsm.ReasonBookingCancelled, b.GetId(), "already cancelled")
 			if stored := h.readBooking(b.GetId()); !proto.Equal(stored, want) {
 				t.Errorf("a second cancel changed the booking to %v", stored)
 			}

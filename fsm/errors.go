@@ -18,14 +18,14 @@ const (
 
 // Reasons name why a command failed, for programs that branch on it.
 const (
-	ReasonSeatTaken       = "SEAT_TAKEN"
-	ReasonSoldOut         = "SOLD_OUT"
-	ReasonHoldExpired     = "HOLD_EXPIRED"
-	ReasonHoldReleased    = "HOLD_RELEASED"
-	ReasonHoldConfirmed   = "HOLD_CONFIRMED"
-	ReasonAlreadyCanceled = "BOOKING_CANCELLED"
-	ReasonUnknownSeat     = "UNKNOWN_SEAT"
-	ReasonKeyReused       = "IDEMPOTENCY_KEY_REUSED"
+	ReasonSeatTaken        = "SEAT_TAKEN"
+	ReasonSoldOut          = "SOLD_OUT"
+	ReasonHoldExpired      = "HOLD_EXPIRED"
+	ReasonHoldReleased     = "HOLD_RELEASED"
+	ReasonHoldConfirmed    = "HOLD_CONFIRMED"
+	ReasonBookingCancelled = "BOOKING_CANCELLED"
+	ReasonUnknownSeat      = "UNKNOWN_SEAT"
+	ReasonKeyReused        = "IDEMPOTENCY_KEY_REUSED"
 )
 
 // Error is a command the state machine refused. Refusals are deterministic:

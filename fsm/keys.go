@@ -91,7 +91,7 @@ const (
 	kindBooking = "bk_"
 )
 
-// FormatID renders the identifier of an object created at a Raft index.
+// formatID renders the identifier of an object created at a Raft index.
 func formatID(kind string, index uint64) string {
 	return kind + strconv.FormatUint(index, 10)
 }

@@ -17,13 +17,8 @@ import (
 // MaxRequestBytes bounds a request message; larger ones get RESOURCE_EXHAUSTED.
 const MaxRequestBytes = 1 << 20
 
-// NewHandler returns the HTTP handler serving both services, gRPC health
-// and gRPC reflection for node.
-func NewHandler(node *raftnode.Node, logger *slog.Logger) http.Handler {
-	h, _ := newHandler(node, logger)
-	return h
-}
-
+// newHandler returns the HTTP handler serving both services, gRPC health
+// and gRPC reflection for node, and the state the handlers share.
 func newHandler(node *raftnode.Node, logger *slog.Logger) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers()}
 	opts := []connect.HandlerOption{
