@@ -221,7 +221,7 @@ func (t *txn) delete(k []byte) { must(t.b.Delete(k, nil)) }
 
 // feed appends a change record for the current command.
 func (t *txn) feed(c *Change) {
-	c.Index, c.TimeUnixNanos = t.index, t.now
+	c.Index, c.Seq, c.TimeUnixNanos = t.index, t.seq, t.now
 	t.setProto(feedKey(t.index, t.seq), c)
 	t.seq++
 }

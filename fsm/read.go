@@ -37,13 +37,27 @@ func (f *FSM) Event(id string) (*bookdv1.Event, error) {
 	return ev, err
 }
 
-// Hold returns a hold by id, as of the time now (Unix ns).
-func (f *FSM) Hold(id string, now int64) (*bookdv1.Hold, error) {
+// Reads that depend on time (a hold's status, availability) are as of the
+// store's clock, the latest leader-stamped command time, so they are a pure
+// function of the replicated state: any replica at the same applied index
+// answers the same, and time seen by reads never runs backwards when the
+// leader changes. atLeast (Unix ns) lets a caller look further ahead; the RPC
+// layer passes 0. Holds due by the clock count as expired even before the
+// command that expires them is applied.
+
+// Hold returns a hold by id, as of max(the store's clock, atLeast).
+func (f *FSM) Hold(id string, atLeast int64) (*bookdv1.Hold, error) {
 	h := new(bookdv1.Hold)
-	err := f.view(func(r pebble.Reader) error { return getOne(r, prefixHold, kindHold, "hold", id, h) })
-	if err == nil && h.GetStatus() == bookdv1.HoldStatus_HOLD_STATUS_ACTIVE && timestampNanos(h.GetExpiresAt()) <= now {
-		h.Status = bookdv1.HoldStatus_HOLD_STATUS_EXPIRED
-	}
+	err := f.view(func(r pebble.Reader) error {
+		if err := getOne(r, prefixHold, kindHold, "hold", id, h); err != nil {
+			return err
+		}
+		_, clock, _, err := readMeta(r)
+		if err == nil && h.GetStatus() == bookdv1.HoldStatus_HOLD_STATUS_ACTIVE && timestampNanos(h.GetExpiresAt()) <= max(clock, atLeast) {
+			h.Status = bookdv1.HoldStatus_HOLD_STATUS_EXPIRED
+		}
+		return err
+	})
 	return h, err
 }
 
@@ -176,8 +190,9 @@ func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (mo
 	return more, err
 }
 
-// Availability reports what of an event can be held at time now (Unix ns).
-func (f *FSM) Availability(eventID string, now int64) (*bookdv1.GetAvailabilityResponse, error) {
+// Availability reports what of an event can be held, as of max(the store's
+// clock, atLeast).
+func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabilityResponse, error) {
 	event, ok := parseID(kindEvent, eventID)
 	if !ok {
 		return nil, notFound("event %s not found", clip(eventID))
@@ -195,7 +210,7 @@ func (f *FSM) Availability(eventID string, now int64) (*bookdv1.GetAvailabilityR
 		if err != nil {
 			return err
 		}
-		now = max(now, clock)
+		now := max(atLeast, clock)
 		dueQuantity, dueSeats, err := dueHolds(r, eventID, now)
 		if err != nil {
 			return err
@@ -263,6 +278,25 @@ func freeSeats(r pebble.Reader, event uint64, due map[string]bool, out *[]string
 		}
 	}
 	return nil
+}
+
+// Changes returns up to limit change-feed records after the change at
+// (afterIndex, afterSeq), in commit order; afterIndex 0 starts at the
+// beginning. more reports whether records were left.
+func (f *FSM) Changes(afterIndex uint64, afterSeq uint32, limit int) (changes []*Change, more bool, err error) {
+	start := prefixFeed
+	if afterIndex > 0 {
+		start = append(feedKey(afterIndex, afterSeq), 0)
+	}
+	more, err = f.scan(start, prefixEnd(prefixFeed), limit, func(_, v []byte) error {
+		c := new(Change)
+		if err := proto.Unmarshal(v, c); err != nil {
+			return fmt.Errorf("fsm: decode change: %w", err)
+		}
+		changes = append(changes, c)
+		return nil
+	})
+	return changes, more, err
 }
 
 // Member is a Raft member's registered RPC address.

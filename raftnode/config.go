@@ -20,8 +20,13 @@ type Peer struct {
 type Config struct {
 	ID       string
 	DataDir  string
-	RaftAddr string // address to bind and advertise; must be routable
-	RPCAddr  string // address of this node's RPC server, registered for the others
+	RaftAddr string // address Raft listens on
+	RPCAddr  string // address the RPC server listens on
+
+	// The addresses the other nodes dial, when they differ from the listen
+	// addresses (behind NAT or a proxy). Empty: the listen address.
+	RaftAdvertise string
+	RPCAdvertise  string
 
 	// InitialCluster bootstraps a new cluster when the node has no state.
 	// Leave it empty for a node that joins a running cluster.
@@ -37,7 +42,7 @@ type Config struct {
 	SnapshotInterval  time.Duration // default 2m
 	SnapshotThreshold uint64        // default 8192 entries
 	TrailingLogs      uint64        // default 10240 entries
-	SweepInterval     time.Duration // default 1s: how often the leader expires due holds
+	SweepInterval     time.Duration // default 250ms: how often the leader checks for due holds
 
 	Logger *slog.Logger
 }
@@ -51,12 +56,18 @@ func (c *Config) setDefaults() {
 	def(&c.HeartbeatTimeout, time.Second)
 	def(&c.ElectionTimeout, time.Second)
 	def(&c.SnapshotInterval, 2*time.Minute)
-	def(&c.SweepInterval, time.Second)
+	def(&c.SweepInterval, 250*time.Millisecond)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = 8192
 	}
 	if c.TrailingLogs == 0 {
 		c.TrailingLogs = 10240
+	}
+	if c.RaftAdvertise == "" {
+		c.RaftAdvertise = c.RaftAddr
+	}
+	if c.RPCAdvertise == "" {
+		c.RPCAdvertise = c.RPCAddr
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -70,10 +81,10 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("raftnode: --data-dir is required")
 	}
-	if err := checkRoutable("--raft-addr", c.RaftAddr); err != nil {
+	if err := checkListen("--raft", c.RaftAddr, c.RaftAdvertise); err != nil {
 		return err
 	}
-	if err := checkRoutable("--rpc-addr", c.RPCAddr); err != nil {
+	if err := checkListen("--rpc", c.RPCAddr, c.RPCAdvertise); err != nil {
 		return err
 	}
 	if len(c.InitialCluster) > 0 {
@@ -81,8 +92,12 @@ func (c *Config) validate() error {
 		for _, p := range c.InitialCluster {
 			if p.ID == c.ID {
 				found = true
-				if p.RaftAddr != c.RaftAddr {
-					return fmt.Errorf("raftnode: --initial-cluster gives %s address %s but --raft-addr is %s", p.ID, p.RaftAddr, c.RaftAddr)
+				if p.RaftAddr != c.RaftAdvertise {
+					flag := "--raft-addr"
+					if c.RaftAdvertise != c.RaftAddr {
+						flag = "--raft-advertise"
+					}
+					return fmt.Errorf("raftnode: --initial-cluster gives %s address %s but %s is %s", p.ID, p.RaftAddr, flag, c.RaftAdvertise)
 				}
 			}
 		}
@@ -91,6 +106,19 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// checkListen checks a listen address and the address advertised for it:
+// the listen address may be a wildcard only when another address is
+// advertised.
+func checkListen(flag, listen, advertise string) error {
+	if listen == advertise {
+		return checkRoutable(flag+"-addr", listen)
+	}
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return fmt.Errorf("raftnode: %s-addr %q: %v", flag, listen, err)
+	}
+	return checkRoutable(flag+"-advertise", advertise)
 }
 
 // checkRoutable refuses addresses other nodes cannot dial, like ":7001" or "0.0.0.0:7001".

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -71,12 +70,9 @@ func (n *Node) open() error {
 	if err != nil {
 		return fmt.Errorf("raftnode: open snapshot store: %w", err)
 	}
-	advertise, err := net.ResolveTCPAddr("tcp", n.cfg.RaftAddr)
-	if err != nil {
-		return fmt.Errorf("raftnode: resolve %s: %w", n.cfg.RaftAddr, err)
-	}
-	if n.transport, err = raft.NewTCPTransport(n.cfg.RaftAddr, advertise, 3, 10*time.Second, raftLog); err != nil {
-		return fmt.Errorf("raftnode: listen on %s: %w", n.cfg.RaftAddr, err)
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
+	if n.transport, err = newTransport(n.cfg.RaftAddr, n.cfg.RaftAdvertise, hlog); err != nil {
+		return err
 	}
 
 	leaderCh := make(chan bool, 16)
@@ -92,7 +88,7 @@ func (n *Node) open() error {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.NotifyCh = leaderCh
-	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
+	rc.Logger = hlog
 
 	existing, err := raft.HasExistingState(logs, n.store, snaps)
 	if err != nil {
@@ -137,7 +133,7 @@ func (n *Node) watchLeadership(ch <-chan bool) {
 
 // registerSelf records this node's RPC address in the replicated state.
 func (n *Node) registerSelf() {
-	if err := n.RegisterMember(n.cfg.ID, n.cfg.RPCAddr); err != nil && !errors.Is(err, ErrNotLeader) {
+	if err := n.RegisterMember(n.cfg.ID, n.cfg.RPCAdvertise); err != nil && !errors.Is(err, ErrNotLeader) {
 		n.log.Warn("register rpc address", "err", err)
 	}
 }
@@ -177,8 +173,8 @@ func (n *Node) closeStores() error {
 // ID is this node's Raft server id.
 func (n *Node) ID() string { return n.cfg.ID }
 
-// RPCAddr is this node's RPC address.
-func (n *Node) RPCAddr() string { return n.cfg.RPCAddr }
+// RPCAddr is the RPC address this node advertises to the others.
+func (n *Node) RPCAddr() string { return n.cfg.RPCAdvertise }
 
 // FSM is the node's state machine, for reads.
 func (n *Node) FSM() *fsm.FSM { return n.fsm }
@@ -200,5 +196,5 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// RaftAddr is this node's Raft address.
-func (n *Node) RaftAddr() string { return n.cfg.RaftAddr }
+// RaftAddr is the Raft address this node advertises to the others.
+func (n *Node) RaftAddr() string { return n.cfg.RaftAdvertise }

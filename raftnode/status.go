@@ -89,7 +89,7 @@ func (n *Node) Leader() (id, rpcAddr string) {
 	case "":
 		return "", ""
 	case n.cfg.ID:
-		return id, n.cfg.RPCAddr
+		return id, n.cfg.RPCAdvertise
 	}
 	return id, n.leaderAddr.lookup(id, n.rpcAddrs)
 }

@@ -111,7 +111,7 @@ func (h *BookingHandler) GetAvailability(ctx context.Context, req *bookdv1.GetAv
 	}
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetAvailabilityResponse, error) {
-			return h.s.node.FSM().Availability(req.GetEventId(), h.s.node.Now())
+			return h.s.node.FSM().Availability(req.GetEventId(), 0)
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetAvailabilityResponse, error) {
 			return p.booking.GetAvailability(ctx, req)
@@ -124,7 +124,7 @@ func (h *BookingHandler) GetHold(ctx context.Context, req *bookdv1.GetHoldReques
 	}
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetHoldResponse, error) {
-			hold, err := h.s.node.FSM().Hold(req.GetHoldId(), h.s.node.Now())
+			hold, err := h.s.node.FSM().Hold(req.GetHoldId(), 0)
 			return &bookdv1.GetHoldResponse{Hold: hold}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetHoldResponse, error) {

@@ -12,12 +12,12 @@ type ClusterHandler struct{ s *service }
 
 var _ bookdv1connect.ClusterServiceHandler = (*ClusterHandler)(nil)
 
-func (h *ClusterHandler) GetStatus(ctx context.Context, _ *bookdv1.GetStatusRequest) (*bookdv1.GetStatusResponse, error) {
+func (h *ClusterHandler) GetStatus(ctx context.Context, req *bookdv1.GetStatusRequest) (*bookdv1.GetStatusResponse, error) {
 	st, err := h.s.node.Status()
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	return &bookdv1.GetStatusResponse{
+	resp := &bookdv1.GetStatusResponse{
 		NodeId:           st.NodeID,
 		State:            st.State,
 		LeaderId:         st.LeaderID,
@@ -28,7 +28,13 @@ func (h *ClusterHandler) GetStatus(ctx context.Context, _ *bookdv1.GetStatusRequ
 		LastLogIndex:     st.LastLogIndex,
 		Members:          members(st.Members),
 		LastContactMs:    st.LastContact.Milliseconds(),
-	}, nil
+	}
+	if req.GetIncludeDigest() {
+		if resp.DigestIndex, resp.StateDigest, err = h.s.node.FSM().Digest(); err != nil {
+			return nil, toConnect(err)
+		}
+	}
+	return resp, nil
 }
 
 func members(ms []raftnode.MemberStatus) []*bookdv1.Member {

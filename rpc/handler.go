@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 
@@ -18,9 +19,10 @@ import (
 const MaxRequestBytes = 1 << 20
 
 // newHandler returns the HTTP handler serving both services, gRPC health
-// and gRPC reflection for node, and the state the handlers share.
-func newHandler(node *raftnode.Node, logger *slog.Logger) (http.Handler, *service) {
-	s := &service{node: node, peers: newPeers()}
+// and gRPC reflection for node, and the state the handlers share. Calls to
+// other nodes leave from local.
+func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr) (http.Handler, *service) {
+	s := &service{node: node, peers: newPeers(local)}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		// Most answers are a few hundred bytes: gzip costs more than it saves.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -42,8 +43,15 @@ type peers struct {
 	byAd map[string]*peer
 }
 
-func newPeers() *peers {
+// newPeers makes clients whose connections leave from local (nil: any
+// address), so the other nodes see this node's address as the source.
+func newPeers(local *net.TCPAddr) *peers {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if local != nil {
+		dialer.LocalAddr = local
+	}
 	t := &http.Transport{
+		DialContext:         dialer.DialContext,
 		Protocols:           new(http.Protocols),
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,

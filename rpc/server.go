@@ -50,7 +50,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	handler, svc := newHandler(node, cfg.Logger)
+	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr))
 	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           handler,

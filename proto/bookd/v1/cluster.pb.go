@@ -99,7 +99,9 @@ func (x *Member) GetLeader() bool {
 }
 
 type GetStatusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Also hash the node's whole state (costs a scan of the store).
+	IncludeDigest bool `protobuf:"varint,1,opt,name=include_digest,json=includeDigest,proto3" json:"include_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -134,6 +136,13 @@ func (*GetStatusRequest) Descriptor() ([]byte, []int) {
 	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{1}
 }
 
+func (x *GetStatusRequest) GetIncludeDigest() bool {
+	if x != nil {
+		return x.IncludeDigest
+	}
+	return false
+}
+
 type GetStatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The node that answered.
@@ -149,6 +158,10 @@ type GetStatusResponse struct {
 	Members          []*Member `protobuf:"bytes,9,rep,name=members,proto3" json:"members,omitempty"`
 	// Milliseconds since this node last heard from the leader (0 on the leader).
 	LastContactMs int64 `protobuf:"varint,10,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
+	// With include_digest: SHA-256 of the state machine's state as of the
+	// command at digest_index. Replicas at the same index have equal digests.
+	StateDigest   []byte `protobuf:"bytes,11,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
+	DigestIndex   uint64 `protobuf:"varint,12,opt,name=digest_index,json=digestIndex,proto3" json:"digest_index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,6 +262,20 @@ func (x *GetStatusResponse) GetMembers() []*Member {
 func (x *GetStatusResponse) GetLastContactMs() int64 {
 	if x != nil {
 		return x.LastContactMs
+	}
+	return 0
+}
+
+func (x *GetStatusResponse) GetStateDigest() []byte {
+	if x != nil {
+		return x.StateDigest
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetDigestIndex() uint64 {
+	if x != nil {
+		return x.DigestIndex
 	}
 	return 0
 }
@@ -554,8 +581,9 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\vrpc_address\x18\x03 \x01(\tR\n" +
 	"rpcAddress\x12\x14\n" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\x12\x16\n" +
-	"\x06leader\x18\x05 \x01(\bR\x06leader\"\x12\n" +
-	"\x10GetStatusRequest\"\xe3\x02\n" +
+	"\x06leader\x18\x05 \x01(\bR\x06leader\"9\n" +
+	"\x10GetStatusRequest\x12%\n" +
+	"\x0einclude_digest\x18\x01 \x01(\bR\rincludeDigest\"\xa9\x03\n" +
 	"\x11GetStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1b\n" +
@@ -567,7 +595,9 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x0elast_log_index\x18\b \x01(\x04R\flastLogIndex\x12*\n" +
 	"\amembers\x18\t \x03(\v2\x10.bookd.v1.MemberR\amembers\x12&\n" +
 	"\x0flast_contact_ms\x18\n" +
-	" \x01(\x03R\rlastContactMs\"\x80\x01\n" +
+	" \x01(\x03R\rlastContactMs\x12!\n" +
+	"\fstate_digest\x18\v \x01(\fR\vstateDigest\x12!\n" +
+	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x80\x01\n" +
 	"\x0eAddNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +

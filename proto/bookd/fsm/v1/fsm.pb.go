@@ -538,6 +538,8 @@ type Change struct {
 	CustomerId    string                 `protobuf:"bytes,7,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	Quantity      int64                  `protobuf:"varint,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	Seats         []string               `protobuf:"bytes,9,rep,name=seats,proto3" json:"seats,omitempty"`
+	// Position among the changes of the command at index (from 0).
+	Seq           uint32 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -635,6 +637,13 @@ func (x *Change) GetSeats() []string {
 	return nil
 }
 
+func (x *Change) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 var File_bookd_fsm_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
@@ -673,7 +682,7 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"error_code\x18\x02 \x01(\x05R\terrorCode\x12#\n" +
 	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12\x1a\n" +
 	"\bresponse\x18\x04 \x01(\fR\bresponse\x12!\n" +
-	"\ferror_reason\x18\x05 \x01(\tR\verrorReason\"\x80\x02\n" +
+	"\ferror_reason\x18\x05 \x01(\tR\verrorReason\"\x92\x02\n" +
 	"\x06Change\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12&\n" +
 	"\x0ftime_unix_nanos\x18\x02 \x01(\x03R\rtimeUnixNanos\x12\x12\n" +
@@ -685,7 +694,9 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\vcustomer_id\x18\a \x01(\tR\n" +
 	"customerId\x12\x1a\n" +
 	"\bquantity\x18\b \x01(\x03R\bquantity\x12\x14\n" +
-	"\x05seats\x18\t \x03(\tR\x05seatsB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
+	"\x05seats\x18\t \x03(\tR\x05seats\x12\x10\n" +
+	"\x03seq\x18\n" +
+	" \x01(\rR\x03seqB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
 
 var (
 	file_bookd_fsm_v1_fsm_proto_rawDescOnce sync.Once
