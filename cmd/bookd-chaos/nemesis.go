@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/bookd/bookd/cmd/bookd-chaos/netproxy"
+	"github.com/bookd/bookd/cmd/bookd-chaos/procs"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+)
+
+// Fault kinds the nemesis injects.
+const (
+	faultKillLeader = "kill-leader"   // SIGKILL the leader, restart it
+	faultKillNode   = "kill-node"     // SIGKILL a random node, restart it
+	faultPause      = "pause"         // SIGSTOP a node past the election timeout, SIGCONT
+	faultTruncate   = "torn-write"    // SIGKILL a node, cut the tail off its Pebble WAL, restart
+	faultPartition  = "partition"     // majority/minority, isolated leader, or bridge
+	faultFlaky      = "flaky-network" // drops (as resets), delay and reordering on every link
+	faultMember     = "membership"    // remove a voter, add a fresh node that catches up by snapshot
+	faultClock      = "clock-jump"    // restart a node with its clock offset and make it leader
+)
+
+var faultKinds = []string{faultKillLeader, faultKillNode, faultPause, faultTruncate, faultPartition, faultFlaky, faultMember, faultClock}
+
+// nemesis injects faults from three concurrent streams (process crashes,
+// the network, and membership and clock churn), so that faults overlap as
+// they do in production. Streams take a node before faulting it, so two
+// streams never fault the same process at once.
+type nemesis struct {
+	c        *procs.Cluster
+	nc       *nodeClients
+	log      *slog.Logger
+	election time.Duration
+	maxSkew  time.Duration
+
+	mu       sync.Mutex
+	counts   map[string]int
+	failures map[string]int
+	busy     map[string]bool // node ids a stream is faulting
+	minOff   time.Duration
+	maxOff   time.Duration
+}
+
+func newNemesis(c *procs.Cluster, nc *nodeClients, log *slog.Logger, election, maxSkew time.Duration) *nemesis {
+	return &nemesis{c: c, nc: nc, log: log, election: election, maxSkew: maxSkew,
+		counts: map[string]int{}, failures: map[string]int{}, busy: map[string]bool{}}
+}
+
+func (n *nemesis) run(ctx context.Context, seed uint64) {
+	streams := [][]string{
+		{faultKillLeader, faultKillNode, faultPause, faultTruncate},
+		{faultPartition, faultFlaky},
+		{faultMember, faultClock},
+	}
+	var wg sync.WaitGroup
+	for i, kinds := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(seed, uint64(100+i)))
+			for k := 0; ctx.Err() == nil; k++ {
+				kind := kinds[k%len(kinds)]
+				if err := n.inject(ctx, rnd, kind); err != nil && ctx.Err() == nil {
+					n.mu.Lock()
+					n.failures[kind]++
+					n.mu.Unlock()
+					n.log.Warn("fault not injected", "kind", kind, "err", err)
+				}
+				sleep(ctx, time.Duration(200+rnd.IntN(600))*time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// inject runs one fault to its end (the node restarted, the network healed).
+func (n *nemesis) inject(ctx context.Context, rnd *rand.Rand, kind string) error {
+	var err error
+	switch kind {
+	case faultKillLeader, faultKillNode, faultTruncate:
+		err = n.crash(ctx, rnd, kind)
+	case faultPause:
+		err = n.pause(ctx, rnd)
+	case faultPartition:
+		err = n.partition(ctx, rnd)
+	case faultFlaky:
+		err = n.flaky(ctx, rnd)
+	case faultMember:
+		err = n.replace(ctx, rnd)
+	case faultClock:
+		err = n.clockJump(ctx, rnd)
+	}
+	if err == nil {
+		n.mu.Lock()
+		n.counts[kind]++
+		n.mu.Unlock()
+	}
+	return err
+}
+
+// take reserves a running node for a fault: the leader, or a random one.
+func (n *nemesis) take(ctx context.Context, rnd *rand.Rand, leader bool) (string, error) {
+	want := ""
+	if leader {
+		id, err := n.c.Leader(ctx)
+		if err != nil {
+			return "", err
+		}
+		want = id
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var free []string
+	for _, nd := range n.c.Running() {
+		if !n.busy[nd.ID] && (want == "" || nd.ID == want) {
+			free = append(free, nd.ID)
+		}
+	}
+	if len(free) == 0 {
+		return "", fmt.Errorf("no free node (leader %q)", want)
+	}
+	sort.Strings(free)
+	id := free[rnd.IntN(len(free))]
+	n.busy[id] = true
+	return id, nil
+}
+
+func (n *nemesis) give(id string) {
+	n.mu.Lock()
+	delete(n.busy, id)
+	n.mu.Unlock()
+}
+
+func (n *nemesis) crash(ctx context.Context, rnd *rand.Rand, kind string) error {
+	id, err := n.take(ctx, rnd, kind == faultKillLeader)
+	if err != nil {
+		return err
+	}
+	defer n.give(id)
+	if err := n.c.Kill(id); err != nil {
+		return err
+	}
+	if kind == faultTruncate {
+		if _, err := n.c.TruncatePebbleWAL(id, rnd); err != nil {
+			n.c.Restart(ctx, id)
+			return err
+		}
+	}
+	sleep(ctx, time.Duration(100+rnd.IntN(700))*time.Millisecond)
+	return n.restart(id)
+}
+
+// restart brings a node back even when the run is ending.
+func (n *nemesis) restart(id string, opts ...procs.RestartOption) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return n.c.Restart(ctx, id, opts...)
+}
+
+func (n *nemesis) pause(ctx context.Context, rnd *rand.Rand) error {
+	id, err := n.take(ctx, rnd, rnd.IntN(2) == 0)
+	if err != nil {
+		return err
+	}
+	defer n.give(id)
+	if err := n.c.Pause(id); err != nil {
+		return err
+	}
+	sleep(ctx, n.election+time.Duration(rnd.Int64N(int64(2*n.election))))
+	return n.c.Resume(id)
+}
+
+func (n *nemesis) partition(ctx context.Context, rnd *rand.Rand) error {
+	var ids []string
+	for _, nd := range n.c.Nodes() {
+		ids = append(ids, nd.ID)
+	}
+	rnd.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	var groups [][]string
+	switch rnd.IntN(3) {
+	case 0: // a random majority and minority
+		k := len(ids) / 2
+		groups = [][]string{ids[:k], ids[k:]}
+	case 1: // the leader alone
+		leader, err := n.c.Leader(ctx)
+		if err != nil {
+			return err
+		}
+		var rest []string
+		for _, id := range ids {
+			if id != leader {
+				rest = append(rest, id)
+			}
+		}
+		groups = [][]string{{leader}, rest}
+	case 2: // a bridge: one node sees both halves, which cannot see each other
+		k := len(ids) / 2
+		groups = [][]string{ids[:k+1], ids[k:]}
+	}
+	n.c.Net().Partition(groups...)
+	n.log.Info("partition", "groups", fmt.Sprint(groups))
+	sleep(ctx, time.Duration(500+rnd.IntN(2000))*time.Millisecond)
+	n.c.Net().Heal()
+	return nil
+}
+
+func (n *nemesis) flaky(ctx context.Context, rnd *rand.Rand) error {
+	nodes := n.c.Nodes()
+	f := netproxy.Fault{
+		Drop:   float64(rnd.IntN(30)) / 1000,
+		Delay:  time.Duration(rnd.IntN(40)) * time.Millisecond,
+		Jitter: time.Duration(1+rnd.IntN(60)) * time.Millisecond,
+	}
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a != b {
+				n.c.Net().SetFault(a.ID, b.ID, f)
+			}
+		}
+	}
+	sleep(ctx, time.Duration(500+rnd.IntN(2000))*time.Millisecond)
+	n.c.Net().Heal()
+	return nil
+}
+
+func (n *nemesis) replace(ctx context.Context, rnd *rand.Rand) error {
+	id, err := n.take(ctx, rnd, false)
+	if err != nil {
+		return err
+	}
+	defer n.give(id)
+	rctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = n.c.Replace(rctx, id)
+	return err
+}
+
+// clockJump restarts a node with its clock moved by up to maxSkew either
+// way and hands it the leadership, so it stamps commands with a skewed
+// clock. The node keeps the offset until its next clock jump.
+func (n *nemesis) clockJump(ctx context.Context, rnd *rand.Rand) error {
+	id, err := n.take(ctx, rnd, false)
+	if err != nil {
+		return err
+	}
+	defer n.give(id)
+	offset := time.Duration(rnd.Int64N(int64(2*n.maxSkew))) - n.maxSkew
+	n.mu.Lock()
+	n.minOff, n.maxOff = min(n.minOff, offset), max(n.maxOff, offset)
+	n.mu.Unlock()
+	if err := n.c.Kill(id); err != nil {
+		return err
+	}
+	if err := n.restart(id, procs.WithClockOffset(offset)); err != nil {
+		return err
+	}
+	nd, err := n.c.Node(id)
+	if err != nil {
+		return err
+	}
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cc := bookdv1connect.NewClusterServiceClient(n.nc.http, "http://"+nd.RPCAddr)
+	if _, err = cc.TransferLeadership(tctx, &bookdv1.TransferLeadershipRequest{Id: id}); err != nil {
+		n.log.Info("leadership not transferred to the skewed node", "node", id, "err", err)
+		return nil
+	}
+	n.mu.Lock()
+	n.counts["skewed-leader"]++
+	n.mu.Unlock()
+	return nil
+}
+
+// offsets is the range of clock offsets any node has had (0 included).
+func (n *nemesis) offsets() (lo, hi time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.minOff, n.maxOff
+}
+
+func (n *nemesis) summary() (counts, failures map[string]int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	counts, failures = map[string]int{}, map[string]int{}
+	for k, v := range n.counts {
+		counts[k] = v
+	}
+	for k, v := range n.failures {
+		failures[k] = v
+	}
+	return counts, failures
+}
