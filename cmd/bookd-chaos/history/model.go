@@ -18,7 +18,9 @@ type Clocks struct {
 func Model(c Clocks) porcupine.Model {
 	m := porcupine.NondeterministicModel{
 		Partition: partitionByCounter,
-		Init:      func() []any { return []any{&state{capacity: -1, ended: map[string]string{}, cancelled: map[string]bool{}}} },
+		Init: func() []any {
+			return []any{&state{capacity: -1, ended: map[string]string{}, cancelled: map[string]bool{}}}
+		},
 		Step: func(st, in, out any) []any {
 			var next []any
 			for _, s := range st.(*state).unknownHoldsExpired() {
