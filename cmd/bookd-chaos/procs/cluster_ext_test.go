@@ -1,0 +1,185 @@
+package procs_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/bookd/bookd/cmd/bookd-chaos/procs"
+)
+
+func TestPauseFollowerThenKillLeader(t *testing.T) {
+	c := startCluster(t, procs.Options{Seed: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := newClient(t, c)
+	createEvents(ctx, t, cl, "first", 1, 0) // the client learns the leader
+	old := leader(ctx, t, c)
+	f := follower(t, c, old)
+
+	if err := c.Pause(f); err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	if _, err := c.Status(sctx, f); err == nil {
+		t.Errorf("paused %s answered GetStatus", f)
+	}
+	scancel()
+	createEvents(ctx, t, cl, "while paused", 5, 0) // the other two are a quorum
+	if err := c.Resume(f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitCaughtUp(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.Kill(old); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := c.Node(old); n.State() != procs.Stopped {
+		t.Errorf("killed %s is %s", old, n.State())
+	}
+	newLeader(ctx, t, c, old)
+	createEvents(ctx, t, cl, "after kill", 5, 0)
+	if err := c.Restart(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitCaughtUp(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	sameState(ctx, t, c)
+	if crashed := c.Crashed(); len(crashed) > 0 {
+		t.Errorf("%s exited unasked: %v", crashed[0].ID, crashed[0].ExitErr())
+	}
+}
+
+func TestRestartAfterTornWALCatchesUp(t *testing.T) {
+	// The snapshot flags are passed (and must be accepted); within a short
+	// test Raft's 2-minute snapshot interval takes no snapshot.
+	c := startCluster(t, procs.Options{Seed: 2, SnapshotThreshold: 40, TrailingLogs: 20})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := newClient(t, c)
+	rnd := rand.New(rand.NewPCG(2, 2))
+	// Seats make records large: Pebble writes its WAL to the file in
+	// 32 KiB blocks when commits do not sync, so there is a file to tear.
+	createEvents(ctx, t, cl, "before", 60, 100)
+	victim := follower(t, c, leader(ctx, t, c))
+	if _, err := c.WaitCaughtUp(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(victim); err != nil {
+		t.Fatal(err)
+	}
+	if cut, err := c.TruncatePebbleWAL(victim, rnd); err != nil || cut == 0 {
+		t.Fatalf("TruncatePebbleWAL = %d, %v; want some bytes cut", cut, err)
+	}
+	createEvents(ctx, t, cl, "while down", 20, 0)
+	if err := c.Restart(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitCaughtUp(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	createEvents(ctx, t, cl, "after", 5, 0)
+	sameState(ctx, t, c)
+}
+
+func TestTruncatePebbleWALRefusesARunningNode(t *testing.T) {
+	c := startCluster(t, procs.Options{Seed: 3, Nodes: 1})
+	if _, err := c.TruncatePebbleWAL("n1", rand.New(rand.NewPCG(3, 3))); err == nil {
+		t.Fatal("TruncatePebbleWAL of a running node succeeded")
+	}
+}
+
+func TestReplaceLeader(t *testing.T) {
+	c := startCluster(t, procs.Options{Seed: 4})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := newClient(t, c)
+	createEvents(ctx, t, cl, "before", 10, 0)
+	old := leader(ctx, t, c)
+	oldNode, _ := c.Node(old)
+
+	newID, err := c.Replace(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newID == old {
+		t.Fatalf("Replace kept the id %s", old)
+	}
+	var ids []string
+	for _, n := range c.Nodes() {
+		ids = append(ids, n.ID)
+	}
+	if slices.Contains(ids, old) || !slices.Contains(ids, newID) || len(ids) != 3 {
+		t.Errorf("Nodes() = %v after replacing %s with %s", ids, old, newID)
+	}
+	nn, _ := c.Node(newID)
+	if nn.IP != oldNode.IP || nn.RPCAddr != oldNode.RPCAddr || nn.DataDir == oldNode.DataDir {
+		t.Errorf("new node %+v does not take over the slot of %+v with a fresh data dir", nn, oldNode)
+	}
+	st, err := c.Status(ctx, leader(ctx, t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []string
+	for _, m := range st.Members {
+		if m.Voter {
+			members = append(members, m.Id)
+		}
+	}
+	slices.Sort(members)
+	slices.Sort(ids)
+	if !slices.Equal(members, ids) {
+		t.Errorf("voters = %v, want %v", members, ids)
+	}
+	// The network now knows the slot's IP as the new node.
+	c.Net().Partition([]string{newID})
+	newLeader(ctx, t, c, newID)
+	c.Net().Heal()
+	createEvents(ctx, t, cl, "after", 5, 0)
+	if _, err := c.WaitCaughtUp(ctx, newID); err != nil {
+		t.Fatal(err)
+	}
+	sameState(ctx, t, c)
+}
+
+func TestPartitionLeaderAway(t *testing.T) {
+	c := startCluster(t, procs.Options{Seed: 5})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl := newClient(t, c)
+	createEvents(ctx, t, cl, "before", 5, 0)
+	old := leader(ctx, t, c)
+
+	c.Net().Partition([]string{old})
+	newLeader(ctx, t, c, old)
+	createEvents(ctx, t, cl, "during", 5, 0) // the majority side commits
+	// The cut-off leader steps down once it misses its quorum.
+	for {
+		st, err := c.Status(ctx, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != "Leader" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("partitioned %s still leads: %v", old, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if st := c.Net().Stats(); st.Blackholed == 0 && st.ResetsBlock == 0 {
+		t.Errorf("the partition cut no connection: %+v", st)
+	}
+
+	c.Net().Heal()
+	if _, err := c.WaitCaughtUp(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	sameState(ctx, t, c)
+}
