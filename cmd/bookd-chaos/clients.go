@@ -97,8 +97,12 @@ func (c *chaosClient) holdAndDecide(ctx context.Context, ev eventInfo) {
 	if !ok || out.Result != history.OK {
 		return
 	}
-	// Pay, sometimes too late, release, or walk away.
-	sleep(ctx, time.Duration(c.rnd.Int64N(int64(life)*5/4)))
+	// Pay quickly or slowly (sometimes too late), release, or walk away.
+	think := time.Duration(c.rnd.IntN(300)) * time.Millisecond
+	if c.rnd.IntN(5) < 2 {
+		think = time.Duration(c.rnd.Int64N(int64(life) * 5 / 4))
+	}
+	sleep(ctx, think)
 	ref := history.Input{Counter: in.Counter, Capacity: in.Capacity, Ref: out.ID}
 	switch r := c.rnd.Float64(); {
 	case r < 0.55:

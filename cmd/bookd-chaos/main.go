@@ -15,25 +15,45 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
 	cfg := config{Out: os.Stdout}
-	var keep bool
+	var keep, verbose bool
+	var faults string
 	flag.Uint64Var(&cfg.Seed, "seed", uint64(time.Now().UnixNano()), "random seed (printed; give it again to replay the same fault and operation schedule)")
 	flag.DurationVar(&cfg.Duration, "duration", time.Minute, "how long to inject faults")
 	flag.IntVar(&cfg.Nodes, "nodes", 3, "cluster size")
-	flag.IntVar(&cfg.Clients, "clients", 12, "concurrent clients")
+	flag.IntVar(&cfg.Clients, "clients", 16, "concurrent clients")
 	flag.StringVar(&cfg.Binary, "binary", "", "bookd executable (default: build ./cmd/bookd)")
 	flag.StringVar(&cfg.Dir, "dir", "", "directory for data, logs and, on failure, the history (default: a new temporary directory)")
 	flag.DurationVar(&cfg.Election, "election-timeout", 500*time.Millisecond, "the nodes' Raft election and heartbeat timeout")
 	flag.DurationVar(&cfg.MaxSkew, "max-skew", 2*time.Second, "largest clock offset a clock jump gives a node")
 	flag.DurationVar(&cfg.CheckTimeout, "check-timeout", 5*time.Minute, "how long porcupine may take")
 	flag.BoolVar(&keep, "keep", false, "keep the directory even when the run passes")
+	flag.StringVar(&faults, "faults", strings.Join(faultKinds, ","), "fault kinds to inject, comma-separated (empty: none)")
+	flag.BoolVar(&verbose, "v", false, "log every fault")
 	flag.Parse()
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Faults = map[string]bool{}
+	for _, f := range strings.Split(faults, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if !slices.Contains(faultKinds, f) {
+			fmt.Fprintf(os.Stderr, "bookd-chaos: -faults: unknown kind %q (kinds: %s)\n", f, strings.Join(faultKinds, ", "))
+			os.Exit(2)
+		}
+		cfg.Faults[f] = true
+	}
 	os.Exit(mainErr(cfg, keep))
 }
 

@@ -26,6 +26,7 @@ type config struct {
 	Dir          string // data, logs, and on failure the history and its visualization
 	Election     time.Duration
 	MaxSkew      time.Duration
+	Faults       map[string]bool // kinds to inject
 	CheckTimeout time.Duration
 	Out          io.Writer
 	Logger       *slog.Logger
@@ -57,7 +58,10 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	cluster, err := procs.Start(ctx, procs.Options{
 		Binary: cfg.Binary, Dir: cfg.Dir, Nodes: cfg.Nodes, Seed: int64(cfg.Seed),
 		HeartbeatTimeout: cfg.Election, ElectionTimeout: cfg.Election,
-		SnapshotThreshold: 256, TrailingLogs: 64, LogLevel: "warn", Logger: cfg.Logger,
+		// Frequent small snapshots, so that restarted and new nodes catch up
+		// by installing one.
+		SnapshotThreshold: 128, TrailingLogs: 32, SnapshotInterval: time.Second,
+		LogLevel: "warn", Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -72,7 +76,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		}
 		return out
 	}}
-	nem := newNemesis(cluster, nc, cfg.Logger, cfg.Election, cfg.MaxSkew)
+	nem := newNemesis(cluster, nc, cfg.Logger, cfg.Election, cfg.MaxSkew, cfg.Faults)
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()

@@ -64,6 +64,7 @@ func newServerCmd() *cobra.Command {
 	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", time.Second, "Raft heartbeat timeout")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", time.Second, "Raft election timeout")
 	f.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
+	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often Raft checks whether --snapshot-threshold entries were written since the last snapshot")
 	f.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept behind a snapshot for slow followers")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")

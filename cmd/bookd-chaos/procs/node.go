@@ -270,5 +270,8 @@ func baseArgs(id, dataDir string, s *slot, o *Options) []string {
 	if o.TrailingLogs > 0 {
 		args = append(args, "--trailing-logs", strconv.FormatUint(o.TrailingLogs, 10))
 	}
+	if o.SnapshotInterval > 0 {
+		args = append(args, "--snapshot-interval", o.SnapshotInterval.String())
+	}
 	return args
 }

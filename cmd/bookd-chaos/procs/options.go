@@ -21,6 +21,7 @@ type Options struct {
 	// Raft settings passed to every server; zero leaves the server's default.
 	HeartbeatTimeout, ElectionTimeout time.Duration
 	SnapshotThreshold, TrailingLogs   uint64
+	SnapshotInterval                  time.Duration
 
 	// LogLevel of the servers: debug, info (default), warn or error.
 	LogLevel string
