@@ -112,7 +112,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	if err := sr.load(db); err != nil {
+	if err := errors.Join(sr.load(db), checkRestored(db, applied)); err != nil {
 		db.Close()
 		os.RemoveAll(tmp)
 		return err
@@ -133,11 +133,27 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("fsm: swap in snapshot: %w", err)
 	}
 	os.RemoveAll(old)
+	f.db = nil // closed: reads fail with ErrClosed until the store is open again
 	if db, err = openPebble(f.storeDir(), f.logger); err != nil {
 		return err
 	}
 	f.logger.Info("restored snapshot", "snapshot_index", applied)
 	return f.load(db)
+}
+
+// checkRestored checks what a snapshot's framing cannot: that the state it
+// carried is at the index its header claims and its metadata decodes, so a
+// snapshot from a buggy or hostile leader is refused before it replaces the
+// store.
+func checkRestored(db *pebble.DB, want uint64) error {
+	applied, _, _, err := readMeta(db)
+	if err != nil {
+		return fmt.Errorf("fsm: snapshot state: %w", err)
+	}
+	if applied != want {
+		return fmt.Errorf("fsm: snapshot header says index %d but its state is at %d", want, applied)
+	}
+	return nil
 }
 
 // recoverSwap finishes or undoes a Restore cut short by a crash.

@@ -89,7 +89,11 @@ func readMeta(r pebble.Reader) (applied uint64, clock int64, nextExpiry int64, e
 		return 0, 0, 0, err
 	}
 	if it.First() {
-		nextExpiry = int64(decodeExpiryKey(it.Key()))
+		if len(it.Key()) != len(prefixExpiry)+16 {
+			it.Close()
+			return 0, 0, 0, fmt.Errorf("fsm: corrupt expiry key %q", it.Key())
+		}
+		nextExpiry = decodeExpiryKey(it.Key())
 	}
 	return applied, clock, nextExpiry, it.Close()
 }
