@@ -278,14 +278,15 @@ func (n *nemesis) clockJump(ctx context.Context, rnd *rand.Rand) error {
 	}
 	// Right after a restart the node may not know the leader yet: retry.
 	cc := bookdv1connect.NewClusterServiceClient(n.nc.http, "http://"+nd.RPCAddr)
-	for try := 0; ; try++ {
-		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, time.Second)
 		_, err = cc.TransferLeadership(tctx, &bookdv1.TransferLeadershipRequest{Id: id})
 		cancel()
 		if err == nil {
 			break
 		}
-		if try == 10 || ctx.Err() != nil {
+		if time.Now().After(deadline) || ctx.Err() != nil {
 			n.log.Info("leadership not transferred to the skewed node", "node", id, "offset", offset, "err", err)
 			return nil
 		}
