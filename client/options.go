@@ -16,6 +16,7 @@ type Option func(*config)
 type config struct {
 	httpClient     *http.Client
 	maxAttempts    int
+	attemptTimeout time.Duration
 	backoffInitial time.Duration
 	backoffMax     time.Duration
 	logger         *slog.Logger
@@ -24,6 +25,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		maxAttempts:    8,
+		attemptTimeout: 5 * time.Second,
 		backoffInitial: 50 * time.Millisecond,
 		backoffMax:     2 * time.Second,
 		logger:         slog.New(slog.DiscardHandler),
@@ -40,6 +42,15 @@ func WithHTTPClient(hc *http.Client) Option {
 // attempt (default 8). 1 disables retries.
 func WithMaxAttempts(n int) Option {
 	return func(c *config) { c.maxAttempts = n }
+}
+
+// WithAttemptTimeout bounds each attempt of a retried call (default 5s; 0
+// means only the caller's context bounds it). A node that accepts
+// connections but does not answer (paused, overloaded, cut off by a one-way
+// partition) then costs one attempt, not the whole call. Calls limited to
+// one attempt are bounded only by their context.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(c *config) { c.attemptTimeout = d }
 }
 
 // WithBackoff sets the wait before a retry: initial before the first, doubling

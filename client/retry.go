@@ -31,7 +31,7 @@ func call[Req proto.Message, Res any](ctx context.Context, c *Client, o op, req 
 	}
 	for attempt := 1; ; attempt++ {
 		base := c.eps.pick(!o.stale)
-		res, err := method(c.conn(base), ctx, req)
+		res, err := attemptCall(ctx, c, attempts, func(ctx context.Context) (*Res, error) { return method(c.conn(base), ctx, req) })
 		if err == nil {
 			return res, nil
 		}
@@ -54,6 +54,17 @@ func call[Req proto.Message, Res any](ctx context.Context, c *Client, o op, req 
 			return nil, interrupted(o, attempt, err)
 		}
 	}
+}
+
+// attemptCall runs one attempt, bounded by the attempt timeout when the
+// call may be retried.
+func attemptCall[Res any](ctx context.Context, c *Client, attempts int, send func(context.Context) (*Res, error)) (*Res, error) {
+	if attempts > 1 && c.cfg.attemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.attemptTimeout)
+		defer cancel()
+	}
+	return send(ctx)
 }
 
 // retryable reports whether err means "try another node": the node was

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +333,29 @@ func TestBrokenConnectionIsRetriedWithTheSameKey(t *testing.T) {
 		if got := r.(*bookdv1.BookRequest).GetIdempotencyKey(); got != key || key == "" {
 			t.Errorf("attempt %d sent key %q, first %q", i, got, key)
 		}
+	}
+}
+
+// silentAddr is a node that accepts connections and never answers, like a
+// paused process.
+func silentAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+func TestSilentNodeCostsOneAttempt(t *testing.T) {
+	n := newFakeNode(t, "n1")
+	c := newClient(t, []string{silentAddr(t), n.Addr}, client.WithAttemptTimeout(100*time.Millisecond))
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	if _, err := c.Hold(ctx, &bookdv1.HoldRequest{EventId: "e1", Quantity: 2}); err != nil {
+		t.Fatalf("Hold with the first endpoint silent: %v", err)
+	}
+	if got := n.calls(); got != 1 {
+		t.Errorf("live node got %d requests, want 1", got)
 	}
 }
