@@ -148,14 +148,17 @@ type GetStatusResponse struct {
 	// The node that answered.
 	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
 	// "Leader", "Follower", "Candidate" or "Shutdown".
-	State            string    `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
-	LeaderId         string    `protobuf:"bytes,3,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
-	LeaderRpcAddress string    `protobuf:"bytes,4,opt,name=leader_rpc_address,json=leaderRpcAddress,proto3" json:"leader_rpc_address,omitempty"`
-	Term             uint64    `protobuf:"varint,5,opt,name=term,proto3" json:"term,omitempty"`
-	CommitIndex      uint64    `protobuf:"varint,6,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
-	AppliedIndex     uint64    `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	LastLogIndex     uint64    `protobuf:"varint,8,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
-	Members          []*Member `protobuf:"bytes,9,rep,name=members,proto3" json:"members,omitempty"`
+	State            string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	LeaderId         string `protobuf:"bytes,3,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	LeaderRpcAddress string `protobuf:"bytes,4,opt,name=leader_rpc_address,json=leaderRpcAddress,proto3" json:"leader_rpc_address,omitempty"`
+	Term             uint64 `protobuf:"varint,5,opt,name=term,proto3" json:"term,omitempty"`
+	CommitIndex      uint64 `protobuf:"varint,6,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	// The last log entry the state machine applied. Raft's own entries (the
+	// no-op of a new term, barriers) are not applied, so this may stay below
+	// commit_index when the last entries were such.
+	AppliedIndex uint64    `protobuf:"varint,7,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	LastLogIndex uint64    `protobuf:"varint,8,opt,name=last_log_index,json=lastLogIndex,proto3" json:"last_log_index,omitempty"`
+	Members      []*Member `protobuf:"bytes,9,rep,name=members,proto3" json:"members,omitempty"`
 	// Milliseconds since this node last heard from the leader (0 on the leader).
 	LastContactMs int64 `protobuf:"varint,10,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
 	// With include_digest: SHA-256 of the state machine's state as of the
