@@ -22,7 +22,7 @@ func (n *Node) AddNode(ctx context.Context, id, raftAddr, rpcAddr string, voter 
 	if !voter {
 		add = n.raft.AddNonvoter
 	}
-	if err := add(raft.ServerID(id), raft.ServerAddress(raftAddr), 0, enqueueTimeout).Error(); err != nil {
+	if err := add(raft.ServerID(id), serverAddress(id, raftAddr), 0, enqueueTimeout).Error(); err != nil {
 		return proposeError(err)
 	}
 	if rpcAddr == "" {

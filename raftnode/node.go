@@ -71,7 +71,7 @@ func (n *Node) open() error {
 		return fmt.Errorf("raftnode: open snapshot store: %w", err)
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
-	if n.transport, err = newTransport(n.cfg.RaftAddr, n.cfg.RaftAdvertise, hlog); err != nil {
+	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.log, hlog); err != nil {
 		return err
 	}
 
@@ -97,7 +97,7 @@ func (n *Node) open() error {
 	if !existing && len(n.cfg.InitialCluster) > 0 {
 		var servers []raft.Server
 		for _, p := range n.cfg.InitialCluster {
-			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.RaftAddr)})
+			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: serverAddress(p.ID, p.RaftAddr)})
 		}
 		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, n.transport, raft.Configuration{Servers: servers}); err != nil {
 			return fmt.Errorf("raftnode: bootstrap: %w", err)

@@ -59,7 +59,7 @@ func (n *Node) Status() (Status, error) {
 	for _, s := range cf.Configuration().Servers {
 		st.Members = append(st.Members, MemberStatus{
 			ID:       string(s.ID),
-			RaftAddr: string(s.Address),
+			RaftAddr: hostport(s.Address),
 			RPCAddr:  rpcAddrs[string(s.ID)],
 			Voter:    s.Suffrage == raft.Voter,
 			Leader:   s.ID == leaderID,
@@ -133,3 +133,9 @@ func (n *Node) LastContact() time.Duration {
 
 // FirstLogIndex is the oldest entry still in this node's Raft log.
 func (n *Node) FirstLogIndex() (uint64, error) { return n.store.FirstIndex() }
+
+// hostport is the host:port part of a Raft address.
+func hostport(a raft.ServerAddress) string {
+	_, hp := splitServerAddress(a)
+	return hp
+}
