@@ -110,11 +110,14 @@ func toLeader[Resp any](ctx context.Context, s *service, forward func(context.Co
 }
 
 // relay rebuilds an error returned by the leader, keeping its code, message
-// and reason but none of the leader's transport headers.
+// and reason but none of the leader's transport headers. An error the leader
+// did not send (the connection broke, or something other than a bookd
+// node answered) leaves the outcome unknown: that is UNAVAILABLE, which
+// clients retry with the same idempotency key.
 func relay(err error) error {
 	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("forward to leader: %w", err))
+	if !errors.As(err, &ce) || !connect.IsWireError(ce) {
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("forward to leader (outcome unknown; retry with the same idempotency key): %w", err))
 	}
 	out := connect.NewError(ce.Code(), errors.New(ce.Message()))
 	if r := ce.Meta().Get(ReasonHeader); r != "" {

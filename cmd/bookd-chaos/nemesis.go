@@ -29,9 +29,9 @@ const (
 
 var faultKinds = []string{faultKillLeader, faultKillNode, faultPause, faultTruncate, faultPartition, faultFlaky, faultMember, faultClock}
 
-// nemesis injects faults from three concurrent streams (process crashes,
-// the network, and membership and clock churn), so that faults overlap as
-// they do in production. Streams take a node before faulting it, so two
+// nemesis injects faults from four concurrent streams (process crashes,
+// the network, membership changes and clock jumps), so that faults overlap
+// as they do in production. Streams take a node before faulting it, so two
 // streams never fault the same process at once.
 type nemesis struct {
 	c        *procs.Cluster
@@ -58,7 +58,8 @@ func (n *nemesis) run(ctx context.Context, seed uint64) {
 	streams := [][]string{
 		{faultKillLeader, faultKillNode, faultPause, faultTruncate},
 		{faultPartition, faultFlaky},
-		{faultMember, faultClock},
+		{faultMember},
+		{faultClock},
 	}
 	var wg sync.WaitGroup
 	for i, all := range streams {

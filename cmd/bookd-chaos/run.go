@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"log/slog"
 	"path/filepath"
 	"sort"
@@ -132,7 +133,10 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		rep.Anomalies = append(rep.Anomalies, "linearizability check timed out: see "+viz)
 	}
 	if len(rep.Anomalies) > 0 {
-		if err := history.Save(ops, filepath.Join(cfg.Dir, "history.txt")); err != nil {
+		sort.Strings(rep.Anomalies)
+		list := strings.Join(rep.Anomalies, "\n") + "\n"
+		if err := errors.Join(history.Save(ops, filepath.Join(cfg.Dir, "history.txt")),
+			os.WriteFile(filepath.Join(cfg.Dir, "anomalies.txt"), []byte(list), 0o644)); err != nil {
 			return rep, err
 		}
 	}
@@ -177,7 +181,6 @@ func (r *report) print(w io.Writer, cfg config) {
 	fmt.Fprintf(w, "change feed: %d changes checked on every node\n", r.Changes)
 	fmt.Fprintf(w, "linearizability: %s (%d operations on %d counters, checked in %s)\n", r.Verdict.Result, r.Verdict.Operations, r.Verdict.Counters, r.Verdict.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "anomalies: %d\n", len(r.Anomalies))
-	sort.Strings(r.Anomalies)
 	for i, a := range r.Anomalies {
 		if i == 20 {
 			fmt.Fprintf(w, "  ... %d more\n", len(r.Anomalies)-20)
