@@ -84,7 +84,16 @@ func (n *nemesis) run(ctx context.Context, seed uint64) {
 					n.mu.Unlock()
 					n.log.Warn("fault not injected", "kind", kind, "err", err)
 				}
-				sleep(ctx, time.Duration(200+rnd.IntN(600))*time.Millisecond)
+				// Healthy time between faults; the network's faults last
+				// longer, so its gaps do too.
+				gap := time.Duration(200+rnd.IntN(600)) * time.Millisecond
+				switch kind {
+				case faultPartition, faultFlaky:
+					gap = time.Duration(500+rnd.IntN(1000)) * time.Millisecond
+				case faultMember, faultClock: // slow to inject already
+					gap = time.Duration(100+rnd.IntN(300)) * time.Millisecond
+				}
+				sleep(ctx, gap)
 			}
 		}()
 	}
@@ -117,26 +126,50 @@ func (n *nemesis) inject(ctx context.Context, rnd *rand.Rand, kind string) error
 	return err
 }
 
-// take reserves a running node for a fault: the leader, or a random one.
-func (n *nemesis) take(ctx context.Context, rnd *rand.Rand, leader bool) (string, error) {
-	want := ""
-	if leader {
-		id, err := n.c.Leader(ctx)
+// Which node a fault takes.
+type target int
+
+const (
+	anyNode target = iota
+	leaderNode
+	followerNode
+)
+
+// take reserves a running node for a fault, waiting up to two seconds for
+// one that no other stream is faulting.
+func (n *nemesis) take(ctx context.Context, rnd *rand.Rand, t target) (string, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		id, err := n.tryTake(ctx, rnd, t)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return id, err
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
+}
+
+func (n *nemesis) tryTake(ctx context.Context, rnd *rand.Rand, t target) (string, error) {
+	leader := ""
+	if t != anyNode {
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		id, err := n.c.Leader(lctx)
+		cancel()
 		if err != nil {
 			return "", err
 		}
-		want = id
+		leader = id
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var free []string
 	for _, nd := range n.c.Running() {
-		if !n.busy[nd.ID] && (want == "" || nd.ID == want) {
-			free = append(free, nd.ID)
+		if n.busy[nd.ID] || (t == leaderNode && nd.ID != leader) || (t == followerNode && nd.ID == leader) {
+			continue
 		}
+		free = append(free, nd.ID)
 	}
 	if len(free) == 0 {
-		return "", fmt.Errorf("no free node (leader %q)", want)
+		return "", fmt.Errorf("no free node (leader %q)", leader)
 	}
 	sort.Strings(free)
 	id := free[rnd.IntN(len(free))]
@@ -151,7 +184,11 @@ func (n *nemesis) give(id string) {
 }
 
 func (n *nemesis) crash(ctx context.Context, rnd *rand.Rand, kind string) error {
-	id, err := n.take(ctx, rnd, kind == faultKillLeader)
+	t := anyNode
+	if kind == faultKillLeader {
+		t = leaderNode
+	}
+	id, err := n.take(ctx, rnd, t)
 	if err != nil {
 		return err
 	}
@@ -177,7 +214,7 @@ func (n *nemesis) restart(id string, opts ...procs.RestartOption) error {
 }
 
 func (n *nemesis) pause(ctx context.Context, rnd *rand.Rand) error {
-	id, err := n.take(ctx, rnd, rnd.IntN(2) == 0)
+	id, err := n.take(ctx, rnd, target(rnd.IntN(2)))
 	if err != nil {
 		return err
 	}
@@ -218,7 +255,7 @@ func (n *nemesis) partition(ctx context.Context, rnd *rand.Rand) error {
 	}
 	n.c.Net().Partition(groups...)
 	n.log.Info("partition", "groups", fmt.Sprint(groups))
-	sleep(ctx, time.Duration(500+rnd.IntN(2000))*time.Millisecond)
+	sleep(ctx, time.Duration(500+rnd.IntN(1000))*time.Millisecond)
 	n.c.Net().Heal()
 	return nil
 }
@@ -237,13 +274,13 @@ func (n *nemesis) flaky(ctx context.Context, rnd *rand.Rand) error {
 			}
 		}
 	}
-	sleep(ctx, time.Duration(500+rnd.IntN(2000))*time.Millisecond)
+	sleep(ctx, time.Duration(500+rnd.IntN(1000))*time.Millisecond)
 	n.c.Net().Heal()
 	return nil
 }
 
 func (n *nemesis) replace(ctx context.Context, rnd *rand.Rand) error {
-	id, err := n.take(ctx, rnd, false)
+	id, err := n.take(ctx, rnd, followerNode)
 	if err != nil {
 		return err
 	}
@@ -258,7 +295,7 @@ func (n *nemesis) replace(ctx context.Context, rnd *rand.Rand) error {
 // way and hands it the leadership, so it stamps commands with a skewed
 // clock. The node keeps the offset until its next clock jump.
 func (n *nemesis) clockJump(ctx context.Context, rnd *rand.Rand) error {
-	id, err := n.take(ctx, rnd, false)
+	id, err := n.take(ctx, rnd, followerNode)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bookd/bookd/cmd/bookd-chaos/history"
@@ -41,6 +42,8 @@ type workload struct {
 	events []eventInfo // the current epoch's events
 	all    []eventInfo // every event created
 	epochs int
+
+	resolvedEarly atomic.Int64
 }
 
 func (w *workload) allEvents() []eventInfo {
@@ -71,6 +74,11 @@ func (w *workload) run(ctx context.Context, seed uint64) error {
 			c.run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.resolveWhileRunning(ctx)
+	}()
 	tick := time.NewTicker(w.epochLen)
 	defer tick.Stop()
 	for ctx.Err() == nil {
@@ -127,24 +135,54 @@ func (w *workload) newEpoch(ctx context.Context, rnd *rand.Rand) error {
 	return nil
 }
 
-// resolve sends every write whose outcome was unknown again, with its
-// idempotency key, and records the definite answer.
+// resolveWhileRunning keeps sending pending writes again, with their
+// idempotency keys, as a client would after a timeout, so that each is
+// closed soon after the cluster can answer: an operation's interval then
+// ends when the fault does, not when the run does, which keeps the
+// linearizability check tractable.
+func (w *workload) resolveWhileRunning(ctx context.Context) {
+	rnd := rand.New(rand.NewPCG(2, 2))
+	for ctx.Err() == nil {
+		for _, p := range w.rec.takePending() {
+			if !w.resolveOne(ctx, rnd, p, time.Second) {
+				w.rec.addPending(p.client, p.in, p.send)
+			}
+		}
+		sleep(ctx, 300*time.Millisecond)
+	}
+}
+
+// resolve closes every write still pending once the cluster is healed;
+// those it cannot close stay unknown.
 func (w *workload) resolve(ctx context.Context) (resolved, unknown int) {
 	rnd := rand.New(rand.NewPCG(1, 1))
 	for _, p := range w.rec.takePending() {
-		out, ok, err := attempt(ctx, w.nc, rnd, w.nodes(), p.in.Seq, 30*time.Second, p.send)
-		switch {
-		case err != nil:
-			w.rec.fail("resolving %v: %v", p.in, err)
-		case ok:
+		if w.resolveOne(ctx, rnd, p, 30*time.Second) {
 			resolved++
-			w.rec.add(p.client, p.in, out)
-		default:
+		} else {
 			unknown++
 			w.rec.add(p.client, p.in, history.Output{Result: history.Unknown})
 		}
 	}
-	return resolved, unknown
+	return resolved + int(w.resolvedEarly.Load()), unknown
+}
+
+// resolveOne sends p again; it reports whether the outcome is now known
+// (and recorded).
+func (w *workload) resolveOne(ctx context.Context, rnd *rand.Rand, p pendingOp, budget time.Duration) bool {
+	out, ok, err := attempt(ctx, w.nc, rnd, w.nodes(), p.in.Seq, budget, p.send)
+	switch {
+	case err != nil:
+		w.rec.fail("resolving %v: %v", p.in, err)
+		return true
+	case ok:
+		w.rec.add(p.client, p.in, out)
+		if budget < 30*time.Second {
+			w.resolvedEarly.Add(1)
+		}
+		return true
+	}
+	return false
 }
 
 func ttl(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
