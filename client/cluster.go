@@ -35,9 +35,20 @@ func (c *Client) AddNode(ctx context.Context, req *bookdv1.AddNodeRequest) (*boo
 // RemoveNode removes the member with the given id from the cluster and
 // returns the new membership. It is retried like a write: Raft treats
 // removing a member that is already gone as a no-op.
-func (c *Client) RemoveNode(ctx context.Context, id string) (*bookdv1.RemoveNodeResponse, error) {
-	return call(ctx, c, op{name: "RemoveNode"}, &bookdv1.RemoveNodeRequest{Id: id}, (*conn).RemoveNode)
+func (c *Client) RemoveNode(ctx context.Context, id string, opts ...RemoveOption) (*bookdv1.RemoveNodeResponse, error) {
+	req := &bookdv1.RemoveNodeRequest{Id: id}
+	for _, o := range opts {
+		o(req)
+	}
+	return call(ctx, c, op{name: "RemoveNode"}, req, (*conn).RemoveNode)
 }
+
+// A RemoveOption changes a RemoveNode request.
+type RemoveOption func(*bookdv1.RemoveNodeRequest)
+
+// Force removes a voter even if fewer than 3 voters would remain (the
+// cluster refuses otherwise with FAILED_PRECONDITION).
+func Force() RemoveOption { return func(r *bookdv1.RemoveNodeRequest) { r.Force = true } }
 
 // TransferLeadership asks the leader to hand leadership to the voter with the
 // given id, or with id "" to the most caught-up voter, and returns the new

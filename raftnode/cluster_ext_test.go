@@ -31,7 +31,7 @@ func TestThreeNodeRoles(t *testing.T) {
 		if err := f.AddNode(ctx, "n9", "127.0.0.1:7009", "127.0.0.1:8009", true); !errors.Is(err, raftnode.ErrNotLeader) {
 			t.Errorf("AddNode on follower %s = %v, want ErrNotLeader", f.ID(), err)
 		}
-		if err := f.RemoveNode(ctx, leader.ID()); !errors.Is(err, raftnode.ErrNotLeader) {
+		if err := f.RemoveNode(ctx, leader.ID(), false); !errors.Is(err, raftnode.ErrNotLeader) {
 			t.Errorf("RemoveNode on follower %s = %v, want ErrNotLeader", f.ID(), err)
 		}
 		if err := f.TransferLeadership(ctx, f.ID()); !errors.Is(err, raftnode.ErrNotLeader) {
@@ -148,7 +148,7 @@ func TestMembershipChanges(t *testing.T) {
 		t.Errorf("after AddNode, Status lists %d members, want 4", len(st.Members))
 	}
 
-	if err := leader.RemoveNode(ctx, "n4"); err != nil {
+	if err := leader.RemoveNode(ctx, "n4", false); err != nil {
 		t.Fatalf("RemoveNode n4: %v", err)
 	}
 	st = mustStatus(t, leader)
@@ -175,7 +175,7 @@ func TestMembershipChanges(t *testing.T) {
 	if m, ok := member(mustStatus(t, leader), "n5"); !ok || m.Voter {
 		t.Errorf("after AddNode as non-voter, Status member n5 = %+v (found %v), want a non-voter", m, ok)
 	}
-	if err := leader.RemoveNode(ctx, "n5"); err != nil {
+	if err := leader.RemoveNode(ctx, "n5", false); err != nil {
 		t.Fatalf("RemoveNode n5: %v", err)
 	}
 	if err := n5.Close(); err != nil {
@@ -236,7 +236,11 @@ func TestRemoveLeaderItself(t *testing.T) {
 	nodes, _ := startCluster(t, 3)
 	old := waitReady(t, nodes)
 	ctx := context.Background()
-	if err := old.RemoveNode(ctx, old.ID()); err != nil {
+	// Two voters would be left: refused unless forced.
+	if err := old.RemoveNode(ctx, old.ID(), false); !errors.Is(err, raftnode.ErrTooFewVoters) {
+		t.Fatalf("leader %s removing itself from 3 voters without force = %v, want ErrTooFewVoters", old.ID(), err)
+	}
+	if err := old.RemoveNode(ctx, old.ID(), true); err != nil {
 		t.Fatalf("leader %s removing itself: %v", old.ID(), err)
 	}
 	rest := others(nodes, old)

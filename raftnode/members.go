@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/bookd/bookd/fsm"
@@ -45,10 +46,25 @@ func (n *Node) RegisterMember(id, rpcAddr string) error {
 	return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_RegisterMember{RegisterMember: &fsmv1.RegisterMember{Id: id, RpcAddress: rpcAddr}}})
 }
 
-// RemoveNode removes a member from the Raft configuration.
-func (n *Node) RemoveNode(ctx context.Context, id string) error {
+// MinVoters is the fewest voters RemoveNode leaves without force.
+const MinVoters = 3
+
+// ErrTooFewVoters: removing the voter would leave fewer than MinVoters.
+var ErrTooFewVoters = errors.New("raftnode: too few voters would remain")
+
+// RemoveNode removes a member from the Raft configuration. Unless force is
+// set it refuses to leave fewer than MinVoters voters: with two, any fault
+// stops the cluster, and hashicorp/raft voters refuse candidates missing
+// from their own configuration, so a voter that missed the removal can block
+// every election for good. Replace a node by adding the new one first.
+func (n *Node) RemoveNode(ctx context.Context, id string, force bool) error {
 	if n.raft.State() != raft.Leader {
 		return ErrNotLeader
+	}
+	if !force {
+		if err := n.checkVotersLeft(id); err != nil {
+			return err
+		}
 	}
 	unregister := func() error {
 		return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_UnregisterMember{UnregisterMember: &fsmv1.UnregisterMember{Id: id}}})
@@ -88,6 +104,29 @@ func (n *Node) TransferLeadership(ctx context.Context, id string) error {
 	}
 	if err := f.Error(); err != nil {
 		return proposeError(err)
+	}
+	return nil
+}
+
+// checkVotersLeft refuses a removal that leaves fewer than MinVoters voters.
+func (n *Node) checkVotersLeft(id string) error {
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return proposeError(err)
+	}
+	voters, removingVoter := 0, false
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage != raft.Voter {
+			continue
+		}
+		if string(s.ID) == id {
+			removingVoter = true
+			continue
+		}
+		voters++
+	}
+	if removingVoter && voters < MinVoters {
+		return fmt.Errorf("%w: removing voter %s would leave %d; add its replacement first, or force the removal", ErrTooFewVoters, id, voters)
 	}
 	return nil
 }

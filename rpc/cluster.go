@@ -73,7 +73,7 @@ func (h *ClusterHandler) RemoveNode(ctx context.Context, req *bookdv1.RemoveNode
 	}
 	return leaderOnly(ctx, h.s,
 		func() (*bookdv1.RemoveNodeResponse, error) {
-			err := h.s.node.RemoveNode(ctx, req.GetId())
+			err := h.s.node.RemoveNode(ctx, req.GetId(), req.GetForce())
 			return &bookdv1.RemoveNodeResponse{Members: h.membersNow()}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.RemoveNodeResponse, error) {

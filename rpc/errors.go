@@ -36,6 +36,8 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeUnavailable, errors.New("this node is not the leader and no leader is known; retry"))
 	case errors.Is(err, raftnode.ErrUnavailable):
 		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("cluster unavailable, the outcome is unknown; retry with the same idempotency_key: %v", err))
+	case errors.Is(err, raftnode.ErrTooFewVoters):
+		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, raftnode.ErrUnknownMember):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -41,18 +41,24 @@ func newClusterCmd(g *globals) *cobra.Command {
 	addCmd.Flags().StringVar(&add.RaftAddress, "raft-addr", "", "the new node's Raft address")
 	addCmd.Flags().StringVar(&add.RpcAddress, "rpc-addr", "", "the new node's RPC address")
 	addCmd.Flags().BoolVar(&add.Nonvoter, "nonvoter", false, "replicate to it without giving it a vote")
+	var force bool
 	remove := &cobra.Command{
-		Use:   "remove ID",
-		Short: "Remove a node from the Raft group",
+		Use:   "remove ID [--force]",
+		Short: "Remove a node from the Raft group (add its replacement first)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var opts []client.RemoveOption
+			if force {
+				opts = append(opts, client.Force())
+			}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.RemoveNodeResponse, error) {
-				return c.RemoveNode(ctx, args[0])
+				return c.RemoveNode(ctx, args[0], opts...)
 			}, func(w io.Writer, resp *bookdv1.RemoveNodeResponse) {
 				membersTable(w, resp.Members)
 			})
 		},
 	}
+	remove.Flags().BoolVar(&force, "force", false, "remove a voter even if fewer than 3 voters would remain")
 	transfer := &cobra.Command{
 		Use:   "transfer-leader [ID]",
 		Short: "Hand leadership to a voter (default: the most caught-up one)",

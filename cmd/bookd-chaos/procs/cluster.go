@@ -28,10 +28,11 @@ type Cluster struct {
 	http  *http.Client   // for ClusterService calls to one node at a time
 	procs sync.WaitGroup // process reapers
 
-	mu      sync.Mutex
-	nodes   []*Node // current members, in slot order
-	nextID  int
-	stopped bool
+	mu        sync.Mutex
+	nodes     []*Node // current members, in slot order
+	nextID    int
+	leftovers []string // members Replace took out of service but has not removed yet
+	stopped   bool
 }
 
 // Start starts o.Nodes servers that bootstrap one cluster, and waits until

@@ -3,44 +3,38 @@ package procs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/bookd/bookd/client"
 )
 
-// Replace swaps member id for a new node, as an operator replacing a
-// machine would: it removes id through the cluster API (the request goes to
-// the running members and is forwarded to the leader), kills it, and starts
-// a new node with a new id and a fresh data directory in the same slot
-// (loopback IP and ports) that joins with --join. It returns the new id once
-// the new node is a voter in the leader's configuration and has caught up
-// with the leader (see WaitCaughtUp). The old node's data and log stay
-// in Options.Dir.
+// Replace swaps member id for a new node, as an operator replacing a dead
+// machine would: it kills id, starts a new node with a new id and a fresh
+// data directory in the same slot (the same loopback IP and ports, so the
+// removed member's address now leads to another server), lets it join with
+// --join, waits until it is a caught-up voter, and only then removes id
+// through the cluster API, so the cluster never drops below its size (bookd
+// refuses to leave fewer than 3 voters). It returns the new id. The old
+// node's data and log stay in Options.Dir. A removal that fails is retried
+// by the next Replace.
 func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	old, err := c.Node(id)
 	if err != nil {
 		return "", err
 	}
-	var endpoints, join []string
+	var join []string
 	for _, n := range c.Running() {
 		if n != old {
-			endpoints = append(endpoints, n.RPCAddr)
 			join = append(join, n.RPCAdvertise)
 		}
 	}
-	if len(endpoints) == 0 {
+	if len(join) == 0 {
 		return "", fmt.Errorf("procs: replace %s: no other member runs", id)
 	}
-	cl, err := client.New(endpoints, client.WithMaxAttempts(20), client.WithBackoff(50*time.Millisecond, time.Second))
-	if err != nil {
-		return "", err
-	}
-	defer cl.Close()
-	c.log.Info("replace: remove", "node", id)
-	if _, err := cl.RemoveNode(ctx, id); err != nil {
-		return "", fmt.Errorf("procs: replace %s: remove: %w", id, err)
-	}
+	c.log.Info("replace: kill", "node", id)
 	if err := old.kill(); err != nil {
 		return "", err
 	}
@@ -62,6 +56,7 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 			c.nodes[i] = nn
 		}
 	}
+	c.leftovers = append(c.leftovers, id)
 	c.mu.Unlock()
 	if err := c.attach(nn); err != nil {
 		return "", err
@@ -81,7 +76,33 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	if _, err := c.WaitCaughtUp(ctx, newID); err != nil {
 		return "", err
 	}
-	return newID, nil
+	return newID, c.removeLeftovers(ctx)
+}
+
+// removeLeftovers removes the members Replace took out of service.
+func (c *Cluster) removeLeftovers(ctx context.Context) error {
+	var endpoints []string
+	for _, n := range c.Running() {
+		endpoints = append(endpoints, n.RPCAddr)
+	}
+	cl, err := client.New(endpoints, client.WithMaxAttempts(20), client.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	c.mu.Lock()
+	left := append([]string(nil), c.leftovers...)
+	c.mu.Unlock()
+	for _, id := range left {
+		c.log.Info("replace: remove", "node", id)
+		if _, err := cl.RemoveNode(ctx, id); err != nil && connect.CodeOf(err) != connect.CodeNotFound {
+			return fmt.Errorf("procs: remove replaced %s: %w", id, err)
+		}
+		c.mu.Lock()
+		c.leftovers = slices.DeleteFunc(c.leftovers, func(l string) bool { return l == id })
+		c.mu.Unlock()
+	}
+	return nil
 }
 
 // waitVoter waits until the leader lists id as a voter.

@@ -397,8 +397,12 @@ func (x *AddNodeResponse) GetMembers() []*Member {
 }
 
 type RemoveNodeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Remove a voter even if fewer than 3 voters would remain. A cluster of
+	// 2 voters stops at the first fault, and a voter that missed the change
+	// can keep it from electing a leader at all: add the replacement first.
+	Force         bool `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -438,6 +442,13 @@ func (x *RemoveNodeRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *RemoveNodeRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 type RemoveNodeResponse struct {
@@ -608,9 +619,10 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"rpcAddress\x12\x1a\n" +
 	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"=\n" +
 	"\x0fAddNodeResponse\x12*\n" +
-	"\amembers\x18\x01 \x03(\v2\x10.bookd.v1.MemberR\amembers\"#\n" +
+	"\amembers\x18\x01 \x03(\v2\x10.bookd.v1.MemberR\amembers\"9\n" +
 	"\x11RemoveNodeRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"@\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\"@\n" +
 	"\x12RemoveNodeResponse\x12*\n" +
 	"\amembers\x18\x01 \x03(\v2\x10.bookd.v1.MemberR\amembers\"+\n" +
 	"\x19TransferLeadershipRequest\x12\x0e\n" +
