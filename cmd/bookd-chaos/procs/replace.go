@@ -25,6 +25,11 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A member replaced earlier but not yet removed is a dead voter: taking
+	// out another one before it is removed would lose a majority for good.
+	if err := c.removeLeftovers(ctx); err != nil {
+		return "", err
+	}
 	var join []string
 	for _, n := range c.Running() {
 		if n != old {
