@@ -89,7 +89,7 @@ func (n *nemesis) run(ctx context.Context, seed uint64) {
 				gap := time.Duration(200+rnd.IntN(600)) * time.Millisecond
 				switch kind {
 				case faultPartition, faultFlaky:
-					gap = time.Duration(500+rnd.IntN(1000)) * time.Millisecond
+					gap = time.Duration(800+rnd.IntN(1200)) * time.Millisecond
 				case faultMember, faultClock: // slow to inject already
 					gap = time.Duration(100+rnd.IntN(300)) * time.Millisecond
 				}
@@ -202,7 +202,7 @@ func (n *nemesis) crash(ctx context.Context, rnd *rand.Rand, kind string) error 
 			return err
 		}
 	}
-	sleep(ctx, time.Duration(100+rnd.IntN(700))*time.Millisecond)
+	sleep(ctx, time.Duration(100+rnd.IntN(400))*time.Millisecond)
 	return n.restart(id)
 }
 

@@ -31,7 +31,8 @@ type Cluster struct {
 	mu        sync.Mutex
 	nodes     []*Node // current members, in slot order
 	nextID    int
-	leftovers []string // members Replace took out of service but has not removed yet
+	leftovers []*Node // members Replace replaced but has not removed yet
+	spare     *slot   // the slot the next replacement takes
 	stopped   bool
 }
 
@@ -78,6 +79,12 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	spare, err := newSlot(subnet, o.Nodes)
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	c.spare = spare
 	c.log.Info("started cluster", "nodes", o.Nodes, "subnet", subnet+"0/24", "dir", o.Dir)
 	ctx, cancel := c.startDeadline(ctx)
 	defer cancel()

@@ -2,6 +2,7 @@ package procs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,40 +12,29 @@ import (
 	"github.com/bookd/bookd/client"
 )
 
-// Replace swaps member id for a new node, as an operator replacing a dead
-// machine would: it kills id, starts a new node with a new id and a fresh
-// data directory in the same slot (the same loopback IP and ports, so the
-// removed member's address now leads to another server), lets it join with
-// --join, waits until it is a caught-up voter, and only then removes id
-// through the cluster API, so the cluster never drops below its size (bookd
-// refuses to leave fewer than 3 voters). It returns the new id. The old
-// node's data and log stay in Options.Dir. A removal that fails is retried
-// by the next Replace.
+// Replace swaps member id for a new node the way an operator should: it
+// starts a node with a new id and fresh data in the spare slot, lets it join
+// with --join, waits until it is a caught-up voter (Nodes lists both
+// meanwhile), and only then removes id through the cluster API and stops it. The cluster thus never has fewer
+// live voters than before, and never a dead one. The freed slot (its IP and
+// ports) becomes the spare, so the next replacement reuses the removed
+// member's address. It returns the new id; the old node's data and log stay
+// in Options.Dir. A removal that fails is retried before the next
+// replacement.
 func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	old, err := c.Node(id)
 	if err != nil {
 		return "", err
 	}
-	// A member replaced earlier but not yet removed is a dead voter: taking
-	// out another one before it is removed would lose a majority for good.
 	if err := c.removeLeftovers(ctx); err != nil {
 		return "", err
 	}
 	var join []string
 	for _, n := range c.Running() {
-		if n != old {
-			join = append(join, n.RPCAdvertise)
-		}
+		join = append(join, n.RPCAdvertise)
 	}
 	if len(join) == 0 {
-		return "", fmt.Errorf("procs: replace %s: no other member runs", id)
-	}
-	c.log.Info("replace: kill", "node", id)
-	if err := old.kill(); err != nil {
-		return "", err
-	}
-	if err := c.detach(old); err != nil {
-		return "", err
+		return "", fmt.Errorf("procs: replace %s: no member runs", id)
 	}
 
 	c.mu.Lock()
@@ -52,16 +42,16 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 		c.mu.Unlock()
 		return "", ErrStopped
 	}
+	spare := c.spare
+	if spare == nil {
+		c.mu.Unlock()
+		return "", fmt.Errorf("procs: replace %s: no spare slot", id)
+	}
+	c.spare = nil
 	newID := fmt.Sprintf("n%d", c.nextID)
 	c.nextID++
-	nn := c.newNode(newID, old.slot)
+	nn := c.newNode(newID, spare)
 	nn.boot = []string{"--join", strings.Join(join, ",")}
-	for i, n := range c.nodes {
-		if n == old {
-			c.nodes[i] = nn
-		}
-	}
-	c.leftovers = append(c.leftovers, id)
 	c.mu.Unlock()
 	if err := c.attach(nn); err != nil {
 		return "", err
@@ -70,6 +60,10 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	if err := nn.start(&c.procs, c.exited); err != nil {
 		return "", err
 	}
+	c.mu.Lock()
+	c.nodes = append(c.nodes, nn) // both are members until old is removed
+	c.mu.Unlock()
+
 	sctx, cancel := c.startDeadline(ctx)
 	defer cancel()
 	if err := c.waitServing(sctx, nn); err != nil {
@@ -81,11 +75,21 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	if _, err := c.WaitCaughtUp(ctx, newID); err != nil {
 		return "", err
 	}
+	c.mu.Lock()
+	c.leftovers = append(c.leftovers, old)
+	c.mu.Unlock()
 	return newID, c.removeLeftovers(ctx)
 }
 
-// removeLeftovers removes the members Replace took out of service.
+// removeLeftovers removes from the cluster, stops and detaches the members
+// Replace has replaced, freeing their slot as the spare.
 func (c *Cluster) removeLeftovers(ctx context.Context) error {
+	c.mu.Lock()
+	left := append([]*Node(nil), c.leftovers...)
+	c.mu.Unlock()
+	if len(left) == 0 {
+		return nil
+	}
 	var endpoints []string
 	for _, n := range c.Running() {
 		endpoints = append(endpoints, n.RPCAddr)
@@ -95,16 +99,18 @@ func (c *Cluster) removeLeftovers(ctx context.Context) error {
 		return err
 	}
 	defer cl.Close()
-	c.mu.Lock()
-	left := append([]string(nil), c.leftovers...)
-	c.mu.Unlock()
-	for _, id := range left {
-		c.log.Info("replace: remove", "node", id)
-		if _, err := cl.RemoveNode(ctx, id); err != nil && connect.CodeOf(err) != connect.CodeNotFound {
-			return fmt.Errorf("procs: remove replaced %s: %w", id, err)
+	for _, old := range left {
+		c.log.Info("replace: remove", "node", old.ID)
+		if _, err := cl.RemoveNode(ctx, old.ID); err != nil && connect.CodeOf(err) != connect.CodeNotFound {
+			return fmt.Errorf("procs: remove replaced %s: %w", old.ID, err)
+		}
+		if err := errors.Join(old.kill(), c.detach(old)); err != nil {
+			return err
 		}
 		c.mu.Lock()
-		c.leftovers = slices.DeleteFunc(c.leftovers, func(l string) bool { return l == id })
+		c.leftovers = slices.DeleteFunc(c.leftovers, func(l *Node) bool { return l == old })
+		c.nodes = slices.DeleteFunc(c.nodes, func(n *Node) bool { return n == old })
+		c.spare = old.slot
 		c.mu.Unlock()
 	}
 	return nil
