@@ -77,6 +77,11 @@ func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
+	// An answer no bookd node sent (an HTTP error from something in between,
+	// a broken connection) says nothing about the outcome either.
+	if ce := new(connect.Error); errors.As(err, &ce) && !connect.IsWireError(ce) {
+		return true
+	}
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeCanceled, connect.CodeDeadlineExceeded:
 		return true

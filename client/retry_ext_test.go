@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -354,6 +356,27 @@ func TestSilentNodeCostsOneAttempt(t *testing.T) {
 	defer cancel()
 	if _, err := c.Hold(ctx, &bookdv1.HoldRequest{EventId: "e1", Quantity: 2}); err != nil {
 		t.Fatalf("Hold with the first endpoint silent: %v", err)
+	}
+	if got := n.calls(); got != 1 {
+		t.Errorf("live node got %d requests, want 1", got)
+	}
+}
+
+// badRequestAddr answers every request with a bare HTTP 400, as a proxy or a
+// confused load balancer might: no bookd node said anything.
+func badRequestAddr(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Bad Request", http.StatusBadRequest)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestAnswerFromNoNodeIsRetried(t *testing.T) {
+	n := newFakeNode(t, "n1")
+	c := newClient(t, []string{badRequestAddr(t), n.Addr})
+	if _, err := c.Hold(t.Context(), &bookdv1.HoldRequest{EventId: "e1", Quantity: 2}); err != nil {
+		t.Fatalf("Hold with the first endpoint answering a bare 400: %v", err)
 	}
 	if got := n.calls(); got != 1 {
 		t.Errorf("live node got %d requests, want 1", got)

@@ -60,6 +60,11 @@ func classify(err error) (answer, string) {
 	if err == nil {
 		return answerOK, ""
 	}
+	// No bookd node answered (a broken connection, an HTTP error from
+	// something in between): the outcome is unknown.
+	if ce := new(connect.Error); errors.As(err, &ce) && !connect.IsWireError(ce) {
+		return answerAmbiguous, ""
+	}
 	switch connect.CodeOf(err) {
 	case connect.CodeFailedPrecondition:
 		switch r := client.Reason(err); r {
