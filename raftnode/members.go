@@ -144,6 +144,21 @@ func (n *Node) raftAddress(id string) (string, error) {
 	return "", fmt.Errorf("%w: %s", ErrUnknownMember, id)
 }
 
+// CommittedMember reports whether this node is in the Raft configuration
+// and that configuration is committed (as far as this node has applied).
+func (n *Node) CommittedMember() (bool, error) {
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return false, proposeError(err)
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == n.cfg.ID {
+			return n.raft.AppliedIndex() >= cf.Index(), nil
+		}
+	}
+	return false, nil
+}
+
 // ErrUnknownMember: no member has that id.
 var ErrUnknownMember = fmt.Errorf("raftnode: no such member")
 

@@ -93,8 +93,8 @@ func (s *Server) Close() error {
 // stayRegistered makes sure the cluster knows this node's RPC address: a
 // joining node first asks to be added, then every node checks now and then
 // that its address is registered and asks the leader to record it if not.
-// Once the node has been a member, it never asks to join again: a node an
-// operator removed stays removed.
+// Once the node has been a member in a committed configuration, it never
+// asks to join again: a node an operator removed stays removed.
 func (s *Server) stayRegistered(join []string) {
 	defer s.tasks.Done()
 	wait := 100 * time.Millisecond
@@ -133,8 +133,15 @@ func (s *Server) register(join []string) (member bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req := &bookdv1.AddNodeRequest{Id: st.NodeID, RaftAddress: s.node.RaftAddr(), RpcAddress: s.node.RPCAddr()}
+	// Only a committed configuration makes this node a member: an addition
+	// that never committed can vanish with a leader change, and a node that
+	// stopped asking then would stay outside for good.
+	committed, err := s.node.CommittedMember()
+	if err != nil {
+		return false, err
+	}
 	switch {
-	case !inConfig && len(join) > 0:
+	case !committed && len(join) > 0:
 		return false, s.askToJoin(ctx, join, req)
 	case !inConfig:
 		return false, errors.New("not a member of any cluster")
