@@ -60,8 +60,11 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	if err := nn.start(&c.procs, c.exited); err != nil {
 		return "", err
 	}
+	// Both are members until old is removed; should this replacement fail
+	// half way, the next one finishes it by removing old first.
 	c.mu.Lock()
-	c.nodes = append(c.nodes, nn) // both are members until old is removed
+	c.nodes = append(c.nodes, nn)
+	c.leftovers = append(c.leftovers, old)
 	c.mu.Unlock()
 
 	sctx, cancel := c.startDeadline(ctx)
@@ -75,9 +78,6 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 	if _, err := c.WaitCaughtUp(ctx, newID); err != nil {
 		return "", err
 	}
-	c.mu.Lock()
-	c.leftovers = append(c.leftovers, old)
-	c.mu.Unlock()
 	return newID, c.removeLeftovers(ctx)
 }
 
