@@ -114,5 +114,3 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
-var errStopped = errors.New("stopped")

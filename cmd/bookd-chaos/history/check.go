@@ -53,7 +53,8 @@ func Save(ops []Op, path string) error {
 		return err
 	}
 	for _, op := range ops {
-		fmt.Fprintf(f, "%d\tclient %d\t%d\t%d\t%v\t%v\t%+v\t%+v\n", op.In.Seq, op.Client, op.In.Call, op.Out.Return, op.In, op.Out, op.In, op.Out)
+		fmt.Fprintf(f, "%d\tclient %d\tcall %d\treturn %d\t%v\t%v\tttl %d\texpires %d\n",
+			op.In.Seq, op.Client, op.In.Call, op.Out.Return, op.In, op.Out, op.In.TTL, op.Out.Expires)
 	}
 	return f.Close()
 }

@@ -82,9 +82,7 @@ func (c Clocks) step(s *state, in Input, out Output) []*state {
 	}
 	s = s.expireThrough(lo)
 	switch in.Kind {
-	case Hold:
-		return claimed(s, in, out, hi)
-	case Book:
+	case Hold, Book:
 		return claimed(s, in, out, hi)
 	case Confirm, Release:
 		return endHold(s, in, out, hi)

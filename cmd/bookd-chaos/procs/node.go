@@ -62,6 +62,7 @@ type Node struct {
 	proc        *process
 	clockOffset time.Duration
 	exitErr     error
+	retired     bool // removed from the cluster: never started again
 }
 
 // process is one run of a node.
@@ -119,6 +120,9 @@ func (n *Node) start(track *sync.WaitGroup, exited func(*Node, error)) error {
 	if n.state == Running || n.state == Paused {
 		return fmt.Errorf("procs: %s is already %s", n.ID, n.state)
 	}
+	if n.retired {
+		return fmt.Errorf("procs: %s was removed from the cluster", n.ID)
+	}
 	if err := os.MkdirAll(n.DataDir, 0o755); err != nil {
 		return fmt.Errorf("procs: %w", err)
 	}
@@ -173,6 +177,16 @@ func (n *Node) signalLocked(sig syscall.Signal) error {
 		return fmt.Errorf("procs: %s %s: %w", sig, n.ID, err)
 	}
 	return nil
+}
+
+// retire kills the node for good: a Restart racing with its removal (a
+// fault stream holding it) must not bring it back onto the slot the next
+// replacement takes.
+func (n *Node) retire() error {
+	n.mu.Lock()
+	n.retired = true
+	n.mu.Unlock()
+	return n.kill()
 }
 
 // kill ends the process with SIGKILL and waits until it is reaped. A node

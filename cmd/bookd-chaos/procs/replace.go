@@ -104,7 +104,7 @@ func (c *Cluster) removeLeftovers(ctx context.Context) error {
 		if _, err := cl.RemoveNode(ctx, old.ID); err != nil && connect.CodeOf(err) != connect.CodeNotFound {
 			return fmt.Errorf("procs: remove replaced %s: %w", old.ID, err)
 		}
-		if err := errors.Join(old.kill(), c.detach(old)); err != nil {
+		if err := errors.Join(old.retire(), c.detach(old)); err != nil {
 			return err
 		}
 		c.mu.Lock()

@@ -52,7 +52,12 @@ func (c *Cluster) statusByID(ctx context.Context, id string) (*bookdv1.GetStatus
 func (c *Cluster) statusOf(ctx context.Context, n *Node) (*bookdv1.GetStatusResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	return c.clusterClient(n).GetStatus(ctx, &bookdv1.GetStatusRequest{})
+	st, err := c.clusterClient(n).GetStatus(ctx, &bookdv1.GetStatusRequest{})
+	if err == nil && st.GetNodeId() != n.ID {
+		// Another process holds the node's address (one that should be gone).
+		return nil, fmt.Errorf("procs: %s's address %s is answered by %s", n.ID, n.RPCAddr, st.GetNodeId())
+	}
+	return st, err
 }
 
 // Leader waits until a running node is leader with a quorum of its voters
