@@ -15,10 +15,15 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 		Name:      r.GetName(),
 		StartsAt:  r.GetStartsAt(),
 		Capacity:  r.GetCapacity(),
-		Seats:     r.GetSeats(),
 		CreatedAt: t.timestamp(),
 	}
+	// The seat list is stored apart so that claims, which read the event
+	// on every command, do not decode thousands of labels.
 	t.setProto(key(prefixEvent, t.index), ev)
+	if len(r.GetSeats()) > 0 {
+		ev.Seats = r.GetSeats()
+		t.setProto(key(prefixLabels, t.index), &bookdv1.Event{Seats: ev.Seats})
+	}
 	t.setProto(key(prefixCount, t.index), &EventCounters{})
 	free := seatValue{}.encode()
 	for _, s := range r.GetSeats() {

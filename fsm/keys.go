@@ -12,7 +12,8 @@ import (
 //
 //	m/applied                      last applied Raft index (8 bytes)
 //	m/clock                        state machine time, Unix ns (8 bytes)
-//	e/<event>                      bookd.v1.Event
+//	e/<event>                      bookd.v1.Event without its seats
+//	es/<event>                     bookd.v1.Event holding only the seat labels
 //	c/<event>                      fsmv1.EventCounters
 //	s/<event><label>               seat state (seatValue)
 //	h/<hold>                       bookd.v1.Hold
@@ -28,6 +29,7 @@ var (
 	keyApplied   = []byte("m/applied")
 	keyClock     = []byte("m/clock")
 	prefixEvent  = []byte("e/")
+	prefixLabels = []byte("es/")
 	prefixCount  = []byte("c/")
 	prefixSeat   = []byte("s/")
 	prefixHold   = []byte("h/")

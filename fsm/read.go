@@ -33,8 +33,27 @@ func (f *FSM) view(fn func(r pebble.Reader) error) error {
 // Event returns an event by id.
 func (f *FSM) Event(id string) (*bookdv1.Event, error) {
 	ev := new(bookdv1.Event)
-	err := f.view(func(r pebble.Reader) error { return getOne(r, prefixEvent, kindEvent, "event", id, ev) })
+	err := f.view(func(r pebble.Reader) error {
+		if err := getOne(r, prefixEvent, kindEvent, "event", id, ev); err != nil {
+			return err
+		}
+		return readLabels(r, ev)
+	})
 	return ev, err
+}
+
+// readLabels fills in the seat labels, stored apart from the event.
+func readLabels(r pebble.Reader, ev *bookdv1.Event) error {
+	idx, ok := parseID(kindEvent, ev.GetId())
+	if !ok {
+		return fmt.Errorf("fsm: stored event has id %q", ev.GetId())
+	}
+	labels := new(bookdv1.Event)
+	if _, err := getProto(r, key(prefixLabels, idx), labels); err != nil {
+		return err
+	}
+	ev.Seats = labels.GetSeats()
+	return nil
 }
 
 // Reads that depend on time (a hold's status, availability) are as of the
@@ -95,10 +114,13 @@ func (f *FSM) ListEvents(after string, limit int) ([]*bookdv1.Event, string, err
 		start = key(prefixEvent, idx+1)
 	}
 	var events []*bookdv1.Event
-	more, err := f.scan(start, prefixEnd(prefixEvent), limit, func(k, v []byte) error {
+	more, err := f.scan(start, prefixEnd(prefixEvent), limit, func(r pebble.Reader, k, v []byte) error {
 		ev := new(bookdv1.Event)
 		events = append(events, ev)
-		return proto.Unmarshal(v, ev)
+		if err := proto.Unmarshal(v, ev); err != nil {
+			return err
+		}
+		return readLabels(r, ev)
 	})
 	next := ""
 	if more {
@@ -163,7 +185,7 @@ func notFoundIf(cond bool, format string, args ...any) error {
 
 // scan calls fn on up to limit keys in [start, end) (all of them when limit
 // is negative) and reports whether more keys follow.
-func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (more bool, err error) {
+func (f *FSM) scan(start, end []byte, limit int, fn func(r pebble.Reader, k, v []byte) error) (more bool, err error) {
 	err = f.view(func(r pebble.Reader) error {
 		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
 		if err != nil {
@@ -180,7 +202,7 @@ func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (mo
 			if err != nil {
 				return err
 			}
-			if err := fn(it.Key(), v); err != nil {
+			if err := fn(r, it.Key(), v); err != nil {
 				return err
 			}
 			n++
@@ -288,7 +310,7 @@ func (f *FSM) Changes(afterIndex uint64, afterSeq uint32, limit int) (changes []
 	if afterIndex > 0 {
 		start = append(feedKey(afterIndex, afterSeq), 0)
 	}
-	more, err = f.scan(start, prefixEnd(prefixFeed), limit, func(_, v []byte) error {
+	more, err = f.scan(start, prefixEnd(prefixFeed), limit, func(_ pebble.Reader, _, v []byte) error {
 		c := new(Change)
 		if err := proto.Unmarshal(v, c); err != nil {
 			return fmt.Errorf("fsm: decode change: %w", err)
@@ -308,7 +330,7 @@ type Member struct {
 // Members returns the registered members, ordered by id.
 func (f *FSM) Members() ([]Member, error) {
 	var members []Member
-	_, err := f.scan(prefixMember, prefixEnd(prefixMember), -1, func(k, v []byte) error {
+	_, err := f.scan(prefixMember, prefixEnd(prefixMember), -1, func(_ pebble.Reader, k, v []byte) error {
 		members = append(members, Member{ID: string(k[len(prefixMember):]), RPCAddress: string(v)})
 		return nil
 	})

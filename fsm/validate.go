@@ -15,7 +15,7 @@ const (
 	MaxNameLen        = 200
 	MaxIDLen          = 128 // customer_id, payment_ref, idempotency_key
 	MaxSeatLabelLen   = 32
-	MaxSeatsPerEvent  = 20_000
+	MaxSeatsPerEvent  = 100_000
 	MaxSeatsPerHold   = 50
 	MaxCapacity       = 10_000_000
 	MaxQuantityOfHold = 50

@@ -16,7 +16,7 @@ import (
 )
 
 // MaxRequestBytes bounds a request message; larger ones get RESOURCE_EXHAUSTED.
-const MaxRequestBytes = 1 << 20
+const MaxRequestBytes = 4 << 20
 
 // newHandler returns the HTTP handler serving both services, gRPC health
 // and gRPC reflection for node, and the state the handlers share. Calls to
