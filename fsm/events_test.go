@@ -3,6 +3,7 @@ package fsm_test
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,7 +111,7 @@ func TestCreateEventInvalid(t *testing.T) {
 		{"empty seat label", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{"A1", ""}}, []string{"seats[1]:", "required"}},
 		{"seat label too long", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{strings.Repeat("s", fsm.MaxSeatLabelLen+1)}}, []string{"seats[0]:", "at most 32"}},
 		{"seat label control character", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{"A\t1"}}, []string{"seats[0]:", "control"}},
-		{"too many seats", &bookdv1.CreateEventRequest{Name: "n", Seats: tooManySeats}, []string{"seats:", "20000", "20001"}},
+		{"too many seats", &bookdv1.CreateEventRequest{Name: "n", Seats: tooManySeats}, []string{"seats:", strconv.Itoa(fsm.MaxSeatsPerEvent), strconv.Itoa(fsm.MaxSeatsPerEvent + 1)}},
 		{"idempotency key too long", &bookdv1.CreateEventRequest{Name: "n", Capacity: 1, IdempotencyKey: strings.Repeat("k", fsm.MaxIDLen+1)}, []string{"idempotency_key:", "at most 128"}},
 	}
 	for _, tt := range tests {
