@@ -99,17 +99,25 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 // newNode describes node id in slot s; it does not start it.
 func (c *Cluster) newNode(id string, s *slot) *Node {
 	dataDir := filepath.Join(c.o.Dir, id)
-	return &Node{
+	n := &Node{
 		ID: id, IP: s.ip,
 		RaftAddr: s.raftBind, RPCAddr: s.rpcBind,
 		RaftAdvertise: s.raftProxy, RPCAdvertise: s.rpcProxy,
 		DataDir: dataDir, LogPath: filepath.Join(c.o.Dir, id+".log"),
-		slot: s, bin: c.o.Binary, base: baseArgs(id, dataDir, s, &c.o),
+		slot: s, bin: c.o.Binary,
 	}
+	if c.o.Direct {
+		n.RaftAdvertise, n.RPCAdvertise = n.RaftAddr, n.RPCAddr
+	}
+	n.base = baseArgs(n, &c.o)
+	return n
 }
 
 // attach registers n with the network and starts its proxies.
 func (c *Cluster) attach(n *Node) error {
+	if c.o.Direct {
+		return nil
+	}
 	c.net.AddNode(n.ID, n.IP)
 	if _, err := c.net.Listen(n.ID, n.RaftAdvertise, n.RaftAddr); err != nil {
 		return err
@@ -123,6 +131,9 @@ func (c *Cluster) attach(n *Node) error {
 
 // detach stops n's proxies and forgets it in the network.
 func (c *Cluster) detach(n *Node) error {
+	if c.o.Direct {
+		return nil
+	}
 	err := errors.Join(c.net.Unlisten(n.RaftAdvertise), c.net.Unlisten(n.RPCAdvertise))
 	c.net.RemoveNode(n.ID)
 	return err

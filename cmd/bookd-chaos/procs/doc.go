@@ -10,7 +10,8 @@
 // cluster so that concurrent runs do not meet. Raft and RPC listen on that
 // IP; proxies on the same IP forward to them, and the nodes advertise the
 // proxies, so every byte between nodes passes the network's faults, while
-// clients that dial a node's RPCAddr directly are never faulted. A node's
+// clients that dial a node's RPCAddr directly are never faulted. With
+// Options.Direct there are no proxies (the load generator uses that). A node's
 // outgoing connections leave from its IP, which is how the proxies know the
 // caller.
 //

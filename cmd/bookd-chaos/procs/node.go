@@ -264,12 +264,12 @@ func (n *Node) resume() error {
 	return nil
 }
 
-// baseArgs are the flags of every run of a node in slot s.
-func baseArgs(id, dataDir string, s *slot, o *Options) []string {
+// baseArgs are the flags of every run of node n.
+func baseArgs(n *Node, o *Options) []string {
 	args := []string{
-		"--id", id, "--data-dir", dataDir,
-		"--raft-addr", s.raftBind, "--rpc-addr", s.rpcBind,
-		"--raft-advertise", s.raftProxy, "--rpc-advertise", s.rpcProxy,
+		"--id", n.ID, "--data-dir", n.DataDir,
+		"--raft-addr", n.RaftAddr, "--rpc-addr", n.RPCAddr,
+		"--raft-advertise", n.RaftAdvertise, "--rpc-advertise", n.RPCAdvertise,
 		"--log-level", o.LogLevel,
 	}
 	if o.HeartbeatTimeout > 0 {
@@ -287,5 +287,5 @@ func baseArgs(id, dataDir string, s *slot, o *Options) []string {
 	if o.SnapshotInterval > 0 {
 		args = append(args, "--snapshot-interval", o.SnapshotInterval.String())
 	}
-	return args
+	return append(args, o.ExtraArgs...)
 }

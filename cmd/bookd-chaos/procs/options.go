@@ -17,6 +17,11 @@ type Options struct {
 	Nodes int
 	// Seed drives the network's random faults (see netproxy.New).
 	Seed int64
+	// Direct leaves the proxies out: nodes advertise the addresses they
+	// listen on and the network's faults do not reach them. For benchmarks.
+	Direct bool
+	// ExtraArgs are more flags for every `bookd server` run.
+	ExtraArgs []string
 
 	// Raft settings passed to every server; zero leaves the server's default.
 	HeartbeatTimeout, ElectionTimeout time.Duration
