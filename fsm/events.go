@@ -33,19 +33,18 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 	return &bookdv1.CreateEventResponse{Event: ev}, nil
 }
 
-// event loads an event and its counters by id.
+// event loads an event and its counters by id. Both are shared with the
+// caches: the event must not be changed, the counters only through shift.
 func (t *txn) event(field, id string) (uint64, *bookdv1.Event, *EventCounters, *Error) {
 	idx, ok := parseID(kindEvent, id)
 	if !ok {
 		return 0, nil, nil, invalid("%s: %q is not an event id", field, clip(id))
 	}
-	ev, counters := new(bookdv1.Event), new(EventCounters)
-	if !t.getProto(key(prefixEvent, idx), ev) {
+	ev := t.cachedEvent(idx)
+	if ev == nil {
 		return 0, nil, nil, notFound("event %s not found", id)
 	}
-	if !t.getProto(key(prefixCount, idx), counters) {
-		panic("fsm: event " + id + " has no counters")
-	}
+	counters := t.eventCounters(idx)
 	return idx, ev, counters, nil
 }
 

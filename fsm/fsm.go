@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -41,6 +42,8 @@ type FSM struct {
 	nextExpiry int64 // no active hold expires before this (a lower bound)
 	// A copy of nextExpiry for the leader's sweeper, on another goroutine.
 	sweepHint atomic.Int64
+	// events caches decoded events (see cache.go); FSM goroutine only.
+	events map[uint64]*bookdv1.Event
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -74,6 +77,7 @@ func (f *FSM) load(db *pebble.DB) error {
 		return err
 	}
 	f.db = db
+	f.events = nil
 	f.clock = clock
 	f.nextExpiry = nextExpiry
 	f.sweepHint.Store(nextExpiry)
@@ -150,6 +154,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if last == applied {
 		return results
 	}
+	t.flushCounters()
 	t.set(keyApplied, u64(nil, last))
 	t.set(keyClock, u64(nil, uint64(f.clock)))
 	if err := t.b.Commit(pebble.NoSync); err != nil {
@@ -197,6 +202,8 @@ type txn struct {
 	index uint64 // Raft index of the command
 	now   int64  // state machine time, Unix ns
 	seq   uint32 // change feed records written by this command
+
+	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be

@@ -58,10 +58,7 @@ func (t *txn) seat(event uint64, label string) (seatValue, bool) {
 // the inventory in its new state. A seat not in the expected state means the
 // stored state is corrupt: the node stops.
 func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte, owner uint64) {
-	counters := new(EventCounters)
-	if !t.getProto(key(prefixCount, event), counters) {
-		panic(fmt.Sprintf("fsm: event %d has no counters", event))
-	}
+	counters := t.eventCounters(event)
 	delta := func(state byte, n int64) {
 		switch {
 		case state == seatHeld && len(seats) == 0:
@@ -84,7 +81,6 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte,
 		}
 		t.set(seatKey(event, s), next)
 	}
-	t.setProto(key(prefixCount, event), counters)
 }
 
 // putBooking stores a booking and indexes it under its event.

@@ -6,17 +6,34 @@ import (
 	"math"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"google.golang.org/protobuf/proto"
+)
+
+// Pebble sizing. Every command reads keys that are mostly absent (a fresh
+// idempotency key) or cold (an event written long ago): bloom filters answer
+// the first without touching a table, and a block cache larger than Pebble's
+// 8 MiB default keeps the index blocks of the second in memory.
+const (
+	blockCacheBytes = 256 << 20
+	memTableBytes   = 64 << 20
+	bloomBitsPerKey = 10
 )
 
 // openPebble opens (or creates) the Pebble store at dir. Writes are not
 // fsynced: the Raft log is the durability point, and a store that lost its
 // last writes is rebuilt from the log on restart.
 func openPebble(dir string, logger *slog.Logger) (*pebble.DB, error) {
-	db, err := pebble.Open(dir, &pebble.Options{
+	opts := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             pebbleLogger{logger},
-	})
+		CacheSize:          blockCacheBytes,
+		MemTableSize:       memTableBytes,
+	}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+	}
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("fsm: open pebble at %s: %w", dir, err)
 	}

@@ -1,0 +1,62 @@
+package fsm
+
+import (
+	"fmt"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// Caches on the apply path. A hot event is read by every command of a
+// batch; going to Pebble for it each time is most of the cost of a claim.
+// Neither cache changes what a command sees, only where it is read from, so
+// applying stays deterministic.
+//
+//   - Events do not change once created: the FSM keeps them decoded, and
+//     drops them all when a snapshot replaces the store.
+//   - Counters change with every claim: a batch loads each event's counters
+//     once, updates them in memory, and writes them back once before the
+//     batch commits.
+
+// maxCachedEvents bounds the event cache; past it the cache starts over.
+const maxCachedEvents = 10_000
+
+// cachedEvent returns the event stored at idx, or nil if there is none.
+func (t *txn) cachedEvent(idx uint64) *bookdv1.Event {
+	if ev, ok := t.f.events[idx]; ok {
+		return ev
+	}
+	ev := new(bookdv1.Event)
+	if !t.getProto(key(prefixEvent, idx), ev) {
+		return nil
+	}
+	if t.f.events == nil || len(t.f.events) >= maxCachedEvents {
+		t.f.events = make(map[uint64]*bookdv1.Event)
+	}
+	t.f.events[idx] = ev
+	return ev
+}
+
+// eventCounters returns the counters of an existing event, for reading and
+// updating; flushCounters stores the changes.
+func (t *txn) eventCounters(event uint64) *EventCounters {
+	if c, ok := t.counters[event]; ok {
+		return c
+	}
+	c := new(EventCounters)
+	if !t.getProto(key(prefixCount, event), c) {
+		panic(fmt.Sprintf("fsm: event %d has no counters", event))
+	}
+	if t.counters == nil {
+		t.counters = make(map[uint64]*EventCounters)
+	}
+	t.counters[event] = c
+	return c
+}
+
+// flushCounters writes the counters the batch loaded back into it. Writing
+// unchanged ones too costs little and keeps this simple.
+func (t *txn) flushCounters() {
+	for event, c := range t.counters {
+		t.setProto(key(prefixCount, event), c)
+	}
+}
