@@ -43,7 +43,7 @@ func (c *Client) Availability(ctx context.Context, eventID string, opts ...ReadO
 // a copy) so that the Client's retries claim inventory once.
 func (c *Client) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Hold, error) {
 	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "Hold", key: key}, req, (*conn).Hold)
+	res, err := call(ctx, c, op{name: "Hold", key: key}, req, writer(c, (*conn).Hold, (*conn).batchedHold))
 	return res.GetHold(), err
 }
 
@@ -59,7 +59,7 @@ func (c *Client) GetHold(ctx context.Context, id string, opts ...ReadOption) (*b
 // is filled in (on a copy) so that the Client's retries book once.
 func (c *Client) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*bookdv1.Booking, error) {
 	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "Confirm", key: key}, req, (*conn).Confirm)
+	res, err := call(ctx, c, op{name: "Confirm", key: key}, req, writer(c, (*conn).Confirm, (*conn).batchedConfirm))
 	return res.GetBooking(), err
 }
 
@@ -67,7 +67,7 @@ func (c *Client) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*boo
 // the released hold. An empty IdempotencyKey is filled in (on a copy).
 func (c *Client) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest) (*bookdv1.Hold, error) {
 	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "ReleaseHold", key: key}, req, (*conn).ReleaseHold)
+	res, err := call(ctx, c, op{name: "ReleaseHold", key: key}, req, writer(c, (*conn).ReleaseHold, (*conn).batchedReleaseHold))
 	return res.GetHold(), err
 }
 
@@ -76,7 +76,7 @@ func (c *Client) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldReques
 // once.
 func (c *Client) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.Booking, error) {
 	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "Book", key: key}, req, (*conn).Book)
+	res, err := call(ctx, c, op{name: "Book", key: key}, req, writer(c, (*conn).Book, (*conn).batchedBook))
 	return res.GetBooking(), err
 }
 
@@ -84,7 +84,7 @@ func (c *Client) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.B
 // cancelled booking. An empty IdempotencyKey is filled in (on a copy).
 func (c *Client) CancelBooking(ctx context.Context, req *bookdv1.CancelBookingRequest) (*bookdv1.Booking, error) {
 	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "CancelBooking", key: key}, req, (*conn).CancelBooking)
+	res, err := call(ctx, c, op{name: "CancelBooking", key: key}, req, writer(c, (*conn).CancelBooking, (*conn).batchedCancelBooking))
 	return res.GetBooking(), err
 }
 
@@ -101,4 +101,12 @@ func (c *Client) GetBooking(ctx context.Context, id string, opts ...ReadOption) 
 func (c *Client) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {
 	req = orEmpty(req)
 	return call(ctx, c, op{name: "ListBookings", stale: isStale(req.GetRead())}, req, (*conn).ListBookings)
+}
+
+// writer picks how a write is sent: alone, or through the node's batcher.
+func writer[Req, Res any](c *Client, single, batched func(*conn, context.Context, Req) (*Res, error)) func(*conn, context.Context, Req) (*Res, error) {
+	if c.cfg.batchWrites > 0 {
+		return batched
+	}
+	return single
 }

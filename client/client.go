@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 )
@@ -22,6 +23,7 @@ type Client struct {
 type conn struct {
 	bookdv1connect.BookingServiceClient
 	bookdv1connect.ClusterServiceClient
+	batch *batcher // nil unless WithBatching
 }
 
 // New returns a Client for the cluster whose nodes serve RPCs at endpoints,
@@ -37,6 +39,9 @@ func New(endpoints []string, opts ...Option) (*Client, error) {
 	}
 	if cfg.maxAttempts < 1 {
 		return nil, fmt.Errorf("client: max attempts %d is less than 1", cfg.maxAttempts)
+	}
+	if cfg.batchWrites < 0 || cfg.batchWrites > maxBatchWrites {
+		return nil, fmt.Errorf("client: batch of %d writes is not between 0 and %d", cfg.batchWrites, maxBatchWrites)
 	}
 	if cfg.backoffInitial < 0 || cfg.backoffMax < cfg.backoffInitial {
 		return nil, fmt.Errorf("client: backoff %v..%v is not a range of non-negative durations", cfg.backoffInitial, cfg.backoffMax)
@@ -79,7 +84,24 @@ func (c *Client) conn(base string) *conn {
 			BookingServiceClient: bookdv1connect.NewBookingServiceClient(c.http, base),
 			ClusterServiceClient: bookdv1connect.NewClusterServiceClient(c.http, base),
 		}
+		if c.cfg.batchWrites > 0 {
+			cn.batch = &batcher{send: cn.BatchWrite, maxWrites: c.cfg.batchWrites,
+				maxInFlight: batchesInFlight, timeout: c.batchTimeout()}
+		}
 		c.conns[base] = cn
 	}
 	return cn
+}
+
+// batchesInFlight is how many BatchWrite calls a Client keeps out to one
+// node before writes start waiting to leave together.
+const batchesInFlight = 4
+
+// batchTimeout bounds one BatchWrite call: the attempt timeout, or a
+// generous bound when attempts have none, since the call serves many callers.
+func (c *Client) batchTimeout() time.Duration {
+	if c.cfg.attemptTimeout > 0 {
+		return c.cfg.attemptTimeout
+	}
+	return time.Minute
 }

@@ -28,32 +28,59 @@ const enqueueTimeout = 5 * time.Second
 // follower and with an error wrapping ErrUnavailable when the outcome is
 // unknown (leadership lost, shutdown, no quorum in time).
 func (n *Node) Propose(ctx context.Context, cmd *fsm.Command) (*fsm.Result, error) {
+	results, errs := n.ProposeMany(ctx, []*fsm.Command{cmd})
+	return results[0], errs[0]
+}
+
+// ProposeMany proposes every command at once, each as its own log entry (Raft
+// carries them in the same appends), and waits for all of them. Result i or
+// error i is command i's outcome, with the errors of Propose.
+func (n *Node) ProposeMany(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Result, []error) {
+	results, errs := make([]*fsm.Result, len(cmds)), make([]error, len(cmds))
+	fail := func(err error) ([]*fsm.Result, []error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return results, errs
+	}
 	if n.raft.State() != raft.Leader {
-		return nil, ErrNotLeader
+		return fail(ErrNotLeader)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err // the caller has gone: propose nothing
-	}
-	cmd.StampUnixNanos = n.clock.stamp()
-	data, err := fsm.EncodeCommand(cmd)
-	if err != nil {
-		return nil, err
+		return fail(err) // the caller has gone: propose nothing
 	}
 	timeout := enqueueTimeout
 	if d, ok := ctx.Deadline(); ok {
 		if timeout = min(timeout, time.Until(d)); timeout <= 0 {
-			return nil, context.DeadlineExceeded // raft takes 0 as "wait forever"
+			return fail(context.DeadlineExceeded) // raft takes 0 as "wait forever"
 		}
 	}
-	future := n.raft.Apply(data, timeout)
-	if err := future.Error(); err != nil {
-		return nil, proposeError(err)
+	futures := make([]raft.ApplyFuture, len(cmds))
+	for i, cmd := range cmds {
+		cmd.StampUnixNanos = n.clock.stamp()
+		data, err := fsm.EncodeCommand(cmd)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		futures[i] = n.raft.Apply(data, timeout)
 	}
-	res, ok := future.Response().(*fsm.Result)
-	if !ok {
-		return nil, fmt.Errorf("raftnode: state machine returned %T", future.Response())
+	for i, future := range futures {
+		if future == nil {
+			continue
+		}
+		if err := future.Error(); err != nil {
+			errs[i] = proposeError(err)
+			continue
+		}
+		res, ok := future.Response().(*fsm.Result)
+		if !ok {
+			errs[i] = fmt.Errorf("raftnode: state machine returned %T", future.Response())
+			continue
+		}
+		results[i] = res
 	}
-	return res, nil
+	return results, errs
 }
 
 func proposeError(err error) error {

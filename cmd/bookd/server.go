@@ -16,7 +16,7 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var cfg raftnode.Config
-	var initial, join, logLevel, logFormat string
+	var initial, join, logLevel, logFormat, debugAddr string
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
 		Short: "Run one bookd node",
@@ -44,6 +44,13 @@ func newServerCmd() *cobra.Command {
 				logger.Warn("neither --initial-cluster nor --join given: unless this node has state, it waits to be added with `bookd cluster add`")
 			}
 			cfg.Logger = logger
+			if debugAddr != "" {
+				stopDebug, err := startDebugServer(debugAddr, logger)
+				if err != nil {
+					return fmt.Errorf("--debug-addr: %w", err)
+				}
+				defer stopDebug()
+			}
 			srv, err := rpc.StartServer(rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger})
 			if err != nil {
 				return err
@@ -68,6 +75,7 @@ func newServerCmd() *cobra.Command {
 	f.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept behind a snapshot for slow followers")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address; keep it private")
 	return cmd
 }
 

@@ -58,6 +58,9 @@ const (
 	// BookingServiceCancelBookingProcedure is the fully-qualified name of the BookingService's
 	// CancelBooking RPC.
 	BookingServiceCancelBookingProcedure = "/bookd.v1.BookingService/CancelBooking"
+	// BookingServiceBatchWriteProcedure is the fully-qualified name of the BookingService's BatchWrite
+	// RPC.
+	BookingServiceBatchWriteProcedure = "/bookd.v1.BookingService/BatchWrite"
 	// BookingServiceGetBookingProcedure is the fully-qualified name of the BookingService's GetBooking
 	// RPC.
 	BookingServiceGetBookingProcedure = "/bookd.v1.BookingService/GetBooking"
@@ -89,6 +92,11 @@ type BookingServiceClient interface {
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
 	// GetBooking returns one booking.
+	// Runs many writes in one call, each as its own command with its own
+	// idempotency key and its own result, in the order given; one write's
+	// refusal does not stop the others. Clients use it to batch concurrent
+	// calls under load (see the client package's WithBatching).
+	BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error)
 	GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error)
 	// ListBookings pages through the bookings of one event.
 	ListBookings(context.Context, *v1.ListBookingsRequest) (*v1.ListBookingsResponse, error)
@@ -169,6 +177,12 @@ func NewBookingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(bookingServiceMethods.ByName("CancelBooking")),
 			connect.WithClientOptions(opts...),
 		),
+		batchWrite: connect.NewClient[v1.BatchWriteRequest, v1.BatchWriteResponse](
+			httpClient,
+			baseURL+BookingServiceBatchWriteProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("BatchWrite")),
+			connect.WithClientOptions(opts...),
+		),
 		getBooking: connect.NewClient[v1.GetBookingRequest, v1.GetBookingResponse](
 			httpClient,
 			baseURL+BookingServiceGetBookingProcedure,
@@ -198,6 +212,7 @@ type bookingServiceClient struct {
 	releaseHold     *connect.Client[v1.ReleaseHoldRequest, v1.ReleaseHoldResponse]
 	book            *connect.Client[v1.BookRequest, v1.BookResponse]
 	cancelBooking   *connect.Client[v1.CancelBookingRequest, v1.CancelBookingResponse]
+	batchWrite      *connect.Client[v1.BatchWriteRequest, v1.BatchWriteResponse]
 	getBooking      *connect.Client[v1.GetBookingRequest, v1.GetBookingResponse]
 	listBookings    *connect.Client[v1.ListBookingsRequest, v1.ListBookingsResponse]
 }
@@ -292,6 +307,15 @@ func (c *bookingServiceClient) CancelBooking(ctx context.Context, req *v1.Cancel
 	return nil, err
 }
 
+// BatchWrite calls bookd.v1.BookingService.BatchWrite.
+func (c *bookingServiceClient) BatchWrite(ctx context.Context, req *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error) {
+	response, err := c.batchWrite.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // GetBooking calls bookd.v1.BookingService.GetBooking.
 func (c *bookingServiceClient) GetBooking(ctx context.Context, req *v1.GetBookingRequest) (*v1.GetBookingResponse, error) {
 	response, err := c.getBooking.CallUnary(ctx, connect.NewRequest(req))
@@ -333,6 +357,11 @@ type BookingServiceHandler interface {
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
 	// GetBooking returns one booking.
+	// Runs many writes in one call, each as its own command with its own
+	// idempotency key and its own result, in the order given; one write's
+	// refusal does not stop the others. Clients use it to batch concurrent
+	// calls under load (see the client package's WithBatching).
+	BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error)
 	GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error)
 	// ListBookings pages through the bookings of one event.
 	ListBookings(context.Context, *v1.ListBookingsRequest) (*v1.ListBookingsResponse, error)
@@ -409,6 +438,12 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 		connect.WithSchema(bookingServiceMethods.ByName("CancelBooking")),
 		connect.WithHandlerOptions(opts...),
 	)
+	bookingServiceBatchWriteHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceBatchWriteProcedure,
+		svc.BatchWrite,
+		connect.WithSchema(bookingServiceMethods.ByName("BatchWrite")),
+		connect.WithHandlerOptions(opts...),
+	)
 	bookingServiceGetBookingHandler := connect.NewUnaryHandlerSimple(
 		BookingServiceGetBookingProcedure,
 		svc.GetBooking,
@@ -445,6 +480,8 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 			bookingServiceBookHandler.ServeHTTP(w, r)
 		case BookingServiceCancelBookingProcedure:
 			bookingServiceCancelBookingHandler.ServeHTTP(w, r)
+		case BookingServiceBatchWriteProcedure:
+			bookingServiceBatchWriteHandler.ServeHTTP(w, r)
 		case BookingServiceGetBookingProcedure:
 			bookingServiceGetBookingHandler.ServeHTTP(w, r)
 		case BookingServiceListBookingsProcedure:
@@ -496,6 +533,10 @@ func (UnimplementedBookingServiceHandler) Book(context.Context, *v1.BookRequest)
 
 func (UnimplementedBookingServiceHandler) CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CancelBooking is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.BatchWrite is not implemented"))
 }
 
 func (UnimplementedBookingServiceHandler) GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error) {

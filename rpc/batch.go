@@ -1,0 +1,111 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect"
+	"github.com/bookd/bookd/fsm"
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// MaxBatchWrites bounds the writes of one BatchWrite call.
+const MaxBatchWrites = 1000
+
+// BatchWrite runs each write as the single call would, proposing them all
+// at once so that Raft carries them in the same appends. A follower
+// forwards the whole batch to the leader.
+func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWriteRequest) (*bookdv1.BatchWriteResponse, error) {
+	if n := len(req.GetWrites()); n == 0 || n > MaxBatchWrites {
+		return nil, invalidArgument("writes: must hold 1 to %d writes, got %d", MaxBatchWrites, n)
+	}
+	if !h.s.node.IsLeader() {
+		return toLeader(ctx, h.s, func(ctx context.Context, p *peer) (*bookdv1.BatchWriteResponse, error) {
+			return p.booking.BatchWrite(ctx, req)
+		})
+	}
+	results := make([]*bookdv1.WriteResult, len(req.GetWrites()))
+	var cmds []*fsm.Command
+	var at []int // cmds[j] is write at[j]
+	for i, w := range req.GetWrites() {
+		cmd, err := writeCommand(w)
+		if err != nil {
+			results[i] = writeError(err)
+			e := results[i].GetError()
+			e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
+			continue
+		}
+		cmds = append(cmds, cmd)
+		at = append(at, i)
+	}
+	if len(cmds) > 0 {
+		outs, errs := h.s.node.ProposeMany(ctx, cmds)
+		for j, i := range at {
+			switch {
+			case errs[j] != nil:
+				results[i] = writeError(errs[j])
+			case outs[j].Err != nil:
+				results[i] = writeError(outs[j].Err)
+			default:
+				results[i] = writeResponse(outs[j].Response)
+			}
+		}
+	}
+	return &bookdv1.BatchWriteResponse{Results: results}, nil
+}
+
+// writeCommand validates one write and makes its command.
+func writeCommand(w *bookdv1.Write) (*fsm.Command, error) {
+	var req proto.Message
+	var bad *fsm.Error
+	cmd := &fsm.Command{}
+	switch op := w.GetOp().(type) {
+	case *bookdv1.Write_Hold:
+		req, bad, cmd.Op = op.Hold, fsm.ValidateHold(op.Hold), &fsmv1.Command_Hold{Hold: op.Hold}
+	case *bookdv1.Write_Confirm:
+		req, bad, cmd.Op = op.Confirm, fsm.ValidateConfirm(op.Confirm), &fsmv1.Command_Confirm{Confirm: op.Confirm}
+	case *bookdv1.Write_ReleaseHold:
+		req, bad, cmd.Op = op.ReleaseHold, fsm.ValidateReleaseHold(op.ReleaseHold), &fsmv1.Command_ReleaseHold{ReleaseHold: op.ReleaseHold}
+	case *bookdv1.Write_Book:
+		req, bad, cmd.Op = op.Book, fsm.ValidateBook(op.Book), &fsmv1.Command_Book{Book: op.Book}
+	case *bookdv1.Write_CancelBooking:
+		req, bad, cmd.Op = op.CancelBooking, fsm.ValidateCancelBooking(op.CancelBooking), &fsmv1.Command_CancelBooking{CancelBooking: op.CancelBooking}
+	default:
+		return nil, invalidArgument("op: no write given")
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	cmd.RequestHash = fsm.RequestHash(req)
+	return cmd, nil
+}
+
+func writeResponse(m proto.Message) *bookdv1.WriteResult {
+	switch r := m.(type) {
+	case *bookdv1.HoldResponse:
+		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Hold{Hold: r}}
+	case *bookdv1.ConfirmResponse:
+		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Confirm{Confirm: r}}
+	case *bookdv1.ReleaseHoldResponse:
+		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_ReleaseHold{ReleaseHold: r}}
+	case *bookdv1.BookResponse:
+		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Book{Book: r}}
+	case *bookdv1.CancelBookingResponse:
+		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_CancelBooking{CancelBooking: r}}
+	}
+	return writeError(connect.NewError(connect.CodeInternal, fmt.Errorf("state machine answered %T", m)))
+}
+
+// writeError is the error a single call would have returned, as a result.
+func writeError(err error) *bookdv1.WriteResult {
+	var ce *connect.Error
+	if !errors.As(toConnect(err), &ce) {
+		ce = connect.NewError(connect.CodeInternal, err)
+	}
+	return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Error{Error: &bookdv1.WriteError{
+		Code: ce.Code().String(), Reason: ce.Meta().Get(ReasonHeader), Message: ce.Message(),
+	}}}
+}
