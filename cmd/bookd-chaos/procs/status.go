@@ -110,7 +110,7 @@ func (c *Cluster) leaderOnce(ctx context.Context) (id, why string) {
 	// a partition, followers still name the leader they no longer hear.
 	fresh := c.o.HeartbeatTimeout
 	if fresh == 0 {
-		fresh = time.Second // the server's default
+		fresh = 300 * time.Millisecond // the server's default
 	}
 	for _, st := range sts {
 		if st.LeaderId == lead.NodeId && st.Term == lead.Term &&
