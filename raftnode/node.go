@@ -85,7 +85,7 @@ func (n *Node) open() error {
 	rc.SnapshotInterval = n.cfg.SnapshotInterval
 	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 	rc.TrailingLogs = n.cfg.TrailingLogs
-	rc.MaxAppendEntries = 512
+	rc.MaxAppendEntries = 1024
 	rc.BatchApplyCh = true
 	rc.NotifyCh = leaderCh
 	rc.Logger = hlog

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bookd/bookd/client"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// bookdTarget drives a bookd cluster through the client package, as an
+// application embedding it would. Customers share a few clients: each
+// client's HTTP/2 connections carry many concurrent calls.
+type bookdTarget struct {
+	clients []*client.Client
+	opts    bookdClientOptions
+}
+
+// bookdClientOptions are how the load generator's clients talk to bookd.
+type bookdClientOptions struct {
+	// BrowseStale is how stale a browse read may be; 0 reads linearizably.
+	BrowseStale time.Duration
+	// HTTP1 uses HTTP/1.1 connections instead of HTTP/2.
+	HTTP1 bool
+	// Batch lets each client batch up to this many concurrent writes per
+	// call (client.WithBatching); 0 sends every write alone.
+	Batch int
+}
+
+// customersPerClient is how many customers share one client.Client.
+const customersPerClient = 64
+
+func newBookdTarget(endpoints []string, customers int, o bookdClientOptions) (*bookdTarget, error) {
+	t := &bookdTarget{opts: o}
+	for range max(1, (customers+customersPerClient-1)/customersPerClient) {
+		opts := []client.Option{client.WithBatching(o.Batch)}
+		if o.HTTP1 {
+			opts = append(opts, client.WithHTTPClient(http1Client(customersPerClient)))
+		}
+		c, err := client.New(endpoints, opts...)
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		t.clients = append(t.clients, c)
+	}
+	return t, nil
+}
+
+func (t *bookdTarget) Name() string { return "bookd" }
+
+// client picks the client of the customer an attempt belongs to: the same
+// customer always uses the same one.
+func (t *bookdTarget) client(customer string) *client.Client {
+	var h uint32 = 2166136261
+	for i := 0; i < len(customer); i++ {
+		h = (h ^ uint32(customer[i])) * 16777619
+	}
+	return t.clients[h%uint32(len(t.clients))]
+}
+
+func (t *bookdTarget) Prepare(ctx context.Context, inv Inventory) (string, error) {
+	ev, err := t.clients[0].CreateEvent(ctx, &bookdv1.CreateEventRequest{
+		Name: inv.Name, Capacity: inv.Capacity, Seats: inv.Seats, IdempotencyKey: client.NewIdempotencyKey(),
+	})
+	if err != nil {
+		return "", err
+	}
+	return ev.GetId(), nil
+}
+
+func (t *bookdTarget) Book(ctx context.Context, event string, a Attempt) error {
+	_, err := t.client(a.Customer).Book(ctx, &bookdv1.BookRequest{
+		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key,
+	})
+	return conflictOrErr(err)
+}
+
+func (t *bookdTarget) Hold(ctx context.Context, event string, a Attempt) (string, error) {
+	h, err := t.client(a.Customer).Hold(ctx, &bookdv1.HoldRequest{
+		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key,
+	})
+	if err != nil {
+		return "", conflictOrErr(err)
+	}
+	return h.GetId(), nil
+}
+
+func (t *bookdTarget) Confirm(ctx context.Context, event, hold string, a Attempt) error {
+	_, err := t.client(a.Customer).Confirm(ctx, &bookdv1.ConfirmRequest{
+		HoldId: hold, PaymentRef: "pay-" + a.Key, IdempotencyKey: a.Key + "-confirm",
+	})
+	return err
+}
+
+func (t *bookdTarget) Browse(ctx context.Context, event string) error {
+	var opts []client.ReadOption
+	if t.opts.BrowseStale > 0 {
+		opts = append(opts, client.Stale(t.opts.BrowseStale))
+	}
+	_, err := t.clients[0].Availability(ctx, event, opts...)
+	return err
+}
+
+// conflictOrErr marks the refusals a hot event gives as conflicts.
+func conflictOrErr(err error) error {
+	switch client.Reason(err) {
+	case client.ReasonSoldOut, client.ReasonSeatTaken:
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
+
+// Audit reads every booking of the event (linearizably, from the leader)
+// and checks them against the event's counters.
+func (t *bookdTarget) Audit(ctx context.Context, event string, inv Inventory) (Audit, error) {
+	var a Audit
+	owners := map[string]int{}
+	token := ""
+	for {
+		page, err := t.clients[0].ListBookings(ctx, &bookdv1.ListBookingsRequest{EventId: event, PageSize: 1000, PageToken: token})
+		if err != nil {
+			return a, fmt.Errorf("list bookings: %w", err)
+		}
+		for _, b := range page.GetBookings() {
+			if b.GetStatus() != bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED {
+				continue
+			}
+			a.Bookings++
+			a.Tickets += b.GetQuantity() + int64(len(b.GetSeats()))
+			for _, s := range b.GetSeats() {
+				if owners[s]++; owners[s] == 2 {
+					a.DoubleSold++
+				}
+			}
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	av, err := t.clients[0].Availability(ctx, event)
+	if err != nil {
+		return a, fmt.Errorf("availability: %w", err)
+	}
+	if inv.Seats == nil {
+		a.Oversold = max(0, a.Tickets-inv.Capacity)
+		a.CounterDiffers = av.GetBookedQuantity() != a.Tickets
+	} else {
+		a.CounterDiffers = av.GetBookedSeats() != a.Tickets
+	}
+	return a, nil
+}
+
+func (t *bookdTarget) Close() error {
+	var errs []error
+	for _, c := range t.clients {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// http1Client keeps one HTTP/1.1 connection per concurrent call instead of
+// multiplexing calls over HTTP/2.
+func http1Client(conns int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = conns
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetHTTP1(true)
+	return &http.Client{Transport: t}
+}

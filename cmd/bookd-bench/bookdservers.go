@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/bookd/bookd/cmd/bookd-chaos/procs"
+)
+
+// bookdServers is a cluster of `bookd server` processes on loopback, with
+// no proxies between them.
+type bookdServers struct {
+	c    *procs.Cluster
+	opts bookdClientOptions
+}
+
+type bookdOptions struct {
+	Binary    string // a bookd executable; built from this module if empty
+	Nodes     int
+	ExtraArgs []string // more `bookd server` flags
+	Client    bookdClientOptions
+}
+
+func startBookd(ctx context.Context, dir string, o bookdOptions, logger *slog.Logger) (*bookdServers, error) {
+	bin := o.Binary
+	if bin == "" {
+		var err error
+		if bin, err = procs.BuildBinary(dir); err != nil {
+			return nil, err
+		}
+	}
+	c, err := procs.Start(ctx, procs.Options{
+		Binary: bin, Dir: dir, Nodes: o.Nodes, Direct: true, ExtraArgs: o.ExtraArgs,
+		LogLevel: "warn", Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bookdServers{c: c, opts: o.Client}, nil
+}
+
+func (s *bookdServers) endpoints() []string {
+	var eps []string
+	for _, n := range s.c.Nodes() {
+		eps = append(eps, n.RPCAddr)
+	}
+	return eps
+}
+
+func (s *bookdServers) Connect(_ context.Context, clients int) (Target, error) {
+	return newBookdTarget(s.endpoints(), clients, s.opts)
+}
+
+func (s *bookdServers) PIDs() []int {
+	var pids []int
+	for _, n := range s.c.Nodes() {
+		if pid := n.PID(); pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func (s *bookdServers) Stop() error { return s.c.Stop() }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// failoverCmd measures, under a steady ga load, the time from SIGKILL of the
+// leader to the next acknowledged booking, several times over (the killed
+// node is restarted and catches up between kills).
+func failoverCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("failover", flag.ContinueOnError)
+	var wf workloadFlags
+	var sf serverFlags
+	wf.register(fs)
+	sf.register(fs)
+	kills := fs.Int("kills", 5, "leaders to kill")
+	every := fs.Duration("every", 5*time.Second, "load between kills")
+	clients := fs.Int("clients", 512, "concurrent customers")
+	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
+	verbose := fs.Bool("v", false, "log what the servers do")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := wf.check(); err != nil {
+		return err
+	}
+	dir, cleanup, err := sf.workDir()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	srv, err := sf.start(ctx, "bookd", dir, newLogger(*verbose))
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	cluster := srv.(*bookdServers).c
+	t, err := srv.Connect(ctx, *clients)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	v := newGAVenue(maxCapacity)
+	event, err := t.Prepare(ctx, v.inv)
+	if err != nil {
+		return err
+	}
+
+	var watch ackWatch
+	cfg := runConfig{Workload: workloadGA, Clients: *clients, Timeout: wf.timeout, Seed: wf.seed,
+		Duration: time.Duration(*kills+1) * (*every + 30*time.Second), OnSuccess: watch.ack,
+		Label: fmt.Sprintf("bookd failover c=%d", *clients), Progress: os.Stderr}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loaded := make(chan *stats, 1)
+	go func() { loaded <- load(loadCtx, t, event, v, cfg) }()
+
+	var gaps []time.Duration
+	for i := range *kills {
+		if err := sleepCtx(ctx, *every); err != nil {
+			stopLoad()
+			return err
+		}
+		leader, err := cluster.Leader(ctx)
+		if err != nil {
+			stopLoad()
+			return err
+		}
+		killedAt := watch.arm()
+		if err := cluster.Kill(leader); err != nil {
+			stopLoad()
+			return err
+		}
+		gap, err := watch.wait(ctx, killedAt, time.Minute)
+		if err != nil {
+			stopLoad()
+			return fmt.Errorf("kill %d (%s): %w", i+1, leader, err)
+		}
+		gaps = append(gaps, gap)
+		fmt.Fprintf(os.Stderr, "kill %d: leader %s SIGKILLed, next booking acknowledged %v later\n", i+1, leader, gap.Round(time.Millisecond))
+		if err := cluster.Restart(ctx, leader); err != nil {
+			stopLoad()
+			return err
+		}
+		if _, err := cluster.WaitCaughtUp(ctx, leader); err != nil {
+			stopLoad()
+			return err
+		}
+	}
+	stopLoad()
+	st := <-loaded
+	sorted := slices.Clone(gaps)
+	slices.Sort(sorted)
+	fmt.Printf("\nleader SIGKILL → next acknowledged booking, %d kills under %d clients:\n", len(gaps), *clients)
+	fmt.Printf("  min %v  median %v  max %v\n", sorted[0].Round(time.Millisecond),
+		sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
+	fmt.Printf("  bookings %d, errors %s\n", st.bookings.Load(), result{Errors: st.errorCounts()}.errorsText())
+	if *jsonPath != "" {
+		ms := make([]float64, len(gaps))
+		for i, g := range gaps {
+			ms[i] = float64(g) / float64(time.Millisecond)
+		}
+		return writeJSON(*jsonPath, map[string]any{"gaps_ms": ms, "bookings": st.bookings.Load(), "errors": st.errorCounts()})
+	}
+	return nil
+}
+
+// ackWatch notes the first acknowledgement after an instant. Answers that
+// arrive within oldLeaderSlack of a kill may have left the old leader before
+// it died, so they do not count.
+type ackWatch struct {
+	after atomic.Int64 // Unix ns; 0: not armed
+	first atomic.Int64 // Unix ns of the first ack after it
+}
+
+const oldLeaderSlack = 20 * time.Millisecond
+
+func (w *ackWatch) arm() time.Time {
+	now := time.Now()
+	w.first.Store(0)
+	w.after.Store(now.Add(oldLeaderSlack).UnixNano())
+	return now
+}
+
+func (w *ackWatch) ack(at time.Time) {
+	after := w.after.Load()
+	if after != 0 && at.UnixNano() > after {
+		w.first.CompareAndSwap(0, at.UnixNano())
+	}
+}
+
+// wait returns the time from killedAt to the first ack after it.
+func (w *ackWatch) wait(ctx context.Context, killedAt time.Time, limit time.Duration) (time.Duration, error) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if f := w.first.Load(); f != 0 {
+			w.after.Store(0)
+			return time.Unix(0, f).Sub(killedAt), nil
+		}
+		if err := sleepCtx(ctx, time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
+	return 0, fmt.Errorf("no booking acknowledged within %v of the kill", limit)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}

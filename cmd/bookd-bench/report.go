@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// result is what one run measured, as printed and as saved in JSON.
+type result struct {
+	Target   string `json:"target"`
+	Workload string `json:"workload"`
+	Clients  int    `json:"clients"`
+	Mode     string `json:"mode"` // closed or open (with the profile)
+
+	Seconds      float64          `json:"seconds"` // start to the last successful attempt
+	SoldOut      bool             `json:"sold_out"`
+	Attempts     int64            `json:"attempts"`
+	Bookings     int64            `json:"bookings"`
+	Tickets      int64            `json:"tickets"`
+	Reads        int64            `json:"reads"`
+	Conflicts    int64            `json:"conflicts"`
+	Errors       map[string]int64 `json:"errors"`
+	BookingsPerS float64          `json:"bookings_per_s"`
+	TicketsPerS  float64          `json:"tickets_per_s"`
+	ReadsPerS    float64          `json:"reads_per_s"`
+	P50Ms        float64          `json:"p50_ms"`
+	P99Ms        float64          `json:"p99_ms"`
+	P999Ms       float64          `json:"p999_ms"`
+
+	ServerCPUSeconds float64 `json:"server_cpu_s"`
+	// CPUPer1000 is server CPU seconds per 1,000 bookings (per 1,000 reads
+	// for browse).
+	CPUPer1000 float64 `json:"server_cpu_s_per_1000"`
+
+	Audit    *Audit `json:"audit,omitempty"`
+	AuditErr string `json:"audit_error,omitempty"`
+}
+
+func newResult(target string, cfg runConfig, st *stats, v *venue, cpu time.Duration) result {
+	r := result{
+		Target: target, Workload: cfg.Workload, Clients: cfg.Clients, Mode: "closed",
+		Attempts: st.attempts.Load(), Bookings: st.bookings.Load(), Tickets: st.tickets.Load(),
+		Reads: st.reads.Load(), Conflicts: st.conflicts.Load(), Errors: st.errorCounts(),
+		SoldOut: v.soldOut(), ServerCPUSeconds: cpu.Seconds(),
+	}
+	if len(cfg.Profile) > 0 {
+		r.Mode = "open " + formatProfile(cfg.Profile)
+	}
+	r.Seconds = time.Duration(st.lastDone.Load()).Seconds()
+	if r.Seconds > 0 {
+		r.BookingsPerS = float64(r.Bookings) / r.Seconds
+		r.TicketsPerS = float64(r.Tickets) / r.Seconds
+		r.ReadsPerS = float64(r.Reads) / r.Seconds
+	}
+	if done := r.Bookings + r.Reads; done > 0 {
+		r.CPUPer1000 = r.ServerCPUSeconds / float64(done) * 1000
+	}
+	lat := st.latency.snapshot()
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	r.P50Ms, r.P99Ms, r.P999Ms = ms(lat.quantile(0.5)), ms(lat.quantile(0.99)), ms(lat.quantile(0.999))
+	return r
+}
+
+// rate is the run's headline: bookings/s, or reads/s for browse.
+func (r result) rate() float64 {
+	if r.Workload == workloadBrowse {
+		return r.ReadsPerS
+	}
+	return r.BookingsPerS
+}
+
+func (r result) errorsText() string {
+	if len(r.Errors) == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(r.Errors)) {
+		parts = append(parts, fmt.Sprintf("%s:%d", k, r.Errors[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func (r result) auditText() string {
+	switch {
+	case r.AuditErr != "":
+		return "audit failed: " + r.AuditErr
+	case r.Audit == nil:
+		return "-"
+	}
+	a := r.Audit
+	s := fmt.Sprintf("oversold %d, double-sold %d", a.Oversold, a.DoubleSold)
+	if a.CounterDiffers {
+		s += ", COUNTER DIFFERS"
+	}
+	return s
+}
+
+// printResult writes one run's table.
+func printResult(w io.Writer, r result) {
+	fmt.Fprintf(w, "\n%s %s, %d clients (%s)\n", r.Target, r.Workload, r.Clients, r.Mode)
+	unit := "bookings/s"
+	if r.Workload == workloadBrowse {
+		unit = "reads/s"
+	}
+	rows := [][2]string{
+		{unit, fmt.Sprintf("%.0f", r.rate())},
+		{"tickets/s", fmt.Sprintf("%.0f", r.TicketsPerS)},
+		{"measured over", fmt.Sprintf("%.2fs (sold out: %v)", r.Seconds, r.SoldOut)},
+		{"attempts", fmt.Sprint(r.Attempts)},
+		{"bookings / tickets", fmt.Sprintf("%d / %d", r.Bookings, r.Tickets)},
+		{"conflicts", fmt.Sprint(r.Conflicts)},
+		{"errors", r.errorsText()},
+		{"latency p50/p99/p999", fmt.Sprintf("%.2f / %.2f / %.2f ms", r.P50Ms, r.P99Ms, r.P999Ms)},
+		{"server CPU", fmt.Sprintf("%.1fs, %.3fs per 1,000", r.ServerCPUSeconds, r.CPUPer1000)},
+		{"audit", r.auditText()},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(w, "  %-22s %s\n", row[0], row[1])
+	}
+}
+
+func formatProfile(p []step) string {
+	var parts []string
+	for _, s := range p {
+		parts = append(parts, fmt.Sprintf("%g/s×%s", s.Rate, s.Len))
+	}
+	return strings.Join(parts, "→")
+}

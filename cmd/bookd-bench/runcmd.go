@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// workloadFlags shape the inventory and the customers of a run.
+type workloadFlags struct {
+	capacity int64
+	rows     int
+	perRow   int
+	zipf     float64
+	duration time.Duration
+	timeout  time.Duration
+	seed     uint64
+}
+
+func (w *workloadFlags) register(fs *flag.FlagSet) {
+	fs.Int64Var(&w.capacity, "capacity", 100_000, "tickets of the GA event (ga, hold-confirm, browse)")
+	fs.IntVar(&w.rows, "rows", 200, "rows of the seated event")
+	fs.IntVar(&w.perRow, "seats-per-row", 250, "seats per row of the seated event")
+	fs.Float64Var(&w.zipf, "zipf", 1.1, "skew of customers toward the front rows (> 1)")
+	fs.DurationVar(&w.duration, "duration", 30*time.Second, "longest a run lasts; it ends sooner when sold out")
+	fs.DurationVar(&w.timeout, "timeout", 10*time.Second, "per attempt")
+	fs.Uint64Var(&w.seed, "seed", 0, "random seed of the customers (0: random)")
+}
+
+func (w *workloadFlags) venue(workload string) *venue {
+	if workload == workloadSeats {
+		return newSeatedVenue(w.rows, w.perRow, w.zipf)
+	}
+	return newGAVenue(w.capacity)
+}
+
+func (w *workloadFlags) check() error {
+	switch {
+	case w.capacity < 1:
+		return fmt.Errorf("-capacity must be at least 1")
+	case w.rows < 1 || w.perRow < 1:
+		return fmt.Errorf("-rows and -seats-per-row must be at least 1")
+	case w.zipf <= 1:
+		return fmt.Errorf("-zipf must be above 1")
+	case w.duration <= 0 || w.timeout <= 0:
+		return fmt.Errorf("-duration and -timeout must be positive")
+	}
+	if w.seed == 0 {
+		w.seed = rand.Uint64()
+	}
+	return nil
+}
+
+// serverFlags say which servers to run against, or to start.
+type serverFlags struct {
+	dir       string
+	nodes     int
+	bookdBin  string
+	bookdArgs string
+	client    bookdClientOptions
+}
+
+func (s *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.dir, "dir", "", "directory for the servers' data and logs (default: a new temporary one, removed after)")
+	fs.IntVar(&s.nodes, "nodes", 3, "replicas of bookd and etcd")
+	fs.StringVar(&s.bookdBin, "bookd", "", "bookd binary to start (default: build ./cmd/bookd)")
+	fs.StringVar(&s.bookdArgs, "bookd-args", "", "more `bookd server` flags, space-separated")
+	fs.BoolVar(&s.client.HTTP1, "http1", false, "bookd clients use HTTP/1.1 connections instead of HTTP/2")
+	fs.IntVar(&s.client.Batch, "batch", 256, "bookd clients batch up to this many concurrent writes per call (client.WithBatching); 0: one call per write")
+	fs.DurationVar(&s.client.BrowseStale, "browse-stale", time.Second, "staleness bookd browse reads may have (served by any node); 0: linearizable")
+}
+
+// workDir returns the directory to use and a function that cleans it up.
+func (s *serverFlags) workDir() (string, func(), error) {
+	if s.dir != "" {
+		return s.dir, func() {}, os.MkdirAll(s.dir, 0o755)
+	}
+	d, err := os.MkdirTemp("", "bookd-bench-")
+	return d, func() { os.RemoveAll(d) }, err
+}
+
+// start starts the servers of target under dir.
+func (s *serverFlags) start(ctx context.Context, target, dir string, logger *slog.Logger) (Servers, error) {
+	sub := dir + "/" + target
+	switch target {
+	case "bookd":
+		return startBookd(ctx, sub, bookdOptions{
+			Binary: s.bookdBin, Nodes: s.nodes, ExtraArgs: strings.Fields(s.bookdArgs), Client: s.client,
+		}, logger)
+	case "etcd":
+		return startEtcd(ctx, sub, s.nodes, logf(logger))
+	case "postgres":
+		return startPostgres(ctx, sub, logf(logger))
+	}
+	return nil, fmt.Errorf("unknown target %q: want bookd, etcd or postgres", target)
+}
+
+func logf(l *slog.Logger) func(string, ...any) {
+	return func(format string, args ...any) { l.Info(fmt.Sprintf(format, args...)) }
+}
+
+func runCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var wf workloadFlags
+	var sf serverFlags
+	wf.register(fs)
+	sf.register(fs)
+	target := fs.String("target", "bookd", "system to load: bookd, etcd or postgres")
+	endpoints := fs.String("endpoints", "", "RPC endpoints of a running bookd cluster, comma-separated (default: start one)")
+	workload := fs.String("workload", workloadGA, "ga, seats, hold-confirm or browse")
+	clients := fs.Int("clients", 64, "concurrent customers (closed loop), or most in flight (open loop)")
+	profile := fs.String("profile", "", "open loop: arrival rates, e.g. 50:10s,500:10s,5000:10s")
+	jsonPath := fs.String("json", "", "also write the result as JSON to this file")
+	pids := fs.String("server-pids", "", "with -endpoints: server process ids to measure CPU of, comma-separated")
+	verbose := fs.Bool("v", false, "log what the servers do")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := wf.check(); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	cfg := runConfig{Workload: *workload, Clients: *clients, Duration: wf.duration, Timeout: wf.timeout,
+		Seed: wf.seed, Progress: os.Stderr}
+	if err := checkRun(cfg); err != nil {
+		return err
+	}
+	if *profile != "" {
+		p, err := parseProfile(*profile)
+		if err != nil {
+			return err
+		}
+		cfg.Profile = p
+		cfg.Duration = 0
+		for _, s := range p {
+			cfg.Duration += s.Len
+		}
+	}
+	logger := newLogger(*verbose)
+	var srv Servers
+	if *endpoints != "" {
+		if *target != "bookd" {
+			return fmt.Errorf("-endpoints works with -target bookd only")
+		}
+		ext, err := newExternalBookd(strings.Split(*endpoints, ","), *pids, sf.client)
+		if err != nil {
+			return err
+		}
+		srv = ext
+	} else {
+		dir, cleanup, err := sf.workDir()
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		if srv, err = sf.start(ctx, *target, dir, logger); err != nil {
+			return err
+		}
+		defer srv.Stop()
+	}
+	r, err := runOne(ctx, *target, srv, cfg, wf.venue(cfg.Workload))
+	if err != nil {
+		return err
+	}
+	printResult(os.Stdout, r)
+	if *jsonPath != "" {
+		return writeJSON(*jsonPath, r)
+	}
+	return nil
+}
+
+func checkRun(cfg runConfig) error {
+	known := false
+	for _, w := range workloads {
+		known = known || w == cfg.Workload
+	}
+	if !known {
+		return fmt.Errorf("-workload %q: want one of %s", cfg.Workload, strings.Join(workloads, ", "))
+	}
+	if cfg.Clients < 1 {
+		return fmt.Errorf("-clients must be at least 1")
+	}
+	return nil
+}
+
+// runOne connects, prepares a fresh event, warms the connections up, runs
+// the load while measuring the servers' CPU, and audits what got stored.
+func runOne(ctx context.Context, name string, srv Servers, cfg runConfig, v *venue) (result, error) {
+	cfg.Label = fmt.Sprintf("%s %s c=%d", name, cfg.Workload, cfg.Clients)
+	t, err := srv.Connect(ctx, cfg.Clients)
+	if err != nil {
+		return result{}, fmt.Errorf("%s: connect: %w", name, err)
+	}
+	defer t.Close()
+	event, err := t.Prepare(ctx, v.inv)
+	if err != nil {
+		return result{}, fmt.Errorf("%s: prepare: %w", name, err)
+	}
+	warmUp(ctx, t, event, cfg.Clients)
+	cpu0 := cpuTime(srv.PIDs())
+	st := load(ctx, t, event, v, cfg)
+	cpu := cpuTime(srv.PIDs()) - cpu0
+	if err := ctx.Err(); err != nil {
+		return result{}, err
+	}
+	r := newResult(name, cfg, st, v, cpu)
+	if cfg.Workload != workloadBrowse {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		a, err := t.Audit(actx, event, v.inv)
+		cancel()
+		if err != nil {
+			r.AuditErr = err.Error()
+		} else {
+			r.Audit = &a
+		}
+	}
+	return r, nil
+}
+
+// warmUp makes every customer's connection exist before the clock starts.
+func warmUp(ctx context.Context, t Target, event string, clients int) {
+	var wg sync.WaitGroup
+	for range min(clients, 512) {
+		wg.Go(func() {
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			t.Browse(wctx, event)
+		})
+	}
+	wg.Wait()
+}
+
+func parseProfile(s string) ([]step, error) {
+	var p []step
+	for _, part := range strings.Split(s, ",") {
+		rate, length, ok := strings.Cut(strings.TrimSpace(part), ":")
+		r, err1 := strconv.ParseFloat(rate, 64)
+		d, err2 := time.ParseDuration(length)
+		if !ok || err1 != nil || err2 != nil || r <= 0 || d <= 0 {
+			return nil, fmt.Errorf("-profile: %q is not RATE:DURATION (e.g. 500:10s)", part)
+		}
+		p = append(p, step{Rate: r, Len: d})
+	}
+	return p, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func newLogger(verbose bool) *slog.Logger {
+	if !verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// The workloads of a run.
+const (
+	workloadGA          = "ga"           // one hot general-admission event
+	workloadSeats       = "seats"        // assigned seats, front rows hot
+	workloadHoldConfirm = "hold-confirm" // hold GA tickets, then confirm
+	workloadBrowse      = "browse"       // availability reads
+)
+
+var workloads = []string{workloadGA, workloadSeats, workloadHoldConfirm, workloadBrowse}
+
+// venue is the inventory of a run and what the load generator knows has
+// been sold of it: acknowledged sales are marked here so that customers
+// pick seats a fresh seat map would show as free, and the run can stop when
+// everything is sold. Conflicts still happen: customers race for the same
+// free seats, most of all in the front rows.
+type venue struct {
+	inv      Inventory
+	rows     int
+	perRow   int
+	rowZipf  float64
+	sold     []atomic.Bool // by seat number, row-major
+	soldSeat atomic.Int64  // seats marked sold
+	tickets  atomic.Int64  // GA tickets acknowledged
+}
+
+// newGAVenue is one event of capacity tickets.
+func newGAVenue(capacity int64) *venue {
+	return &venue{inv: Inventory{Name: "bench-ga", Capacity: capacity}}
+}
+
+// newSeatedVenue is rows × perRow seats labelled R001-S0001 (front row
+// first); rowZipf > 1 skews customers toward the front rows.
+func newSeatedVenue(rows, perRow int, rowZipf float64) *venue {
+	v := &venue{rows: rows, perRow: perRow, rowZipf: rowZipf, sold: make([]atomic.Bool, rows*perRow)}
+	v.inv = Inventory{Name: "bench-seats", Seats: make([]string, 0, rows*perRow)}
+	for r := range rows {
+		for s := range perRow {
+			v.inv.Seats = append(v.inv.Seats, fmt.Sprintf("R%03d-S%04d", r+1, s+1))
+		}
+	}
+	return v
+}
+
+func (v *venue) seated() bool { return len(v.inv.Seats) > 0 }
+
+// soldOut reports whether every ticket or seat is known to be sold.
+func (v *venue) soldOut() bool {
+	if v.seated() {
+		return v.soldSeat.Load() >= int64(len(v.sold))
+	}
+	return v.tickets.Load() >= v.inv.Capacity
+}
+
+// customer makes the attempts of one simulated customer; one per client
+// goroutine, so it needs no lock.
+type customer struct {
+	id   string
+	n    int
+	v    *venue
+	rnd  *rand.Rand
+	zipf *rand.Zipf
+	// seatNos are the seat numbers of the last seated attempt.
+	seatNos []int
+}
+
+func newCustomer(v *venue, run string, i int, seed uint64) *customer {
+	c := &customer{id: fmt.Sprintf("%s-c%d", run, i), v: v, rnd: rand.New(rand.NewPCG(seed, uint64(i)))}
+	if v.seated() {
+		c.zipf = rand.NewZipf(c.rnd, v.rowZipf, 1, uint64(v.rows-1))
+	}
+	return c
+}
+
+// next is the customer's next attempt: 1–4 GA tickets, or 1–4 adjacent
+// seats in a row drawn by the zipf skew that look free. ok is false when
+// the venue looks sold out.
+func (c *customer) next() (Attempt, bool) {
+	c.n++
+	a := Attempt{Key: fmt.Sprintf("%s-%d", c.id, c.n), Customer: c.id}
+	want := 1 + c.rnd.IntN(4)
+	if !c.v.seated() {
+		left := c.v.inv.Capacity - c.v.tickets.Load()
+		if left <= 0 {
+			return a, false
+		}
+		a.Quantity = int64(min(int64(want), left))
+		return a, true
+	}
+	nos := c.pickSeats(want)
+	if len(nos) == 0 {
+		return a, false
+	}
+	c.seatNos = nos
+	for _, no := range nos {
+		a.Seats = append(a.Seats, c.v.inv.Seats[no])
+	}
+	return a, true
+}
+
+// pickSeats finds up to want adjacent free-looking seats, starting in a
+// zipf-drawn row at a random seat and moving back a row when it is full.
+func (c *customer) pickSeats(want int) []int {
+	v := c.v
+	row := int(c.zipf.Uint64())
+	for range v.rows {
+		base := row * v.perRow
+		start := c.rnd.IntN(v.perRow)
+		for off := range v.perRow {
+			s := (start + off) % v.perRow
+			if v.sold[base+s].Load() {
+				continue
+			}
+			nos := []int{base + s}
+			for len(nos) < want && s+len(nos) < v.perRow && !v.sold[base+s+len(nos)].Load() {
+				nos = append(nos, base+s+len(nos))
+			}
+			return nos
+		}
+		row = (row + 1) % v.rows
+	}
+	return nil
+}
+
+// sold records an acknowledged sale of the customer's last attempt.
+func (c *customer) sold(a Attempt) {
+	if !c.v.seated() {
+		c.v.tickets.Add(a.Quantity)
+		return
+	}
+	for _, no := range c.seatNos {
+		if !c.v.sold[no].Swap(true) {
+			c.v.soldSeat.Add(1)
+		}
+	}
+}
+
+// soldShare is the part of the venue known sold, for progress lines.
+func (v *venue) soldShare() string {
+	if v.seated() {
+		return fmt.Sprintf("%.0f%%", 100*float64(v.soldSeat.Load())/float64(len(v.sold)))
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(v.tickets.Load())/float64(v.inv.Capacity))
+}
