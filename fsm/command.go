@@ -19,9 +19,18 @@ type (
 	EventCounters     = fsmv1.EventCounters
 )
 
-// commandVersion is the first byte of every encoded command. A node that
-// meets a version it does not know stops rather than guess.
-const commandVersion byte = 1
+// The first byte of every log entry says what follows: one Command, or a
+// CommandBatch. A node that meets a version it does not know stops rather
+// than guess.
+const (
+	commandVersion byte = 1
+	batchVersion   byte = 2
+)
+
+// MaxCommandsPerEntry bounds the commands of one batch entry. A command's
+// objects are numbered by its entry's Raft index and its place in the entry
+// (see formatID), which leaves room for 1024.
+const MaxCommandsPerEntry = 1000
 
 // EncodeCommand renders a command as a Raft log entry.
 func EncodeCommand(c *Command) ([]byte, error) {
@@ -30,6 +39,62 @@ func EncodeCommand(c *Command) ([]byte, error) {
 		return nil, fmt.Errorf("fsm: encode command: %w", err)
 	}
 	return b, nil
+}
+
+// EncodeBatch renders commands as one Raft log entry, to be applied in order.
+// It encodes each command on its own: errs[i] is command i's encoding error,
+// and such a command is left out of the entry. data is nil when none is left.
+// Order of the rest is kept.
+func EncodeBatch(cmds []*Command) (data []byte, included []int, errs []error) {
+	if len(cmds) > MaxCommandsPerEntry {
+		panic(fmt.Sprintf("fsm: %d commands in one entry, at most %d", len(cmds), MaxCommandsPerEntry))
+	}
+	errs = make([]error, len(cmds))
+	batch := &fsmv1.CommandBatch{}
+	for i, c := range cmds {
+		b, err := marshalOptions.Marshal(c)
+		if err != nil {
+			errs[i] = fmt.Errorf("fsm: encode command: %w", err)
+			continue
+		}
+		batch.Commands = append(batch.Commands, b)
+		included = append(included, i)
+	}
+	if len(included) == 0 {
+		return nil, nil, errs
+	}
+	data, err := marshalOptions.MarshalAppend([]byte{batchVersion}, batch)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: encode batch of encoded commands: %v", err))
+	}
+	return data, included, errs
+}
+
+// DecodeEntry parses a Raft log entry into its commands; batch reports an
+// entry written by EncodeBatch (whose result is a []*Result).
+func DecodeEntry(data []byte) (cmds []*Command, batch bool, err error) {
+	if len(data) > 0 && data[0] == batchVersion {
+		b := new(fsmv1.CommandBatch)
+		if err := proto.Unmarshal(data[1:], b); err != nil {
+			return nil, true, fmt.Errorf("fsm: decode command batch: %w", err)
+		}
+		if n := len(b.GetCommands()); n == 0 || n > MaxCommandsPerEntry {
+			return nil, true, fmt.Errorf("fsm: command batch of %d commands", n)
+		}
+		for i, raw := range b.GetCommands() {
+			c, err := decodeBody(raw)
+			if err != nil {
+				return nil, true, fmt.Errorf("command %d of batch: %w", i, err)
+			}
+			cmds = append(cmds, c)
+		}
+		return cmds, true, nil
+	}
+	c, err := DecodeCommand(data)
+	if err != nil {
+		return nil, false, err
+	}
+	return []*Command{c}, false, nil
 }
 
 // DecodeCommand parses a Raft log entry. It fails on an unknown version, on
@@ -41,8 +106,12 @@ func DecodeCommand(data []byte) (*Command, error) {
 	if data[0] != commandVersion {
 		return nil, fmt.Errorf("fsm: unknown command version %d", data[0])
 	}
+	return decodeBody(data[1:])
+}
+
+func decodeBody(data []byte) (*Command, error) {
 	c := new(Command)
-	if err := proto.Unmarshal(data[1:], c); err != nil {
+	if err := proto.Unmarshal(data, c); err != nil {
 		return nil, fmt.Errorf("fsm: decode command: %w", err)
 	}
 	if c.Op == nil {

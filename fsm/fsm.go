@@ -127,7 +127,8 @@ func (f *FSM) Apply(l *raft.Log) any {
 }
 
 // ApplyBatch applies committed entries in one Pebble batch, with the applied
-// index and clock. Entries at or below the stored applied index are skipped:
+// index and clock. An entry of one command answers a *Result, an entry of
+// several (EncodeBatch) a []*Result. Entries at or below the stored applied index are skipped:
 // they are already in the state (Raft replays from its last snapshot).
 // An entry that cannot be decoded, or a storage failure, stops the node: a
 // replica that cannot apply the log must not carry on with a different state.
@@ -145,11 +146,19 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue
 		}
-		cmd, err := DecodeCommand(l.Data)
+		cmds, batch, err := DecodeEntry(l.Data)
 		if err != nil {
 			panic(fmt.Sprintf("fsm: cannot apply log entry %d: %v", l.Index, err))
 		}
-		results[i] = f.applyCommand(t, l.Index, cmd)
+		if !batch {
+			results[i] = f.applyCommand(t, l.Index, 0, cmds[0])
+			continue
+		}
+		out := make([]*Result, len(cmds))
+		for pos, cmd := range cmds {
+			out[pos] = f.applyCommand(t, l.Index, pos, cmd)
+		}
+		results[i] = out
 	}
 	if last == applied {
 		return results
@@ -165,13 +174,17 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return results
 }
 
-// applyCommand runs one command inside the batch: it advances the clock,
-// expires due holds, then runs the command under its idempotency key.
-func (f *FSM) applyCommand(t *txn, index uint64, cmd *Command) *Result {
+// applyCommand runs the command at position pos of the entry at index: it
+// advances the clock, expires due holds, then runs the command under its
+// idempotency key.
+func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result {
 	if cmd.GetStampUnixNanos() > f.clock {
 		f.clock = cmd.GetStampUnixNanos()
 	}
-	t.index, t.now, t.seq = index, f.clock, 0
+	t.index, t.entry, t.now = objectNumber(index, pos), index, f.clock
+	if pos == 0 {
+		t.seq = 0
+	}
 	t.expireDue()
 
 	o := opFor(cmd)
@@ -199,9 +212,10 @@ func (f *FSM) applyCommand(t *txn, index uint64, cmd *Command) *Result {
 type txn struct {
 	f     *FSM
 	b     *pebble.Batch
-	index uint64 // Raft index of the command
+	index uint64 // number of the objects the command creates (objectNumber)
+	entry uint64 // Raft index of the command's log entry
 	now   int64  // state machine time, Unix ns
-	seq   uint32 // change feed records written by this command
+	seq   uint32 // change feed records written by this entry so far
 
 	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
 }
@@ -226,10 +240,11 @@ func (t *txn) setProto(k []byte, m proto.Message) { t.set(k, marshal(m)) }
 
 func (t *txn) delete(k []byte) { must(t.b.Delete(k, nil)) }
 
-// feed appends a change record for the current command.
+// feed appends a change record for the current command. Records are
+// numbered by Raft index and, within an entry, in order from 0.
 func (t *txn) feed(c *Change) {
-	c.Index, c.Seq, c.TimeUnixNanos = t.index, t.seq, t.now
-	t.setProto(feedKey(t.index, t.seq), c)
+	c.Index, c.Seq, c.TimeUnixNanos = t.entry, t.seq, t.now
+	t.setProto(feedKey(t.entry, t.seq), c)
 	t.seq++
 }
 

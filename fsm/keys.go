@@ -24,7 +24,8 @@ import (
 //	f/<raft index><seq>            fsmv1.Change (the change feed)
 //	n/<member id>                  member RPC address
 //
-// <event>, <hold> and <booking> are the 8-byte Raft index that created them.
+// <event>, <hold> and <booking> are the 8-byte number of the command that
+// created them (objectNumber: Raft index and position in the entry).
 var (
 	keyApplied   = []byte("m/applied")
 	keyClock     = []byte("m/clock")
@@ -93,19 +94,52 @@ const (
 	kindBooking = "bk_"
 )
 
-// formatID renders the identifier of an object created at a Raft index.
-func formatID(kind string, index uint64) string {
-	return kind + strconv.FormatUint(index, 10)
+// Objects (events, holds, bookings) are numbered by the command that
+// created them: its entry's Raft index and its position in the entry, as
+// index<<posBits | pos, so numbers sort in log order. Identifiers show the
+// Raft index, and the position when it is not 0: "bk_1234" is the booking
+// made by the entry at index 1234 (or by its first command), "bk_1234-7" by
+// the eighth command of that entry.
+const posBits = 10
+
+func objectNumber(index uint64, pos int) uint64 { return index<<posBits | uint64(pos) }
+
+// formatID renders the identifier of the object numbered n.
+func formatID(kind string, n uint64) string {
+	id := kind + strconv.FormatUint(n>>posBits, 10)
+	if pos := n & (1<<posBits - 1); pos != 0 {
+		id += "-" + strconv.FormatUint(pos, 10)
+	}
+	return id
 }
 
-// parseID returns the Raft index behind an identifier, or false when the
-// identifier is not of that kind.
+// parseID returns the number behind an identifier, or false when it is not
+// an identifier of that kind in its one canonical form.
 func parseID(kind, id string) (uint64, bool) {
 	rest, ok := strings.CutPrefix(id, kind)
-	if !ok || rest == "" || rest[0] == '0' {
+	if !ok {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(rest, 10, 64)
+	index, pos, hasPos := strings.Cut(rest, "-")
+	i, ok := canonicalUint(index)
+	if !ok || i == 0 || i >= 1<<(64-posBits) {
+		return 0, false
+	}
+	p := uint64(0)
+	if hasPos {
+		if p, ok = canonicalUint(pos); !ok || p == 0 || p >= 1<<posBits {
+			return 0, false
+		}
+	}
+	return i<<posBits | p, true
+}
+
+// canonicalUint parses a decimal number written without sign or leading zeros.
+func canonicalUint(s string) (uint64, bool) {
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
 	return n, err == nil
 }
 

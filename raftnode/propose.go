@@ -32,8 +32,8 @@ func (n *Node) Propose(ctx context.Context, cmd *fsm.Command) (*fsm.Result, erro
 	return results[0], errs[0]
 }
 
-// ProposeMany proposes every command at once, each as its own log entry (Raft
-// carries them in the same appends), and waits for all of them. Result i or
+// ProposeMany proposes every command at once, packed into as few log entries
+// as fsm.MaxCommandsPerEntry allows, and waits for all of them. Result i or
 // error i is command i's outcome, with the errors of Propose.
 func (n *Node) ProposeMany(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Result, []error) {
 	results, errs := make([]*fsm.Result, len(cmds)), make([]error, len(cmds))
@@ -55,32 +55,71 @@ func (n *Node) ProposeMany(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Res
 			return fail(context.DeadlineExceeded) // raft takes 0 as "wait forever"
 		}
 	}
-	futures := make([]raft.ApplyFuture, len(cmds))
-	for i, cmd := range cmds {
-		cmd.StampUnixNanos = n.clock.stamp()
-		data, err := fsm.EncodeCommand(cmd)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		futures[i] = n.raft.Apply(data, timeout)
+	if len(cmds) == 1 {
+		results[0], errs[0] = n.proposeOne(cmds[0], timeout)
+		return results, errs
 	}
-	for i, future := range futures {
-		if future == nil {
+	// Several commands share log entries: Raft's cost is per entry, and an
+	// append carries at most MaxAppendEntries of them.
+	type pending struct {
+		future   raft.ApplyFuture
+		included []int // positions in cmds, in entry order
+	}
+	var entries []pending
+	for start := 0; start < len(cmds); start += fsm.MaxCommandsPerEntry {
+		chunk := cmds[start:min(start+fsm.MaxCommandsPerEntry, len(cmds))]
+		for _, cmd := range chunk {
+			cmd.StampUnixNanos = n.clock.stamp()
+		}
+		data, included, encErrs := fsm.EncodeBatch(chunk)
+		for i, err := range encErrs {
+			errs[start+i] = err
+		}
+		if data == nil {
 			continue
 		}
-		if err := future.Error(); err != nil {
-			errs[i] = proposeError(err)
+		for i := range included {
+			included[i] += start
+		}
+		entries = append(entries, pending{future: n.raft.Apply(data, timeout), included: included})
+	}
+	for _, e := range entries {
+		if err := e.future.Error(); err != nil {
+			for _, i := range e.included {
+				errs[i] = proposeError(err)
+			}
 			continue
 		}
-		res, ok := future.Response().(*fsm.Result)
-		if !ok {
-			errs[i] = fmt.Errorf("raftnode: state machine returned %T", future.Response())
+		out, ok := e.future.Response().([]*fsm.Result)
+		if !ok || len(out) != len(e.included) {
+			for _, i := range e.included {
+				errs[i] = fmt.Errorf("raftnode: state machine returned %T for a batch of %d", e.future.Response(), len(e.included))
+			}
 			continue
 		}
-		results[i] = res
+		for j, i := range e.included {
+			results[i] = out[j]
+		}
 	}
 	return results, errs
+}
+
+// proposeOne proposes a command in an entry of its own.
+func (n *Node) proposeOne(cmd *fsm.Command, timeout time.Duration) (*fsm.Result, error) {
+	cmd.StampUnixNanos = n.clock.stamp()
+	data, err := fsm.EncodeCommand(cmd)
+	if err != nil {
+		return nil, err
+	}
+	future := n.raft.Apply(data, timeout)
+	if err := future.Error(); err != nil {
+		return nil, proposeError(err)
+	}
+	res, ok := future.Response().(*fsm.Result)
+	if !ok {
+		return nil, fmt.Errorf("raftnode: state machine returned %T", future.Response())
+	}
+	return res, nil
 }
 
 func proposeError(err error) error {

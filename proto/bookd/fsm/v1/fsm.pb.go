@@ -25,6 +25,54 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CommandBatch is a Raft log entry that carries several commands, applied in
+// order as if each had an entry of its own. Each element is one encoded
+// Command (without the version byte), so that a command that cannot be
+// encoded never spoils the others.
+type CommandBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Commands      [][]byte               `protobuf:"bytes,1,rep,name=commands,proto3" json:"commands,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandBatch) Reset() {
+	*x = CommandBatch{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandBatch) ProtoMessage() {}
+
+func (x *CommandBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandBatch.ProtoReflect.Descriptor instead.
+func (*CommandBatch) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CommandBatch) GetCommands() [][]byte {
+	if x != nil {
+		return x.Commands
+	}
+	return nil
+}
+
 // Command is one entry of the Raft log.
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -53,7 +101,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[0]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -65,7 +113,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[0]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -78,7 +126,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{0}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Command) GetStampUnixNanos() int64 {
@@ -252,7 +300,7 @@ type ExpireHolds struct {
 
 func (x *ExpireHolds) Reset() {
 	*x = ExpireHolds{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[1]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -264,7 +312,7 @@ func (x *ExpireHolds) String() string {
 func (*ExpireHolds) ProtoMessage() {}
 
 func (x *ExpireHolds) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[1]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -277,7 +325,7 @@ func (x *ExpireHolds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpireHolds.ProtoReflect.Descriptor instead.
 func (*ExpireHolds) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{1}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{2}
 }
 
 // RegisterMember records the RPC address of a Raft member.
@@ -291,7 +339,7 @@ type RegisterMember struct {
 
 func (x *RegisterMember) Reset() {
 	*x = RegisterMember{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[2]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -303,7 +351,7 @@ func (x *RegisterMember) String() string {
 func (*RegisterMember) ProtoMessage() {}
 
 func (x *RegisterMember) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[2]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -316,7 +364,7 @@ func (x *RegisterMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterMember.ProtoReflect.Descriptor instead.
 func (*RegisterMember) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{2}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RegisterMember) GetId() string {
@@ -342,7 +390,7 @@ type UnregisterMember struct {
 
 func (x *UnregisterMember) Reset() {
 	*x = UnregisterMember{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +402,7 @@ func (x *UnregisterMember) String() string {
 func (*UnregisterMember) ProtoMessage() {}
 
 func (x *UnregisterMember) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +415,7 @@ func (x *UnregisterMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterMember.ProtoReflect.Descriptor instead.
 func (*UnregisterMember) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{3}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UnregisterMember) GetId() string {
@@ -391,7 +439,7 @@ type EventCounters struct {
 
 func (x *EventCounters) Reset() {
 	*x = EventCounters{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -403,7 +451,7 @@ func (x *EventCounters) String() string {
 func (*EventCounters) ProtoMessage() {}
 
 func (x *EventCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -416,7 +464,7 @@ func (x *EventCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCounters.ProtoReflect.Descriptor instead.
 func (*EventCounters) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{4}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EventCounters) GetHeldQuantity() int64 {
@@ -463,7 +511,7 @@ type IdempotencyRecord struct {
 
 func (x *IdempotencyRecord) Reset() {
 	*x = IdempotencyRecord{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +523,7 @@ func (x *IdempotencyRecord) String() string {
 func (*IdempotencyRecord) ProtoMessage() {}
 
 func (x *IdempotencyRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +536,7 @@ func (x *IdempotencyRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdempotencyRecord.ProtoReflect.Descriptor instead.
 func (*IdempotencyRecord) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{5}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *IdempotencyRecord) GetRequestHash() []byte {
@@ -546,7 +594,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +606,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +619,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{6}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Change) GetIndex() uint64 {
@@ -648,7 +696,9 @@ var File_bookd_fsm_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\"\x93\x05\n" +
+	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\"*\n" +
+	"\fCommandBatch\x12\x1a\n" +
+	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x93\x05\n" +
 	"\aCommand\x12(\n" +
 	"\x10stamp_unix_nanos\x18\x01 \x01(\x03R\x0estampUnixNanos\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12A\n" +
@@ -710,32 +760,33 @@ func file_bookd_fsm_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_bookd_fsm_v1_fsm_proto_rawDescData
 }
 
-var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
-	(*Command)(nil),                 // 0: bookd.fsm.v1.Command
-	(*ExpireHolds)(nil),             // 1: bookd.fsm.v1.ExpireHolds
-	(*RegisterMember)(nil),          // 2: bookd.fsm.v1.RegisterMember
-	(*UnregisterMember)(nil),        // 3: bookd.fsm.v1.UnregisterMember
-	(*EventCounters)(nil),           // 4: bookd.fsm.v1.EventCounters
-	(*IdempotencyRecord)(nil),       // 5: bookd.fsm.v1.IdempotencyRecord
-	(*Change)(nil),                  // 6: bookd.fsm.v1.Change
-	(*v1.CreateEventRequest)(nil),   // 7: bookd.v1.CreateEventRequest
-	(*v1.HoldRequest)(nil),          // 8: bookd.v1.HoldRequest
-	(*v1.ConfirmRequest)(nil),       // 9: bookd.v1.ConfirmRequest
-	(*v1.ReleaseHoldRequest)(nil),   // 10: bookd.v1.ReleaseHoldRequest
-	(*v1.BookRequest)(nil),          // 11: bookd.v1.BookRequest
-	(*v1.CancelBookingRequest)(nil), // 12: bookd.v1.CancelBookingRequest
+	(*CommandBatch)(nil),            // 0: bookd.fsm.v1.CommandBatch
+	(*Command)(nil),                 // 1: bookd.fsm.v1.Command
+	(*ExpireHolds)(nil),             // 2: bookd.fsm.v1.ExpireHolds
+	(*RegisterMember)(nil),          // 3: bookd.fsm.v1.RegisterMember
+	(*UnregisterMember)(nil),        // 4: bookd.fsm.v1.UnregisterMember
+	(*EventCounters)(nil),           // 5: bookd.fsm.v1.EventCounters
+	(*IdempotencyRecord)(nil),       // 6: bookd.fsm.v1.IdempotencyRecord
+	(*Change)(nil),                  // 7: bookd.fsm.v1.Change
+	(*v1.CreateEventRequest)(nil),   // 8: bookd.v1.CreateEventRequest
+	(*v1.HoldRequest)(nil),          // 9: bookd.v1.HoldRequest
+	(*v1.ConfirmRequest)(nil),       // 10: bookd.v1.ConfirmRequest
+	(*v1.ReleaseHoldRequest)(nil),   // 11: bookd.v1.ReleaseHoldRequest
+	(*v1.BookRequest)(nil),          // 12: bookd.v1.BookRequest
+	(*v1.CancelBookingRequest)(nil), // 13: bookd.v1.CancelBookingRequest
 }
 var file_bookd_fsm_v1_fsm_proto_depIdxs = []int32{
-	7,  // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
-	8,  // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
-	9,  // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
-	10, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	11, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
-	12, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
-	1,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
-	2,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
-	3,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
+	8,  // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
+	9,  // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
+	10, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
+	11, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	12, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
+	13, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	2,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
+	3,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
+	4,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
 	9,  // [9:9] is the sub-list for method output_type
 	9,  // [9:9] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
@@ -748,7 +799,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 	if File_bookd_fsm_v1_fsm_proto != nil {
 		return
 	}
-	file_bookd_fsm_v1_fsm_proto_msgTypes[0].OneofWrappers = []any{
+	file_bookd_fsm_v1_fsm_proto_msgTypes[1].OneofWrappers = []any{
 		(*Command_CreateEvent)(nil),
 		(*Command_Hold)(nil),
 		(*Command_Confirm)(nil),
@@ -765,7 +816,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_fsm_v1_fsm_proto_rawDesc), len(file_bookd_fsm_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
