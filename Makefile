@@ -1,4 +1,4 @@
-.PHONY: build test generate lint cluster chaos fuzz
+.PHONY: build test generate lint cluster chaos fuzz bench bench-peers bench-scale bench-failover
 
 build:
 	go build -o bin/bookd ./cmd/bookd
@@ -26,10 +26,37 @@ chaos:
 
 # Runs every fuzz target for FUZZTIME each (seed corpora run in `make test`).
 FUZZTIME ?= 3m
-FUZZ_TARGETS = fsm:FuzzDecodeCommand fsm:FuzzRestore fsm:FuzzRestoreChecksummed rpc:FuzzValidateRequest rpc:FuzzHandler
+FUZZ_TARGETS = fsm:FuzzDecodeCommand fsm:FuzzDecodeEntry fsm:FuzzRestore fsm:FuzzRestoreChecksummed rpc:FuzzValidateRequest rpc:FuzzHandler
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s -parallel 2 ./$$pkg/ || exit 1; \
 	done
+
+# Load generator (see BENCHMARKS.md). `make bench` runs one workload against a
+# fresh local 3-node bookd: WORKLOAD=ga|seats|hold-confirm|browse CLIENTS=n.
+WORKLOAD ?= ga
+CLIENTS ?= 512
+bench:
+	go run ./cmd/bookd-bench run -workload $(WORKLOAD) -clients $(CLIENTS)
+
+# bookd, a 3-node etcd and PostgreSQL side by side on this machine, every
+# workload at 64 and 512 clients. Installs etcd and PostgreSQL (Debian
+# packages) when they are missing; starts and stops its own servers.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PEER_PACKAGES := etcd-server etcd-client postgresql
+bench-peers:
+	@if ! command -v etcd >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+		echo "installing $(PEER_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_PACKAGES); \
+	fi
+	go run ./cmd/bookd-bench peers
+
+# Throughput, p99 and cold start as stored bookings go 10^4 -> 10^6.
+bench-scale:
+	go run ./cmd/bookd-bench scale
+
+# Leader SIGKILL under load -> next acknowledged booking, 5 times.
+bench-failover:
+	go run ./cmd/bookd-bench failover
