@@ -40,6 +40,8 @@ type pgServers struct {
 	proc *peerProc
 	dsn  string // TCP connection string for the superuser
 	logf func(string, ...any)
+	// pool caps the connections of a run; 0 gives every client its own.
+	pool int
 }
 
 // startPostgres creates a fresh cluster in dir/pgdata with initdb and starts
@@ -212,6 +214,9 @@ func (s *pgServers) waitReady(ctx context.Context) error {
 // Connect opens a PostgreSQL Target with a pool of clients connections,
 // all established before it returns.
 func (s *pgServers) Connect(ctx context.Context, clients int) (Target, error) {
+	if s.pool > 0 {
+		clients = min(clients, s.pool)
+	}
 	return openPostgresTarget(ctx, s.dsn, clients)
 }
 

@@ -67,6 +67,7 @@ type serverFlags struct {
 	bookdBin  string
 	bookdArgs string
 	client    bookdClientOptions
+	pgPool    int
 }
 
 func (s *serverFlags) register(fs *flag.FlagSet) {
@@ -74,6 +75,7 @@ func (s *serverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.nodes, "nodes", 3, "replicas of bookd and etcd")
 	fs.StringVar(&s.bookdBin, "bookd", "", "bookd binary to start (default: build ./cmd/bookd)")
 	fs.StringVar(&s.bookdArgs, "bookd-args", "", "more `bookd server` flags, space-separated")
+	fs.IntVar(&s.pgPool, "pg-pool", 0, "PostgreSQL connections shared by the clients; 0: one per client")
 	fs.BoolVar(&s.client.HTTP1, "http1", false, "bookd clients use HTTP/1.1 connections instead of HTTP/2")
 	fs.IntVar(&s.client.Batch, "batch", 256, "bookd clients batch up to this many concurrent writes per call (client.WithBatching); 0: one call per write")
 	fs.DurationVar(&s.client.BrowseStale, "browse-stale", time.Second, "staleness bookd browse reads may have (served by any node); 0: linearizable")
@@ -99,7 +101,11 @@ func (s *serverFlags) start(ctx context.Context, target, dir string, logger *slo
 	case "etcd":
 		return startEtcd(ctx, sub, s.nodes, logf(logger))
 	case "postgres":
-		return startPostgres(ctx, sub, logf(logger))
+		srv, err := startPostgres(ctx, sub, logf(logger))
+		if err == nil {
+			srv.(*pgServers).pool = s.pgPool
+		}
+		return srv, err
 	}
 	return nil, fmt.Errorf("unknown target %q: want bookd, etcd or postgres", target)
 }
