@@ -130,7 +130,7 @@ func (t *bookdTarget) Audit(ctx context.Context, event string, inv Inventory) (A
 				continue
 			}
 			a.Bookings++
-			a.Tickets += b.GetQuantity() + int64(len(b.GetSeats()))
+			a.Tickets += b.GetQuantity() // a seated booking's quantity is its number of seats
 			for _, s := range b.GetSeats() {
 				if owners[s]++; owners[s] == 2 {
 					a.DoubleSold++

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -53,6 +54,9 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 			return false // the run ended under the call: not a result
 		}
 		st.done(began, err)
+		if errors.Is(err, ErrConflict) {
+			c.conflicted()
+		}
 		if err == nil {
 			if cfg.OnSuccess != nil {
 				cfg.OnSuccess(time.Now())

@@ -22,13 +22,14 @@ var workloads = []string{workloadGA, workloadSeats, workloadHoldConfirm, workloa
 // everything is sold. Conflicts still happen: customers race for the same
 // free seats, most of all in the front rows.
 type venue struct {
-	inv      Inventory
-	rows     int
-	perRow   int
-	rowZipf  float64
-	sold     []atomic.Bool // by seat number, row-major
-	soldSeat atomic.Int64  // seats marked sold
-	tickets  atomic.Int64  // GA tickets acknowledged
+	inv        Inventory
+	rows       int
+	perRow     int
+	rowZipf    float64
+	taken      []atomic.Bool // by seat number, row-major: sold, or refused to someone
+	soldSeat   atomic.Int64  // seats whose sale was acknowledged
+	takenSeats atomic.Int64  // seats marked taken
+	tickets    atomic.Int64  // GA tickets acknowledged
 }
 
 // newGAVenue is one event of capacity tickets.
@@ -39,7 +40,7 @@ func newGAVenue(capacity int64) *venue {
 // newSeatedVenue is rows × perRow seats labelled R001-S0001 (front row
 // first); rowZipf > 1 skews customers toward the front rows.
 func newSeatedVenue(rows, perRow int, rowZipf float64) *venue {
-	v := &venue{rows: rows, perRow: perRow, rowZipf: rowZipf, sold: make([]atomic.Bool, rows*perRow)}
+	v := &venue{rows: rows, perRow: perRow, rowZipf: rowZipf, taken: make([]atomic.Bool, rows*perRow)}
 	v.inv = Inventory{Name: "bench-seats", Seats: make([]string, 0, rows*perRow)}
 	for r := range rows {
 		for s := range perRow {
@@ -51,10 +52,11 @@ func newSeatedVenue(rows, perRow int, rowZipf float64) *venue {
 
 func (v *venue) seated() bool { return len(v.inv.Seats) > 0 }
 
-// soldOut reports whether every ticket or seat is known to be sold.
+// soldOut reports whether every ticket is known sold, or every seat known
+// taken.
 func (v *venue) soldOut() bool {
 	if v.seated() {
-		return v.soldSeat.Load() >= int64(len(v.sold))
+		return v.takenSeats.Load() >= int64(len(v.taken))
 	}
 	return v.tickets.Load() >= v.inv.Capacity
 }
@@ -115,11 +117,11 @@ func (c *customer) pickSeats(want int) []int {
 		start := c.rnd.IntN(v.perRow)
 		for off := range v.perRow {
 			s := (start + off) % v.perRow
-			if v.sold[base+s].Load() {
+			if v.taken[base+s].Load() {
 				continue
 			}
 			nos := []int{base + s}
-			for len(nos) < want && s+len(nos) < v.perRow && !v.sold[base+s+len(nos)].Load() {
+			for len(nos) < want && s+len(nos) < v.perRow && !v.taken[base+s+len(nos)].Load() {
 				nos = append(nos, base+s+len(nos))
 			}
 			return nos
@@ -135,9 +137,25 @@ func (c *customer) sold(a Attempt) {
 		c.v.tickets.Add(a.Quantity)
 		return
 	}
+	c.v.soldSeat.Add(int64(len(c.seatNos)))
+	c.markTaken()
+}
+
+// conflicted records that the system refused the customer's last attempt
+// because some of its seats are taken. Which ones is not said, so all of
+// them are taken off the customer's map, as a refreshed seat map would
+// mostly show; this loses a few free seats at the end, equally for every
+// system.
+func (c *customer) conflicted() {
+	if c.v.seated() {
+		c.markTaken()
+	}
+}
+
+func (c *customer) markTaken() {
 	for _, no := range c.seatNos {
-		if !c.v.sold[no].Swap(true) {
-			c.v.soldSeat.Add(1)
+		if !c.v.taken[no].Swap(true) {
+			c.v.takenSeats.Add(1)
 		}
 	}
 }
@@ -145,7 +163,7 @@ func (c *customer) sold(a Attempt) {
 // soldShare is the part of the venue known sold, for progress lines.
 func (v *venue) soldShare() string {
 	if v.seated() {
-		return fmt.Sprintf("%.0f%%", 100*float64(v.soldSeat.Load())/float64(len(v.sold)))
+		return fmt.Sprintf("%.0f%%", 100*float64(v.soldSeat.Load())/float64(len(v.taken)))
 	}
 	return fmt.Sprintf("%.0f%%", 100*float64(v.tickets.Load())/float64(v.inv.Capacity))
 }
