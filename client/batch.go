@@ -58,8 +58,17 @@ func (b *batcher) write(ctx context.Context, w *bookdv1.Write) (*bookdv1.WriteRe
 		}
 		return o.res, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		// As connect reports an attempt cut off by its context, so the
+		// retry loop treats both paths alike.
+		return nil, connect.NewError(contextCode(ctx.Err()), ctx.Err())
 	}
+}
+
+func contextCode(err error) connect.Code {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return connect.CodeDeadlineExceeded
+	}
+	return connect.CodeCanceled
 }
 
 // flushLocked starts calls while there is room for them, or a full batch.

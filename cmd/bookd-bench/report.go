@@ -16,8 +16,9 @@ type result struct {
 	Clients  int    `json:"clients"`
 	Mode     string `json:"mode"` // closed or open (with the profile)
 
-	Seconds      float64          `json:"seconds"` // start to the last successful attempt
-	SoldOut      bool             `json:"sold_out"`
+	Seconds      float64          `json:"seconds"`  // start to the last successful attempt
+	SoldOut      bool             `json:"sold_out"` // the run ended at its sell-through
+	Sold         float64          `json:"sold"`     // share of the inventory sold
 	Attempts     int64            `json:"attempts"`
 	Bookings     int64            `json:"bookings"`
 	Tickets      int64            `json:"tickets"`
@@ -45,7 +46,7 @@ func newResult(target string, cfg runConfig, st *stats, v *venue, cpu time.Durat
 		Target: target, Workload: cfg.Workload, Clients: cfg.Clients, Mode: "closed",
 		Attempts: st.attempts.Load(), Bookings: st.bookings.Load(), Tickets: st.tickets.Load(),
 		Reads: st.reads.Load(), Conflicts: st.conflicts.Load(), Errors: st.errorCounts(),
-		SoldOut: v.soldOut(), ServerCPUSeconds: cpu.Seconds(),
+		SoldOut: v.done(), Sold: v.sold(), ServerCPUSeconds: cpu.Seconds(),
 	}
 	if len(cfg.Profile) > 0 {
 		r.Mode = "open " + formatProfile(cfg.Profile)
@@ -109,7 +110,7 @@ func printResult(w io.Writer, r result) {
 	rows := [][2]string{
 		{unit, fmt.Sprintf("%.0f", r.rate())},
 		{"tickets/s", fmt.Sprintf("%.0f", r.TicketsPerS)},
-		{"measured over", fmt.Sprintf("%.2fs (sold out: %v)", r.Seconds, r.SoldOut)},
+		{"measured over", fmt.Sprintf("%.2fs (sold %.0f%% of the inventory)", r.Seconds, 100*r.Sold)},
 		{"attempts", fmt.Sprint(r.Attempts)},
 		{"bookings / tickets", fmt.Sprintf("%d / %d", r.Bookings, r.Tickets)},
 		{"conflicts", fmt.Sprint(r.Conflicts)},

@@ -67,7 +67,7 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 				c.sold(a)
 				st.bookings.Add(1)
 				st.tickets.Add(a.Quantity + int64(len(a.Seats)))
-				if v.soldOut() {
+				if v.done() {
 					cancel()
 				}
 			}

@@ -24,6 +24,7 @@ type workloadFlags struct {
 	duration time.Duration
 	timeout  time.Duration
 	seed     uint64
+	stopAt   float64
 }
 
 func (w *workloadFlags) register(fs *flag.FlagSet) {
@@ -31,16 +32,19 @@ func (w *workloadFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&w.rows, "rows", 200, "rows of the seated event")
 	fs.IntVar(&w.perRow, "seats-per-row", 250, "seats per row of the seated event")
 	fs.Float64Var(&w.zipf, "zipf", 1.1, "skew of customers toward the front rows (> 1)")
-	fs.DurationVar(&w.duration, "duration", 30*time.Second, "longest a run lasts; it ends sooner when sold out")
+	fs.DurationVar(&w.duration, "duration", 30*time.Second, "longest a run lasts; it ends sooner at its -sell-through")
+	fs.Float64Var(&w.stopAt, "sell-through", 0.9, "share of the inventory whose sale ends a run (1: sell out)")
 	fs.DurationVar(&w.timeout, "timeout", 10*time.Second, "per attempt")
 	fs.Uint64Var(&w.seed, "seed", 0, "random seed of the customers (0: random)")
 }
 
 func (w *workloadFlags) venue(workload string) *venue {
+	v := newGAVenue(w.capacity)
 	if workload == workloadSeats {
-		return newSeatedVenue(w.rows, w.perRow, w.zipf)
+		v = newSeatedVenue(w.rows, w.perRow, w.zipf)
 	}
-	return newGAVenue(w.capacity)
+	v.stopAt = w.stopAt
+	return v
 }
 
 func (w *workloadFlags) check() error {
@@ -53,6 +57,8 @@ func (w *workloadFlags) check() error {
 		return fmt.Errorf("-zipf must be above 1")
 	case w.duration <= 0 || w.timeout <= 0:
 		return fmt.Errorf("-duration and -timeout must be positive")
+	case w.stopAt <= 0 || w.stopAt > 1:
+		return fmt.Errorf("-sell-through must be above 0 and at most 1")
 	}
 	if w.seed == 0 {
 		w.seed = rand.Uint64()

@@ -22,7 +22,11 @@ var workloads = []string{workloadGA, workloadSeats, workloadHoldConfirm, workloa
 // everything is sold. Conflicts still happen: customers race for the same
 // free seats, most of all in the front rows.
 type venue struct {
-	inv        Inventory
+	inv Inventory
+	// stopAt is the share of the inventory whose sale ends the run: the
+	// last seats of a hot venue sell slowly whatever the system, as
+	// customers hunt for them, so that tail is left out of the rates.
+	stopAt     float64
 	rows       int
 	perRow     int
 	rowZipf    float64
@@ -59,6 +63,20 @@ func (v *venue) soldOut() bool {
 		return v.takenSeats.Load() >= int64(len(v.taken))
 	}
 	return v.tickets.Load() >= v.inv.Capacity
+}
+
+// sold is the share of the inventory whose sale was acknowledged.
+func (v *venue) sold() float64 {
+	if v.seated() {
+		return float64(v.soldSeat.Load()) / float64(len(v.taken))
+	}
+	return float64(v.tickets.Load()) / float64(v.inv.Capacity)
+}
+
+// done reports whether the run should end: stopAt of the inventory is
+// sold, or none of it looks free.
+func (v *venue) done() bool {
+	return v.soldOut() || (v.stopAt > 0 && v.sold() >= v.stopAt)
 }
 
 // customer makes the attempts of one simulated customer; one per client
@@ -161,9 +179,4 @@ func (c *customer) markTaken() {
 }
 
 // soldShare is the part of the venue known sold, for progress lines.
-func (v *venue) soldShare() string {
-	if v.seated() {
-		return fmt.Sprintf("%.0f%%", 100*float64(v.soldSeat.Load())/float64(len(v.taken)))
-	}
-	return fmt.Sprintf("%.0f%%", 100*float64(v.tickets.Load())/float64(v.inv.Capacity))
-}
+func (v *venue) soldShare() string { return fmt.Sprintf("%.0f%%", 100*v.sold()) }

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"time"
+
+	metrics "github.com/armon/go-metrics"
 )
 
 // startDebugServer serves Go's profiles (/debug/pprof/) on addr, apart from
-// the RPC port so that it can stay on a private interface. It also turns on
-// mutex and block profiling at a low sampling rate.
+// the RPC port so that it can stay on a private interface, and Raft's
+// timings of the last 10 seconds (/debug/metrics: commit time, dispatch,
+// append RPCs, FSM apply). It also turns on mutex and block profiling at a
+// low sampling rate.
 func startDebugServer(addr string, logger *slog.Logger) (func() error, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -19,7 +25,24 @@ func startDebugServer(addr string, logger *slog.Logger) (func() error, error) {
 	}
 	runtime.SetMutexProfileFraction(100)
 	runtime.SetBlockProfileRate(100_000) // one sample per 100µs blocked
+	sink := metrics.NewInmemSink(10*time.Second, time.Minute)
+	conf := metrics.DefaultConfig("bookd")
+	conf.EnableHostname = false
+	conf.EnableRuntimeMetrics = false
+	if _, err := metrics.NewGlobal(conf, sink); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/metrics", func(w http.ResponseWriter, r *http.Request) {
+		summary, err := sink.DisplayMetrics(w, r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(summary)
+	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
