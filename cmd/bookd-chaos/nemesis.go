@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -47,6 +48,7 @@ type nemesis struct {
 	busy     map[string]bool // node ids a stream is faulting
 	minOff   time.Duration
 	maxOff   time.Duration
+	bug      error // the first fault that failed for a bug in the harness
 }
 
 func newNemesis(c *procs.Cluster, nc *nodeClients, log *slog.Logger, election, maxSkew time.Duration, enabled map[string]bool) *nemesis {
@@ -81,6 +83,9 @@ func (n *nemesis) run(ctx context.Context, seed uint64) {
 				if err := n.inject(ctx, rnd, kind); err != nil && ctx.Err() == nil {
 					n.mu.Lock()
 					n.failures[kind]++
+					if errors.Is(err, procs.ErrSlotInUse) && n.bug == nil {
+						n.bug = fmt.Errorf("nemesis: %s: %w", kind, err)
+					}
 					n.mu.Unlock()
 					n.log.Warn("fault not injected", "kind", kind, "err", err)
 				}
@@ -334,6 +339,14 @@ func (n *nemesis) clockJump(ctx context.Context, rnd *rand.Rand) error {
 	n.counts["skewed-leader"]++
 	n.mu.Unlock()
 	return nil
+}
+
+// harnessBug is the first fault that failed because of a bug in the
+// harness rather than in the cluster; the run must not pass then.
+func (n *nemesis) harnessBug() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.bug
 }
 
 // offsets is the range of clock offsets any node has had (0 included).

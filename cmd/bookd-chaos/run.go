@@ -87,6 +87,9 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	if err := <-werr; err != nil {
 		return nil, err
 	}
+	if err := nem.harnessBug(); err != nil {
+		return nil, err
+	}
 
 	fmt.Fprintln(cfg.Out, "healing")
 	if err := heal(ctx, cluster); err != nil {

@@ -15,6 +15,22 @@ type slot struct {
 	ip                  string
 	raftBind, rpcBind   string // the server listens here
 	raftProxy, rpcProxy string // the proxies listen here; the server advertises them
+
+	nodes []*Node // every node ever placed here; under Cluster.mu
+}
+
+// vacantLocked fails with ErrSlotInUse unless every node ever placed in s
+// is retired (never to start again) and its last process reaped, so that
+// nothing listens on s's ports and nothing will. It is checked wherever s
+// becomes, or is handed out as, the spare. Cluster.mu is held.
+func (s *slot) vacantLocked() error {
+	for _, n := range s.nodes {
+		if why := n.occupies(); why != "" {
+			return fmt.Errorf("%w: %s (raft %s, rpc %s) is still %s's: %s",
+				ErrSlotInUse, s.ip, s.raftBind, s.rpcBind, n.ID, why)
+		}
+	}
+	return nil
 }
 
 // pickSubnet chooses the 127.R.S.0/24 a cluster lives in; R is never 0, so

@@ -18,6 +18,11 @@ import (
 // ErrStopped is returned by operations on a cluster after Stop.
 var ErrStopped = errors.New("procs: cluster stopped")
 
+// ErrSlotInUse means the harness was about to start a node in a slot where
+// another node's process may still run: a bug in procs, never a fault of
+// the cluster under test.
+var ErrSlotInUse = errors.New("procs: slot still in use")
+
 // Cluster is a running set of bookd server processes behind a netproxy
 // network. Its methods are safe for concurrent use, though operations on
 // one node are meant to come one at a time.
@@ -27,6 +32,8 @@ type Cluster struct {
 	net   *netproxy.Network
 	http  *http.Client   // for ClusterService calls to one node at a time
 	procs sync.WaitGroup // process reapers
+
+	replacing sync.Mutex // held by Replace
 
 	mu        sync.Mutex
 	nodes     []*Node // current members, in slot order
@@ -110,6 +117,7 @@ func (c *Cluster) newNode(id string, s *slot) *Node {
 		n.RaftAdvertise, n.RPCAdvertise = n.RaftAddr, n.RPCAddr
 	}
 	n.base = baseArgs(n, &c.o)
+	s.nodes = append(s.nodes, n)
 	return n
 }
 

@@ -183,3 +183,103 @@ func TestPartitionLeaderAway(t *testing.T) {
 	}
 	sameState(ctx, t, c)
 }
+
+// TestReplaceAgainAfterAFailedReplace is the interleaving behind a chaos
+// run that died with "n15 exited while starting: bind: address already in
+// use": a replacement of f fails half way (its new node runs and joins, f
+// is left to remove), the nemesis then picks f, still a running member, to
+// replace again. That Replace removed f first, gave f's slot to a new node,
+// and then queued f for removal once more; removing it a second time
+// unlistened the new node's proxies (the same addresses) and made f's slot
+// the spare again while the new node still ran in it, so the replacement
+// after that started a second server on the same ports.
+func TestReplaceAgainAfterAFailedReplace(t *testing.T) {
+	c := startCluster(t, procs.Options{Seed: 6})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl := newClient(t, c)
+	createEvents(ctx, t, cl, "before", 5, 0)
+	f := follower(t, c, leader(ctx, t, c))
+
+	// A context that is already done makes Replace fail right after it
+	// started the new node, as a deadline running out under load does.
+	done, stop := context.WithCancel(ctx)
+	stop()
+	if _, err := c.Replace(done, f); err == nil {
+		t.Fatalf("Replace(%s) with a done context succeeded", f)
+	}
+	if len(c.Nodes()) != 4 {
+		t.Fatalf("Nodes() = %v after a failed Replace; the test needs the new node left running with %s", ids(c.Nodes()), f)
+	}
+	first := c.Nodes()[3].ID
+	waitVoters(ctx, t, c, 4)
+	if _, err := c.WaitCaughtUp(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+
+	// f was replaced (by first) but not removed yet; replacing it again
+	// finishes the first replacement and must not start another node.
+	if id, err := c.Replace(ctx, f); err == nil {
+		t.Errorf("Replace(%s) of a node already replaced started %s", f, id)
+	}
+	if slices.Contains(ids(c.Nodes()), f) {
+		t.Errorf("Nodes() = %v: %s not removed", ids(c.Nodes()), f)
+	}
+	// The spare is f's slot and nothing runs in it: the next replacement
+	// starts there.
+	second, err := c.Replace(ctx, follower(t, c, leader(ctx, t, c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitVoters(ctx, t, c, 3)
+	ips := map[string]string{}
+	for _, n := range c.Nodes() {
+		if other, ok := ips[n.IP]; ok {
+			t.Errorf("%s and %s share %s", other, n.ID, n.IP)
+		}
+		ips[n.IP] = n.ID
+		if n.State() != procs.Running {
+			t.Errorf("%s is %s", n.ID, n.State())
+		}
+	}
+	createEvents(ctx, t, cl, "after", 5, 0)
+	if _, err := c.WaitCaughtUp(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	sameState(ctx, t, c)
+}
+
+func ids(nodes []*procs.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.ID)
+	}
+	return out
+}
+
+// waitVoters waits until the leader counts n voters, all of them members
+// the cluster lists.
+func waitVoters(ctx context.Context, t *testing.T, c *procs.Cluster, n int) {
+	t.Helper()
+	for {
+		var voters []string
+		if st, err := c.Status(ctx, leader(ctx, t, c)); err == nil {
+			for _, m := range st.Members {
+				if m.Voter {
+					voters = append(voters, m.Id)
+				}
+			}
+		}
+		members := ids(c.Nodes())
+		slices.Sort(voters)
+		slices.Sort(members)
+		if len(voters) == n && slices.Equal(voters, members) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("voters %v, members %v; want %d voters, the members: %v", voters, members, n, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -189,6 +189,25 @@ func (n *Node) retire() error {
 	return n.kill()
 }
 
+// occupies says why n may still hold its slot's ports ("" if it cannot):
+// it was not retired, so it may be started again, or its last process has
+// not been reaped.
+func (n *Node) occupies() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.retired {
+		return "it is a member (" + n.state.String() + ")"
+	}
+	if n.proc != nil {
+		select {
+		case <-n.proc.done:
+		default:
+			return fmt.Sprintf("its process %d has not been reaped", n.proc.cmd.Process.Pid)
+		}
+	}
+	return ""
+}
+
 // kill ends the process with SIGKILL and waits until it is reaped. A node
 // that does not run is left as it is.
 func (n *Node) kill() error {

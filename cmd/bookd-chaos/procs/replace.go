@@ -20,13 +20,31 @@ import (
 // ports) becomes the spare, so the next replacement reuses the removed
 // member's address. It returns the new id; the old node's data and log stay
 // in Options.Dir. A removal that fails is retried before the next
-// replacement.
+// replacement; asked to replace a member that such a replacement left
+// behind, Replace only finishes its removal, and returns an error. Calls
+// are serialized, and a slot is never handed out while a process started
+// in it may still run (ErrSlotInUse).
 func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
-	old, err := c.Node(id)
-	if err != nil {
+	// One replacement at a time: two would both remove the same leftovers
+	// and both free their slot.
+	c.replacing.Lock()
+	defer c.replacing.Unlock()
+	c.mu.Lock()
+	replaced := slices.ContainsFunc(c.leftovers, func(n *Node) bool { return n.ID == id })
+	c.mu.Unlock()
+	if err := c.removeLeftovers(ctx); err != nil {
 		return "", err
 	}
-	if err := c.removeLeftovers(ctx); err != nil {
+	// Look id up only now: a member that a replacement which failed half
+	// way left behind is gone, and its slot is the spare. Queued for
+	// removal again, it would be removed twice, and the second time would
+	// stop the proxies of the node that took its slot meanwhile and free
+	// that slot while the node still ran in it.
+	if replaced {
+		return "", fmt.Errorf("procs: replace %s: it was replaced already; its removal is now done", id)
+	}
+	old, err := c.Node(id)
+	if err != nil {
 		return "", err
 	}
 	var join []string
@@ -47,18 +65,30 @@ func (c *Cluster) Replace(ctx context.Context, id string) (string, error) {
 		c.mu.Unlock()
 		return "", fmt.Errorf("procs: replace %s: no spare slot", id)
 	}
+	if err := spare.vacantLocked(); err != nil {
+		c.mu.Unlock()
+		return "", fmt.Errorf("procs: replace %s: %w", id, err)
+	}
 	c.spare = nil
 	newID := fmt.Sprintf("n%d", c.nextID)
 	c.nextID++
 	nn := c.newNode(newID, spare)
 	nn.boot = []string{"--join", strings.Join(join, ",")}
 	c.mu.Unlock()
-	if err := c.attach(nn); err != nil {
+	// Until nn runs, the slot can go back to being the spare.
+	unstarted := func(err error) (string, error) {
+		err = errors.Join(err, nn.retire())
+		c.mu.Lock()
+		c.spare = spare
+		c.mu.Unlock()
 		return "", err
+	}
+	if err := c.attach(nn); err != nil {
+		return unstarted(err)
 	}
 	c.log.Info("replace: start", "old", id, "new", newID)
 	if err := nn.start(&c.procs, c.exited); err != nil {
-		return "", err
+		return unstarted(errors.Join(err, c.detach(nn)))
 	}
 	// Both are members until old is removed; should this replacement fail
 	// half way, the next one finishes it by removing old first.
@@ -110,8 +140,14 @@ func (c *Cluster) removeLeftovers(ctx context.Context) error {
 		c.mu.Lock()
 		c.leftovers = slices.DeleteFunc(c.leftovers, func(l *Node) bool { return l == old })
 		c.nodes = slices.DeleteFunc(c.nodes, func(n *Node) bool { return n == old })
-		c.spare = old.slot
+		err := old.slot.vacantLocked()
+		if err == nil {
+			c.spare = old.slot
+		}
 		c.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("procs: free the slot of replaced %s: %w", old.ID, err)
+		}
 	}
 	return nil
 }
