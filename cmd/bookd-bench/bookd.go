@@ -11,9 +11,9 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
-// bookdTarget drives a bookd cluster through the client package, as an
-// application embedding it would. Customers share a few clients: each
-// client's HTTP/2 connections carry many concurrent calls.
+// bookdTarget drives a bookd cluster through the client package, as the
+// edge servers of a portal embedding it would: customers are spread over
+// Edges clients, each with its own connections.
 type bookdTarget struct {
 	clients []*client.Client
 	opts    bookdClientOptions
@@ -28,17 +28,17 @@ type bookdClientOptions struct {
 	// Batch lets each client batch up to this many concurrent writes per
 	// call (client.WithBatching); 0 sends every write alone.
 	Batch int
+	// Edges is the number of clients the customers are spread over.
+	Edges int
 }
-
-// customersPerClient is how many customers share one client.Client.
-const customersPerClient = 64
 
 func newBookdTarget(endpoints []string, customers int, o bookdClientOptions) (*bookdTarget, error) {
 	t := &bookdTarget{opts: o}
-	for range max(1, (customers+customersPerClient-1)/customersPerClient) {
+	edges := max(1, min(o.Edges, customers))
+	for range edges {
 		opts := []client.Option{client.WithBatching(o.Batch)}
 		if o.HTTP1 {
-			opts = append(opts, client.WithHTTPClient(http1Client(customersPerClient)))
+			opts = append(opts, client.WithHTTPClient(http1Client(customers/edges+1)))
 		}
 		c, err := client.New(endpoints, opts...)
 		if err != nil {

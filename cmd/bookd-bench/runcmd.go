@@ -83,6 +83,7 @@ func (s *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.bookdArgs, "bookd-args", "", "more `bookd server` flags, space-separated")
 	fs.IntVar(&s.pgPool, "pg-pool", 0, "PostgreSQL connections shared by the clients; 0: one per client")
 	fs.BoolVar(&s.client.HTTP1, "http1", false, "bookd clients use HTTP/1.1 connections instead of HTTP/2")
+	fs.IntVar(&s.client.Edges, "edges", 1, "bookd clients (edge servers) the customers are spread over")
 	fs.IntVar(&s.client.Batch, "batch", 256, "bookd clients batch up to this many concurrent writes per call (client.WithBatching); 0: one call per write")
 	fs.DurationVar(&s.client.BrowseStale, "browse-stale", time.Second, "staleness bookd browse reads may have (served by any node); 0: linearizable")
 }

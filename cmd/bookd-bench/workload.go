@@ -125,26 +125,45 @@ func (c *customer) next() (Attempt, bool) {
 	return a, true
 }
 
-// pickSeats finds up to want adjacent free-looking seats, starting in a
-// zipf-drawn row at a random seat and moving back a row when it is full.
+// pickSeats finds up to want adjacent free-looking seats: in a row drawn by
+// the zipf skew, from a random seat on. A customer who sees the drawn row
+// full draws again, so that as the front fills up demand moves to the best
+// rows left in proportion to their appeal, rather than all of it onto the
+// next row; after a few full draws it takes the first row with room.
 func (c *customer) pickSeats(want int) []int {
 	v := c.v
-	row := int(c.zipf.Uint64())
-	for range v.rows {
-		base := row * v.perRow
-		start := c.rnd.IntN(v.perRow)
-		for off := range v.perRow {
-			s := (start + off) % v.perRow
-			if v.taken[base+s].Load() {
-				continue
-			}
-			nos := []int{base + s}
-			for len(nos) < want && s+len(nos) < v.perRow && !v.taken[base+s+len(nos)].Load() {
-				nos = append(nos, base+s+len(nos))
-			}
+	row := 0
+	for range 8 {
+		row = int(c.zipf.Uint64())
+		if nos := c.seatsInRow(row, want); nos != nil {
 			return nos
 		}
+	}
+	for range v.rows {
 		row = (row + 1) % v.rows
+		if nos := c.seatsInRow(row, want); nos != nil {
+			return nos
+		}
+	}
+	return nil
+}
+
+// seatsInRow returns up to want adjacent free-looking seats of row, or nil
+// when the row looks full.
+func (c *customer) seatsInRow(row, want int) []int {
+	v := c.v
+	base := row * v.perRow
+	start := c.rnd.IntN(v.perRow)
+	for off := range v.perRow {
+		s := (start + off) % v.perRow
+		if v.taken[base+s].Load() {
+			continue
+		}
+		nos := []int{base + s}
+		for len(nos) < want && s+len(nos) < v.perRow && !v.taken[base+s+len(nos)].Load() {
+			nos = append(nos, base+s+len(nos))
+		}
+		return nos
 	}
 	return nil
 }
