@@ -11,9 +11,9 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
-// batcher sends the writes queued for one node in BatchWrite calls. At most
-// maxInFlight calls are out at once; writes that arrive meanwhile wait and
-// leave together when one returns. A lone write therefore goes at once, and
+// batcher sends the writes queued for one node in BatchWrite calls. While
+// maxInFlight calls are out, writes that arrive wait and leave together when
+// one returns (or at once, when they fill a batch of maxWrites). A lone write therefore goes at once, and
 // under load batches grow with the load: no timer, no added latency.
 type batcher struct {
 	send        func(context.Context, *bookdv1.BatchWriteRequest) (*bookdv1.BatchWriteResponse, error)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -37,9 +39,12 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 	stopProgress := startProgress(st, v, cfg)
 	defer stopProgress()
 
+	// Keys must be new in every run, also against servers that served
+	// earlier runs: a key reused with another request is refused.
+	run := fmt.Sprintf("%s-%08x", strings.ReplaceAll(cfg.Label, " ", "-"), rand.Uint32())
 	customers := make(chan *customer, cfg.Clients)
 	for i := range cfg.Clients {
-		customers <- newCustomer(v, cfg.Label, i, cfg.Seed)
+		customers <- newCustomer(v, run, i, cfg.Seed)
 	}
 	attempt := func(c *customer, began time.Time) bool {
 		a, ok := c.next()

@@ -89,6 +89,7 @@ func scaleCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		row.Run = r
+		printResult(os.Stderr, r)
 		stored += r.Bookings
 		for _, kill := range []bool{false, true} {
 			d, err := coldStart(ctx, cluster, stock, filled, kill)
