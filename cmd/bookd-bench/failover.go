@@ -99,13 +99,25 @@ func failoverCmd(ctx context.Context, args []string) error {
 	fmt.Printf("\nleader SIGKILL → next acknowledged booking, %d kills under %d clients:\n", len(gaps), *clients)
 	fmt.Printf("  min %v  median %v  max %v\n", sorted[0].Round(time.Millisecond),
 		sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
-	fmt.Printf("  bookings %d, errors %s\n", st.bookings.Load(), result{Errors: st.errorCounts()}.errorsText())
+	fmt.Printf("  bookings acknowledged %d, errors %s\n", st.bookings.Load(), result{Errors: st.errorCounts()}.errorsText())
+	actx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	audit, err := t.Audit(actx, event, v.inv)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	fmt.Printf("  stored %d bookings (%d tickets); oversold %d, double-sold %d, counter differs %v\n",
+		audit.Bookings, audit.Tickets, audit.Oversold, audit.DoubleSold, audit.CounterDiffers)
+	if audit.Bookings < st.bookings.Load() {
+		return fmt.Errorf("LOST BOOKINGS: %d acknowledged, %d stored", st.bookings.Load(), audit.Bookings)
+	}
 	if *jsonPath != "" {
 		ms := make([]float64, len(gaps))
 		for i, g := range gaps {
 			ms[i] = float64(g) / float64(time.Millisecond)
 		}
-		return writeJSON(*jsonPath, map[string]any{"gaps_ms": ms, "bookings": st.bookings.Load(), "errors": st.errorCounts()})
+		return writeJSON(*jsonPath, map[string]any{"gaps_ms": ms, "acknowledged": st.bookings.Load(),
+			"errors": st.errorCounts(), "audit": audit})
 	}
 	return nil
 }
