@@ -134,6 +134,9 @@ func writeError(e *bookdv1.WriteError) error {
 // batched sends one write through the node's batcher and returns its typed
 // response; pick selects it from the result.
 func batched[Res any](ctx context.Context, cn *conn, w *bookdv1.Write, pick func(*bookdv1.WriteResult) *Res) (*Res, error) {
+	// A first attempt may be refused without the log; a retry must not be,
+	// as the earlier attempt may still be applied.
+	w.FirstAttempt = firstAttempt(ctx)
 	res, err := cn.batch.write(ctx, w)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,9 @@ func call[Req proto.Message, Res any](ctx context.Context, c *Client, o op, req 
 	}
 	for attempt := 1; ; attempt++ {
 		base := c.eps.pick(!o.stale)
-		res, err := attemptCall(ctx, c, attempts, func(ctx context.Context) (*Res, error) { return method(c.conn(base), ctx, req) })
+		res, err := attemptCall(ctx, c, attempts, func(ctx context.Context) (*Res, error) {
+			return method(c.conn(base), context.WithValue(ctx, attemptKey{}, attempt), req)
+		})
 		if err == nil {
 			return res, nil
 		}
@@ -141,4 +143,14 @@ func keyNote(o op) string {
 		return ""
 	}
 	return fmt.Sprintf(" (outcome unknown; retry with idempotency_key %q)", o.key)
+}
+
+// attemptKey carries the attempt number (1 for the first) of a call into
+// the method that sends it.
+type attemptKey struct{}
+
+// firstAttempt reports whether ctx belongs to the first sending of a call.
+func firstAttempt(ctx context.Context) bool {
+	n, _ := ctx.Value(attemptKey{}).(int)
+	return n == 1
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
@@ -17,7 +18,9 @@ const MaxBatchWrites = 1000
 
 // BatchWrite runs each write as the single call would, proposing them all
 // at once so that Raft carries them in the same appends. A follower
-// forwards the whole batch to the leader.
+// forwards the whole batch to the leader. First attempts of claims that the
+// state already refuses for good are answered without the log (see
+// refuseOrPropose).
 func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWriteRequest) (*bookdv1.BatchWriteResponse, error) {
 	if n := len(req.GetWrites()); n == 0 || n > MaxBatchWrites {
 		return nil, invalidArgument("writes: must hold 1 to %d writes, got %d", MaxBatchWrites, n)
@@ -28,8 +31,8 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 		})
 	}
 	results := make([]*bookdv1.WriteResult, len(req.GetWrites()))
-	var cmds []*fsm.Command
-	var at []int // cmds[j] is write at[j]
+	var propose, maybeRefused []int // positions of writes
+	cmds := make([]*fsm.Command, len(req.GetWrites()))
 	for i, w := range req.GetWrites() {
 		cmd, err := writeCommand(w)
 		if err != nil {
@@ -38,23 +41,64 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 			e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
 			continue
 		}
-		cmds = append(cmds, cmd)
-		at = append(at, i)
-	}
-	if len(cmds) > 0 {
-		outs, errs := h.s.node.ProposeMany(ctx, cmds)
-		for j, i := range at {
-			switch {
-			case errs[j] != nil:
-				results[i] = writeError(errs[j])
-			case outs[j].Err != nil:
-				results[i] = writeError(outs[j].Err)
-			default:
-				results[i] = writeResponse(outs[j].Response)
-			}
+		cmds[i] = cmd
+		if w.GetFirstAttempt() && h.s.node.FSM().CertainRefusal(cmd) != nil {
+			maybeRefused = append(maybeRefused, i)
+		} else {
+			propose = append(propose, i)
 		}
 	}
+	var wg sync.WaitGroup
+	wg.Go(func() { h.proposeWrites(ctx, cmds, propose, results) })
+	if len(maybeRefused) > 0 {
+		h.refuseOrPropose(ctx, cmds, maybeRefused, results)
+	}
+	wg.Wait()
 	return &bookdv1.BatchWriteResponse{Results: results}, nil
+}
+
+// proposeWrites proposes the commands at positions at and fills in their
+// results.
+func (h *BookingHandler) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) {
+	if len(at) == 0 {
+		return
+	}
+	batch := make([]*fsm.Command, len(at))
+	for j, i := range at {
+		batch[j] = cmds[i]
+	}
+	outs, errs := h.s.node.ProposeMany(ctx, batch)
+	for j, i := range at {
+		switch {
+		case errs[j] != nil:
+			results[i] = writeError(errs[j])
+		case outs[j].Err != nil:
+			results[i] = writeError(outs[j].Err)
+		default:
+			results[i] = writeResponse(outs[j].Response)
+		}
+	}
+}
+
+// refuseOrPropose answers first attempts of claims that the local state
+// refuses: after a read barrier (so that the state holds every write
+// acknowledged before this call) it refuses those still refused there,
+// without replicating them, and proposes the rest. On a hot event most
+// attempts are refused; this keeps them off the log.
+func (h *BookingHandler) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) {
+	if err := h.s.node.ReadBarrier(ctx); err != nil {
+		h.proposeWrites(ctx, cmds, at, results) // let the log decide
+		return
+	}
+	var rest []int
+	for _, i := range at {
+		if refusal := h.s.node.FSM().CertainRefusal(cmds[i]); refusal != nil {
+			results[i] = writeError(refusal)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	h.proposeWrites(ctx, cmds, rest, results)
 }
 
 // writeCommand validates one write and makes its command.

@@ -1940,7 +1940,13 @@ type Write struct {
 	//	*Write_ReleaseHold
 	//	*Write_Book
 	//	*Write_CancelBooking
-	Op            isWrite_Op `protobuf_oneof:"op"`
+	Op isWrite_Op `protobuf_oneof:"op"`
+	// The sender promises this write was never sent before (it is not a
+	// retry). A claim that the stored state already refuses for good (a booked
+	// seat, a GA event its bookings have sold out) may then be refused without
+	// going through the Raft log, and that refusal is not recorded under the
+	// idempotency key. Leave it false when unsure.
+	FirstAttempt  bool `protobuf:"varint,6,opt,name=first_attempt,json=firstAttempt,proto3" json:"first_attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2025,6 +2031,13 @@ func (x *Write) GetCancelBooking() *CancelBookingRequest {
 		}
 	}
 	return nil
+}
+
+func (x *Write) GetFirstAttempt() bool {
+	if x != nil {
+		return x.FirstAttempt
+	}
+	return false
 }
 
 type isWrite_Op interface {
@@ -2504,13 +2517,14 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x04read\x18\x04 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"m\n" +
 	"\x14ListBookingsResponse\x12-\n" +
 	"\bbookings\x18\x01 \x03(\v2\x11.bookd.v1.BookingR\bbookings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xce\x02\n" +
 	"\x05Write\x12+\n" +
 	"\x04hold\x18\x01 \x01(\v2\x15.bookd.v1.HoldRequestH\x00R\x04hold\x124\n" +
 	"\aconfirm\x18\x02 \x01(\v2\x18.bookd.v1.ConfirmRequestH\x00R\aconfirm\x12A\n" +
 	"\frelease_hold\x18\x03 \x01(\v2\x1c.bookd.v1.ReleaseHoldRequestH\x00R\vreleaseHold\x12+\n" +
 	"\x04book\x18\x04 \x01(\v2\x15.bookd.v1.BookRequestH\x00R\x04book\x12G\n" +
-	"\x0ecancel_booking\x18\x05 \x01(\v2\x1e.bookd.v1.CancelBookingRequestH\x00R\rcancelBookingB\x04\n" +
+	"\x0ecancel_booking\x18\x05 \x01(\v2\x1e.bookd.v1.CancelBookingRequestH\x00R\rcancelBooking\x12#\n" +
+	"\rfirst_attempt\x18\x06 \x01(\bR\ffirstAttemptB\x04\n" +
 	"\x02op\"<\n" +
 	"\x11BatchWriteRequest\x12'\n" +
 	"\x06writes\x18\x01 \x03(\v2\x0f.bookd.v1.WriteR\x06writes\"\xe6\x02\n" +
