@@ -62,3 +62,41 @@ func (s *bookdServers) PIDs() []int {
 }
 
 func (s *bookdServers) Stop() error { return s.c.Stop() }
+
+// bookdSession is a local bookd cluster started for one command, with a
+// target connected to it; Close stops everything and removes what the
+// command's -dir did not ask to keep.
+type bookdSession struct {
+	srv     Servers
+	cluster *procs.Cluster
+	target  Target
+	closers []func()
+}
+
+func openBookdSession(ctx context.Context, sf *serverFlags, verbose bool, clients int) (*bookdSession, error) {
+	s := &bookdSession{}
+	dir, cleanup, err := sf.workDir()
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, cleanup)
+	if s.srv, err = sf.start(ctx, "bookd", dir, newLogger(verbose)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { s.srv.Stop() })
+	s.cluster = s.srv.(*bookdServers).c
+	if s.target, err = s.srv.Connect(ctx, clients); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { s.target.Close() })
+	return s, nil
+}
+
+// Close undoes openBookdSession, last step first.
+func (s *bookdSession) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}

@@ -30,22 +30,12 @@ func failoverCmd(ctx context.Context, args []string) error {
 	if err := wf.check(); err != nil {
 		return err
 	}
-	dir, cleanup, err := sf.workDir()
+	session, err := openBookdSession(ctx, &sf, *verbose, *clients)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	srv, err := sf.start(ctx, "bookd", dir, newLogger(*verbose))
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	cluster := srv.(*bookdServers).c
-	t, err := srv.Connect(ctx, *clients)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
+	defer session.Close()
+	cluster, t := session.cluster, session.target
 	v := newGAVenue(maxCapacity)
 	event, err := t.Prepare(ctx, v.inv)
 	if err != nil {

@@ -50,22 +50,12 @@ func scaleCmd(ctx context.Context, args []string) error {
 		}
 		targets = append(targets, n)
 	}
-	dir, cleanup, err := sf.workDir()
+	session, err := openBookdSession(ctx, &sf, *verbose, *clients)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	srv, err := sf.start(ctx, "bookd", dir, newLogger(*verbose))
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	cluster := srv.(*bookdServers).c
-	t, err := srv.Connect(ctx, *clients)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
+	defer session.Close()
+	srv, cluster, t := session.srv, session.cluster, session.target
 	stock, err := t.Prepare(ctx, Inventory{Name: "bench-stock", Capacity: maxCapacity})
 	if err != nil {
 		return err
