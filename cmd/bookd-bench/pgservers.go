@@ -18,9 +18,9 @@ import (
 // default (fsync on, synchronous_commit on, full_page_writes on); only the
 // connection limit and the buffer cache are raised.
 const (
-	// pgBinDir is where Debian installs PostgreSQL 15; the binaries are
-	// looked up in PATH first.
-	pgBinDir = "/usr/lib/postgresql/15/bin"
+	// pgBinDirs is where Debian installs PostgreSQL (any version); the
+	// binaries are looked up in PATH first.
+	pgBinDirs = "/usr/lib/postgresql/*/bin"
 	// pgUser is the system user that runs the server when the bench runs
 	// as root, which PostgreSQL refuses; it is also the database superuser.
 	pgUser = "postgres"
@@ -151,16 +151,17 @@ func startPostgres(ctx context.Context, dir string, logf func(string, ...any)) (
 	return s, nil
 }
 
-// pgBinary finds a PostgreSQL program in PATH or in pgBinDir.
+// pgBinary finds a PostgreSQL program in PATH or in pgBinDirs (the newest
+// version there, as globbing sorts them).
 func pgBinary(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	p := filepath.Join(pgBinDir, name)
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("postgres: %s not found in PATH nor in %s", name, pgBinDir)
+	found, _ := filepath.Glob(filepath.Join(pgBinDirs, name))
+	if len(found) == 0 {
+		return "", fmt.Errorf("postgres: %s not found in PATH nor in %s", name, pgBinDirs)
 	}
-	return p, nil
+	return found[len(found)-1], nil
 }
 
 // pgMakeSearchable adds search permission for others to dir and each
