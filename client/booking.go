@@ -10,8 +10,8 @@ import (
 // or both, and returns it. An empty IdempotencyKey is filled in (on a copy)
 // so that the Client's retries create one event.
 func (c *Client) CreateEvent(ctx context.Context, req *bookdv1.CreateEventRequest) (*bookdv1.Event, error) {
-	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "CreateEvent", key: key}, req, (*conn).CreateEvent)
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "CreateEvent", key: key, freshKey: fresh}, req, (*conn).CreateEvent)
 	return res.GetEvent(), err
 }
 
@@ -42,8 +42,8 @@ func (c *Client) Availability(ctx context.Context, eventID string, opts ...ReadO
 // ReasonSeatTaken or ReasonSoldOut. An empty IdempotencyKey is filled in (on
 // a copy) so that the Client's retries claim inventory once.
 func (c *Client) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Hold, error) {
-	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "Hold", key: key}, req, writer(c, (*conn).Hold, (*conn).batchedHold))
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "Hold", key: key, freshKey: fresh}, req, writer(c, (*conn).Hold, (*conn).batchedHold))
 	return res.GetHold(), err
 }
 
@@ -58,16 +58,16 @@ func (c *Client) GetHold(ctx context.Context, id string, opts ...ReadOption) (*b
 // Refusals carry a Reason such as ReasonHoldExpired. An empty IdempotencyKey
 // is filled in (on a copy) so that the Client's retries book once.
 func (c *Client) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*bookdv1.Booking, error) {
-	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "Confirm", key: key}, req, writer(c, (*conn).Confirm, (*conn).batchedConfirm))
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "Confirm", key: key, freshKey: fresh}, req, writer(c, (*conn).Confirm, (*conn).batchedConfirm))
 	return res.GetBooking(), err
 }
 
 // ReleaseHold gives a hold's inventory back before it expires and returns
 // the released hold. An empty IdempotencyKey is filled in (on a copy).
 func (c *Client) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest) (*bookdv1.Hold, error) {
-	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "ReleaseHold", key: key}, req, writer(c, (*conn).ReleaseHold, (*conn).batchedReleaseHold))
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "ReleaseHold", key: key, freshKey: fresh}, req, writer(c, (*conn).ReleaseHold, (*conn).batchedReleaseHold))
 	return res.GetHold(), err
 }
 
@@ -75,16 +75,16 @@ func (c *Client) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldReques
 // IdempotencyKey is filled in (on a copy) so that the Client's retries book
 // once.
 func (c *Client) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.Booking, error) {
-	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "Book", key: key}, req, writer(c, (*conn).Book, (*conn).batchedBook))
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "Book", key: key, freshKey: fresh}, req, writer(c, (*conn).Book, (*conn).batchedBook))
 	return res.GetBooking(), err
 }
 
 // CancelBooking cancels a booking, frees its inventory and returns the
 // cancelled booking. An empty IdempotencyKey is filled in (on a copy).
 func (c *Client) CancelBooking(ctx context.Context, req *bookdv1.CancelBookingRequest) (*bookdv1.Booking, error) {
-	req, key := withKey(req)
-	res, err := call(ctx, c, op{name: "CancelBooking", key: key}, req, writer(c, (*conn).CancelBooking, (*conn).batchedCancelBooking))
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "CancelBooking", key: key, freshKey: fresh}, req, writer(c, (*conn).CancelBooking, (*conn).batchedCancelBooking))
 	return res.GetBooking(), err
 }
 

@@ -19,24 +19,24 @@ func NewIdempotencyKey() string {
 
 // withKey returns req and its idempotency key. When req has an empty
 // idempotency_key field it returns a copy with a fresh key, leaving the
-// caller's message untouched. Requests without the field come back as they
-// are, with key "".
-func withKey[M proto.Message](req M) (M, string) {
+// caller's message untouched, and fresh is true: no other call can carry
+// that key. Requests without the field come back as they are, with key "".
+func withKey[M proto.Message](req M) (_ M, key string, fresh bool) {
 	r := req.ProtoReflect()
 	fd := r.Descriptor().Fields().ByName("idempotency_key")
 	if fd == nil || fd.Kind() != protoreflect.StringKind {
-		return req, ""
+		return req, "", false
 	}
 	if !r.IsValid() { // a nil request: send an empty one
 		req = r.Type().New().Interface().(M)
 	} else if key := r.Get(fd).String(); key != "" {
-		return req, key
+		return req, key, false
 	} else {
 		req = proto.Clone(req).(M)
 	}
-	key := NewIdempotencyKey()
+	key = NewIdempotencyKey()
 	req.ProtoReflect().Set(fd, protoreflect.ValueOfString(key))
-	return req, key
+	return req, key, true
 }
 
 // orEmpty returns req, or an empty message of its type when req is nil.

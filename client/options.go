@@ -68,6 +68,10 @@ func WithBackoff(initial, max time.Duration) Option {
 // the node has fewer than a few batches in flight and otherwise waits for
 // one of them to return, so batching adds no delay when idle and raises
 // throughput under load. 0 turns batching off (the default).
+//
+// A batched Hold or Book whose IdempotencyKey was left empty (so the Client
+// made the key) may be refused by the leader without the Raft log when the
+// inventory is already sold; such a refusal is not recorded under the key.
 func WithBatching(maxWrites int) Option {
 	return func(c *config) { c.batchWrites = maxWrites }
 }

@@ -18,6 +18,9 @@ type op struct {
 	stale bool   // a stale read: any node will do, the leader is not preferred
 	key   string // the mutation's idempotency key, "" for reads
 	once  bool   // never retry
+	// freshKey: the Client made the key for this call, so no other call
+	// can carry it.
+	freshKey bool
 }
 
 // call sends req with method to the node the endpoints pick, and while the
@@ -32,7 +35,7 @@ func call[Req proto.Message, Res any](ctx context.Context, c *Client, o op, req 
 	for attempt := 1; ; attempt++ {
 		base := c.eps.pick(!o.stale)
 		res, err := attemptCall(ctx, c, attempts, func(ctx context.Context) (*Res, error) {
-			return method(c.conn(base), context.WithValue(ctx, attemptKey{}, attempt), req)
+			return method(c.conn(base), context.WithValue(ctx, attemptKey{}, attempt == 1 && o.freshKey), req)
 		})
 		if err == nil {
 			return res, nil
@@ -145,12 +148,13 @@ func keyNote(o op) string {
 	return fmt.Sprintf(" (outcome unknown; retry with idempotency_key %q)", o.key)
 }
 
-// attemptKey carries the attempt number (1 for the first) of a call into
-// the method that sends it.
+// attemptKey marks, in the context of the method that sends it, a write
+// being sent for the first time with a key the Client made: no request with
+// its key can have reached a node before.
 type attemptKey struct{}
 
-// firstAttempt reports whether ctx belongs to the first sending of a call.
+// firstAttempt reports whether ctx carries that mark.
 func firstAttempt(ctx context.Context) bool {
-	n, _ := ctx.Value(attemptKey{}).(int)
-	return n == 1
+	first, _ := ctx.Value(attemptKey{}).(bool)
+	return first
 }

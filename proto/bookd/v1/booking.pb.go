@@ -1941,11 +1941,12 @@ type Write struct {
 	//	*Write_Book
 	//	*Write_CancelBooking
 	Op isWrite_Op `protobuf_oneof:"op"`
-	// The sender promises this write was never sent before (it is not a
-	// retry). A claim that the stored state already refuses for good (a booked
+	// The sender promises that no request with this write's idempotency key
+	// was ever sent before: it made the key for this write, and this is not a
+	// retry. A claim that the stored state already refuses for good (a booked
 	// seat, a GA event its bookings have sold out) may then be refused without
 	// going through the Raft log, and that refusal is not recorded under the
-	// idempotency key. Leave it false when unsure.
+	// key. Leave it false when unsure.
 	FirstAttempt  bool `protobuf:"varint,6,opt,name=first_attempt,json=firstAttempt,proto3" json:"first_attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
