@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"connectrpc.com/connect"
@@ -31,8 +32,8 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 		})
 	}
 	results := make([]*bookdv1.WriteResult, len(req.GetWrites()))
-	var propose, maybeRefused []int // positions of writes
 	cmds := make([]*fsm.Command, len(req.GetWrites()))
+	var firsts []int // valid first attempts
 	for i, w := range req.GetWrites() {
 		cmd, err := writeCommand(w)
 		if err != nil {
@@ -42,7 +43,18 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 			continue
 		}
 		cmds[i] = cmd
-		if w.GetFirstAttempt() && h.s.node.FSM().CertainRefusal(cmd) != nil {
+		if w.GetFirstAttempt() {
+			firsts = append(firsts, i)
+		}
+	}
+	// A first look, without a barrier, picks the claims worth a second.
+	var propose, maybeRefused []int
+	refused := h.s.node.FSM().CertainRefusals(pick(cmds, firsts))
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		if j, ok := slices.BinarySearch(firsts, i); ok && refused[j] != nil {
 			maybeRefused = append(maybeRefused, i)
 		} else {
 			propose = append(propose, i)
@@ -63,11 +75,7 @@ func (h *BookingHandler) proposeWrites(ctx context.Context, cmds []*fsm.Command,
 	if len(at) == 0 {
 		return
 	}
-	batch := make([]*fsm.Command, len(at))
-	for j, i := range at {
-		batch[j] = cmds[i]
-	}
-	outs, errs := h.s.node.ProposeMany(ctx, batch)
+	outs, errs := h.s.node.ProposeMany(ctx, pick(cmds, at))
 	for j, i := range at {
 		switch {
 		case errs[j] != nil:
@@ -91,14 +99,23 @@ func (h *BookingHandler) refuseOrPropose(ctx context.Context, cmds []*fsm.Comman
 		return
 	}
 	var rest []int
-	for _, i := range at {
-		if refusal := h.s.node.FSM().CertainRefusal(cmds[i]); refusal != nil {
-			results[i] = writeError(refusal)
+	for j, refusal := range h.s.node.FSM().CertainRefusals(pick(cmds, at)) {
+		if refusal != nil {
+			results[at[j]] = writeError(refusal)
 		} else {
-			rest = append(rest, i)
+			rest = append(rest, at[j])
 		}
 	}
 	h.proposeWrites(ctx, cmds, rest, results)
+}
+
+// pick returns the commands at positions at.
+func pick(cmds []*fsm.Command, at []int) []*fsm.Command {
+	out := make([]*fsm.Command, len(at))
+	for j, i := range at {
+		out[j] = cmds[i]
+	}
+	return out
 }
 
 // writeCommand validates one write and makes its command.
