@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -12,14 +11,17 @@ import (
 )
 
 // chaosClient is one customer: it holds, pays or walks away, books,
-// cancels and looks at availability, one thing at a time.
+// cancels and looks at availability. Customers with an even id make one
+// call per write, one thing at a time; the others send their writes in
+// batches (batchclient.go).
 type chaosClient struct {
-	w        *workload
-	id       int
-	rnd      *rand.Rand
-	home     int
-	bookings []ownBooking
-	n        int
+	w         *workload
+	id        int
+	rnd       *rand.Rand
+	home      int
+	bookings  []ownBooking
+	decisions []decision // batched customers: what to do with holds, and when
+	n         int
 }
 
 type ownBooking struct {
@@ -28,6 +30,10 @@ type ownBooking struct {
 }
 
 func (c *chaosClient) run(ctx context.Context) {
+	if batchedClient(c.id) {
+		c.runBatched(ctx)
+		return
+	}
 	for ctx.Err() == nil {
 		evs := c.w.current()
 		ev := evs[c.rnd.IntN(len(evs))]
@@ -44,23 +50,6 @@ func (c *chaosClient) run(ctx context.Context) {
 		}
 		sleep(ctx, time.Duration(c.rnd.IntN(10))*time.Millisecond)
 	}
-}
-
-// counter picks what to claim: a seat, or 1–2 places.
-func (c *chaosClient) counter(ev eventInfo, kind history.Kind) (history.Input, []string) {
-	in := history.Input{Kind: kind, Counter: ev.id, Capacity: ev.cap, Qty: 1}
-	if len(ev.seats) > 0 {
-		seat := ev.seats[c.rnd.IntN(len(ev.seats))]
-		in.Counter = ev.id + "/" + seat
-		return in, []string{seat}
-	}
-	in.Qty = 1 + int64(c.rnd.IntN(2))
-	return in, nil
-}
-
-func (c *chaosClient) key() string {
-	c.n++
-	return fmt.Sprintf("chaos-c%d-%d", c.id, c.n)
 }
 
 // write runs one write and records it; out is definite when ok.
@@ -80,44 +69,30 @@ func (c *chaosClient) write(ctx context.Context, in history.Input, m mutation) (
 }
 
 func (c *chaosClient) holdAndDecide(ctx context.Context, ev eventInfo) {
-	in, seats := c.counter(ev, history.Hold)
-	life := time.Second + time.Duration(c.rnd.IntN(1000))*time.Millisecond
-	in.TTL = life.Nanoseconds()
-	req := &bookdv1.HoldRequest{EventId: ev.id, CustomerId: fmt.Sprintf("c%d", c.id), Ttl: ttl(life), IdempotencyKey: c.key()}
-	if seats != nil {
-		req.Seats = seats
-	} else {
-		req.Quantity = in.Qty
-	}
+	in, req := c.holdReq(ev)
 	out, ok := c.write(ctx, in, func(ctx context.Context, b bookdv1connect.BookingServiceClient) (history.Output, error) {
 		resp, err := b.Hold(ctx, req)
-		h := resp.GetHold()
-		return history.Output{ID: h.GetId(), Expires: h.GetExpiresAt().AsTime().UnixNano()}, err
+		return holdOutput(resp), err
 	})
 	if !ok || out.Result != history.OK {
 		return
 	}
-	// Pay quickly or slowly (sometimes too late), release, or walk away.
-	think := time.Duration(c.rnd.IntN(300)) * time.Millisecond
-	if c.rnd.IntN(5) < 2 {
-		think = time.Duration(c.rnd.Int64N(int64(life) * 5 / 4))
-	}
+	kind, think := c.decideLater(in)
 	sleep(ctx, think)
-	ref := history.Input{Counter: in.Counter, Capacity: in.Capacity, Ref: out.ID}
-	switch r := c.rnd.Float64(); {
-	case r < 0.55:
-		ref.Kind = history.Confirm
-		req := &bookdv1.ConfirmRequest{HoldId: out.ID, PaymentRef: "pay-" + out.ID, IdempotencyKey: c.key()}
+	switch kind {
+	case history.Confirm:
+		ref := c.onHold(kind, in, out.ID)
+		req := confirmReq(ref)
 		bo, ok := c.write(ctx, ref, func(ctx context.Context, b bookdv1connect.BookingServiceClient) (history.Output, error) {
 			resp, err := b.Confirm(ctx, req)
-			return history.Output{ID: resp.GetBooking().GetId()}, err
+			return bookingOutput(resp.GetBooking()), err
 		})
 		if ok && bo.Result == history.OK {
 			c.bookings = append(c.bookings, ownBooking{id: bo.ID, counter: ref})
 		}
-	case r < 0.75:
-		ref.Kind = history.Release
-		req := &bookdv1.ReleaseHoldRequest{HoldId: out.ID, IdempotencyKey: c.key()}
+	case history.Release:
+		ref := c.onHold(kind, in, out.ID)
+		req := releaseReq(ref)
 		c.write(ctx, ref, func(ctx context.Context, b bookdv1connect.BookingServiceClient) (history.Output, error) {
 			_, err := b.ReleaseHold(ctx, req)
 			return history.Output{}, err
@@ -126,16 +101,10 @@ func (c *chaosClient) holdAndDecide(ctx context.Context, ev eventInfo) {
 }
 
 func (c *chaosClient) book(ctx context.Context, ev eventInfo) {
-	in, seats := c.counter(ev, history.Book)
-	req := &bookdv1.BookRequest{EventId: ev.id, CustomerId: fmt.Sprintf("c%d", c.id), IdempotencyKey: c.key(), PaymentRef: "direct"}
-	if seats != nil {
-		req.Seats = seats
-	} else {
-		req.Quantity = in.Qty
-	}
+	in, req := c.bookReq(ev)
 	out, ok := c.write(ctx, in, func(ctx context.Context, b bookdv1connect.BookingServiceClient) (history.Output, error) {
 		resp, err := b.Book(ctx, req)
-		return history.Output{ID: resp.GetBooking().GetId()}, err
+		return bookingOutput(resp.GetBooking()), err
 	})
 	if ok && out.Result == history.OK {
 		c.bookings = append(c.bookings, ownBooking{id: out.ID, counter: in})
@@ -143,11 +112,7 @@ func (c *chaosClient) book(ctx context.Context, ev eventInfo) {
 }
 
 func (c *chaosClient) cancel(ctx context.Context) {
-	i := c.rnd.IntN(len(c.bookings))
-	bk := c.bookings[i]
-	c.bookings = append(c.bookings[:i], c.bookings[i+1:]...)
-	in := history.Input{Kind: history.Cancel, Counter: bk.counter.Counter, Capacity: bk.counter.Capacity, Ref: bk.id}
-	req := &bookdv1.CancelBookingRequest{BookingId: bk.id, IdempotencyKey: c.key()}
+	in, req := c.cancelReq(c.takeBooking(c.rnd.IntN(len(c.bookings))))
 	c.write(ctx, in, func(ctx context.Context, b bookdv1connect.BookingServiceClient) (history.Output, error) {
 		_, err := b.CancelBooking(ctx, req)
 		return history.Output{}, err

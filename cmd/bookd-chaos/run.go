@@ -42,6 +42,7 @@ type report struct {
 	Failed     map[string]int
 	Changes    int
 	Verdict    history.Verdict
+	Paths      paths
 	Anomalies  []string
 }
 
@@ -118,9 +119,12 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	if err := cluster.Stop(); err != nil {
 		return nil, err
 	}
-	var feedProblems []string
+	var feedProblems, keyProblems []string
 	rep.Changes, feedProblems = checkFeeds(dirs, a)
 	rep.Anomalies = append(rep.Anomalies, feedProblems...)
+	rep.Paths = countPaths(ops, w.batches.Load())
+	rep.Paths.Early, keyProblems = checkClaimKeys(dirs, gaEvent(w.allEvents()), ops)
+	rep.Anomalies = append(rep.Anomalies, keyProblems...)
 
 	lo, hi := nem.offsets()
 	clocks := history.Clocks{MinOffset: int64(lo), MaxOffset: int64(hi), Slack: int64(5 * time.Millisecond)}
@@ -181,6 +185,7 @@ func (r *report) print(w io.Writer, cfg config) {
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-14s %5d  (%d attempts failed)\n", k, r.Faults[k], r.Failed[k])
 	}
+	r.Paths.print(w)
 	fmt.Fprintf(w, "change feed: %d changes checked on every node\n", r.Changes)
 	fmt.Fprintf(w, "linearizability: %s (%d operations on %d counters, checked in %s)\n", r.Verdict.Result, r.Verdict.Operations, r.Verdict.Counters, r.Verdict.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "anomalies: %d\n", len(r.Anomalies))

@@ -44,6 +44,7 @@ type workload struct {
 	epochs int
 
 	resolvedEarly atomic.Int64
+	batches       atomic.Int64 // BatchWrite calls of batched customers (not counting retries)
 }
 
 func (w *workload) allEvents() []eventInfo {

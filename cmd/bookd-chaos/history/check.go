@@ -53,8 +53,8 @@ func Save(ops []Op, path string) error {
 		return err
 	}
 	for _, op := range ops {
-		fmt.Fprintf(f, "%d\tclient %d\tcall %d\treturn %d\t%v\t%v\tttl %d\texpires %d\n",
-			op.In.Seq, op.Client, op.In.Call, op.Out.Return, op.In, op.Out, op.In.TTL, op.Out.Expires)
+		fmt.Fprintf(f, "%d\tclient %d\tcall %d\treturn %d\t%v\t%v\tttl %d\texpires %d\tkey %s\n",
+			op.In.Seq, op.Client, op.In.Call, op.Out.Return, op.In, op.Out, op.In.TTL, op.Out.Expires, op.In.Key)
 	}
 	return f.Close()
 }

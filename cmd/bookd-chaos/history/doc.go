@@ -13,4 +13,7 @@
 // invoke and return times widened by the largest clock offsets the nemesis
 // gave any node, learns the exact clock from each hold's expiry, and lets
 // holds expire lazily, in expiry order, when an observation requires it.
+// A refusal the leader may have given from its state without a command (a
+// BatchWrite first attempt) observes the state like a read, and like a read
+// it tells nothing of the clock.
 package history

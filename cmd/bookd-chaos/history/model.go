@@ -56,10 +56,13 @@ func partitionByCounter(history []porcupine.Operation) [][]porcupine.Operation {
 // bounds is the interval the state machine's clock was in when it ran the
 // operation. A command is stamped after its call and applied before its
 // return; a read sees the clock of the last command before it, so only its
-// upper bound is known.
+// upper bound is known. So does a refusal that may have come without a
+// command (Output.MaybeUnlogged): it moves no clock. Checking it at the
+// earlier clock is sound, as expiry only frees places: a refusal the real
+// state gave, the model's state (holding at least as much) gives too.
 func (c Clocks) bounds(s *state, in Input, out Output) (lo, hi int64) {
 	lo = s.clock
-	if in.Kind != Read {
+	if in.Kind != Read && !out.MaybeUnlogged {
 		lo = max(lo, in.Call+c.MinOffset-c.Slack)
 	}
 	hi = math.MaxInt64

@@ -68,6 +68,7 @@ type Input struct {
 	Qty      int64  // places claimed by Hold and Book
 	TTL      int64  // Hold's time to live, ns
 	Ref      string // the hold (Confirm, Release) or booking (Cancel) acted on
+	Key      string // the idempotency key of a write
 	Call     int64  // invoke time, Unix ns
 }
 
@@ -79,6 +80,11 @@ type Output struct {
 	Expires   int64  // the hold's expiry, Unix ns, for Hold
 	Available int64  // for Read
 	Return    int64  // return time, Unix ns; for Unknown, the end of the history
+	// MaybeUnlogged marks a refusal of a claim sent as a BatchWrite first
+	// attempt: the leader may have given it from its state, after a read
+	// barrier, without a command. Such a refusal observes the state like a
+	// read, and like a read it tells nothing of the clock.
+	MaybeUnlogged bool
 }
 
 // Op is one operation of the history.
@@ -101,6 +107,9 @@ func (in Input) String() string {
 func (out Output) String() string {
 	switch out.Result {
 	case Refused:
+		if out.MaybeUnlogged {
+			return "refused " + out.Reason + " (first attempt)"
+		}
 		return "refused " + out.Reason
 	case Unknown:
 		return "unknown"
