@@ -34,6 +34,7 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 	results := make([]*bookdv1.WriteResult, len(req.GetWrites()))
 	cmds := make([]*fsm.Command, len(req.GetWrites()))
 	var firsts []int // valid first attempts
+	cancels := false
 	for i, w := range req.GetWrites() {
 		cmd, err := writeCommand(w)
 		if err != nil {
@@ -46,6 +47,14 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 		if w.GetFirstAttempt() {
 			firsts = append(firsts, i)
 		}
+		if w.GetCancelBooking() != nil {
+			cancels = true
+		}
+	}
+	if cancels {
+		// A cancellation is the one write that can lift a certain refusal;
+		// an early refusal is not ordered with the batch's other writes.
+		firsts = nil
 	}
 	// A first look, without a barrier, picks the claims worth a second.
 	var propose, maybeRefused []int

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -97,5 +98,46 @@ func waitFor(t *testing.T, cond func() bool, format string, args ...any) {
 			t.Fatalf("timed out waiting: "+format, args...)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBatchWriteKeepsOrderWithCancellations: a claim after a cancellation in
+// the same batch sees the cancellation, even as a first attempt.
+func TestBatchWriteKeepsOrderWithCancellations(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	leader := c.WaitReady()
+	ev := createEvent(t, leader.RPCAddr, 0, []string{"A1"})
+	for round := range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		key := func(s string) string { return fmt.Sprintf("%s-%d", s, round) }
+		resp, err := bookingClient(leader.RPCAddr).BatchWrite(ctx, &bookdv1.BatchWriteRequest{Writes: []*bookdv1.Write{
+			first(bookW(&bookdv1.BookRequest{EventId: ev.Id, CustomerId: "c", Seats: []string{"A1"}, IdempotencyKey: key("book")})),
+		}})
+		if err != nil {
+			cancel()
+			t.Fatalf("round %d: book: %v", round, err)
+		}
+		booking := resp.GetResults()[0].GetBook().GetBooking()
+		if booking == nil {
+			cancel()
+			t.Fatalf("round %d: A1 is free, booking it answered %v", round, resp.GetResults()[0])
+		}
+		resp, err = bookingClient(leader.RPCAddr).BatchWrite(ctx, &bookdv1.BatchWriteRequest{Writes: []*bookdv1.Write{
+			cancelW(&bookdv1.CancelBookingRequest{BookingId: booking.GetId(), IdempotencyKey: key("cancel")}),
+			first(bookW(&bookdv1.BookRequest{EventId: ev.Id, CustomerId: "d", Seats: []string{"A1"}, IdempotencyKey: key("rebook")})),
+			cancelW(&bookdv1.CancelBookingRequest{BookingId: booking.GetId(), IdempotencyKey: key("cancel")}),
+		}})
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: cancel and rebook: %v", round, err)
+		}
+		checkResults(t, resp.GetResults()[:2], []wantResult{{ok: "cancel_booking"}, {ok: "book"}})
+		rebooked := resp.GetResults()[1].GetBook().GetBooking()
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = bookingClient(leader.RPCAddr).CancelBooking(ctx, &bookdv1.CancelBookingRequest{BookingId: rebooked.GetId(), IdempotencyKey: key("free")})
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: free A1 again: %v", round, err)
+		}
 	}
 }
