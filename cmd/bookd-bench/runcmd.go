@@ -225,9 +225,11 @@ func runOne(ctx context.Context, name string, srv Servers, cfg runConfig, v *ven
 	if err != nil {
 		return result{}, fmt.Errorf("%s: prepare: %w", name, err)
 	}
-	if !v.seated() {
-		warmUp(ctx, t, event, cfg.Clients) // a seated event's browse is its whole seat map: too heavy
+	warm := cfg.Clients
+	if v.seated() {
+		warm = 4 // a seated event's browse is its whole seat map: a few open the connections
 	}
+	warmUp(ctx, t, event, warm)
 	cpu0 := cpuTime(srv.PIDs())
 	st := load(ctx, t, event, v, cfg)
 	cpu := cpuTime(srv.PIDs()) - cpu0
