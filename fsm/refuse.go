@@ -23,8 +23,9 @@ import (
 func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 	refusals := make([]*Error, len(cmds))
 	err := f.view(func(r pebble.Reader) error {
+		left := map[uint64]int64{} // GA tickets bookings leave, by event
 		for i, cmd := range cmds {
-			refusal, err := certainRefusal(r, cmd)
+			refusal, err := certainRefusal(r, cmd, left)
 			if err != nil {
 				return err
 			}
@@ -38,7 +39,7 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 	return refusals
 }
 
-func certainRefusal(r pebble.Reader, cmd *Command) (*Error, error) {
+func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
 	var eventID string
 	var quantity int64
 	var seats []string
@@ -55,7 +56,7 @@ func certainRefusal(r pebble.Reader, cmd *Command) (*Error, error) {
 	if !ok || o.key == "" {
 		return nil, nil
 	}
-	refusal, err := soldFor(r, event, eventID, quantity, seats)
+	refusal, err := soldFor(r, event, eventID, quantity, seats, left)
 	if refusal == nil || err != nil {
 		return nil, err
 	}
@@ -66,7 +67,8 @@ func certainRefusal(r pebble.Reader, cmd *Command) (*Error, error) {
 }
 
 // soldFor is the refusal of a claim on inventory that is sold for good.
-func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seats []string) (*Error, error) {
+// left caches, per GA event, the tickets its bookings leave.
+func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seats []string, left map[uint64]int64) (*Error, error) {
 	for _, s := range seats {
 		v, found, err := getValue(r, seatKey(event, s))
 		if err != nil || !found {
@@ -83,18 +85,23 @@ func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seat
 	if len(seats) > 0 {
 		return nil, nil
 	}
-	ev, counters := new(bookdv1.Event), new(EventCounters)
-	if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
-		return nil, err
+	n, cached := left[event]
+	if !cached {
+		ev, counters := new(bookdv1.Event), new(EventCounters)
+		if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
+			return nil, err
+		}
+		if ok, err := getProto(r, key(prefixCount, event), counters); err != nil || !ok {
+			return nil, err
+		}
+		n = ev.GetCapacity() - counters.GetBookedQuantity()
+		left[event] = n
 	}
-	if ok, err := getProto(r, key(prefixCount, event), counters); err != nil || !ok {
-		return nil, err
-	}
-	switch left := ev.GetCapacity() - counters.GetBookedQuantity(); {
-	case left <= 0:
+	switch {
+	case n <= 0:
 		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", eventID), nil
-	case quantity > left:
-		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s has at most %d tickets left, %d asked", eventID, left, quantity), nil
+	case quantity > n:
+		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s has at most %d tickets left, %d asked", eventID, n, quantity), nil
 	}
 	return nil, nil
 }
