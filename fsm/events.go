@@ -27,7 +27,7 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 	t.setProto(key(prefixCount, t.index), &EventCounters{})
 	free := seatValue{}.encode()
 	for _, s := range r.GetSeats() {
-		t.set(seatKey(t.index, s), free)
+		t.set(seatKey(t.index, s), free) // not in the seat cache: there may be 100,000
 	}
 	t.feed(&Change{Kind: "event_created", EventId: ev.Id, Quantity: ev.Capacity, Seats: ev.Seats})
 	return &bookdv1.CreateEventResponse{Event: ev}, nil

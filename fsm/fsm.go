@@ -218,6 +218,7 @@ type txn struct {
 	seq   uint32 // change feed records written by this entry so far
 
 	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
+	seats    map[string]seatValue      // seats read or written by this batch (cache.go)
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be

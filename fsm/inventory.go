@@ -42,15 +42,28 @@ func (t *txn) checkClaim(eventID string, quantity int64, seats []string) (*claim
 	return &claim{event: idx, quantity: int64(len(seats)), seats: seats}, nil
 }
 
+// seat reads a seat's state, through the batch's seat cache (cache.go).
 func (t *txn) seat(event uint64, label string) (seatValue, bool) {
-	v, ok, err := getValue(t.b, seatKey(event, label))
+	k := seatKey(event, label)
+	if sv, ok := t.seats[string(k)]; ok {
+		return sv, true
+	}
+	v, ok, err := getValue(t.b, k)
 	must(err)
 	if !ok {
 		return seatValue{}, false
 	}
 	sv, err := decodeSeat(v)
 	must(err)
+	t.cacheSeat(k, sv)
 	return sv, true
+}
+
+// setSeat writes a seat's state to the batch and its seat cache.
+func (t *txn) setSeat(event uint64, label string, sv seatValue) {
+	k := seatKey(event, label)
+	t.set(k, sv.encode())
+	t.cacheSeat(k, sv)
 }
 
 // shift moves inventory between states (seatFree, seatHeld, seatBooked) and
@@ -73,13 +86,13 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte,
 	}
 	delta(from, -quantity)
 	delta(to, quantity)
-	next := seatValue{state: to, owner: owner}.encode()
+	next := seatValue{state: to, owner: owner}
 	for _, s := range seats {
 		v, ok := t.seat(event, s)
 		if !ok || v.state != from {
 			panic(fmt.Sprintf("fsm: seat %q of event %d is in state %d, expected %d", s, event, v.state, from))
 		}
-		t.set(seatKey(event, s), next)
+		t.setSeat(event, s, next)
 	}
 }
 
