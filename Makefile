@@ -51,7 +51,7 @@ bench-peers:
 		echo "installing $(PEER_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_PACKAGES); \
 	fi
-	go run ./cmd/bookd-bench peers
+	go run ./cmd/bookd-bench peers -duration 20s
 
 # Throughput, p99 and cold start as stored bookings go 10^4 -> 10^6.
 bench-scale:
