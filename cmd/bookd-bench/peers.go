@@ -82,7 +82,14 @@ func peersCmd(ctx context.Context, args []string) error {
 	fmt.Println()
 	printSideBySide(os.Stdout, results)
 	if *jsonPath != "" {
-		return writeJSON(*jsonPath, results)
+		if err := writeJSON(*jsonPath, results); err != nil {
+			return err
+		}
+	}
+	for _, r := range results {
+		if r.auditFailed() {
+			return fmt.Errorf("AUDIT FAILED: %s %s, %d clients: %s", r.Target, r.Workload, r.Clients, r.auditText())
+		}
 	}
 	return nil
 }
@@ -129,7 +136,7 @@ func printSideBySide(w io.Writer, results []result) {
 				continue
 			}
 			cell := fmt.Sprintf("%8.0f %7.1f %8.3f", r.rate(), r.P99Ms, r.CPUPer1000)
-			if r.Audit != nil && (r.Audit.Oversold > 0 || r.Audit.DoubleSold > 0) {
+			if r.auditFailed() {
 				cell += " !AUDIT"
 			}
 			fmt.Fprintf(w, " | %-30s", cell)

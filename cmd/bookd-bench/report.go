@@ -131,3 +131,9 @@ func formatProfile(p []step) string {
 	}
 	return strings.Join(parts, "→")
 }
+
+// auditFailed reports a run whose audit found inventory sold beyond what
+// exists, or could not run.
+func (r result) auditFailed() bool {
+	return r.AuditErr != "" || (r.Audit != nil && (r.Audit.Oversold > 0 || r.Audit.DoubleSold > 0 || r.Audit.CounterDiffers))
+}

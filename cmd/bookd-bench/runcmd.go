@@ -193,7 +193,12 @@ func runCmd(ctx context.Context, args []string) error {
 	}
 	printResult(os.Stdout, r)
 	if *jsonPath != "" {
-		return writeJSON(*jsonPath, r)
+		if err := writeJSON(*jsonPath, r); err != nil {
+			return err
+		}
+	}
+	if r.auditFailed() {
+		return fmt.Errorf("AUDIT FAILED: %s", r.auditText())
 	}
 	return nil
 }
