@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/bookd/bookd/fsm"
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
@@ -26,46 +25,6 @@ func (n *Node) AddNode(ctx context.Context, id, raftAddr, rpcAddr string, voter 
 	}
 	if err := add(raft.ServerID(id), serverAddress(id, raftAddr), 0, enqueueTimeout).Error(); err != nil {
 		return proposeError(err)
-	}
-	if rpcAddr == "" {
-		return nil
-	}
-	return n.RegisterMember(id, rpcAddr)
-}
-
-// UpdateMember records the RPC address of id, a member already, and its
-// Raft address if that changed (keeping its suffrage); it never adds a
-// member: ErrUnknownMember if id is not in the configuration. A node
-// re-registering its own address comes here rather than to AddNode: its
-// request may reach the leader after an operator removed it, and AddNode
-// would then add it back (hashicorp/raft queues the addition until the
-// removal commits, and then makes it a member again), leaving a voter the
-// operator is about to stop for good.
-func (n *Node) UpdateMember(ctx context.Context, id, raftAddr, rpcAddr string) error {
-	if n.raft.State() != raft.Leader {
-		return ErrNotLeader
-	}
-	cf := n.raft.GetConfiguration()
-	if err := cf.Error(); err != nil {
-		return proposeError(err)
-	}
-	i := slices.IndexFunc(cf.Configuration().Servers, func(s raft.Server) bool { return string(s.ID) == id })
-	if i < 0 {
-		return fmt.Errorf("%w: %s", ErrUnknownMember, id)
-	}
-	if s := cf.Configuration().Servers[i]; raftAddr != "" && s.Address != serverAddress(id, raftAddr) {
-		if err := checkRoutable("raft_address", raftAddr); err != nil {
-			return err
-		}
-		add := n.raft.AddVoter
-		if s.Suffrage != raft.Voter {
-			add = n.raft.AddNonvoter
-		}
-		// prevIndex: refused if the configuration changed since, as it
-		// does when id is removed meanwhile.
-		if err := add(s.ID, serverAddress(id, raftAddr), cf.Index(), enqueueTimeout).Error(); err != nil {
-			return proposeError(err)
-		}
 	}
 	if rpcAddr == "" {
 		return nil

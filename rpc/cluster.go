@@ -59,12 +59,7 @@ func (h *ClusterHandler) AddNode(ctx context.Context, req *bookdv1.AddNodeReques
 	}
 	return leaderOnly(ctx, h.s,
 		func() (*bookdv1.AddNodeResponse, error) {
-			var err error
-			if req.GetUpdateOnly() {
-				err = h.s.node.UpdateMember(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress())
-			} else {
-				err = h.s.node.AddNode(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress(), !req.GetNonvoter())
-			}
+			err := h.s.node.AddNode(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress(), !req.GetNonvoter())
 			return &bookdv1.AddNodeResponse{Members: h.membersNow()}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.AddNodeResponse, error) {

@@ -150,10 +150,7 @@ func (s *Server) register(join []string) (member bool, err error) {
 	case s.node.IsLeader():
 		return true, s.node.RegisterMember(st.NodeID, s.node.RPCAddr())
 	}
-	// Only an update: this node may have been removed since it read its
-	// configuration, and a plain AddNode handled after the removal would
-	// add it back.
-	req.UpdateOnly = true
+	req.Nonvoter = !self.Voter
 	_, p, err := s.svc.leaderPeer(ctx)
 	if err != nil {
 		return true, err

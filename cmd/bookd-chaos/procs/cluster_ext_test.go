@@ -2,10 +2,8 @@ package procs_test
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -280,28 +278,8 @@ func waitVoters(ctx context.Context, t *testing.T, c *procs.Cluster, n int) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("voters %v, members %v; want %d voters, the members: %v\n%s", voters, members, n, ctx.Err(), statuses(c))
+			t.Fatalf("voters %v, members %v; want %d voters, the members: %v", voters, members, n, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// statuses describes how every member sees the cluster, for a failure.
-func statuses(c *procs.Cluster) string {
-	var b strings.Builder
-	for _, n := range c.Nodes() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		st, err := c.Status(ctx, n.ID)
-		cancel()
-		if err != nil {
-			fmt.Fprintf(&b, "%s (%s): %v\n", n.ID, n.State(), err)
-			continue
-		}
-		fmt.Fprintf(&b, "%s (%s): %s term %d leader %s commit %d applied %d last %d; members:", n.ID, n.State(), st.State, st.Term, st.LeaderId, st.CommitIndex, st.AppliedIndex, st.LastLogIndex)
-		for _, m := range st.Members {
-			fmt.Fprintf(&b, " %s@%s rpc=%q voter=%v", m.Id, m.RaftAddress, m.RpcAddress, m.Voter)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }

@@ -289,13 +289,7 @@ type AddNodeRequest struct {
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	RpcAddress  string                 `protobuf:"bytes,3,opt,name=rpc_address,json=rpcAddress,proto3" json:"rpc_address,omitempty"`
 	// Add as a non-voting member that replicates but does not vote.
-	Nonvoter bool `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`
-	// Only update a member already in the configuration (its RPC address, and
-	// its Raft address if that changed, keeping its suffrage); never add one:
-	// NOT_FOUND if id is no member. A node re-registering its own address sets
-	// it, so that a request it sent just before an operator removed it cannot
-	// add it back when the leader gets to it after the removal.
-	UpdateOnly    bool `protobuf:"varint,5,opt,name=update_only,json=updateOnly,proto3" json:"update_only,omitempty"`
+	Nonvoter      bool `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -354,13 +348,6 @@ func (x *AddNodeRequest) GetRpcAddress() string {
 func (x *AddNodeRequest) GetNonvoter() bool {
 	if x != nil {
 		return x.Nonvoter
-	}
-	return false
-}
-
-func (x *AddNodeRequest) GetUpdateOnly() bool {
-	if x != nil {
-		return x.UpdateOnly
 	}
 	return false
 }
@@ -624,15 +611,13 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x0flast_contact_ms\x18\n" +
 	" \x01(\x03R\rlastContactMs\x12!\n" +
 	"\fstate_digest\x18\v \x01(\fR\vstateDigest\x12!\n" +
-	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\xa1\x01\n" +
+	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x80\x01\n" +
 	"\x0eAddNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vrpc_address\x18\x03 \x01(\tR\n" +
 	"rpcAddress\x12\x1a\n" +
-	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\x12\x1f\n" +
-	"\vupdate_only\x18\x05 \x01(\bR\n" +
-	"updateOnly\"=\n" +
+	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"=\n" +
 	"\x0fAddNodeResponse\x12*\n" +
 	"\amembers\x18\x01 \x03(\v2\x10.bookd.v1.MemberR\amembers\"9\n" +
 	"\x11RemoveNodeRequest\x12\x0e\n" +

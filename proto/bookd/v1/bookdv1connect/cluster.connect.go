@@ -50,8 +50,7 @@ const (
 type ClusterServiceClient interface {
 	// GetStatus reports this node's view of the cluster.
 	GetStatus(context.Context, *v1.GetStatusRequest) (*v1.GetStatusResponse, error)
-	// AddNode adds a voter (or non-voter), or updates the RPC address of a
-	// member (with update_only, never adding one).
+	// AddNode adds a voter (or non-voter), or updates the RPC address of a member.
 	AddNode(context.Context, *v1.AddNodeRequest) (*v1.AddNodeResponse, error)
 	// RemoveNode removes a member from the Raft configuration.
 	RemoveNode(context.Context, *v1.RemoveNodeRequest) (*v1.RemoveNodeResponse, error)
@@ -146,8 +145,7 @@ func (c *clusterServiceClient) TransferLeadership(ctx context.Context, req *v1.T
 type ClusterServiceHandler interface {
 	// GetStatus reports this node's view of the cluster.
 	GetStatus(context.Context, *v1.GetStatusRequest) (*v1.GetStatusResponse, error)
-	// AddNode adds a voter (or non-voter), or updates the RPC address of a
-	// member (with update_only, never adding one).
+	// AddNode adds a voter (or non-voter), or updates the RPC address of a member.
 	AddNode(context.Context, *v1.AddNodeRequest) (*v1.AddNodeResponse, error)
 	// RemoveNode removes a member from the Raft configuration.
 	RemoveNode(context.Context, *v1.RemoveNodeRequest) (*v1.RemoveNodeResponse, error)
