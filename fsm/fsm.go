@@ -128,8 +128,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 
 // ApplyBatch applies committed entries in one Pebble batch, with the applied
 // index and clock. An entry of one command answers a *Result, an entry of
-// several (EncodeBatch) a []*Result. Entries at or below the stored applied index are skipped:
-// they are already in the state (Raft replays from its last snapshot).
+// several (EncodeBatch) a []*Result. Entries at or below the stored applied
+// index are skipped: they are already in the state (Raft replays from its
+// last snapshot).
 // An entry that cannot be decoded, or a storage failure, stops the node: a
 // replica that cannot apply the log must not carry on with a different state.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"connectrpc.com/connect"
@@ -57,15 +56,19 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 		firsts = nil
 	}
 	// A first look, without a barrier, picks the claims worth a second.
-	var propose, maybeRefused []int
-	refused := h.s.node.FSM().CertainRefusals(pick(cmds, firsts))
-	for i, cmd := range cmds {
-		if cmd == nil {
-			continue
+	maybe := make([]bool, len(cmds))
+	if len(firsts) > 0 {
+		for j, refusal := range h.s.node.FSM().CertainRefusals(pick(cmds, firsts)) {
+			maybe[firsts[j]] = refusal != nil
 		}
-		if j, ok := slices.BinarySearch(firsts, i); ok && refused[j] != nil {
+	}
+	var propose, maybeRefused []int
+	for i, cmd := range cmds {
+		switch {
+		case cmd == nil:
+		case maybe[i]:
 			maybeRefused = append(maybeRefused, i)
-		} else {
+		default:
 			propose = append(propose, i)
 		}
 	}

@@ -32,12 +32,10 @@ func scaleCmd(ctx context.Context, args []string) error {
 	clients := fs.Int("clients", 512, "concurrent customers, for filling and for the ga runs")
 	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
 	verbose := fs.Bool("v", false, "log what the servers do")
-	fs.Lookup("duration").DefValue = "10s"
+	wf.duration = 10 * time.Second // each size's ga run
+	fs.Lookup("duration").DefValue = wf.duration.String()
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if !isSet(fs, "duration") {
-		wf.duration = 10 * time.Second
 	}
 	if err := wf.check(); err != nil {
 		return err
@@ -165,10 +163,4 @@ func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64
 		time.Sleep(2 * time.Millisecond)
 	}
 	return 0, fmt.Errorf("cold start: %s did not serve the stored bookings within 2 minutes", node.ID)
-}
-
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
