@@ -10,7 +10,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 	if err := ValidateBook(r); err != nil {
 		return nil, err
 	}
-	cl, err := t.checkClaim(r.GetEventId(), r.GetQuantity(), r.GetSeats())
+	cl, err := t.checkClaim(bookClaim(r))
 	if err != nil {
 		return nil, err
 	}
@@ -25,6 +25,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 		Status:     bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
 	}
 	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatBooked, t.index)
+	t.addTickets(cl.event, r.GetCustomerId(), cl.quantity)
 	t.putBooking(cl.event, t.index, b)
 	t.feed(bookingChange("booking_confirmed", b))
 	return &bookdv1.BookResponse{Booking: b}, nil
@@ -44,9 +45,13 @@ func (t *txn) cancelBooking(r *bookdv1.CancelBookingRequest) (proto.Message, *Er
 	}
 	event, _ := parseID(kindEvent, b.GetEventId())
 	t.shift(event, b.GetQuantity(), b.GetSeats(), seatBooked, seatFree, 0)
+	t.addTickets(event, b.GetCustomerId(), -b.GetQuantity())
 	b.Status = bookdv1.BookingStatus_BOOKING_STATUS_CANCELLED
 	b.CancelledAt = t.timestamp()
 	t.setProto(key(prefixBook, idx), b)
 	t.feed(bookingChange("booking_cancelled", b))
+	if t.cachedEvent(event).GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CANCELLED {
+		t.serveWaitlist(event)
+	}
 	return &bookdv1.CancelBookingResponse{Booking: b}, nil
 }

@@ -264,7 +264,7 @@ func TestListBookings(t *testing.T) {
 			var got []string
 			after := ""
 			for pages := 0; pages <= len(want)+1; pages++ {
-				bookings, next, err := h.f.ListBookings(ev, after, limit)
+				bookings, next, err := h.f.ListBookings(ev, "", after, limit)
 				if err != nil {
 					t.Fatalf("ListBookings(%s, %q, %d): %v", ev, after, limit, err)
 				}
@@ -288,11 +288,11 @@ func TestListBookings(t *testing.T) {
 		})
 	}
 	t.Run("errors", func(t *testing.T) {
-		_, _, err := h.f.ListBookings("ev_999", "", 10)
+		_, _, err := h.f.ListBookings("ev_999", "", "", 10)
 		checkError(t, err, fsm.CodeNotFound, "", "event ev_999 not found")
-		_, _, err = h.f.ListBookings("nope", "", 10)
+		_, _, err = h.f.ListBookings("nope", "", "", 10)
 		checkError(t, err, fsm.CodeNotFound, "", "not found")
-		_, _, err = h.f.ListBookings(ev, "hd_3", 10)
+		_, _, err = h.f.ListBookings(ev, "", "hd_3", 10)
 		checkError(t, err, fsm.CodeInvalidArgument, "", "page_token")
 	})
 }
@@ -305,7 +305,7 @@ func TestListBookingsLastPageToken(t *testing.T) {
 	ev := h.createEvent(gaEvent(10)).GetId()
 	h.book(gaBook(ev, 1))
 	h.book(gaBook(ev, 1))
-	bookings, next, err := h.f.ListBookings(ev, "", 2)
+	bookings, next, err := h.f.ListBookings(ev, "", "", 2)
 	if err != nil || len(bookings) != 2 || next != "" {
 		t.Errorf("ListBookings(limit 2) with 2 bookings = %d bookings, next %q, %v; want 2 and no next page", len(bookings), next, err)
 	}

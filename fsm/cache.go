@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
@@ -63,6 +64,24 @@ func (t *txn) flushCounters() {
 		t.setProto(key(prefixCount, event), c)
 	}
 }
+
+// layout returns an event's seat layout (empty when it has no seats),
+// decoded once and kept like the event.
+func (t *txn) layout(event uint64) *fsmv1.SeatLayout {
+	if l, ok := t.f.layouts[event]; ok {
+		return l
+	}
+	l := new(fsmv1.SeatLayout)
+	t.getProto(key(prefixLayout, event), l)
+	if t.f.layouts == nil || len(t.f.layouts) >= maxCachedLayouts {
+		t.f.layouts = make(map[uint64]*fsmv1.SeatLayout)
+	}
+	t.f.layouts[event] = l
+	return l
+}
+
+// maxCachedLayouts bounds the layout cache, whose layouts can be large.
+const maxCachedLayouts = 64
 
 // maxCachedSeats bounds a batch's seat cache; past it the cache starts over.
 const maxCachedSeats = 4096

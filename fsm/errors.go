@@ -14,6 +14,8 @@ const (
 	CodeFailedPrecondition
 	// CodeAlreadyExists: an idempotency key was reused with another request.
 	CodeAlreadyExists
+	// CodeOutOfRange: a change-feed cursor older than the retained feed.
+	CodeOutOfRange
 )
 
 // Reasons name why a command failed, for programs that branch on it.
@@ -26,6 +28,14 @@ const (
 	ReasonBookingCancelled = "BOOKING_CANCELLED"
 	ReasonUnknownSeat      = "UNKNOWN_SEAT"
 	ReasonKeyReused        = "IDEMPOTENCY_KEY_REUSED"
+	ReasonSeatBlocked      = "SEAT_BLOCKED"
+	ReasonEventClosed      = "EVENT_CLOSED"
+	ReasonEventCancelled   = "EVENT_CANCELLED"
+	ReasonHoldLimit        = "HOLD_LIMIT"
+	ReasonCustomerLimit    = "CUSTOMER_LIMIT"
+	ReasonHoldCap          = "HOLD_CAP"
+	ReasonAvailable        = "AVAILABLE"
+	ReasonNotWaiting       = "NOT_WAITING"
 )
 
 // Error is a command the state machine refused. Refusals are deterministic:

@@ -10,27 +10,114 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 	if err := ValidateCreateEvent(r); err != nil {
 		return nil, err
 	}
+	var product uint64
+	if r.GetProductId() != "" {
+		product, _ = parseID(kindProduct, r.GetProductId())
+		if _, ok := getValueT(t, key(prefixProd, product)); !ok {
+			return nil, notFound("product_id: product %s not found", r.GetProductId())
+		}
+	}
+	layout, labels, blocked := buildLayout(r.GetSections(), r.GetSeats())
+	if err := checkSeatLabels(labels); err != nil {
+		return nil, err // a seat given by label repeats one of the seat map
+	}
 	ev := &bookdv1.Event{
-		Id:        formatID(kindEvent, t.index),
-		Name:      r.GetName(),
-		StartsAt:  r.GetStartsAt(),
-		Capacity:  r.GetCapacity(),
-		CreatedAt: t.timestamp(),
+		Id:                    formatID(kindEvent, t.index),
+		Name:                  r.GetName(),
+		StartsAt:              r.GetStartsAt(),
+		Capacity:              r.GetCapacity(),
+		CreatedAt:             t.timestamp(),
+		ProductId:             r.GetProductId(),
+		Sections:              r.GetSections(),
+		Status:                bookdv1.EventStatus_EVENT_STATUS_ON_SALE,
+		MaxTicketsPerCustomer: r.GetMaxTicketsPerCustomer(),
+		MaxTicketsPerHold:     r.GetMaxTicketsPerHold(),
+		WaitlistOfferTtl:      r.GetWaitlistOfferTtl(),
 	}
 	// The seat list is stored apart so that claims, which read the event
 	// on every command, do not decode thousands of labels.
 	t.setProto(key(prefixEvent, t.index), ev)
-	if len(r.GetSeats()) > 0 {
-		ev.Seats = r.GetSeats()
-		t.setProto(key(prefixLabels, t.index), &bookdv1.Event{Seats: ev.Seats})
+	if len(labels) > 0 {
+		t.setProto(key(prefixLabels, t.index), &bookdv1.Event{Seats: labels})
+		t.setProto(key(prefixLayout, t.index), layout)
 	}
-	t.setProto(key(prefixCount, t.index), &EventCounters{})
-	free := seatValue{}.encode()
-	for _, s := range r.GetSeats() {
-		t.set(seatKey(t.index, s), free) // not in the seat cache: there may be 100,000
+	starts := timestampNanos(r.GetStartsAt())
+	t.set(startsKey(prefixStarts, starts, t.index), nil)
+	if product != 0 {
+		t.set(startsKey(u64(append([]byte{}, prefixProdEv...), product), starts, t.index), nil)
 	}
-	t.feed(&Change{Kind: "event_created", EventId: ev.Id, Quantity: ev.Capacity, Seats: ev.Seats})
-	return &bookdv1.CreateEventResponse{Event: ev}, nil
+	t.setProto(key(prefixCount, t.index), &EventCounters{Seats: int64(len(labels)), BlockedSeats: int64(len(blocked))})
+	free, notForSale := seatValue{}.encode(), seatValue{state: seatBlocked}.encode()
+	for _, s := range labels {
+		v := free
+		if blocked[s] {
+			v = notForSale
+		}
+		t.set(seatKey(t.index, s), v) // not in the seat cache: there may be 100,000
+	}
+	t.feed(&Change{Kind: "event_created", EventId: ev.Id, ProductId: ev.ProductId, Quantity: ev.Capacity})
+	out := proto.Clone(ev).(*bookdv1.Event)
+	out.Seats = labels
+	return &bookdv1.CreateEventResponse{Event: out}, nil
+}
+
+func (t *txn) closeEvent(r *bookdv1.CloseEventRequest) (proto.Message, *Error) {
+	if err := ValidateEventID("event_id", r.GetEventId()); err != nil {
+		return nil, err
+	}
+	idx, ev, _, err := t.event("event_id", r.GetEventId())
+	if err != nil {
+		return nil, err
+	}
+	if err := onSale(ev); err != nil {
+		return nil, err
+	}
+	ev = t.setStatus(idx, ev, bookdv1.EventStatus_EVENT_STATUS_CLOSED)
+	t.dropWaitlist(idx)
+	t.feed(&Change{Kind: "event_closed", EventId: ev.Id, ProductId: ev.ProductId})
+	return &bookdv1.CloseEventResponse{Event: ev}, nil
+}
+
+func (t *txn) cancelEvent(r *bookdv1.CancelEventRequest) (proto.Message, *Error) {
+	if err := ValidateEventID("event_id", r.GetEventId()); err != nil {
+		return nil, err
+	}
+	idx, ev, counters, err := t.event("event_id", r.GetEventId())
+	if err != nil {
+		return nil, err
+	}
+	if ev.GetStatus() == bookdv1.EventStatus_EVENT_STATUS_CANCELLED {
+		return nil, errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is already cancelled", ev.GetId())
+	}
+	ev = t.setStatus(idx, ev, bookdv1.EventStatus_EVENT_STATUS_CANCELLED)
+	t.dropWaitlist(idx)
+	released := t.releaseEventHolds(idx, ev.GetId())
+	t.feed(&Change{Kind: "event_cancelled", EventId: ev.Id, ProductId: ev.ProductId,
+		Quantity: counters.GetBookedQuantity() + counters.GetBookedSeats()})
+	return &bookdv1.CancelEventResponse{Event: ev, ReleasedHolds: released,
+		TicketsToRefund: counters.GetBookedQuantity() + counters.GetBookedSeats()}, nil
+}
+
+// setStatus stores an event with a new status. The cached event is shared,
+// so it is replaced, never changed.
+func (t *txn) setStatus(idx uint64, ev *bookdv1.Event, status bookdv1.EventStatus) *bookdv1.Event {
+	ev = proto.Clone(ev).(*bookdv1.Event)
+	ev.Status = status
+	t.setProto(key(prefixEvent, idx), ev)
+	t.f.events[idx] = ev
+	return ev
+}
+
+// onSale refuses claims on an event whose sales stopped. Events stored
+// before statuses existed have none, and are on sale.
+func onSale(ev *bookdv1.Event) *Error {
+	switch ev.GetStatus() {
+	case bookdv1.EventStatus_EVENT_STATUS_CLOSED:
+		return errorf(CodeFailedPrecondition, ReasonEventClosed, "event %s is closed: sales have stopped", ev.GetId())
+	case bookdv1.EventStatus_EVENT_STATUS_CANCELLED:
+		return errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is cancelled", ev.GetId())
+	}
+	return nil
 }
 
 // event loads an event and its counters by id. Both are shared with the
@@ -46,6 +133,12 @@ func (t *txn) event(field, id string) (uint64, *bookdv1.Event, *EventCounters, *
 	}
 	counters := t.eventCounters(idx)
 	return idx, ev, counters, nil
+}
+
+func getValueT(t *txn, k []byte) ([]byte, bool) {
+	v, ok, err := getValue(t.b, k)
+	must(err)
+	return v, ok
 }
 
 func (t *txn) timestamp() *timestamppb.Timestamp { return nanosToTimestamp(t.now) }

@@ -64,6 +64,7 @@ func TestCreateEvent(t *testing.T) {
 				Capacity:  tt.req.GetCapacity(),
 				Seats:     tt.req.GetSeats(),
 				CreatedAt: &timestamppb.Timestamp{Seconds: t0 / sec},
+				Status:    bookdv1.EventStatus_EVENT_STATUS_ON_SALE,
 			}
 			if !proto.Equal(ev, want) {
 				t.Errorf("CreateEvent returned %v, want %v", ev, want)
@@ -106,7 +107,7 @@ func TestCreateEventInvalid(t *testing.T) {
 		{"capacity negative", &bookdv1.CreateEventRequest{Name: "n", Capacity: -1}, []string{"capacity:", "got -1"}},
 		{"capacity negative with seats", &bookdv1.CreateEventRequest{Name: "n", Capacity: -5, Seats: []string{"A1"}}, []string{"capacity:", "got -5"}},
 		{"capacity too large", &bookdv1.CreateEventRequest{Name: "n", Capacity: fsm.MaxCapacity + 1}, []string{"capacity:", "10000000"}},
-		{"no capacity and no seats", &bookdv1.CreateEventRequest{Name: "n"}, []string{"capacity:", "at least one seat"}},
+		{"no capacity and no seats", &bookdv1.CreateEventRequest{Name: "n"}, []string{"capacity:", "sections or seats"}},
 		{"duplicate seat labels", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{"A1", "A2", "A1"}}, []string{"seats[2]:", `"A1"`, "seats[0]"}},
 		{"empty seat label", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{"A1", ""}}, []string{"seats[1]:", "required"}},
 		{"seat label too long", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{strings.Repeat("s", fsm.MaxSeatLabelLen+1)}}, []string{"seats[0]:", "at most 32"}},
@@ -122,7 +123,7 @@ func TestCreateEventInvalid(t *testing.T) {
 			if _, err := h.f.Event(id("ev", index)); err == nil {
 				t.Errorf("a refused CreateEvent stored event %s", id("ev", index))
 			}
-			if events, _, err := h.f.ListEvents("", 10); err != nil || len(events) != 0 {
+			if events, _, err := h.f.ListEvents(fsm.EventFilter{}, "", 10); err != nil || len(events) != 0 {
 				t.Errorf("ListEvents after a refused CreateEvent = %v, %v; want none", events, err)
 			}
 			if got := h.f.AppliedIndex(); got != index {
@@ -199,7 +200,7 @@ func TestListEventsPaging(t *testing.T) {
 				if pages > len(want)+1 {
 					t.Fatalf("paging does not end")
 				}
-				events, next, err := h.f.ListEvents(after, limit)
+				events, next, err := h.f.ListEvents(fsm.EventFilter{}, after, limit)
 				if err != nil {
 					t.Fatalf("ListEvents(%q, %d): %v", after, limit, err)
 				}
@@ -212,9 +213,6 @@ func TestListEventsPaging(t *testing.T) {
 				if next == "" {
 					break
 				}
-				if next != events[len(events)-1].GetId() {
-					t.Errorf("next page token %q, want the last event's id %q", next, events[len(events)-1].GetId())
-				}
 				after = next
 			}
 			if !slices.Equal(got, want) {
@@ -223,7 +221,7 @@ func TestListEventsPaging(t *testing.T) {
 		})
 	}
 	t.Run("bad token", func(t *testing.T) {
-		_, _, err := h.f.ListEvents("bogus", 10)
+		_, _, err := h.f.ListEvents(fsm.EventFilter{}, "bogus", 10)
 		checkError(t, err, fsm.CodeInvalidArgument, "", "page_token")
 	})
 }
@@ -233,7 +231,7 @@ func TestListEventsPaging(t *testing.T) {
 func TestListEventsZeroLimit(t *testing.T) {
 	h := newHarness(t)
 	h.createEvent(gaEvent(1))
-	events, _, err := h.f.ListEvents("", 0)
+	events, _, err := h.f.ListEvents(fsm.EventFilter{}, "", 0)
 	if err != nil || len(events) != 0 {
 		t.Errorf("ListEvents(\"\", 0) = %v, %v; want no events", events, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
@@ -44,6 +45,8 @@ type FSM struct {
 	sweepHint atomic.Int64
 	// events caches decoded events (see cache.go); FSM goroutine only.
 	events map[uint64]*bookdv1.Event
+	// layouts caches decoded seat layouts (see cache.go); FSM goroutine only.
+	layouts map[uint64]*fsmv1.SeatLayout
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -78,6 +81,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	}
 	f.db = db
 	f.events = nil
+	f.layouts = nil
 	f.clock = clock
 	f.nextExpiry = nextExpiry
 	f.sweepHint.Store(nextExpiry)
@@ -193,19 +197,20 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 		resp, err := o.run(t)
 		return &Result{Response: resp, Err: err}
 	}
-	k := idemKey(o.scope, o.key)
+	k := idemKey(o.scope(t), o.key)
 	var rec IdempotencyRecord
 	if t.getProto(k, &rec) {
 		return replay(&rec, cmd.GetRequestHash(), o.newResponse)
 	}
 	resp, err := o.run(t)
-	rec = IdempotencyRecord{RequestHash: cmd.GetRequestHash()}
+	rec = IdempotencyRecord{RequestHash: cmd.GetRequestHash(), CreatedUnixNanos: t.now}
 	if err != nil {
 		rec.ErrorCode, rec.ErrorReason, rec.ErrorMessage = int32(err.Code), err.Reason, err.Message
 	} else {
 		rec.Response = marshal(resp)
 	}
 	t.setProto(k, &rec)
+	t.set(idemAgeKey(t.now, k), nil)
 	return &Result{Response: resp, Err: err}
 }
 

@@ -21,7 +21,7 @@ func TestOpenEmpty(t *testing.T) {
 	if got := h.f.AppliedIndex(); got != 0 {
 		t.Errorf("AppliedIndex of a new store = %d, want 0", got)
 	}
-	events, next, err := h.f.ListEvents("", 10)
+	events, next, err := h.f.ListEvents(fsm.EventFilter{}, "", 10)
 	if err != nil || len(events) != 0 || next != "" {
 		t.Errorf("ListEvents on a new store = %v, %q, %v", events, next, err)
 	}
@@ -348,8 +348,8 @@ func TestReadsAfterClose(t *testing.T) {
 		"Hold":         func() error { _, err := f.Hold("hd_1", t0); return err },
 		"Booking":      func() error { _, err := f.Booking("bk_1"); return err },
 		"Availability": func() error { _, err := f.Availability("ev_1", t0); return err },
-		"ListEvents":   func() error { _, _, err := f.ListEvents("", 10); return err },
-		"ListBookings": func() error { _, _, err := f.ListBookings("ev_1", "", 10); return err },
+		"ListEvents":   func() error { _, _, err := f.ListEvents(fsm.EventFilter{}, "", 10); return err },
+		"ListBookings": func() error { _, _, err := f.ListBookings("ev_1", "", "", 10); return err },
 		"Members":      func() error { _, err := f.Members(); return err },
 		"Digest":       func() error { _, _, err := f.Digest(); return err },
 	}
@@ -436,8 +436,8 @@ func TestConcurrentReads(t *testing.T) {
 					return
 				}
 				h.f.Hold("hd_2", t0)
-				h.f.ListEvents("", 10)
-				h.f.ListBookings(ev, "", 10)
+				h.f.ListEvents(fsm.EventFilter{}, "", 10)
+				h.f.ListBookings(ev, "", "", 10)
 				h.f.Members()
 				h.f.AppliedChanged()
 				h.f.HoldsDue(t0)

@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
@@ -13,7 +15,7 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if err := ValidateHold(r); err != nil {
 		return nil, err
 	}
-	cl, err := t.checkClaim(r.GetEventId(), r.GetQuantity(), r.GetSeats())
+	cl, err := t.checkClaim(holdClaim(r))
 	if err != nil {
 		return nil, err
 	}
@@ -21,23 +23,38 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if r.Ttl != nil {
 		ttl = r.Ttl.AsDuration()
 	}
+	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "")
+	return &bookdv1.HoldResponse{Hold: h}, nil
+}
+
+// placeHold takes a claim's inventory for a hold numbered n.
+func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.Duration, entryID string) *bookdv1.Hold {
 	expires := t.now + ttl.Nanoseconds()
 	h := &bookdv1.Hold{
-		Id:         formatID(kindHold, t.index),
-		EventId:    r.GetEventId(),
-		CustomerId: r.GetCustomerId(),
-		Quantity:   cl.quantity,
-		Seats:      cl.seats,
-		ExpiresAt:  nanosToTimestamp(expires),
-		CreatedAt:  t.timestamp(),
-		Status:     bookdv1.HoldStatus_HOLD_STATUS_ACTIVE,
+		Id:              formatID(kindHold, n),
+		EventId:         eventID,
+		CustomerId:      customer,
+		Quantity:        cl.quantity,
+		Seats:           cl.seats,
+		ExpiresAt:       nanosToTimestamp(expires),
+		CreatedAt:       t.timestamp(),
+		Status:          bookdv1.HoldStatus_HOLD_STATUS_ACTIVE,
+		WaitlistEntryId: entryID,
+		MaxExpiresAt:    nanosToTimestamp(t.now + MaxHoldLifetime.Nanoseconds()),
 	}
-	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld, t.index)
-	t.setProto(key(prefixHold, t.index), h)
-	t.set(expiryKey(expires, t.index), nil)
+	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld, n)
+	t.addTickets(cl.event, customer, cl.quantity)
+	t.setProto(key(prefixHold, n), h)
+	t.set(expiryKey(expires, n), nil)
 	t.f.nextExpiry = min(t.f.nextExpiry, expires)
-	t.feed(holdChange("hold_created", h))
-	return &bookdv1.HoldResponse{Hold: h}, nil
+	kind := "hold_created"
+	if entryID != "" {
+		kind = "waitlist_offer"
+	}
+	c := holdChange(kind, h)
+	c.WaitlistEntryId = entryID
+	t.feed(c)
+	return h
 }
 
 func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
@@ -76,11 +93,85 @@ func (t *txn) releaseHold(r *bookdv1.ReleaseHoldRequest) (proto.Message, *Error)
 	if err != nil {
 		return nil, err
 	}
+	event := t.freeHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED, "hold_released")
+	t.serveWaitlist(event)
+	return &bookdv1.ReleaseHoldResponse{Hold: h}, nil
+}
+
+func (t *txn) extendHold(r *bookdv1.ExtendHoldRequest) (proto.Message, *Error) {
+	if err := ValidateExtendHold(r); err != nil {
+		return nil, err
+	}
+	idx, h, err := t.activeHold(r.GetHoldId())
+	if err != nil {
+		return nil, err
+	}
+	expires, limit := t.now+r.GetTtl().AsDuration().Nanoseconds(), timestampNanos(h.GetMaxExpiresAt())
+	if h.GetMaxExpiresAt() == nil { // held before holds had a cap
+		limit = timestampNanos(h.GetCreatedAt()) + MaxHoldLifetime.Nanoseconds()
+	}
+	if expires > limit {
+		return nil, errorf(CodeFailedPrecondition, ReasonHoldCap,
+			"hold %s cannot be extended past %s (%s after it was placed); ask for a ttl of at most %s",
+			h.GetId(), formatTime(limit), MaxHoldLifetime, time.Duration(limit-t.now).Truncate(time.Second))
+	}
+	t.delete(expiryKey(timestampNanos(h.GetExpiresAt()), idx))
+	h.ExpiresAt = nanosToTimestamp(expires)
+	t.setProto(key(prefixHold, idx), h)
+	t.set(expiryKey(expires, idx), nil)
+	t.f.nextExpiry = min(t.f.nextExpiry, expires)
+	t.feed(holdChange("hold_extended", h))
+	return &bookdv1.ExtendHoldResponse{Hold: h}, nil
+}
+
+// freeHold ends an active hold whose inventory goes back on sale, and
+// reports the change; it returns the hold's event.
+func (t *txn) freeHold(idx uint64, h *bookdv1.Hold, status bookdv1.HoldStatus, kind string) uint64 {
 	event, _ := parseID(kindEvent, h.GetEventId())
 	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatFree, 0)
-	t.endHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED)
-	t.feed(holdChange("hold_released", h))
-	return &bookdv1.ReleaseHoldResponse{Hold: h}, nil
+	t.addTickets(event, h.GetCustomerId(), -h.GetQuantity())
+	t.endHold(idx, h, status)
+	t.feed(holdChange(kind, h))
+	return event
+}
+
+// releaseEventHolds releases the active holds of an event (found through
+// the expiry index) and returns how many there were.
+func (t *txn) releaseEventHolds(event uint64, eventID string) int64 {
+	var released int64
+	for _, idx := range t.activeHolds() {
+		h := t.mustHold(idx)
+		if h.GetEventId() == eventID {
+			t.freeHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED, "hold_released")
+			released++
+		}
+	}
+	return released
+}
+
+// activeHolds lists the active holds in expiry order.
+func (t *txn) activeHolds() []uint64 {
+	it, err := t.b.NewIter(&pebble.IterOptions{LowerBound: prefixExpiry, UpperBound: prefixEnd(prefixExpiry)})
+	must(err)
+	var holds []uint64
+	for ok := it.First(); ok; ok = it.Next() {
+		holds = append(holds, decodeExpiryHold(it.Key()))
+	}
+	must(it.Close())
+	return holds
+}
+
+// mustHold loads a hold the expiry index names: it must be active.
+func (t *txn) mustHold(idx uint64) *bookdv1.Hold {
+	h := new(bookdv1.Hold)
+	if !t.getProto(key(prefixHold, idx), h) || h.GetStatus() != bookdv1.HoldStatus_HOLD_STATUS_ACTIVE {
+		panic(fmt.Sprintf("fsm: expiry index names hold %d, which is not active", idx))
+	}
+	return h
+}
+
+func formatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
 // activeHold loads a hold that can still be confirmed or released.
@@ -94,7 +185,7 @@ func (t *txn) activeHold(id string) (uint64, *bookdv1.Hold, *Error) {
 	case bookdv1.HoldStatus_HOLD_STATUS_ACTIVE:
 		return idx, h, nil
 	case bookdv1.HoldStatus_HOLD_STATUS_EXPIRED:
-		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldExpired, "hold %s expired at %s", id, h.GetExpiresAt().AsTime().Format("2006-01-02T15:04:05.000Z07:00"))
+		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldExpired, "hold %s expired at %s", id, formatTime(timestampNanos(h.GetExpiresAt())))
 	case bookdv1.HoldStatus_HOLD_STATUS_RELEASED:
 		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldReleased, "hold %s was released", id)
 	case bookdv1.HoldStatus_HOLD_STATUS_CONFIRMED:
@@ -129,17 +220,18 @@ func (t *txn) expireDue() {
 		due = append(due, decodeExpiryHold(it.Key()))
 	}
 	must(it.Close())
-	for _, idx := range due {
-		h := new(bookdv1.Hold)
-		if !t.getProto(key(prefixHold, idx), h) || h.GetStatus() != bookdv1.HoldStatus_HOLD_STATUS_ACTIVE {
-			panic(fmt.Sprintf("fsm: expiry index names hold %d, which is not active", idx))
-		}
-		event, _ := parseID(kindEvent, h.GetEventId())
-		t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatFree, 0)
-		t.endHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_EXPIRED)
-		t.feed(holdChange("hold_expired", h))
-	}
+	// Set before expiring: offers made to the waitlist below may lower it.
 	t.f.nextExpiry = next
+	var freed []uint64
+	for _, idx := range due {
+		event := t.freeHold(idx, t.mustHold(idx), bookdv1.HoldStatus_HOLD_STATUS_EXPIRED, "hold_expired")
+		if !slices.Contains(freed, event) {
+			freed = append(freed, event)
+		}
+	}
+	for _, event := range freed {
+		t.serveWaitlist(event)
+	}
 }
 
 func timestampNanos(ts *timestamppb.Timestamp) int64 {

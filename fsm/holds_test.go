@@ -132,11 +132,11 @@ func TestHold(t *testing.T) {
 			wantAvailable: 10, wantFree: allSeats,
 		},
 		{
-			name:     "GA on a seats-only event",
-			event:    seatEvent("B1"),
-			req:      func(ev string) *bookdv1.HoldRequest { return gaHold(ev, 1, time.Minute) },
-			wantCode: fsm.CodeFailedPrecondition, wantReason: fsm.ReasonSoldOut,
-			wantMsg:       []string{"EV", "sold out"},
+			name:          "GA on a seats-only event",
+			event:         seatEvent("B1"),
+			req:           func(ev string) *bookdv1.HoldRequest { return gaHold(ev, 1, time.Minute) },
+			wantCode:      fsm.CodeInvalidArgument,
+			wantMsg:       []string{"EV", "no general admission"},
 			wantAvailable: 0, wantFree: []string{"B1"},
 		},
 		{
@@ -269,6 +269,8 @@ func TestHold(t *testing.T) {
 					ExpiresAt:  &timestamppb.Timestamp{Seconds: t0/sec + 60},
 					CreatedAt:  &timestamppb.Timestamp{Seconds: t0 / sec},
 					Status:     bookdv1.HoldStatus_HOLD_STATUS_ACTIVE,
+					// ExtendHold can keep it until then.
+					MaxExpiresAt: &timestamppb.Timestamp{Seconds: t0/sec + int64(fsm.MaxHoldLifetime/time.Second)},
 				}
 				if len(req.GetSeats()) > 0 {
 					// Not pinned here: see TestSeatHoldQuantityIsZero.
@@ -665,7 +667,7 @@ func TestConfirmAndRelease(t *testing.T) {
 			if a.GetHeldSeats() != wantHeldSeats || a.GetBookedSeats() != wantBookedSeats {
 				t.Errorf("held/booked seats %d/%d, want %d/%d", a.GetHeldSeats(), a.GetBookedSeats(), wantHeldSeats, wantBookedSeats)
 			}
-			bookings, _, err := h.f.ListBookings(ev, "", 100)
+			bookings, _, err := h.f.ListBookings(ev, "", "", 100)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,13 +24,13 @@ func (h *harness) state(events ...string) state {
 		a := h.avail(ev)
 		a.AppliedIndex, a.AsOf = 0, nil
 		s.avail = append(s.avail, a)
-		bs, _, err := h.f.ListBookings(ev, "", 1000)
+		bs, _, err := h.f.ListBookings(ev, "", "", 1000)
 		if err != nil {
 			h.t.Fatal(err)
 		}
 		s.bookings = append(s.bookings, bs)
 	}
-	all, _, err := h.f.ListEvents("", 1000)
+	all, _, err := h.f.ListEvents(fsm.EventFilter{}, "", 1000)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -63,7 +63,10 @@ func TestIdempotentReplay(t *testing.T) {
 	// Each case makes, on an event with 10 GA tickets and seats A1-A5 and an
 	// active GA hold of 2 and a booking of seat A5, a keyed request and a
 	// different request under the same key.
-	type fixture struct{ ev, hold, booking string }
+	// hold2 and booking2 belong to the same customers as hold and
+	// booking: keys are scoped per customer, so acting on them with a key
+	// already used is a different request.
+	type fixture struct{ ev, hold, hold2, booking, booking2 string }
 	tests := []struct {
 		name  string
 		req   func(fx fixture, key string) proto.Message
@@ -119,7 +122,7 @@ func TestIdempotentReplay(t *testing.T) {
 				return &bookdv1.ReleaseHoldRequest{HoldId: fx.hold, IdempotencyKey: key}
 			},
 			other: func(fx fixture, key string) proto.Message {
-				return &bookdv1.ReleaseHoldRequest{HoldId: "hd_999", IdempotencyKey: key}
+				return &bookdv1.ReleaseHoldRequest{HoldId: fx.hold2, IdempotencyKey: key}
 			},
 		},
 		{
@@ -141,7 +144,7 @@ func TestIdempotentReplay(t *testing.T) {
 				return &bookdv1.CancelBookingRequest{BookingId: fx.booking, IdempotencyKey: key}
 			},
 			other: func(fx fixture, key string) proto.Message {
-				return &bookdv1.CancelBookingRequest{BookingId: "bk_999", IdempotencyKey: key}
+				return &bookdv1.CancelBookingRequest{BookingId: fx.booking2, IdempotencyKey: key}
 			},
 		},
 	}
@@ -149,9 +152,13 @@ func TestIdempotentReplay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			var fx fixture
-			fx.ev = h.createEvent(mixedEvent()).GetId()
+			evReq := mixedEvent()
+			evReq.Seats = append(evReq.Seats, "A6")
+			fx.ev = h.createEvent(evReq).GetId()
 			fx.hold = h.hold(gaHold(fx.ev, 2, time.Minute)).GetId()
 			fx.booking = h.book(seatBook(fx.ev, "A5")).GetId()
+			fx.hold2 = h.hold(gaHold(fx.ev, 1, time.Minute)).GetId()
+			fx.booking2 = h.book(seatBook(fx.ev, "A6")).GetId()
 
 			h.now = t0 + 1*sec
 			first := h.do(tt.req(fx, "key-1"))

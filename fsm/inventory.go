@@ -13,33 +13,120 @@ type claim struct {
 	seats    []string // empty for GA
 }
 
-// checkClaim verifies that the inventory asked for is free, all of it.
-func (t *txn) checkClaim(eventID string, quantity int64, seats []string) (*claim, *Error) {
-	idx, ev, counters, err := t.event("event_id", eventID)
+// checkClaim verifies that the event is on sale, that the customer stays
+// within the event's limits, and that the inventory asked for is free, all
+// of it; for a best-available claim it chooses the seats.
+func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
+	idx, ev, counters, err := t.event("event_id", c.eventID)
 	if err != nil {
 		return nil, err
 	}
-	if len(seats) == 0 {
+	if err := onSale(ev); err != nil {
+		return nil, err
+	}
+	quantity := c.quantity
+	if len(c.seats) > 0 {
+		quantity = int64(len(c.seats))
+	}
+	if err := t.checkLimits(idx, ev, c.customerID, quantity); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.bestAvailable:
+		return t.claimBestAvailable(idx, c.eventID, c.section, quantity)
+	case len(c.seats) == 0:
+		if ev.GetCapacity() == 0 {
+			return nil, invalid("quantity: event %s has no general admission; give seats or best_available", c.eventID)
+		}
 		left := ev.GetCapacity() - counters.GetHeldQuantity() - counters.GetBookedQuantity()
 		switch {
 		case left <= 0:
-			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", eventID)
+			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", c.eventID)
 		case quantity > left:
 			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut,
-				"event %s has only %d tickets left, %d asked", eventID, left, quantity)
+				"event %s has only %d tickets left, %d asked", c.eventID, left, quantity)
 		}
 		return &claim{event: idx, quantity: quantity}, nil
 	}
-	for i, s := range seats {
+	for i, s := range c.seats {
 		v, ok := t.seat(idx, s)
-		if !ok {
-			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, eventID, s)
-		}
-		if v.state != seatFree {
-			return nil, errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, eventID)
+		switch {
+		case !ok:
+			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, c.eventID, s)
+		case v.state == seatBlocked:
+			return nil, errorf(CodeFailedPrecondition, ReasonSeatBlocked, "seat %s of event %s is not for sale", s, c.eventID)
+		case v.state != seatFree:
+			return nil, errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, c.eventID)
 		}
 	}
-	return &claim{event: idx, quantity: int64(len(seats)), seats: seats}, nil
+	return &claim{event: idx, quantity: quantity, seats: c.seats}, nil
+}
+
+// claimBestAvailable chooses quantity seats in a section.
+func (t *txn) claimBestAvailable(idx uint64, eventID, section string, quantity int64) (*claim, *Error) {
+	layout := t.layout(idx)
+	if len(layout.GetRows()) == 0 {
+		return nil, invalid("best_available: event %s has no seats", eventID)
+	}
+	if section != "" && !hasSection(layout, section) {
+		return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "section: event %s has no section %q", eventID, section)
+	}
+	seats := t.bestAvailable(idx, layout, section, int(quantity))
+	if seats == nil {
+		where := "event " + eventID
+		if section != "" {
+			where = "section " + section + " of event " + eventID
+		}
+		return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "%s has fewer than %d seats free", where, quantity)
+	}
+	return &claim{event: idx, quantity: quantity, seats: seats}, nil
+}
+
+// checkLimits enforces the event's limits on one hold and on one customer's
+// tickets in live holds and bookings.
+func (t *txn) checkLimits(event uint64, ev *bookdv1.Event, customer string, quantity int64) *Error {
+	if max := ev.GetMaxTicketsPerHold(); max > 0 && quantity > max {
+		return errorf(CodeFailedPrecondition, ReasonHoldLimit,
+			"event %s allows at most %d tickets per hold, %d asked", ev.GetId(), max, quantity)
+	}
+	max := ev.GetMaxTicketsPerCustomer()
+	if max == 0 {
+		return nil
+	}
+	if have := t.tickets(event, customer); have+quantity > max {
+		return errorf(CodeFailedPrecondition, ReasonCustomerLimit,
+			"customer %s may have at most %d tickets of event %s and has %d in holds and bookings, %d asked",
+			clip(customer), max, ev.GetId(), have, quantity)
+	}
+	return nil
+}
+
+// tickets is a customer's tickets of an event in live holds and bookings.
+func (t *txn) tickets(event uint64, customer string) int64 {
+	v, ok := getValueT(t, ticketKey(event, customer))
+	if !ok {
+		return 0
+	}
+	n, err := decodeU64(v)
+	must(err)
+	return int64(n)
+}
+
+// addTickets moves a customer's ticket count; only events with a
+// per-customer limit keep one.
+func (t *txn) addTickets(event uint64, customer string, delta int64) {
+	if t.cachedEvent(event).GetMaxTicketsPerCustomer() == 0 {
+		return
+	}
+	n := t.tickets(event, customer) + delta
+	if n < 0 {
+		panic(fmt.Sprintf("fsm: customer %q of event %d would have %d tickets", customer, event, n))
+	}
+	if n == 0 {
+		t.delete(ticketKey(event, customer))
+		return
+	}
+	t.set(ticketKey(event, customer), u64(nil, uint64(n)))
 }
 
 // seat reads a seat's state, through the batch's seat cache (cache.go).
@@ -100,4 +187,5 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte,
 func (t *txn) putBooking(event, booking uint64, b *bookdv1.Booking) {
 	t.setProto(key(prefixBook, booking), b)
 	t.set(key(prefixEvBook, event, booking), nil)
+	t.set(customerBookingKey(b.GetCustomerId(), booking), nil)
 }

@@ -12,23 +12,45 @@ import (
 //
 //	m/applied                      last applied Raft index (8 bytes)
 //	m/clock                        state machine time, Unix ns (8 bytes)
+//	m/feedstart                    fsmv1.FeedStart: the change feed was purged up to it
+//	p/<product>                    bookd.v1.Product
 //	e/<event>                      bookd.v1.Event without its seats
 //	es/<event>                     bookd.v1.Event holding only the seat labels
+//	sl/<event>                     fsmv1.SeatLayout (the seats in rows)
 //	c/<event>                      fsmv1.EventCounters
 //	s/<event><label>               seat state (seatValue)
+//	t/<event><customer>            tickets of a customer in live holds and bookings (8 bytes)
+//	w/<entry>                      bookd.v1.WaitlistEntry
 //	h/<hold>                       bookd.v1.Hold
 //	b/<booking>                    bookd.v1.Booking
 //	x/exp/<expires ns><hold>       index of active holds by expiry
 //	x/eb/<event><booking>          index of bookings by event
-//	i/<scope>/<key>                fsmv1.IdempotencyRecord
+//	x/cb/<customer>0<booking>      index of bookings by customer
+//	x/st/<starts ns><event>        index of events by start time
+//	x/ps/<product><starts ns><event> index of a product's events by start time
+//	x/wl/<event><entry>            the waiting entries of an event's waitlist
+//	x/ik/<created ns><record key>  index of idempotency records by age
+//	i/<scope>0<key>                fsmv1.IdempotencyRecord
 //	f/<raft index><seq>            fsmv1.Change (the change feed)
 //	n/<member id>                  member RPC address
 //
-// <event>, <hold> and <booking> are the 8-byte number of the command that
+// <customer>, <scope> and <key> are followed by a 0 byte, which they
+// cannot contain (checkText refuses control characters).
+// <event>, <hold>, <booking>, <product> and <entry> are the 8-byte number of the command that
 // created them (objectNumber: Raft index and position in the entry).
 var (
 	keyApplied   = []byte("m/applied")
 	keyClock     = []byte("m/clock")
+	keyFeedStart = []byte("m/feedstart")
+	prefixProd   = []byte("p/")
+	prefixLayout = []byte("sl/")
+	prefixTicket = []byte("t/")
+	prefixWait   = []byte("w/")
+	prefixCuBook = []byte("x/cb/")
+	prefixStarts = []byte("x/st/")
+	prefixProdEv = []byte("x/ps/")
+	prefixWaitEv = []byte("x/wl/")
+	prefixIdemAt = []byte("x/ik/")
 	prefixEvent  = []byte("e/")
 	prefixLabels = []byte("es/")
 	prefixCount  = []byte("c/")
@@ -65,8 +87,30 @@ func idemKey(scope, k string) []byte {
 	b := make([]byte, 0, len(prefixIdem)+len(scope)+1+len(k))
 	b = append(b, prefixIdem...)
 	b = append(b, scope...)
-	b = append(b, '/')
+	b = append(b, 0)
 	return append(b, k...)
+}
+
+func idemAgeKey(created int64, record []byte) []byte {
+	return append(key(prefixIdemAt, uint64(created)), record...)
+}
+
+func ticketKey(event uint64, customer string) []byte {
+	return append(key(prefixTicket, event), customer...)
+}
+
+func customerBookingKey(customer string, booking uint64) []byte {
+	k := append(append([]byte{}, prefixCuBook...), customer...)
+	return u64(append(k, 0), booking)
+}
+
+func customerBookingPrefix(customer string) []byte {
+	return append(append(append([]byte{}, prefixCuBook...), customer...), 0)
+}
+
+// startsKey orders events by start time; an event without one sorts first.
+func startsKey(prefix []byte, starts int64, event uint64) []byte {
+	return u64(u64(append([]byte{}, prefix...), uint64(starts)), event)
 }
 
 func feedKey(index uint64, seq uint32) []byte {
@@ -92,6 +136,8 @@ const (
 	kindEvent   = "ev_"
 	kindHold    = "hd_"
 	kindBooking = "bk_"
+	kindProduct = "pr_"
+	kindEntry   = "wl_"
 )
 
 // Objects (events, holds, bookings) are numbered by the command that
@@ -148,6 +194,8 @@ const (
 	seatFree   byte = 0
 	seatHeld   byte = 1
 	seatBooked byte = 2
+	// A seat of the seat map that is not for sale.
+	seatBlocked byte = 3
 )
 
 // seatValue is a seat's state and, unless free, the hold or booking that has it.
@@ -157,16 +205,16 @@ type seatValue struct {
 }
 
 func (v seatValue) encode() []byte {
-	if v.state == seatFree {
-		return []byte{seatFree}
+	if v.state == seatFree || v.state == seatBlocked {
+		return []byte{v.state}
 	}
 	return u64([]byte{v.state}, v.owner)
 }
 
 func decodeSeat(b []byte) (seatValue, error) {
 	switch {
-	case len(b) == 1 && b[0] == seatFree:
-		return seatValue{}, nil
+	case len(b) == 1 && (b[0] == seatFree || b[0] == seatBlocked):
+		return seatValue{state: b[0]}, nil
 	case len(b) == 9 && (b[0] == seatHeld || b[0] == seatBooked):
 		return seatValue{state: b[0], owner: binary.BigEndian.Uint64(b[1:])}, nil
 	}

@@ -338,7 +338,7 @@ func TestInvariants(t *testing.T) {
 // clockOf returns the state machine's time, as reported by Availability.
 func clockOf(t *testing.T, f *fsm.FSM) int64 {
 	t.Helper()
-	events, _, err := f.ListEvents("", 1)
+	events, _, err := f.ListEvents(fsm.EventFilter{}, "", 1)
 	if err != nil || len(events) == 0 {
 		t.Fatalf("no event to read the clock from: %v", err)
 	}
@@ -390,13 +390,13 @@ func checkInvariants(t *testing.T, f *fsm.FSM, holdIDs []string, now int64) {
 		t.Errorf("a hold is due at +%s but HoldsDue says none is", time.Duration(now-t0))
 	}
 
-	events, _, err := f.ListEvents("", 10000)
+	events, _, err := f.ListEvents(fsm.EventFilter{}, "", 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range events {
 		tl := get(ev.GetId())
-		bookings, _, err := f.ListBookings(ev.GetId(), "", 10000)
+		bookings, _, err := f.ListBookings(ev.GetId(), "", "", 10000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
 	"google.golang.org/protobuf/proto"
@@ -99,71 +100,55 @@ func getOne(r pebble.Reader, prefix []byte, kind, noun, id string, m proto.Messa
 	return err
 }
 
-// ListEvents returns up to limit events created after the event named by
-// after ("" for the first page), and the id to pass for the next page.
-func (f *FSM) ListEvents(after string, limit int) ([]*bookdv1.Event, string, error) {
-	if limit <= 0 {
-		return nil, "", nil
-	}
-	start := prefixEvent
-	if after != "" {
-		idx, ok := parseID(kindEvent, after)
-		if !ok {
-			return nil, "", invalid("page_token: %q is not a page token", clip(after))
+// ListBookings returns up to limit bookings of an event, of a customer, or
+// of a customer at an event, after the booking named by after ("" for the
+// first page), and the token of the next page.
+func (f *FSM) ListBookings(eventID, customerID, after string, limit int) ([]*bookdv1.Booking, string, error) {
+	var event uint64
+	var prefix []byte
+	if eventID != "" {
+		var ok bool
+		if event, ok = parseID(kindEvent, eventID); !ok {
+			return nil, "", notFound("event %s not found", clip(eventID))
 		}
-		start = key(prefixEvent, idx+1)
+		prefix = key(prefixEvBook, event)
 	}
-	var events []*bookdv1.Event
-	more, err := f.scan(start, prefixEnd(prefixEvent), limit, func(r pebble.Reader, k, v []byte) error {
-		ev := new(bookdv1.Event)
-		events = append(events, ev)
-		if err := proto.Unmarshal(v, ev); err != nil {
-			return err
-		}
-		return readLabels(r, ev)
-	})
-	next := ""
-	if more {
-		next = events[len(events)-1].GetId()
+	if customerID != "" {
+		prefix = customerBookingPrefix(customerID)
 	}
-	return events, next, err
-}
-
-// ListBookings returns up to limit bookings of an event, after the booking
-// named by after ("" for the first page), and the token of the next page.
-func (f *FSM) ListBookings(eventID, after string, limit int) ([]*bookdv1.Booking, string, error) {
-	event, ok := parseID(kindEvent, eventID)
-	if !ok {
-		return nil, "", notFound("event %s not found", clip(eventID))
-	}
-	start := key(prefixEvBook, event)
+	start := prefix
 	if after != "" {
 		idx, ok := parseID(kindBooking, after)
 		if !ok {
 			return nil, "", invalid("page_token: %q is not a page token", clip(after))
 		}
-		start = key(prefixEvBook, event, idx+1)
+		start = u64(append([]byte{}, prefix...), idx+1)
 	}
 	var bookings []*bookdv1.Booking
 	more := false
 	err := f.view(func(r pebble.Reader) error {
-		if ok, err := getProto(r, key(prefixEvent, event), new(bookdv1.Event)); err != nil || !ok {
-			return errors.Join(err, notFoundIf(!ok, "event %s not found", eventID))
+		if eventID != "" {
+			if ok, err := getProto(r, key(prefixEvent, event), new(bookdv1.Event)); err != nil || !ok {
+				return errors.Join(err, notFoundIf(!ok, "event %s not found", eventID))
+			}
 		}
-		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: prefixEnd(key(prefixEvBook, event))})
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: prefixEnd(prefix)})
 		if err != nil {
 			return err
 		}
 		defer it.Close()
 		for ok := it.First(); ok; ok = it.Next() {
+			b := new(bookdv1.Booking)
+			idx := binary.BigEndian.Uint64(it.Key()[len(prefix):])
+			if _, err := getProto(r, key(prefixBook, idx), b); err != nil {
+				return err
+			}
+			if eventID != "" && b.GetEventId() != eventID {
+				continue
+			}
 			if len(bookings) == limit {
 				more = true
 				break
-			}
-			b := new(bookdv1.Booking)
-			idx := binary.BigEndian.Uint64(it.Key()[len(prefixEvBook)+8:])
-			if _, err := getProto(r, key(prefixBook, idx), b); err != nil {
-				return err
 			}
 			bookings = append(bookings, b)
 		}
@@ -174,6 +159,48 @@ func (f *FSM) ListBookings(eventID, after string, limit int) ([]*bookdv1.Booking
 		next = bookings[len(bookings)-1].GetId()
 	}
 	return bookings, next, err
+}
+
+// WaitlistEntry returns a waitlist entry and, while it waits, its position
+// (1 for the first waiting customer).
+func (f *FSM) WaitlistEntry(id string) (*bookdv1.WaitlistEntry, int64, error) {
+	e := new(bookdv1.WaitlistEntry)
+	var position int64
+	err := f.view(func(r pebble.Reader) error {
+		if err := getOne(r, prefixWait, kindEntry, "waitlist entry", id, e); err != nil {
+			return err
+		}
+		if e.GetStatus() != bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING {
+			return nil
+		}
+		event, _ := parseID(kindEvent, e.GetEventId())
+		n, _ := parseID(kindEntry, id)
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: key(prefixWaitEv, event), UpperBound: key(prefixWaitEv, event, n+1)})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			position++
+		}
+		return nil
+	})
+	return e, position, err
+}
+
+// waitlistLength counts an event's waiting entries.
+func waitlistLength(r pebble.Reader, event uint64) (int64, error) {
+	prefix := key(prefixWaitEv, event)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	var n int64
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+	}
+	return n, nil
 }
 
 func notFoundIf(cond bool, format string, args ...any) error {
@@ -245,9 +272,50 @@ func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabil
 		resp.BookedSeats = counters.GetBookedSeats()
 		resp.AsOf = nanosToTimestamp(now)
 		resp.AppliedIndex = applied
-		return freeSeats(r, event, dueSeats, &resp.FreeSeats)
+		resp.BlockedSeats = counters.GetBlockedSeats()
+		resp.Status = ev.GetStatus()
+		if resp.WaitlistLength, err = waitlistLength(r, event); err != nil {
+			return err
+		}
+		states, err := seatStates(r, event, dueSeats, &resp.FreeSeats)
+		if err != nil {
+			return err
+		}
+		resp.Sections, err = sectionCounts(r, event, states)
+		return err
 	})
 	return resp, err
+}
+
+// sectionCounts counts the seats of each section of an event's layout by state.
+func sectionCounts(r pebble.Reader, event uint64, states map[string]byte) ([]*bookdv1.SectionAvailability, error) {
+	layout := new(fsmv1.SeatLayout)
+	if _, err := getProto(r, key(prefixLayout, event), layout); err != nil {
+		return nil, err
+	}
+	var out []*bookdv1.SectionAvailability
+	var cur *bookdv1.SectionAvailability
+	seen := map[string]*bookdv1.SectionAvailability{}
+	for _, row := range layout.GetRows() {
+		if cur = seen[row.GetSection()]; cur == nil {
+			cur = &bookdv1.SectionAvailability{Section: row.GetSection()}
+			seen[row.GetSection()] = cur
+			out = append(out, cur)
+		}
+		for _, l := range row.GetLabels() {
+			switch states[l] {
+			case seatFree:
+				cur.FreeSeats++
+			case seatHeld:
+				cur.HeldSeats++
+			case seatBooked:
+				cur.BookedSeats++
+			case seatBlocked:
+				cur.BlockedSeats++
+			}
+		}
+	}
+	return out, nil
 }
 
 // dueHolds sums the GA tickets and seats of an event's active holds that are
@@ -278,44 +346,76 @@ func dueHolds(r pebble.Reader, eventID string, now int64) (int64, map[string]boo
 	return quantity, seats, nil
 }
 
-func freeSeats(r pebble.Reader, event uint64, due map[string]bool, out *[]string) error {
+// seatStates reads the state of every seat of an event (held seats of due
+// holds count as free) and appends the free ones to free, sorted by label.
+func seatStates(r pebble.Reader, event uint64, due map[string]bool, free *[]string) (map[string]byte, error) {
 	prefix := key(prefixSeat, event)
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer it.Close()
+	states := map[string]byte{}
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sv, err := decodeSeat(v)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		label := string(it.Key()[len(prefix):])
-		if sv.state == seatFree || (sv.state == seatHeld && due[label]) {
-			*out = append(*out, label)
+		if sv.state == seatHeld && due[label] {
+			sv.state = seatFree
 		}
+		if sv.state == seatFree {
+			*free = append(*free, label)
+		}
+		states[label] = sv.state
 	}
-	return nil
+	return states, nil
 }
 
 // Changes returns up to limit change-feed records after the change at
 // (afterIndex, afterSeq), in commit order; afterIndex 0 starts at the
-// beginning. more reports whether records were left.
+// oldest record retained. more reports whether records were left. A
+// position before the retained feed is refused with CodeOutOfRange: the
+// records after it are purged.
 func (f *FSM) Changes(afterIndex uint64, afterSeq uint32, limit int) (changes []*Change, more bool, err error) {
-	start := prefixFeed
-	if afterIndex > 0 {
-		start = append(feedKey(afterIndex, afterSeq), 0)
-	}
-	more, err = f.scan(start, prefixEnd(prefixFeed), limit, func(_ pebble.Reader, _, v []byte) error {
-		c := new(Change)
-		if err := proto.Unmarshal(v, c); err != nil {
-			return fmt.Errorf("fsm: decode change: %w", err)
+	err = f.view(func(r pebble.Reader) error {
+		fs := new(fsmv1.FeedStart)
+		if _, err := getProto(r, keyFeedStart, fs); err != nil {
+			return err
 		}
-		changes = append(changes, c)
+		start := prefixFeed
+		if afterIndex > 0 || afterSeq > 0 {
+			if afterIndex < fs.GetIndex() || afterIndex == fs.GetIndex() && afterSeq < fs.GetSeq() {
+				return errorf(CodeOutOfRange, "", "cursor %d-%d is older than the retained change feed, which starts after %d-%d",
+					afterIndex, afterSeq, fs.GetIndex(), fs.GetSeq())
+			}
+			start = append(feedKey(afterIndex, afterSeq), 0)
+		}
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: prefixEnd(prefixFeed)})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			if len(changes) == limit {
+				more = true
+				return nil
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			c := new(Change)
+			if err := proto.Unmarshal(v, c); err != nil {
+				return fmt.Errorf("fsm: decode change: %w", err)
+			}
+			changes = append(changes, c)
+		}
 		return nil
 	})
 	return changes, more, err

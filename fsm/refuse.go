@@ -4,6 +4,7 @@ import (
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
+	"math"
 )
 
 // CertainRefusals reports, for each of cmds that is a claim (Book or Hold)
@@ -40,14 +41,22 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 }
 
 func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
-	var eventID string
+	var eventID, customerID string
 	var quantity int64
 	var seats []string
 	switch op := cmd.GetOp().(type) {
 	case *fsmv1.Command_Book:
+		if op.Book.GetBestAvailable() {
+			return nil, nil
+		}
 		eventID, quantity, seats = op.Book.GetEventId(), op.Book.GetQuantity(), op.Book.GetSeats()
+		customerID = op.Book.GetCustomerId()
 	case *fsmv1.Command_Hold:
+		if op.Hold.GetBestAvailable() {
+			return nil, nil
+		}
 		eventID, quantity, seats = op.Hold.GetEventId(), op.Hold.GetQuantity(), op.Hold.GetSeats()
+		customerID = op.Hold.GetCustomerId()
 	default:
 		return nil, nil
 	}
@@ -60,7 +69,7 @@ func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Erro
 	if refusal == nil || err != nil {
 		return nil, err
 	}
-	if _, used, err := getValue(r, idemKey(o.scope, o.key)); err != nil || used {
+	if _, used, err := getValue(r, idemKey(o.name+":"+customerID, o.key)); err != nil || used {
 		return nil, err
 	}
 	return refusal, nil
@@ -95,6 +104,9 @@ func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seat
 			return nil, err
 		}
 		n = ev.GetCapacity() - counters.GetBookedQuantity()
+		if ev.GetCapacity() == 0 {
+			n = math.MaxInt64 // no general admission: the state machine says so
+		}
 		left[event] = n
 	}
 	switch {

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Limits on requests. They are part of the state machine's rules: the rpc
@@ -21,7 +22,12 @@ const (
 	MaxQuantityOfHold = 50
 	DefaultHoldTTL    = 10 * time.Minute
 	MinHoldTTL        = time.Second
-	MaxHoldTTL        = 24 * time.Hour
+	MaxHoldTTL        = time.Hour
+	// MaxHoldLifetime caps how long ExtendHold can keep a hold alive, counted
+	// from its creation.
+	MaxHoldLifetime = 2 * time.Hour
+	// MaxTicketsPerCustomer bounds an event's per-customer limit.
+	MaxTicketsPerCustomer = 10_000
 )
 
 // ValidateCreateEvent checks a CreateEventRequest.
@@ -29,17 +35,35 @@ func ValidateCreateEvent(r *bookdv1.CreateEventRequest) *Error {
 	if err := checkText("name", r.GetName(), MaxNameLen, true); err != nil {
 		return err
 	}
-	if r.StartsAt != nil && !r.StartsAt.IsValid() {
-		return invalid("starts_at: not a valid timestamp")
+	if r.StartsAt != nil && (!r.StartsAt.IsValid() || r.StartsAt.GetSeconds() < 0) {
+		return invalid("starts_at: not a valid timestamp after 1970")
+	}
+	if id := r.GetProductId(); id != "" {
+		if err := checkRef("product_id", kindProduct, id); err != nil {
+			return err
+		}
+	}
+	mapSeats, err := validateSections(r.GetSections())
+	if err != nil {
+		return err
+	}
+	if n := r.GetMaxTicketsPerCustomer(); n < 0 || n > MaxTicketsPerCustomer {
+		return invalid("max_tickets_per_customer: must be between 0 (no limit) and %d, got %d", MaxTicketsPerCustomer, n)
+	}
+	if n := r.GetMaxTicketsPerHold(); n < 0 || n > MaxQuantityOfHold {
+		return invalid("max_tickets_per_hold: must be between 0 (the server's %d) and %d, got %d", MaxQuantityOfHold, MaxQuantityOfHold, n)
+	}
+	if err := checkTTL("waitlist_offer_ttl", r.GetWaitlistOfferTtl()); err != nil {
+		return err
 	}
 	if r.GetCapacity() < 0 || r.GetCapacity() > MaxCapacity {
 		return invalid("capacity: must be between 0 and %d, got %d", MaxCapacity, r.GetCapacity())
 	}
-	if len(r.GetSeats()) > MaxSeatsPerEvent {
-		return invalid("seats: at most %d seats per event, got %d", MaxSeatsPerEvent, len(r.GetSeats()))
+	if n := len(r.GetSeats()) + mapSeats; n > MaxSeatsPerEvent {
+		return invalid("seats: at most %d seats per event, got %d", MaxSeatsPerEvent, n)
 	}
-	if r.GetCapacity() == 0 && len(r.GetSeats()) == 0 {
-		return invalid("capacity: an event needs a capacity above 0 or at least one seat")
+	if r.GetCapacity() == 0 && len(r.GetSeats()) == 0 && mapSeats == 0 {
+		return invalid("capacity: an event needs a capacity above 0, sections or seats")
 	}
 	if err := checkSeatLabels(r.GetSeats()); err != nil {
 		return err
@@ -49,18 +73,50 @@ func ValidateCreateEvent(r *bookdv1.CreateEventRequest) *Error {
 
 // ValidateHold checks a HoldRequest.
 func ValidateHold(r *bookdv1.HoldRequest) *Error {
-	return validateClaim(r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetIdempotencyKey(), true, r)
+	if err := validateClaim(holdClaim(r)); err != nil {
+		return err
+	}
+	return checkTTL("ttl", r.GetTtl())
 }
 
 // ValidateBook checks a BookRequest.
 func ValidateBook(r *bookdv1.BookRequest) *Error {
-	if err := validateClaim(r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetIdempotencyKey(), false, nil); err != nil {
+	if err := validateClaim(bookClaim(r)); err != nil {
 		return err
 	}
 	return checkText("payment_ref", r.GetPaymentRef(), MaxIDLen, false)
 }
 
-func validateClaim(eventID, customerID string, quantity int64, seats []string, idemKey string, withTTL bool, hold *bookdv1.HoldRequest) *Error {
+// claimRequest is what Hold and Book ask for.
+type claimRequest struct {
+	eventID, customerID string
+	quantity            int64
+	seats               []string
+	section             string
+	bestAvailable       bool
+	idemKey             string
+}
+
+func holdClaim(r *bookdv1.HoldRequest) claimRequest {
+	return claimRequest{r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable(), r.GetIdempotencyKey()}
+}
+
+func bookClaim(r *bookdv1.BookRequest) claimRequest {
+	return claimRequest{r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable(), r.GetIdempotencyKey()}
+}
+
+func validateClaim(c claimRequest) *Error {
+	eventID, customerID, quantity, seats, idemKey := c.eventID, c.customerID, c.quantity, c.seats, c.idemKey
+	switch {
+	case c.bestAvailable && len(seats) > 0:
+		return invalid("best_available: give seats or best_available, not both")
+	case c.section != "" && !c.bestAvailable:
+		return invalid("section: only used with best_available")
+	case c.section != "":
+		if err := checkMapName("section", c.section); err != nil {
+			return err
+		}
+	}
 	if _, ok := parseID(kindEvent, eventID); !ok {
 		return invalid("event_id: %q is not an event id (like ev_12)", clip(eventID))
 	}
@@ -80,13 +136,64 @@ func validateClaim(eventID, customerID string, quantity int64, seats []string, i
 	if err := checkSeatLabels(seats); err != nil {
 		return err
 	}
-	if withTTL && hold.Ttl != nil {
-		if !hold.Ttl.IsValid() {
-			return invalid("ttl: not a valid duration")
-		}
-		if d := hold.Ttl.AsDuration(); d < MinHoldTTL || d > MaxHoldTTL {
-			return invalid("ttl: must be between %s and %s, got %s", MinHoldTTL, MaxHoldTTL, d)
-		}
+	return checkText("idempotency_key", idemKey, MaxIDLen, false)
+}
+
+// checkTTL checks an optional hold lifetime.
+func checkTTL(field string, ttl *durationpb.Duration) *Error {
+	if ttl == nil {
+		return nil
+	}
+	if !ttl.IsValid() {
+		return invalid("%s: not a valid duration", field)
+	}
+	if d := ttl.AsDuration(); d < MinHoldTTL || d > MaxHoldTTL {
+		return invalid("%s: must be between %s and %s, got %s", field, MinHoldTTL, MaxHoldTTL, d)
+	}
+	return nil
+}
+
+// ValidateExtendHold checks an ExtendHoldRequest.
+func ValidateExtendHold(r *bookdv1.ExtendHoldRequest) *Error {
+	if err := checkRef("hold_id", kindHold, r.GetHoldId()); err != nil {
+		return err
+	}
+	if r.GetTtl() == nil {
+		return invalid("ttl: required")
+	}
+	if err := checkTTL("ttl", r.GetTtl()); err != nil {
+		return err
+	}
+	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
+}
+
+// ValidateCloseEvent and ValidateCancelEvent check requests that stop sales.
+func ValidateCloseEvent(r *bookdv1.CloseEventRequest) *Error {
+	return checkRefAndKey("event_id", kindEvent, r.GetEventId(), r.GetIdempotencyKey())
+}
+
+func ValidateCancelEvent(r *bookdv1.CancelEventRequest) *Error {
+	return checkRefAndKey("event_id", kindEvent, r.GetEventId(), r.GetIdempotencyKey())
+}
+
+// ValidateJoinWaitlist checks a JoinWaitlistRequest.
+func ValidateJoinWaitlist(r *bookdv1.JoinWaitlistRequest) *Error {
+	c := claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), quantity: r.GetQuantity(),
+		section: r.GetSection(), bestAvailable: true, idemKey: r.GetIdempotencyKey()}
+	if r.GetQuantity() <= 0 {
+		return invalid("quantity: must be above 0, got %d", r.GetQuantity())
+	}
+	return validateClaim(c)
+}
+
+// ValidateLeaveWaitlist checks a LeaveWaitlistRequest.
+func ValidateLeaveWaitlist(r *bookdv1.LeaveWaitlistRequest) *Error {
+	return checkRefAndKey("entry_id", kindEntry, r.GetEntryId(), r.GetIdempotencyKey())
+}
+
+func checkRefAndKey(field, kind, id, idemKey string) *Error {
+	if err := checkRef(field, kind, id); err != nil {
+		return err
 	}
 	return checkText("idempotency_key", idemKey, MaxIDLen, false)
 }
@@ -118,10 +225,16 @@ func ValidateCancelBooking(r *bookdv1.CancelBookingRequest) *Error {
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
 }
 
-// ValidateEventID, ValidateHoldID and ValidateBookingID check identifiers in reads.
+// ValidateEventID, ValidateHoldID, ValidateBookingID, ValidateProductID and
+// ValidateEntryID check identifiers in reads.
 func ValidateEventID(field, id string) *Error   { return checkRef(field, kindEvent, id) }
+func ValidateProductID(field, id string) *Error { return checkRef(field, kindProduct, id) }
+func ValidateEntryID(field, id string) *Error   { return checkRef(field, kindEntry, id) }
 func ValidateHoldID(field, id string) *Error    { return checkRef(field, kindHold, id) }
 func ValidateBookingID(field, id string) *Error { return checkRef(field, kindBooking, id) }
+
+// ValidateCustomerID checks an optional customer_id filter.
+func ValidateCustomerID(id string) *Error { return checkText("customer_id", id, MaxIDLen, false) }
 
 func checkRef(field, kind, id string) *Error {
 	if _, ok := parseID(kind, id); !ok {

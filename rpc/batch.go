@@ -146,6 +146,8 @@ func writeCommand(w *bookdv1.Write) (*fsm.Command, error) {
 		req, bad, cmd.Op = op.Book, fsm.ValidateBook(op.Book), &fsmv1.Command_Book{Book: op.Book}
 	case *bookdv1.Write_CancelBooking:
 		req, bad, cmd.Op = op.CancelBooking, fsm.ValidateCancelBooking(op.CancelBooking), &fsmv1.Command_CancelBooking{CancelBooking: op.CancelBooking}
+	case *bookdv1.Write_ExtendHold:
+		req, bad, cmd.Op = op.ExtendHold, fsm.ValidateExtendHold(op.ExtendHold), &fsmv1.Command_ExtendHold{ExtendHold: op.ExtendHold}
 	default:
 		return nil, invalidArgument("op: no write given")
 	}
@@ -168,6 +170,8 @@ func writeResponse(m proto.Message) *bookdv1.WriteResult {
 		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Book{Book: r}}
 	case *bookdv1.CancelBookingResponse:
 		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_CancelBooking{CancelBooking: r}}
+	case *bookdv1.ExtendHoldResponse:
+		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_ExtendHold{ExtendHold: r}}
 	}
 	return writeError(connect.NewError(connect.CodeInternal, fmt.Errorf("state machine answered %T", m)))
 }

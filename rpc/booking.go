@@ -95,9 +95,13 @@ func (h *BookingHandler) ListEvents(ctx context.Context, req *bookdv1.ListEvents
 	if err != nil {
 		return nil, err
 	}
+	filter, err := eventFilter(req)
+	if err != nil {
+		return nil, err
+	}
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.ListEventsResponse, error) {
-			events, next, err := h.s.node.FSM().ListEvents(req.GetPageToken(), size)
+			events, next, err := h.s.node.FSM().ListEvents(filter, req.GetPageToken(), size)
 			return &bookdv1.ListEventsResponse{Events: events, NextPageToken: next}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.ListEventsResponse, error) {
@@ -147,7 +151,15 @@ func (h *BookingHandler) GetBooking(ctx context.Context, req *bookdv1.GetBooking
 }
 
 func (h *BookingHandler) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {
-	if err := check(fsm.ValidateEventID("event_id", req.GetEventId())); err != nil {
+	switch {
+	case req.GetEventId() == "" && req.GetCustomerId() == "":
+		return nil, invalidArgument("event_id: give event_id, customer_id or both")
+	case req.GetEventId() != "":
+		if err := check(fsm.ValidateEventID("event_id", req.GetEventId())); err != nil {
+			return nil, err
+		}
+	}
+	if err := check(fsm.ValidateCustomerID(req.GetCustomerId())); err != nil {
 		return nil, err
 	}
 	size, err := pageSize(req.GetPageSize())
@@ -156,7 +168,7 @@ func (h *BookingHandler) ListBookings(ctx context.Context, req *bookdv1.ListBook
 	}
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.ListBookingsResponse, error) {
-			bookings, next, err := h.s.node.FSM().ListBookings(req.GetEventId(), req.GetPageToken(), size)
+			bookings, next, err := h.s.node.FSM().ListBookings(req.GetEventId(), req.GetCustomerId(), req.GetPageToken(), size)
 			return &bookdv1.ListBookingsResponse{Bookings: bookings, NextPageToken: next}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.ListBookingsResponse, error) {

@@ -60,6 +60,8 @@ func fsmCode(c fsm.Code) connect.Code {
 		return connect.CodeFailedPrecondition
 	case fsm.CodeAlreadyExists:
 		return connect.CodeAlreadyExists
+	case fsm.CodeOutOfRange:
+		return connect.CodeOutOfRange
 	}
 	return connect.CodeInternal
 }

@@ -22,7 +22,7 @@ const MaxRequestBytes = 4 << 20
 // and gRPC reflection for node, and the state the handlers share. Calls to
 // other nodes leave from local.
 func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr) (http.Handler, *service) {
-	s := &service{node: node, peers: newPeers(local)}
+	s := &service{node: node, peers: newPeers(local), stopping: make(chan struct{})}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		// Most answers are a few hundred bytes: gzip costs more than it saves.

@@ -28,6 +28,8 @@ const (
 type service struct {
 	node  *raftnode.Node
 	peers *peers
+	// stopping is closed when the server starts to shut down, to end streams.
+	stopping chan struct{}
 }
 
 // peer is a set of clients for another node.
@@ -163,9 +165,9 @@ func read[Resp proto.Message](ctx context.Context, s *service, opts *bookdv1.Rea
 			if !opts.MaxStaleness.IsValid() || opts.MaxStaleness.AsDuration() < 0 {
 				return zero, invalidArgument("read.max_staleness: not a valid non-negative duration")
 			}
-			if max := opts.MaxStaleness.AsDuration(); max > 0 && s.node.LastContact() > max {
-				return zero, connect.NewError(connect.CodeUnavailable,
-					fmt.Errorf("node %s has not heard from the leader within read.max_staleness %s", s.node.ID(), max))
+			if max := opts.MaxStaleness.AsDuration(); max > 0 && !s.node.IsLeader() && s.node.LastContact() > max {
+				// Too stale here: the leader's state is fresh by definition.
+				return toLeader(ctx, s, forward)
 			}
 		}
 	case bookdv1.Consistency_CONSISTENCY_UNSPECIFIED, bookdv1.Consistency_CONSISTENCY_LINEARIZABLE:

@@ -79,6 +79,7 @@ func (s *Server) Node() *raftnode.Node { return s.node }
 // Close stops serving and shuts the node down.
 func (s *Server) Close() error {
 	close(s.stop)
+	close(s.svc.stopping)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	herr := s.http.Shutdown(ctx)

@@ -78,6 +78,61 @@ func (Consistency) EnumDescriptor() ([]byte, []int) {
 	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{0}
 }
 
+type EventStatus int32
+
+const (
+	EventStatus_EVENT_STATUS_UNSPECIFIED EventStatus = 0
+	// Holds, bookings and waitlist entries are accepted.
+	EventStatus_EVENT_STATUS_ON_SALE EventStatus = 1
+	// Sales stopped; active holds may still be confirmed.
+	EventStatus_EVENT_STATUS_CLOSED EventStatus = 2
+	// The event will not take place: holds were released, bookings are to be refunded.
+	EventStatus_EVENT_STATUS_CANCELLED EventStatus = 3
+)
+
+// Enum value maps for EventStatus.
+var (
+	EventStatus_name = map[int32]string{
+		0: "EVENT_STATUS_UNSPECIFIED",
+		1: "EVENT_STATUS_ON_SALE",
+		2: "EVENT_STATUS_CLOSED",
+		3: "EVENT_STATUS_CANCELLED",
+	}
+	EventStatus_value = map[string]int32{
+		"EVENT_STATUS_UNSPECIFIED": 0,
+		"EVENT_STATUS_ON_SALE":     1,
+		"EVENT_STATUS_CLOSED":      2,
+		"EVENT_STATUS_CANCELLED":   3,
+	}
+)
+
+func (x EventStatus) Enum() *EventStatus {
+	p := new(EventStatus)
+	*p = x
+	return p
+}
+
+func (x EventStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EventStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_bookd_v1_booking_proto_enumTypes[1].Descriptor()
+}
+
+func (EventStatus) Type() protoreflect.EnumType {
+	return &file_bookd_v1_booking_proto_enumTypes[1]
+}
+
+func (x EventStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EventStatus.Descriptor instead.
+func (EventStatus) EnumDescriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{1}
+}
+
 type HoldStatus int32
 
 const (
@@ -117,11 +172,11 @@ func (x HoldStatus) String() string {
 }
 
 func (HoldStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_bookd_v1_booking_proto_enumTypes[1].Descriptor()
+	return file_bookd_v1_booking_proto_enumTypes[2].Descriptor()
 }
 
 func (HoldStatus) Type() protoreflect.EnumType {
-	return &file_bookd_v1_booking_proto_enumTypes[1]
+	return &file_bookd_v1_booking_proto_enumTypes[2]
 }
 
 func (x HoldStatus) Number() protoreflect.EnumNumber {
@@ -130,7 +185,7 @@ func (x HoldStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HoldStatus.Descriptor instead.
 func (HoldStatus) EnumDescriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{1}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{2}
 }
 
 type BookingStatus int32
@@ -166,11 +221,11 @@ func (x BookingStatus) String() string {
 }
 
 func (BookingStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_bookd_v1_booking_proto_enumTypes[2].Descriptor()
+	return file_bookd_v1_booking_proto_enumTypes[3].Descriptor()
 }
 
 func (BookingStatus) Type() protoreflect.EnumType {
-	return &file_bookd_v1_booking_proto_enumTypes[2]
+	return &file_bookd_v1_booking_proto_enumTypes[3]
 }
 
 func (x BookingStatus) Number() protoreflect.EnumNumber {
@@ -179,7 +234,64 @@ func (x BookingStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BookingStatus.Descriptor instead.
 func (BookingStatus) EnumDescriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{2}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{3}
+}
+
+type WaitlistStatus int32
+
+const (
+	WaitlistStatus_WAITLIST_STATUS_UNSPECIFIED WaitlistStatus = 0
+	WaitlistStatus_WAITLIST_STATUS_WAITING     WaitlistStatus = 1
+	// Received a hold (hold_id); the entry is done.
+	WaitlistStatus_WAITLIST_STATUS_OFFERED WaitlistStatus = 2
+	WaitlistStatus_WAITLIST_STATUS_LEFT    WaitlistStatus = 3
+	// The event was closed or cancelled before an offer could be made.
+	WaitlistStatus_WAITLIST_STATUS_DROPPED WaitlistStatus = 4
+)
+
+// Enum value maps for WaitlistStatus.
+var (
+	WaitlistStatus_name = map[int32]string{
+		0: "WAITLIST_STATUS_UNSPECIFIED",
+		1: "WAITLIST_STATUS_WAITING",
+		2: "WAITLIST_STATUS_OFFERED",
+		3: "WAITLIST_STATUS_LEFT",
+		4: "WAITLIST_STATUS_DROPPED",
+	}
+	WaitlistStatus_value = map[string]int32{
+		"WAITLIST_STATUS_UNSPECIFIED": 0,
+		"WAITLIST_STATUS_WAITING":     1,
+		"WAITLIST_STATUS_OFFERED":     2,
+		"WAITLIST_STATUS_LEFT":        3,
+		"WAITLIST_STATUS_DROPPED":     4,
+	}
+)
+
+func (x WaitlistStatus) Enum() *WaitlistStatus {
+	p := new(WaitlistStatus)
+	*p = x
+	return p
+}
+
+func (x WaitlistStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WaitlistStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_bookd_v1_booking_proto_enumTypes[4].Descriptor()
+}
+
+func (WaitlistStatus) Type() protoreflect.EnumType {
+	return &file_bookd_v1_booking_proto_enumTypes[4]
+}
+
+func (x WaitlistStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WaitlistStatus.Descriptor instead.
+func (WaitlistStatus) EnumDescriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{4}
 }
 
 // ReadOptions are accepted by every read.
@@ -237,6 +349,196 @@ func (x *ReadOptions) GetMaxStaleness() *durationpb.Duration {
 	return nil
 }
 
+// A product is what a portal sells on many dates: a tour, a show. Its
+// departures are events.
+type Product struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Product) Reset() {
+	*x = Product{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Product) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Product) ProtoMessage() {}
+
+func (x *Product) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Product.ProtoReflect.Descriptor instead.
+func (*Product) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Product) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Product) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Product) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Product) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// A row of a seat map. Its seats are numbered 1 to seats, and labelled
+// "<section>-<row>-<number>", e.g. "STALLS-A-12".
+type SeatRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Letters, digits and '_', 1 to 16 of them.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Seats in the row, 1 to 1,000.
+	Seats int32 `protobuf:"varint,2,opt,name=seats,proto3" json:"seats,omitempty"`
+	// Numbers of seats that exist but are not for sale.
+	Blocked       []int32 `protobuf:"varint,3,rep,packed,name=blocked,proto3" json:"blocked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeatRow) Reset() {
+	*x = SeatRow{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeatRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeatRow) ProtoMessage() {}
+
+func (x *SeatRow) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeatRow.ProtoReflect.Descriptor instead.
+func (*SeatRow) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SeatRow) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SeatRow) GetSeats() int32 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
+func (x *SeatRow) GetBlocked() []int32 {
+	if x != nil {
+		return x.Blocked
+	}
+	return nil
+}
+
+// A section of a seat map; its rows are listed front row first. Best-available
+// holds prefer front rows, and seats near the middle of a row.
+type Section struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Letters, digits and '_', 1 to 16 of them.
+	Name          string     `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Rows          []*SeatRow `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Section) Reset() {
+	*x = Section{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Section) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Section) ProtoMessage() {}
+
+func (x *Section) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Section.ProtoReflect.Descriptor instead.
+func (*Section) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Section) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Section) GetRows() []*SeatRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
 type Event struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -244,16 +546,29 @@ type Event struct {
 	StartsAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
 	// General-admission tickets on sale.
 	Capacity int64 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	// Labels of the named seats on sale, in the order given at creation.
-	Seats         []string               `protobuf:"bytes,5,rep,name=seats,proto3" json:"seats,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Labels of every seat, in the order given at creation (the seat map's
+	// seats section by section, row by row, then the seats given by label).
+	Seats     []string               `protobuf:"bytes,5,rep,name=seats,proto3" json:"seats,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The product this event is a departure of, if any.
+	ProductId string `protobuf:"bytes,7,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// The seat map, as given at creation.
+	Sections []*Section  `protobuf:"bytes,8,rep,name=sections,proto3" json:"sections,omitempty"`
+	Status   EventStatus `protobuf:"varint,9,opt,name=status,proto3,enum=bookd.v1.EventStatus" json:"status,omitempty"`
+	// Most tickets one customer may have in live holds and bookings together
+	// (0: no limit).
+	MaxTicketsPerCustomer int64 `protobuf:"varint,10,opt,name=max_tickets_per_customer,json=maxTicketsPerCustomer,proto3" json:"max_tickets_per_customer,omitempty"`
+	// Most tickets one hold or booking may take (0: the server's limit, 50).
+	MaxTicketsPerHold int64 `protobuf:"varint,11,opt,name=max_tickets_per_hold,json=maxTicketsPerHold,proto3" json:"max_tickets_per_hold,omitempty"`
+	// How long a waitlist offer's hold lasts.
+	WaitlistOfferTtl *durationpb.Duration `protobuf:"bytes,12,opt,name=waitlist_offer_ttl,json=waitlistOfferTtl,proto3" json:"waitlist_offer_ttl,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[1]
+	mi := &file_bookd_v1_booking_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +580,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[1]
+	mi := &file_bookd_v1_booking_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +593,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{1}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Event) GetId() string {
@@ -323,6 +638,48 @@ func (x *Event) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Event) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *Event) GetSections() []*Section {
+	if x != nil {
+		return x.Sections
+	}
+	return nil
+}
+
+func (x *Event) GetStatus() EventStatus {
+	if x != nil {
+		return x.Status
+	}
+	return EventStatus_EVENT_STATUS_UNSPECIFIED
+}
+
+func (x *Event) GetMaxTicketsPerCustomer() int64 {
+	if x != nil {
+		return x.MaxTicketsPerCustomer
+	}
+	return 0
+}
+
+func (x *Event) GetMaxTicketsPerHold() int64 {
+	if x != nil {
+		return x.MaxTicketsPerHold
+	}
+	return 0
+}
+
+func (x *Event) GetWaitlistOfferTtl() *durationpb.Duration {
+	if x != nil {
+		return x.WaitlistOfferTtl
+	}
+	return nil
+}
+
 type Hold struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -335,14 +692,18 @@ type Hold struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	Status    HoldStatus             `protobuf:"varint,8,opt,name=status,proto3,enum=bookd.v1.HoldStatus" json:"status,omitempty"`
 	// Set once the hold is confirmed.
-	BookingId     string `protobuf:"bytes,9,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
+	BookingId string `protobuf:"bytes,9,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
+	// Set when the hold is a waitlist offer: the entry it was offered to.
+	WaitlistEntryId string `protobuf:"bytes,10,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
+	// ExtendHold cannot move expires_at past this.
+	MaxExpiresAt  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=max_expires_at,json=maxExpiresAt,proto3" json:"max_expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hold) Reset() {
 	*x = Hold{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[2]
+	mi := &file_bookd_v1_booking_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +715,7 @@ func (x *Hold) String() string {
 func (*Hold) ProtoMessage() {}
 
 func (x *Hold) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[2]
+	mi := &file_bookd_v1_booking_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +728,7 @@ func (x *Hold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hold.ProtoReflect.Descriptor instead.
 func (*Hold) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{2}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Hold) GetId() string {
@@ -433,6 +794,20 @@ func (x *Hold) GetBookingId() string {
 	return ""
 }
 
+func (x *Hold) GetWaitlistEntryId() string {
+	if x != nil {
+		return x.WaitlistEntryId
+	}
+	return ""
+}
+
+func (x *Hold) GetMaxExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaxExpiresAt
+	}
+	return nil
+}
+
 type Booking struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -452,7 +827,7 @@ type Booking struct {
 
 func (x *Booking) Reset() {
 	*x = Booking{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[3]
+	mi := &file_bookd_v1_booking_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +839,7 @@ func (x *Booking) String() string {
 func (*Booking) ProtoMessage() {}
 
 func (x *Booking) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[3]
+	mi := &file_bookd_v1_booking_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +852,7 @@ func (x *Booking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Booking.ProtoReflect.Descriptor instead.
 func (*Booking) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{3}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Booking) GetId() string {
@@ -550,20 +925,247 @@ func (x *Booking) GetCancelledAt() *timestamppb.Timestamp {
 	return nil
 }
 
-type CreateEventRequest struct {
+type CreateProductRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	StartsAt       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
-	Capacity       int64                  `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	Seats          []string               `protobuf:"bytes,4,rep,name=seats,proto3" json:"seats,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	Description    string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	IdempotencyKey string                 `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
+func (x *CreateProductRequest) Reset() {
+	*x = CreateProductRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProductRequest) ProtoMessage() {}
+
+func (x *CreateProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProductRequest.ProtoReflect.Descriptor instead.
+func (*CreateProductRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CreateProductRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type CreateProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProductResponse) Reset() {
+	*x = CreateProductResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProductResponse) ProtoMessage() {}
+
+func (x *CreateProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProductResponse.ProtoReflect.Descriptor instead.
+func (*CreateProductResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateProductResponse) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+type ListProductsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Read          *ReadOptions           `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductsRequest) Reset() {
+	*x = ListProductsRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductsRequest) ProtoMessage() {}
+
+func (x *ListProductsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductsRequest.ProtoReflect.Descriptor instead.
+func (*ListProductsRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListProductsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListProductsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListProductsRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type ListProductsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Products      []*Product             `protobuf:"bytes,1,rep,name=products,proto3" json:"products,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProductsResponse) Reset() {
+	*x = ListProductsResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProductsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProductsResponse) ProtoMessage() {}
+
+func (x *ListProductsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProductsResponse.ProtoReflect.Descriptor instead.
+func (*ListProductsResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListProductsResponse) GetProducts() []*Product {
+	if x != nil {
+		return x.Products
+	}
+	return nil
+}
+
+func (x *ListProductsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type CreateEventRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	StartsAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	// General-admission tickets.
+	Capacity int64 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Named seats, by label, outside any seat map. Labels made of letters then
+	// digits ("A12") form rows by their letters for best-available holds.
+	Seats          []string `protobuf:"bytes,4,rep,name=seats,proto3" json:"seats,omitempty"`
+	IdempotencyKey string   `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// A product made by CreateProduct.
+	ProductId string `protobuf:"bytes,6,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// A seat map.
+	Sections              []*Section `protobuf:"bytes,7,rep,name=sections,proto3" json:"sections,omitempty"`
+	MaxTicketsPerCustomer int64      `protobuf:"varint,8,opt,name=max_tickets_per_customer,json=maxTicketsPerCustomer,proto3" json:"max_tickets_per_customer,omitempty"`
+	MaxTicketsPerHold     int64      `protobuf:"varint,9,opt,name=max_tickets_per_hold,json=maxTicketsPerHold,proto3" json:"max_tickets_per_hold,omitempty"`
+	// Default 10 minutes.
+	WaitlistOfferTtl *durationpb.Duration `protobuf:"bytes,10,opt,name=waitlist_offer_ttl,json=waitlistOfferTtl,proto3" json:"waitlist_offer_ttl,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[4]
+	mi := &file_bookd_v1_booking_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +1177,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[4]
+	mi := &file_bookd_v1_booking_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +1190,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{4}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateEventRequest) GetName() string {
@@ -626,6 +1228,41 @@ func (x *CreateEventRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *CreateEventRequest) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *CreateEventRequest) GetSections() []*Section {
+	if x != nil {
+		return x.Sections
+	}
+	return nil
+}
+
+func (x *CreateEventRequest) GetMaxTicketsPerCustomer() int64 {
+	if x != nil {
+		return x.MaxTicketsPerCustomer
+	}
+	return 0
+}
+
+func (x *CreateEventRequest) GetMaxTicketsPerHold() int64 {
+	if x != nil {
+		return x.MaxTicketsPerHold
+	}
+	return 0
+}
+
+func (x *CreateEventRequest) GetWaitlistOfferTtl() *durationpb.Duration {
+	if x != nil {
+		return x.WaitlistOfferTtl
+	}
+	return nil
+}
+
 type CreateEventResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
@@ -635,7 +1272,7 @@ type CreateEventResponse struct {
 
 func (x *CreateEventResponse) Reset() {
 	*x = CreateEventResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[5]
+	mi := &file_bookd_v1_booking_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +1284,7 @@ func (x *CreateEventResponse) String() string {
 func (*CreateEventResponse) ProtoMessage() {}
 
 func (x *CreateEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[5]
+	mi := &file_bookd_v1_booking_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +1297,7 @@ func (x *CreateEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventResponse.ProtoReflect.Descriptor instead.
 func (*CreateEventResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{5}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateEventResponse) GetEvent() *Event {
@@ -680,7 +1317,7 @@ type GetEventRequest struct {
 
 func (x *GetEventRequest) Reset() {
 	*x = GetEventRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[6]
+	mi := &file_bookd_v1_booking_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -692,7 +1329,7 @@ func (x *GetEventRequest) String() string {
 func (*GetEventRequest) ProtoMessage() {}
 
 func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[6]
+	mi := &file_bookd_v1_booking_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +1342,7 @@ func (x *GetEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventRequest.ProtoReflect.Descriptor instead.
 func (*GetEventRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{6}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetEventRequest) GetEventId() string {
@@ -731,7 +1368,7 @@ type GetEventResponse struct {
 
 func (x *GetEventResponse) Reset() {
 	*x = GetEventResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[7]
+	mi := &file_bookd_v1_booking_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -743,7 +1380,7 @@ func (x *GetEventResponse) String() string {
 func (*GetEventResponse) ProtoMessage() {}
 
 func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[7]
+	mi := &file_bookd_v1_booking_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -756,7 +1393,7 @@ func (x *GetEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEventResponse.ProtoReflect.Descriptor instead.
 func (*GetEventResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{7}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetEventResponse) GetEvent() *Event {
@@ -766,20 +1403,32 @@ func (x *GetEventResponse) GetEvent() *Event {
 	return nil
 }
 
+// Events are listed by start time (events without one first), then by id.
 type ListEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many events (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// next_page_token of the previous page.
-	PageToken     string       `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	Read          *ReadOptions `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	// next_page_token of the previous page, with the same filters.
+	PageToken string       `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Read      *ReadOptions `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	// Only departures of this product.
+	ProductId string `protobuf:"bytes,4,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// Only events starting at or after this time.
+	StartsAfter *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=starts_after,json=startsAfter,proto3" json:"starts_after,omitempty"`
+	// Only events starting before this time.
+	StartsBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=starts_before,json=startsBefore,proto3" json:"starts_before,omitempty"`
+	// Only events whose name contains this text, ignoring case.
+	Query string `protobuf:"bytes,7,opt,name=query,proto3" json:"query,omitempty"`
+	// Only events on sale with at least this many GA tickets or seats free
+	// (tickets in holds that are due but not yet expired count as held).
+	MinAvailable  int64 `protobuf:"varint,8,opt,name=min_available,json=minAvailable,proto3" json:"min_available,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[8]
+	mi := &file_bookd_v1_booking_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1440,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[8]
+	mi := &file_bookd_v1_booking_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1453,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{8}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListEventsRequest) GetPageSize() int32 {
@@ -828,6 +1477,41 @@ func (x *ListEventsRequest) GetRead() *ReadOptions {
 	return nil
 }
 
+func (x *ListEventsRequest) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetStartsAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAfter
+	}
+	return nil
+}
+
+func (x *ListEventsRequest) GetStartsBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsBefore
+	}
+	return nil
+}
+
+func (x *ListEventsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetMinAvailable() int64 {
+	if x != nil {
+		return x.MinAvailable
+	}
+	return 0
+}
+
 type ListEventsResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Events []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
@@ -839,7 +1523,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[9]
+	mi := &file_bookd_v1_booking_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1535,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[9]
+	mi := &file_bookd_v1_booking_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1548,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{9}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListEventsResponse) GetEvents() []*Event {
@@ -891,7 +1575,7 @@ type GetAvailabilityRequest struct {
 
 func (x *GetAvailabilityRequest) Reset() {
 	*x = GetAvailabilityRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[10]
+	mi := &file_bookd_v1_booking_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1587,7 @@ func (x *GetAvailabilityRequest) String() string {
 func (*GetAvailabilityRequest) ProtoMessage() {}
 
 func (x *GetAvailabilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[10]
+	mi := &file_bookd_v1_booking_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1600,7 @@ func (x *GetAvailabilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAvailabilityRequest.ProtoReflect.Descriptor instead.
 func (*GetAvailabilityRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{10}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetAvailabilityRequest) GetEventId() string {
@@ -948,14 +1632,22 @@ type GetAvailabilityResponse struct {
 	// The time the answer is computed for: holds expiring before it are free.
 	AsOf *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	// The Raft index of the state the answer was read from.
-	AppliedIndex  uint64 `protobuf:"varint,10,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AppliedIndex uint64 `protobuf:"varint,10,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	// Seats not for sale.
+	BlockedSeats int64 `protobuf:"varint,11,opt,name=blocked_seats,json=blockedSeats,proto3" json:"blocked_seats,omitempty"`
+	// The seats of each section, in seat-map order (seats given by label are
+	// in the section named "").
+	Sections []*SectionAvailability `protobuf:"bytes,12,rep,name=sections,proto3" json:"sections,omitempty"`
+	Status   EventStatus            `protobuf:"varint,13,opt,name=status,proto3,enum=bookd.v1.EventStatus" json:"status,omitempty"`
+	// Customers waiting for an offer.
+	WaitlistLength int64 `protobuf:"varint,14,opt,name=waitlist_length,json=waitlistLength,proto3" json:"waitlist_length,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetAvailabilityResponse) Reset() {
 	*x = GetAvailabilityResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[11]
+	mi := &file_bookd_v1_booking_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1659,7 @@ func (x *GetAvailabilityResponse) String() string {
 func (*GetAvailabilityResponse) ProtoMessage() {}
 
 func (x *GetAvailabilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[11]
+	mi := &file_bookd_v1_booking_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1672,7 @@ func (x *GetAvailabilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAvailabilityResponse.ProtoReflect.Descriptor instead.
 func (*GetAvailabilityResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{11}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAvailabilityResponse) GetEventId() string {
@@ -1053,6 +1745,110 @@ func (x *GetAvailabilityResponse) GetAppliedIndex() uint64 {
 	return 0
 }
 
+func (x *GetAvailabilityResponse) GetBlockedSeats() int64 {
+	if x != nil {
+		return x.BlockedSeats
+	}
+	return 0
+}
+
+func (x *GetAvailabilityResponse) GetSections() []*SectionAvailability {
+	if x != nil {
+		return x.Sections
+	}
+	return nil
+}
+
+func (x *GetAvailabilityResponse) GetStatus() EventStatus {
+	if x != nil {
+		return x.Status
+	}
+	return EventStatus_EVENT_STATUS_UNSPECIFIED
+}
+
+func (x *GetAvailabilityResponse) GetWaitlistLength() int64 {
+	if x != nil {
+		return x.WaitlistLength
+	}
+	return 0
+}
+
+type SectionAvailability struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Section       string                 `protobuf:"bytes,1,opt,name=section,proto3" json:"section,omitempty"`
+	FreeSeats     int64                  `protobuf:"varint,2,opt,name=free_seats,json=freeSeats,proto3" json:"free_seats,omitempty"`
+	HeldSeats     int64                  `protobuf:"varint,3,opt,name=held_seats,json=heldSeats,proto3" json:"held_seats,omitempty"`
+	BookedSeats   int64                  `protobuf:"varint,4,opt,name=booked_seats,json=bookedSeats,proto3" json:"booked_seats,omitempty"`
+	BlockedSeats  int64                  `protobuf:"varint,5,opt,name=blocked_seats,json=blockedSeats,proto3" json:"blocked_seats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SectionAvailability) Reset() {
+	*x = SectionAvailability{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SectionAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SectionAvailability) ProtoMessage() {}
+
+func (x *SectionAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SectionAvailability.ProtoReflect.Descriptor instead.
+func (*SectionAvailability) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SectionAvailability) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *SectionAvailability) GetFreeSeats() int64 {
+	if x != nil {
+		return x.FreeSeats
+	}
+	return 0
+}
+
+func (x *SectionAvailability) GetHeldSeats() int64 {
+	if x != nil {
+		return x.HeldSeats
+	}
+	return 0
+}
+
+func (x *SectionAvailability) GetBookedSeats() int64 {
+	if x != nil {
+		return x.BookedSeats
+	}
+	return 0
+}
+
+func (x *SectionAvailability) GetBlockedSeats() int64 {
+	if x != nil {
+		return x.BlockedSeats
+	}
+	return 0
+}
+
 type HoldRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -1061,16 +1857,22 @@ type HoldRequest struct {
 	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Named seats to hold, all or nothing.
 	Seats []string `protobuf:"bytes,4,rep,name=seats,proto3" json:"seats,omitempty"`
-	// How long the hold lasts (default 10 minutes).
-	Ttl            *durationpb.Duration `protobuf:"bytes,5,opt,name=ttl,proto3" json:"ttl,omitempty"`
-	IdempotencyKey string               `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How long the hold lasts (default 10 minutes, 1 second to 1 hour).
+	Ttl *durationpb.Duration `protobuf:"bytes,5,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Scoped to customer_id: two customers may use the same key.
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// With best_available: the section to choose seats in ("" for any).
+	Section string `protobuf:"bytes,7,opt,name=section,proto3" json:"section,omitempty"`
+	// Choose quantity seats: adjacent in one row where possible, front rows
+	// first, near the middle of the row.
+	BestAvailable bool `protobuf:"varint,8,opt,name=best_available,json=bestAvailable,proto3" json:"best_available,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HoldRequest) Reset() {
 	*x = HoldRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[12]
+	mi := &file_bookd_v1_booking_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1082,7 +1884,7 @@ func (x *HoldRequest) String() string {
 func (*HoldRequest) ProtoMessage() {}
 
 func (x *HoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[12]
+	mi := &file_bookd_v1_booking_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1095,7 +1897,7 @@ func (x *HoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldRequest.ProtoReflect.Descriptor instead.
 func (*HoldRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{12}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HoldRequest) GetEventId() string {
@@ -1140,6 +1942,20 @@ func (x *HoldRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *HoldRequest) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *HoldRequest) GetBestAvailable() bool {
+	if x != nil {
+		return x.BestAvailable
+	}
+	return false
+}
+
 type HoldResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Hold          *Hold                  `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
@@ -1149,7 +1965,7 @@ type HoldResponse struct {
 
 func (x *HoldResponse) Reset() {
 	*x = HoldResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[13]
+	mi := &file_bookd_v1_booking_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1977,7 @@ func (x *HoldResponse) String() string {
 func (*HoldResponse) ProtoMessage() {}
 
 func (x *HoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[13]
+	mi := &file_bookd_v1_booking_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1990,7 @@ func (x *HoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldResponse.ProtoReflect.Descriptor instead.
 func (*HoldResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{13}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HoldResponse) GetHold() *Hold {
@@ -1194,7 +2010,7 @@ type GetHoldRequest struct {
 
 func (x *GetHoldRequest) Reset() {
 	*x = GetHoldRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[14]
+	mi := &file_bookd_v1_booking_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +2022,7 @@ func (x *GetHoldRequest) String() string {
 func (*GetHoldRequest) ProtoMessage() {}
 
 func (x *GetHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[14]
+	mi := &file_bookd_v1_booking_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +2035,7 @@ func (x *GetHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHoldRequest.ProtoReflect.Descriptor instead.
 func (*GetHoldRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{14}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetHoldRequest) GetHoldId() string {
@@ -1245,7 +2061,7 @@ type GetHoldResponse struct {
 
 func (x *GetHoldResponse) Reset() {
 	*x = GetHoldResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[15]
+	mi := &file_bookd_v1_booking_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +2073,7 @@ func (x *GetHoldResponse) String() string {
 func (*GetHoldResponse) ProtoMessage() {}
 
 func (x *GetHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[15]
+	mi := &file_bookd_v1_booking_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +2086,7 @@ func (x *GetHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHoldResponse.ProtoReflect.Descriptor instead.
 func (*GetHoldResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{15}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetHoldResponse) GetHold() *Hold {
@@ -1281,17 +2097,18 @@ func (x *GetHoldResponse) GetHold() *Hold {
 }
 
 type ConfirmRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	HoldId         string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	PaymentRef     string                 `protobuf:"bytes,2,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
-	IdempotencyKey string                 `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	HoldId     string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	PaymentRef string                 `protobuf:"bytes,2,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	// Scoped to the hold (and so to its customer).
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConfirmRequest) Reset() {
 	*x = ConfirmRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[16]
+	mi := &file_bookd_v1_booking_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +2120,7 @@ func (x *ConfirmRequest) String() string {
 func (*ConfirmRequest) ProtoMessage() {}
 
 func (x *ConfirmRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[16]
+	mi := &file_bookd_v1_booking_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +2133,7 @@ func (x *ConfirmRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{16}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfirmRequest) GetHoldId() string {
@@ -1349,7 +2166,7 @@ type ConfirmResponse struct {
 
 func (x *ConfirmResponse) Reset() {
 	*x = ConfirmResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[17]
+	mi := &file_bookd_v1_booking_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +2178,7 @@ func (x *ConfirmResponse) String() string {
 func (*ConfirmResponse) ProtoMessage() {}
 
 func (x *ConfirmResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[17]
+	mi := &file_bookd_v1_booking_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +2191,7 @@ func (x *ConfirmResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{17}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConfirmResponse) GetBooking() *Booking {
@@ -1394,7 +2211,7 @@ type ReleaseHoldRequest struct {
 
 func (x *ReleaseHoldRequest) Reset() {
 	*x = ReleaseHoldRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[18]
+	mi := &file_bookd_v1_booking_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +2223,7 @@ func (x *ReleaseHoldRequest) String() string {
 func (*ReleaseHoldRequest) ProtoMessage() {}
 
 func (x *ReleaseHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[18]
+	mi := &file_bookd_v1_booking_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +2236,7 @@ func (x *ReleaseHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseHoldRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseHoldRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{18}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ReleaseHoldRequest) GetHoldId() string {
@@ -1445,7 +2262,7 @@ type ReleaseHoldResponse struct {
 
 func (x *ReleaseHoldResponse) Reset() {
 	*x = ReleaseHoldResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[19]
+	mi := &file_bookd_v1_booking_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +2274,7 @@ func (x *ReleaseHoldResponse) String() string {
 func (*ReleaseHoldResponse) ProtoMessage() {}
 
 func (x *ReleaseHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[19]
+	mi := &file_bookd_v1_booking_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +2287,7 @@ func (x *ReleaseHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseHoldResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseHoldResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{19}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReleaseHoldResponse) GetHold() *Hold {
@@ -1488,16 +2305,19 @@ type BookRequest struct {
 	Seats      []string               `protobuf:"bytes,4,rep,name=seats,proto3" json:"seats,omitempty"`
 	// Unused by Book itself (the hold is confirmed at once); accepted so a
 	// HoldRequest's fields carry over unchanged.
-	Ttl            *durationpb.Duration `protobuf:"bytes,5,opt,name=ttl,proto3" json:"ttl,omitempty"`
-	IdempotencyKey string               `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	PaymentRef     string               `protobuf:"bytes,7,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	Ttl *durationpb.Duration `protobuf:"bytes,5,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Scoped to customer_id.
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	PaymentRef     string `protobuf:"bytes,7,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	Section        string `protobuf:"bytes,8,opt,name=section,proto3" json:"section,omitempty"`
+	BestAvailable  bool   `protobuf:"varint,9,opt,name=best_available,json=bestAvailable,proto3" json:"best_available,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *BookRequest) Reset() {
 	*x = BookRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[20]
+	mi := &file_bookd_v1_booking_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +2329,7 @@ func (x *BookRequest) String() string {
 func (*BookRequest) ProtoMessage() {}
 
 func (x *BookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[20]
+	mi := &file_bookd_v1_booking_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +2342,7 @@ func (x *BookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookRequest.ProtoReflect.Descriptor instead.
 func (*BookRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{20}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BookRequest) GetEventId() string {
@@ -1574,6 +2394,20 @@ func (x *BookRequest) GetPaymentRef() string {
 	return ""
 }
 
+func (x *BookRequest) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *BookRequest) GetBestAvailable() bool {
+	if x != nil {
+		return x.BestAvailable
+	}
+	return false
+}
+
 type BookResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Booking       *Booking               `protobuf:"bytes,1,opt,name=booking,proto3" json:"booking,omitempty"`
@@ -1583,7 +2417,7 @@ type BookResponse struct {
 
 func (x *BookResponse) Reset() {
 	*x = BookResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[21]
+	mi := &file_bookd_v1_booking_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +2429,7 @@ func (x *BookResponse) String() string {
 func (*BookResponse) ProtoMessage() {}
 
 func (x *BookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[21]
+	mi := &file_bookd_v1_booking_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +2442,7 @@ func (x *BookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookResponse.ProtoReflect.Descriptor instead.
 func (*BookResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{21}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BookResponse) GetBooking() *Booking {
@@ -1628,7 +2462,7 @@ type CancelBookingRequest struct {
 
 func (x *CancelBookingRequest) Reset() {
 	*x = CancelBookingRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[22]
+	mi := &file_bookd_v1_booking_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +2474,7 @@ func (x *CancelBookingRequest) String() string {
 func (*CancelBookingRequest) ProtoMessage() {}
 
 func (x *CancelBookingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[22]
+	mi := &file_bookd_v1_booking_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +2487,7 @@ func (x *CancelBookingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBookingRequest.ProtoReflect.Descriptor instead.
 func (*CancelBookingRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{22}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CancelBookingRequest) GetBookingId() string {
@@ -1679,7 +2513,7 @@ type CancelBookingResponse struct {
 
 func (x *CancelBookingResponse) Reset() {
 	*x = CancelBookingResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[23]
+	mi := &file_bookd_v1_booking_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +2525,7 @@ func (x *CancelBookingResponse) String() string {
 func (*CancelBookingResponse) ProtoMessage() {}
 
 func (x *CancelBookingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[23]
+	mi := &file_bookd_v1_booking_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,12 +2538,992 @@ func (x *CancelBookingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelBookingResponse.ProtoReflect.Descriptor instead.
 func (*CancelBookingResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{23}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CancelBookingResponse) GetBooking() *Booking {
 	if x != nil {
 		return x.Booking
+	}
+	return nil
+}
+
+type ExtendHoldRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// The hold then expires this long after now (1 second to 1 hour), but not
+	// after its max_expires_at.
+	Ttl            *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	IdempotencyKey string               `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ExtendHoldRequest) Reset() {
+	*x = ExtendHoldRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendHoldRequest) ProtoMessage() {}
+
+func (x *ExtendHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendHoldRequest.ProtoReflect.Descriptor instead.
+func (*ExtendHoldRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ExtendHoldRequest) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *ExtendHoldRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+func (x *ExtendHoldRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type ExtendHoldResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hold          *Hold                  `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtendHoldResponse) Reset() {
+	*x = ExtendHoldResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtendHoldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtendHoldResponse) ProtoMessage() {}
+
+func (x *ExtendHoldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtendHoldResponse.ProtoReflect.Descriptor instead.
+func (*ExtendHoldResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ExtendHoldResponse) GetHold() *Hold {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
+}
+
+type CloseEventRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	EventId        string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CloseEventRequest) Reset() {
+	*x = CloseEventRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseEventRequest) ProtoMessage() {}
+
+func (x *CloseEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseEventRequest.ProtoReflect.Descriptor instead.
+func (*CloseEventRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *CloseEventRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *CloseEventRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type CloseEventResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseEventResponse) Reset() {
+	*x = CloseEventResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseEventResponse) ProtoMessage() {}
+
+func (x *CloseEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseEventResponse.ProtoReflect.Descriptor instead.
+func (*CloseEventResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *CloseEventResponse) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type CancelEventRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	EventId        string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CancelEventRequest) Reset() {
+	*x = CancelEventRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelEventRequest) ProtoMessage() {}
+
+func (x *CancelEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelEventRequest.ProtoReflect.Descriptor instead.
+func (*CancelEventRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CancelEventRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *CancelEventRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type CancelEventResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Event *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// Active holds released by the cancellation.
+	ReleasedHolds int64 `protobuf:"varint,2,opt,name=released_holds,json=releasedHolds,proto3" json:"released_holds,omitempty"`
+	// Tickets (GA and seats) of confirmed bookings, to be refunded
+	// (ListBookings lists the bookings).
+	TicketsToRefund int64 `protobuf:"varint,3,opt,name=tickets_to_refund,json=ticketsToRefund,proto3" json:"tickets_to_refund,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CancelEventResponse) Reset() {
+	*x = CancelEventResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelEventResponse) ProtoMessage() {}
+
+func (x *CancelEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelEventResponse.ProtoReflect.Descriptor instead.
+func (*CancelEventResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CancelEventResponse) GetEvent() *Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *CancelEventResponse) GetReleasedHolds() int64 {
+	if x != nil {
+		return x.ReleasedHolds
+	}
+	return 0
+}
+
+func (x *CancelEventResponse) GetTicketsToRefund() int64 {
+	if x != nil {
+		return x.TicketsToRefund
+	}
+	return 0
+}
+
+type WaitlistEntry struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	EventId    string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Quantity   int64                  `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// For a seated event: the section of the offer ("" for any).
+	Section string         `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
+	Status  WaitlistStatus `protobuf:"varint,6,opt,name=status,proto3,enum=bookd.v1.WaitlistStatus" json:"status,omitempty"`
+	// The offer, once made.
+	HoldId        string                 `protobuf:"bytes,7,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitlistEntry) Reset() {
+	*x = WaitlistEntry{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitlistEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitlistEntry) ProtoMessage() {}
+
+func (x *WaitlistEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitlistEntry.ProtoReflect.Descriptor instead.
+func (*WaitlistEntry) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *WaitlistEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *WaitlistEntry) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *WaitlistEntry) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *WaitlistEntry) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *WaitlistEntry) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *WaitlistEntry) GetStatus() WaitlistStatus {
+	if x != nil {
+		return x.Status
+	}
+	return WaitlistStatus_WAITLIST_STATUS_UNSPECIFIED
+}
+
+func (x *WaitlistEntry) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *WaitlistEntry) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type JoinWaitlistRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Tickets (GA) or seats (best available) wanted.
+	Quantity int64  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Section  string `protobuf:"bytes,4,opt,name=section,proto3" json:"section,omitempty"`
+	// Scoped to customer_id.
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *JoinWaitlistRequest) Reset() {
+	*x = JoinWaitlistRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinWaitlistRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinWaitlistRequest) ProtoMessage() {}
+
+func (x *JoinWaitlistRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinWaitlistRequest.ProtoReflect.Descriptor instead.
+func (*JoinWaitlistRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *JoinWaitlistRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *JoinWaitlistRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *JoinWaitlistRequest) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *JoinWaitlistRequest) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *JoinWaitlistRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type JoinWaitlistResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *WaitlistEntry         `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinWaitlistResponse) Reset() {
+	*x = JoinWaitlistResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinWaitlistResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinWaitlistResponse) ProtoMessage() {}
+
+func (x *JoinWaitlistResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinWaitlistResponse.ProtoReflect.Descriptor instead.
+func (*JoinWaitlistResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *JoinWaitlistResponse) GetEntry() *WaitlistEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type LeaveWaitlistRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	EntryId        string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *LeaveWaitlistRequest) Reset() {
+	*x = LeaveWaitlistRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveWaitlistRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveWaitlistRequest) ProtoMessage() {}
+
+func (x *LeaveWaitlistRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveWaitlistRequest.ProtoReflect.Descriptor instead.
+func (*LeaveWaitlistRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *LeaveWaitlistRequest) GetEntryId() string {
+	if x != nil {
+		return x.EntryId
+	}
+	return ""
+}
+
+func (x *LeaveWaitlistRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type LeaveWaitlistResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *WaitlistEntry         `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveWaitlistResponse) Reset() {
+	*x = LeaveWaitlistResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveWaitlistResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveWaitlistResponse) ProtoMessage() {}
+
+func (x *LeaveWaitlistResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveWaitlistResponse.ProtoReflect.Descriptor instead.
+func (*LeaveWaitlistResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *LeaveWaitlistResponse) GetEntry() *WaitlistEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+type GetWaitlistEntryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EntryId       string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	Read          *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWaitlistEntryRequest) Reset() {
+	*x = GetWaitlistEntryRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWaitlistEntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWaitlistEntryRequest) ProtoMessage() {}
+
+func (x *GetWaitlistEntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWaitlistEntryRequest.ProtoReflect.Descriptor instead.
+func (*GetWaitlistEntryRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetWaitlistEntryRequest) GetEntryId() string {
+	if x != nil {
+		return x.EntryId
+	}
+	return ""
+}
+
+func (x *GetWaitlistEntryRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetWaitlistEntryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Entry *WaitlistEntry         `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	// 1 for the first waiting customer; 0 when not waiting.
+	Position      int64 `protobuf:"varint,2,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetWaitlistEntryResponse) Reset() {
+	*x = GetWaitlistEntryResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetWaitlistEntryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetWaitlistEntryResponse) ProtoMessage() {}
+
+func (x *GetWaitlistEntryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetWaitlistEntryResponse.ProtoReflect.Descriptor instead.
+func (*GetWaitlistEntryResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetWaitlistEntryResponse) GetEntry() *WaitlistEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *GetWaitlistEntryResponse) GetPosition() int64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+// Change is one committed change, as WatchChanges streams it.
+type Change struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resume after this change by passing it to WatchChanges.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// The leader-stamped time of the command that made the change.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// event_created, event_closed, event_cancelled, hold_created,
+	// hold_extended, hold_released, hold_expired, booking_confirmed,
+	// booking_cancelled, waitlist_joined, waitlist_left, waitlist_offer.
+	Kind            string   `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	EventId         string   `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	HoldId          string   `protobuf:"bytes,5,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	BookingId       string   `protobuf:"bytes,6,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
+	CustomerId      string   `protobuf:"bytes,7,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Quantity        int64    `protobuf:"varint,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Seats           []string `protobuf:"bytes,9,rep,name=seats,proto3" json:"seats,omitempty"`
+	WaitlistEntryId string   `protobuf:"bytes,10,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
+	ProductId       string   `protobuf:"bytes,11,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Change) Reset() {
+	*x = Change{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Change) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Change) ProtoMessage() {}
+
+func (x *Change) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Change.ProtoReflect.Descriptor instead.
+func (*Change) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *Change) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *Change) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Change) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Change) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *Change) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *Change) GetBookingId() string {
+	if x != nil {
+		return x.BookingId
+	}
+	return ""
+}
+
+func (x *Change) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Change) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *Change) GetSeats() []string {
+	if x != nil {
+		return x.Seats
+	}
+	return nil
+}
+
+func (x *Change) GetWaitlistEntryId() string {
+	if x != nil {
+		return x.WaitlistEntryId
+	}
+	return ""
+}
+
+func (x *Change) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+type WatchChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Start after this change (a Change's cursor). Empty: start at the oldest
+	// change still retained, or at the next one with from_now.
+	Cursor  string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	FromNow bool   `protobuf:"varint,2,opt,name=from_now,json=fromNow,proto3" json:"from_now,omitempty"`
+	// Only changes of this event.
+	EventId       string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChangesRequest) Reset() {
+	*x = WatchChangesRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChangesRequest) ProtoMessage() {}
+
+func (x *WatchChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchChangesRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *WatchChangesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchChangesRequest) GetFromNow() bool {
+	if x != nil {
+		return x.FromNow
+	}
+	return false
+}
+
+func (x *WatchChangesRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+type WatchChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes in commit order.
+	Changes       []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChangesResponse) Reset() {
+	*x = WatchChangesResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChangesResponse) ProtoMessage() {}
+
+func (x *WatchChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchChangesResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *WatchChangesResponse) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
 	}
 	return nil
 }
@@ -1724,7 +3538,7 @@ type GetBookingRequest struct {
 
 func (x *GetBookingRequest) Reset() {
 	*x = GetBookingRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[24]
+	mi := &file_bookd_v1_booking_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +3550,7 @@ func (x *GetBookingRequest) String() string {
 func (*GetBookingRequest) ProtoMessage() {}
 
 func (x *GetBookingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[24]
+	mi := &file_bookd_v1_booking_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +3563,7 @@ func (x *GetBookingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBookingRequest.ProtoReflect.Descriptor instead.
 func (*GetBookingRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{24}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetBookingRequest) GetBookingId() string {
@@ -1775,7 +3589,7 @@ type GetBookingResponse struct {
 
 func (x *GetBookingResponse) Reset() {
 	*x = GetBookingResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[25]
+	mi := &file_bookd_v1_booking_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +3601,7 @@ func (x *GetBookingResponse) String() string {
 func (*GetBookingResponse) ProtoMessage() {}
 
 func (x *GetBookingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[25]
+	mi := &file_bookd_v1_booking_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +3614,7 @@ func (x *GetBookingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBookingResponse.ProtoReflect.Descriptor instead.
 func (*GetBookingResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{25}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetBookingResponse) GetBooking() *Booking {
@@ -1810,19 +3624,21 @@ func (x *GetBookingResponse) GetBooking() *Booking {
 	return nil
 }
 
+// Give event_id, customer_id or both.
 type ListBookingsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	Read          *ReadOptions           `protobuf:"bytes,4,opt,name=read,proto3" json:"read,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,5,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListBookingsRequest) Reset() {
 	*x = ListBookingsRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[26]
+	mi := &file_bookd_v1_booking_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +3650,7 @@ func (x *ListBookingsRequest) String() string {
 func (*ListBookingsRequest) ProtoMessage() {}
 
 func (x *ListBookingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[26]
+	mi := &file_bookd_v1_booking_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +3663,7 @@ func (x *ListBookingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBookingsRequest.ProtoReflect.Descriptor instead.
 func (*ListBookingsRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{26}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListBookingsRequest) GetEventId() string {
@@ -1878,6 +3694,13 @@ func (x *ListBookingsRequest) GetRead() *ReadOptions {
 	return nil
 }
 
+func (x *ListBookingsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
 type ListBookingsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Bookings      []*Booking             `protobuf:"bytes,1,rep,name=bookings,proto3" json:"bookings,omitempty"`
@@ -1888,7 +3711,7 @@ type ListBookingsResponse struct {
 
 func (x *ListBookingsResponse) Reset() {
 	*x = ListBookingsResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[27]
+	mi := &file_bookd_v1_booking_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +3723,7 @@ func (x *ListBookingsResponse) String() string {
 func (*ListBookingsResponse) ProtoMessage() {}
 
 func (x *ListBookingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[27]
+	mi := &file_bookd_v1_booking_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +3736,7 @@ func (x *ListBookingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBookingsResponse.ProtoReflect.Descriptor instead.
 func (*ListBookingsResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{27}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListBookingsResponse) GetBookings() []*Booking {
@@ -1940,6 +3763,7 @@ type Write struct {
 	//	*Write_ReleaseHold
 	//	*Write_Book
 	//	*Write_CancelBooking
+	//	*Write_ExtendHold
 	Op isWrite_Op `protobuf_oneof:"op"`
 	// The sender promises that no request with this write's idempotency key
 	// was ever sent before: it made the key for this write, and this is not a
@@ -1954,7 +3778,7 @@ type Write struct {
 
 func (x *Write) Reset() {
 	*x = Write{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[28]
+	mi := &file_bookd_v1_booking_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +3790,7 @@ func (x *Write) String() string {
 func (*Write) ProtoMessage() {}
 
 func (x *Write) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[28]
+	mi := &file_bookd_v1_booking_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +3803,7 @@ func (x *Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Write.ProtoReflect.Descriptor instead.
 func (*Write) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{28}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Write) GetOp() isWrite_Op {
@@ -2034,6 +3858,15 @@ func (x *Write) GetCancelBooking() *CancelBookingRequest {
 	return nil
 }
 
+func (x *Write) GetExtendHold() *ExtendHoldRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Write_ExtendHold); ok {
+			return x.ExtendHold
+		}
+	}
+	return nil
+}
+
 func (x *Write) GetFirstAttempt() bool {
 	if x != nil {
 		return x.FirstAttempt
@@ -2065,6 +3898,10 @@ type Write_CancelBooking struct {
 	CancelBooking *CancelBookingRequest `protobuf:"bytes,5,opt,name=cancel_booking,json=cancelBooking,proto3,oneof"`
 }
 
+type Write_ExtendHold struct {
+	ExtendHold *ExtendHoldRequest `protobuf:"bytes,7,opt,name=extend_hold,json=extendHold,proto3,oneof"`
+}
+
 func (*Write_Hold) isWrite_Op() {}
 
 func (*Write_Confirm) isWrite_Op() {}
@@ -2074,6 +3911,8 @@ func (*Write_ReleaseHold) isWrite_Op() {}
 func (*Write_Book) isWrite_Op() {}
 
 func (*Write_CancelBooking) isWrite_Op() {}
+
+func (*Write_ExtendHold) isWrite_Op() {}
 
 type BatchWriteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2085,7 +3924,7 @@ type BatchWriteRequest struct {
 
 func (x *BatchWriteRequest) Reset() {
 	*x = BatchWriteRequest{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[29]
+	mi := &file_bookd_v1_booking_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +3936,7 @@ func (x *BatchWriteRequest) String() string {
 func (*BatchWriteRequest) ProtoMessage() {}
 
 func (x *BatchWriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[29]
+	mi := &file_bookd_v1_booking_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +3949,7 @@ func (x *BatchWriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchWriteRequest.ProtoReflect.Descriptor instead.
 func (*BatchWriteRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{29}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *BatchWriteRequest) GetWrites() []*Write {
@@ -2132,6 +3971,7 @@ type WriteResult struct {
 	//	*WriteResult_Book
 	//	*WriteResult_CancelBooking
 	//	*WriteResult_Error
+	//	*WriteResult_ExtendHold
 	Result        isWriteResult_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2139,7 +3979,7 @@ type WriteResult struct {
 
 func (x *WriteResult) Reset() {
 	*x = WriteResult{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[30]
+	mi := &file_bookd_v1_booking_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +3991,7 @@ func (x *WriteResult) String() string {
 func (*WriteResult) ProtoMessage() {}
 
 func (x *WriteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[30]
+	mi := &file_bookd_v1_booking_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +4004,7 @@ func (x *WriteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
 func (*WriteResult) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{30}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *WriteResult) GetResult() isWriteResult_Result {
@@ -2228,6 +4068,15 @@ func (x *WriteResult) GetError() *WriteError {
 	return nil
 }
 
+func (x *WriteResult) GetExtendHold() *ExtendHoldResponse {
+	if x != nil {
+		if x, ok := x.Result.(*WriteResult_ExtendHold); ok {
+			return x.ExtendHold
+		}
+	}
+	return nil
+}
+
 type isWriteResult_Result interface {
 	isWriteResult_Result()
 }
@@ -2256,6 +4105,10 @@ type WriteResult_Error struct {
 	Error *WriteError `protobuf:"bytes,6,opt,name=error,proto3,oneof"`
 }
 
+type WriteResult_ExtendHold struct {
+	ExtendHold *ExtendHoldResponse `protobuf:"bytes,7,opt,name=extend_hold,json=extendHold,proto3,oneof"`
+}
+
 func (*WriteResult_Hold) isWriteResult_Result() {}
 
 func (*WriteResult_Confirm) isWriteResult_Result() {}
@@ -2267,6 +4120,8 @@ func (*WriteResult_Book) isWriteResult_Result() {}
 func (*WriteResult_CancelBooking) isWriteResult_Result() {}
 
 func (*WriteResult_Error) isWriteResult_Result() {}
+
+func (*WriteResult_ExtendHold) isWriteResult_Result() {}
 
 type WriteError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2282,7 +4137,7 @@ type WriteError struct {
 
 func (x *WriteError) Reset() {
 	*x = WriteError{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[31]
+	mi := &file_bookd_v1_booking_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2294,7 +4149,7 @@ func (x *WriteError) String() string {
 func (*WriteError) ProtoMessage() {}
 
 func (x *WriteError) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[31]
+	mi := &file_bookd_v1_booking_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2307,7 +4162,7 @@ func (x *WriteError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteError.ProtoReflect.Descriptor instead.
 func (*WriteError) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{31}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *WriteError) GetCode() string {
@@ -2341,7 +4196,7 @@ type BatchWriteResponse struct {
 
 func (x *BatchWriteResponse) Reset() {
 	*x = BatchWriteResponse{}
-	mi := &file_bookd_v1_booking_proto_msgTypes[32]
+	mi := &file_bookd_v1_booking_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +4208,7 @@ func (x *BatchWriteResponse) String() string {
 func (*BatchWriteResponse) ProtoMessage() {}
 
 func (x *BatchWriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_booking_proto_msgTypes[32]
+	mi := &file_bookd_v1_booking_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +4221,7 @@ func (x *BatchWriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchWriteResponse.ProtoReflect.Descriptor instead.
 func (*BatchWriteResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{32}
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *BatchWriteResponse) GetResults() []*WriteResult {
@@ -2383,7 +4238,20 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x16bookd/v1/booking.proto\x12\bbookd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n" +
 	"\vReadOptions\x127\n" +
 	"\vconsistency\x18\x01 \x01(\x0e2\x15.bookd.v1.ConsistencyR\vconsistency\x12>\n" +
-	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\xd1\x01\n" +
+	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x8a\x01\n" +
+	"\aProduct\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"M\n" +
+	"\aSeatRow\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05seats\x18\x02 \x01(\x05R\x05seats\x12\x18\n" +
+	"\ablocked\x18\x03 \x03(\x05R\ablocked\"D\n" +
+	"\aSection\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
+	"\x04rows\x18\x02 \x03(\v2\x11.bookd.v1.SeatRowR\x04rows\"\x81\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
@@ -2391,7 +4259,15 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\bcapacity\x18\x04 \x01(\x03R\bcapacity\x12\x14\n" +
 	"\x05seats\x18\x05 \x03(\tR\x05seats\x129\n" +
 	"\n" +
-	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xc7\x02\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\a \x01(\tR\tproductId\x12-\n" +
+	"\bsections\x18\b \x03(\v2\x11.bookd.v1.SectionR\bsections\x12-\n" +
+	"\x06status\x18\t \x01(\x0e2\x15.bookd.v1.EventStatusR\x06status\x127\n" +
+	"\x18max_tickets_per_customer\x18\n" +
+	" \x01(\x03R\x15maxTicketsPerCustomer\x12/\n" +
+	"\x14max_tickets_per_hold\x18\v \x01(\x03R\x11maxTicketsPerHold\x12G\n" +
+	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"\xb5\x03\n" +
 	"\x04Hold\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -2405,7 +4281,10 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12,\n" +
 	"\x06status\x18\b \x01(\x0e2\x14.bookd.v1.HoldStatusR\x06status\x12\x1d\n" +
 	"\n" +
-	"booking_id\x18\t \x01(\tR\tbookingId\"\xec\x02\n" +
+	"booking_id\x18\t \x01(\tR\tbookingId\x12*\n" +
+	"\x11waitlist_entry_id\x18\n" +
+	" \x01(\tR\x0fwaitlistEntryId\x12@\n" +
+	"\x0emax_expires_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fmaxExpiresAt\"\xec\x02\n" +
 	"\aBooking\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -2420,31 +4299,58 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12/\n" +
 	"\x06status\x18\t \x01(\x0e2\x17.bookd.v1.BookingStatusR\x06status\x12=\n" +
 	"\fcancelled_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\"\xbc\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\"u\n" +
+	"\x14CreateProductRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"D\n" +
+	"\x15CreateProductResponse\x12+\n" +
+	"\aproduct\x18\x01 \x01(\v2\x11.bookd.v1.ProductR\aproduct\"|\n" +
+	"\x13ListProductsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12)\n" +
+	"\x04read\x18\x03 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"m\n" +
+	"\x14ListProductsResponse\x12-\n" +
+	"\bproducts\x18\x01 \x03(\v2\x11.bookd.v1.ProductR\bproducts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbd\x03\n" +
 	"\x12CreateEventRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
 	"\tstarts_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x12\x1a\n" +
 	"\bcapacity\x18\x03 \x01(\x03R\bcapacity\x12\x14\n" +
 	"\x05seats\x18\x04 \x03(\tR\x05seats\x12'\n" +
-	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"<\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x06 \x01(\tR\tproductId\x12-\n" +
+	"\bsections\x18\a \x03(\v2\x11.bookd.v1.SectionR\bsections\x127\n" +
+	"\x18max_tickets_per_customer\x18\b \x01(\x03R\x15maxTicketsPerCustomer\x12/\n" +
+	"\x14max_tickets_per_hold\x18\t \x01(\x03R\x11maxTicketsPerHold\x12G\n" +
+	"\x12waitlist_offer_ttl\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"<\n" +
 	"\x13CreateEventResponse\x12%\n" +
 	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\"W\n" +
 	"\x0fGetEventRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12)\n" +
 	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"9\n" +
 	"\x10GetEventResponse\x12%\n" +
-	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\"z\n" +
+	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\"\xd4\x02\n" +
 	"\x11ListEventsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12)\n" +
-	"\x04read\x18\x03 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"e\n" +
+	"\x04read\x18\x03 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x04 \x01(\tR\tproductId\x12=\n" +
+	"\fstarts_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vstartsAfter\x12?\n" +
+	"\rstarts_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fstartsBefore\x12\x14\n" +
+	"\x05query\x18\a \x01(\tR\x05query\x12#\n" +
+	"\rmin_available\x18\b \x01(\x03R\fminAvailable\"e\n" +
 	"\x12ListEventsResponse\x12'\n" +
 	"\x06events\x18\x01 \x03(\v2\x0f.bookd.v1.EventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n" +
 	"\x16GetAvailabilityRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12)\n" +
-	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"\x84\x03\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"\xbc\x04\n" +
 	"\x17GetAvailabilityResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x03R\bcapacity\x12-\n" +
@@ -2458,7 +4364,19 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\fbooked_seats\x18\b \x01(\x03R\vbookedSeats\x12/\n" +
 	"\x05as_of\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x12#\n" +
 	"\rapplied_index\x18\n" +
-	" \x01(\x04R\fappliedIndex\"\xd1\x01\n" +
+	" \x01(\x04R\fappliedIndex\x12#\n" +
+	"\rblocked_seats\x18\v \x01(\x03R\fblockedSeats\x129\n" +
+	"\bsections\x18\f \x03(\v2\x1d.bookd.v1.SectionAvailabilityR\bsections\x12-\n" +
+	"\x06status\x18\r \x01(\x0e2\x15.bookd.v1.EventStatusR\x06status\x12'\n" +
+	"\x0fwaitlist_length\x18\x0e \x01(\x03R\x0ewaitlistLength\"\xb5\x01\n" +
+	"\x13SectionAvailability\x12\x18\n" +
+	"\asection\x18\x01 \x01(\tR\asection\x12\x1d\n" +
+	"\n" +
+	"free_seats\x18\x02 \x01(\x03R\tfreeSeats\x12\x1d\n" +
+	"\n" +
+	"held_seats\x18\x03 \x01(\x03R\theldSeats\x12!\n" +
+	"\fbooked_seats\x18\x04 \x01(\x03R\vbookedSeats\x12#\n" +
+	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\x92\x02\n" +
 	"\vHoldRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -2466,7 +4384,9 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x14\n" +
 	"\x05seats\x18\x04 \x03(\tR\x05seats\x12+\n" +
 	"\x03ttl\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
-	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\"2\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12\x18\n" +
+	"\asection\x18\a \x01(\tR\asection\x12%\n" +
+	"\x0ebest_available\x18\b \x01(\bR\rbestAvailable\"2\n" +
 	"\fHoldResponse\x12\"\n" +
 	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"T\n" +
 	"\x0eGetHoldRequest\x12\x17\n" +
@@ -2485,7 +4405,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"9\n" +
 	"\x13ReleaseHoldResponse\x12\"\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xf2\x01\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xb3\x02\n" +
 	"\vBookRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -2495,7 +4415,9 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x03ttl\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
 	"\vpayment_ref\x18\a \x01(\tR\n" +
-	"paymentRef\";\n" +
+	"paymentRef\x12\x18\n" +
+	"\asection\x18\b \x01(\tR\asection\x12%\n" +
+	"\x0ebest_available\x18\t \x01(\bR\rbestAvailable\";\n" +
 	"\fBookResponse\x12+\n" +
 	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"^\n" +
 	"\x14CancelBookingRequest\x12\x1d\n" +
@@ -2503,39 +4425,116 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"booking_id\x18\x01 \x01(\tR\tbookingId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"D\n" +
 	"\x15CancelBookingResponse\x12+\n" +
-	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"]\n" +
+	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\x82\x01\n" +
+	"\x11ExtendHoldRequest\x12\x17\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"8\n" +
+	"\x12ExtendHoldResponse\x12\"\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"W\n" +
+	"\x11CloseEventRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\";\n" +
+	"\x12CloseEventResponse\x12%\n" +
+	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\"X\n" +
+	"\x12CancelEventRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\x8f\x01\n" +
+	"\x13CancelEventResponse\x12%\n" +
+	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\x12%\n" +
+	"\x0ereleased_holds\x18\x02 \x01(\x03R\rreleasedHolds\x12*\n" +
+	"\x11tickets_to_refund\x18\x03 \x01(\x03R\x0fticketsToRefund\"\x97\x02\n" +
+	"\rWaitlistEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x1a\n" +
+	"\bquantity\x18\x04 \x01(\x03R\bquantity\x12\x18\n" +
+	"\asection\x18\x05 \x01(\tR\asection\x120\n" +
+	"\x06status\x18\x06 \x01(\x0e2\x18.bookd.v1.WaitlistStatusR\x06status\x12\x17\n" +
+	"\ahold_id\x18\a \x01(\tR\x06holdId\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xb0\x01\n" +
+	"\x13JoinWaitlistRequest\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x18\n" +
+	"\asection\x18\x04 \x01(\tR\asection\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"E\n" +
+	"\x14JoinWaitlistResponse\x12-\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"Z\n" +
+	"\x14LeaveWaitlistRequest\x12\x19\n" +
+	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"F\n" +
+	"\x15LeaveWaitlistResponse\x12-\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"_\n" +
+	"\x17GetWaitlistEntryRequest\x12\x19\n" +
+	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12)\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"e\n" +
+	"\x18GetWaitlistEntryResponse\x12-\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\x03R\bposition\"\xd5\x02\n" +
+	"\x06Change\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x19\n" +
+	"\bevent_id\x18\x04 \x01(\tR\aeventId\x12\x17\n" +
+	"\ahold_id\x18\x05 \x01(\tR\x06holdId\x12\x1d\n" +
+	"\n" +
+	"booking_id\x18\x06 \x01(\tR\tbookingId\x12\x1f\n" +
+	"\vcustomer_id\x18\a \x01(\tR\n" +
+	"customerId\x12\x1a\n" +
+	"\bquantity\x18\b \x01(\x03R\bquantity\x12\x14\n" +
+	"\x05seats\x18\t \x03(\tR\x05seats\x12*\n" +
+	"\x11waitlist_entry_id\x18\n" +
+	" \x01(\tR\x0fwaitlistEntryId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\v \x01(\tR\tproductId\"c\n" +
+	"\x13WatchChangesRequest\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x19\n" +
+	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +
+	"\bevent_id\x18\x03 \x01(\tR\aeventId\"B\n" +
+	"\x14WatchChangesResponse\x12*\n" +
+	"\achanges\x18\x01 \x03(\v2\x10.bookd.v1.ChangeR\achanges\"]\n" +
 	"\x11GetBookingRequest\x12\x1d\n" +
 	"\n" +
 	"booking_id\x18\x01 \x01(\tR\tbookingId\x12)\n" +
 	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"A\n" +
 	"\x12GetBookingResponse\x12+\n" +
-	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\x97\x01\n" +
+	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\xb8\x01\n" +
 	"\x13ListBookingsRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12)\n" +
-	"\x04read\x18\x04 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"m\n" +
+	"\x04read\x18\x04 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\x12\x1f\n" +
+	"\vcustomer_id\x18\x05 \x01(\tR\n" +
+	"customerId\"m\n" +
 	"\x14ListBookingsResponse\x12-\n" +
 	"\bbookings\x18\x01 \x03(\v2\x11.bookd.v1.BookingR\bbookings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xce\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x03\n" +
 	"\x05Write\x12+\n" +
 	"\x04hold\x18\x01 \x01(\v2\x15.bookd.v1.HoldRequestH\x00R\x04hold\x124\n" +
 	"\aconfirm\x18\x02 \x01(\v2\x18.bookd.v1.ConfirmRequestH\x00R\aconfirm\x12A\n" +
 	"\frelease_hold\x18\x03 \x01(\v2\x1c.bookd.v1.ReleaseHoldRequestH\x00R\vreleaseHold\x12+\n" +
 	"\x04book\x18\x04 \x01(\v2\x15.bookd.v1.BookRequestH\x00R\x04book\x12G\n" +
-	"\x0ecancel_booking\x18\x05 \x01(\v2\x1e.bookd.v1.CancelBookingRequestH\x00R\rcancelBooking\x12#\n" +
+	"\x0ecancel_booking\x18\x05 \x01(\v2\x1e.bookd.v1.CancelBookingRequestH\x00R\rcancelBooking\x12>\n" +
+	"\vextend_hold\x18\a \x01(\v2\x1b.bookd.v1.ExtendHoldRequestH\x00R\n" +
+	"extendHold\x12#\n" +
 	"\rfirst_attempt\x18\x06 \x01(\bR\ffirstAttemptB\x04\n" +
 	"\x02op\"<\n" +
 	"\x11BatchWriteRequest\x12'\n" +
-	"\x06writes\x18\x01 \x03(\v2\x0f.bookd.v1.WriteR\x06writes\"\xe6\x02\n" +
+	"\x06writes\x18\x01 \x03(\v2\x0f.bookd.v1.WriteR\x06writes\"\xa7\x03\n" +
 	"\vWriteResult\x12,\n" +
 	"\x04hold\x18\x01 \x01(\v2\x16.bookd.v1.HoldResponseH\x00R\x04hold\x125\n" +
 	"\aconfirm\x18\x02 \x01(\v2\x19.bookd.v1.ConfirmResponseH\x00R\aconfirm\x12B\n" +
 	"\frelease_hold\x18\x03 \x01(\v2\x1d.bookd.v1.ReleaseHoldResponseH\x00R\vreleaseHold\x12,\n" +
 	"\x04book\x18\x04 \x01(\v2\x16.bookd.v1.BookResponseH\x00R\x04book\x12H\n" +
 	"\x0ecancel_booking\x18\x05 \x01(\v2\x1f.bookd.v1.CancelBookingResponseH\x00R\rcancelBooking\x12,\n" +
-	"\x05error\x18\x06 \x01(\v2\x14.bookd.v1.WriteErrorH\x00R\x05errorB\b\n" +
+	"\x05error\x18\x06 \x01(\v2\x14.bookd.v1.WriteErrorH\x00R\x05error\x12?\n" +
+	"\vextend_hold\x18\a \x01(\v2\x1c.bookd.v1.ExtendHoldResponseH\x00R\n" +
+	"extendHoldB\b\n" +
 	"\x06result\"R\n" +
 	"\n" +
 	"WriteError\x12\x12\n" +
@@ -2547,7 +4546,12 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONSISTENCY_LINEARIZABLE\x10\x01\x12\x15\n" +
-	"\x11CONSISTENCY_STALE\x10\x02*\x8f\x01\n" +
+	"\x11CONSISTENCY_STALE\x10\x02*z\n" +
+	"\vEventStatus\x12\x1c\n" +
+	"\x18EVENT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14EVENT_STATUS_ON_SALE\x10\x01\x12\x17\n" +
+	"\x13EVENT_STATUS_CLOSED\x10\x02\x12\x1a\n" +
+	"\x16EVENT_STATUS_CANCELLED\x10\x03*\x8f\x01\n" +
 	"\n" +
 	"HoldStatus\x12\x1b\n" +
 	"\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -2558,9 +4562,20 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\rBookingStatus\x12\x1e\n" +
 	"\x1aBOOKING_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18BOOKING_STATUS_CONFIRMED\x10\x01\x12\x1c\n" +
-	"\x18BOOKING_STATUS_CANCELLED\x10\x022\xcb\a\n" +
-	"\x0eBookingService\x12J\n" +
-	"\vCreateEvent\x12\x1c.bookd.v1.CreateEventRequest\x1a\x1d.bookd.v1.CreateEventResponse\x12F\n" +
+	"\x18BOOKING_STATUS_CANCELLED\x10\x02*\xa2\x01\n" +
+	"\x0eWaitlistStatus\x12\x1f\n" +
+	"\x1bWAITLIST_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17WAITLIST_STATUS_WAITING\x10\x01\x12\x1b\n" +
+	"\x17WAITLIST_STATUS_OFFERED\x10\x02\x12\x18\n" +
+	"\x14WAITLIST_STATUS_LEFT\x10\x03\x12\x1b\n" +
+	"\x17WAITLIST_STATUS_DROPPED\x10\x042\xa6\r\n" +
+	"\x0eBookingService\x12P\n" +
+	"\rCreateProduct\x12\x1e.bookd.v1.CreateProductRequest\x1a\x1f.bookd.v1.CreateProductResponse\x12R\n" +
+	"\fListProducts\x12\x1d.bookd.v1.ListProductsRequest\x1a\x1e.bookd.v1.ListProductsResponse\"\x03\x90\x02\x01\x12J\n" +
+	"\vCreateEvent\x12\x1c.bookd.v1.CreateEventRequest\x1a\x1d.bookd.v1.CreateEventResponse\x12G\n" +
+	"\n" +
+	"CloseEvent\x12\x1b.bookd.v1.CloseEventRequest\x1a\x1c.bookd.v1.CloseEventResponse\x12J\n" +
+	"\vCancelEvent\x12\x1c.bookd.v1.CancelEventRequest\x1a\x1d.bookd.v1.CancelEventResponse\x12F\n" +
 	"\bGetEvent\x12\x19.bookd.v1.GetEventRequest\x1a\x1a.bookd.v1.GetEventResponse\"\x03\x90\x02\x01\x12L\n" +
 	"\n" +
 	"ListEvents\x12\x1b.bookd.v1.ListEventsRequest\x1a\x1c.bookd.v1.ListEventsResponse\"\x03\x90\x02\x01\x12[\n" +
@@ -2568,14 +4583,20 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x04Hold\x12\x15.bookd.v1.HoldRequest\x1a\x16.bookd.v1.HoldResponse\x12C\n" +
 	"\aGetHold\x12\x18.bookd.v1.GetHoldRequest\x1a\x19.bookd.v1.GetHoldResponse\"\x03\x90\x02\x01\x12>\n" +
 	"\aConfirm\x12\x18.bookd.v1.ConfirmRequest\x1a\x19.bookd.v1.ConfirmResponse\x12J\n" +
-	"\vReleaseHold\x12\x1c.bookd.v1.ReleaseHoldRequest\x1a\x1d.bookd.v1.ReleaseHoldResponse\x125\n" +
+	"\vReleaseHold\x12\x1c.bookd.v1.ReleaseHoldRequest\x1a\x1d.bookd.v1.ReleaseHoldResponse\x12G\n" +
+	"\n" +
+	"ExtendHold\x12\x1b.bookd.v1.ExtendHoldRequest\x1a\x1c.bookd.v1.ExtendHoldResponse\x12M\n" +
+	"\fJoinWaitlist\x12\x1d.bookd.v1.JoinWaitlistRequest\x1a\x1e.bookd.v1.JoinWaitlistResponse\x12P\n" +
+	"\rLeaveWaitlist\x12\x1e.bookd.v1.LeaveWaitlistRequest\x1a\x1f.bookd.v1.LeaveWaitlistResponse\x12^\n" +
+	"\x10GetWaitlistEntry\x12!.bookd.v1.GetWaitlistEntryRequest\x1a\".bookd.v1.GetWaitlistEntryResponse\"\x03\x90\x02\x01\x125\n" +
 	"\x04Book\x12\x15.bookd.v1.BookRequest\x1a\x16.bookd.v1.BookResponse\x12P\n" +
 	"\rCancelBooking\x12\x1e.bookd.v1.CancelBookingRequest\x1a\x1f.bookd.v1.CancelBookingResponse\x12G\n" +
 	"\n" +
 	"BatchWrite\x12\x1b.bookd.v1.BatchWriteRequest\x1a\x1c.bookd.v1.BatchWriteResponse\x12L\n" +
 	"\n" +
 	"GetBooking\x12\x1b.bookd.v1.GetBookingRequest\x1a\x1c.bookd.v1.GetBookingResponse\"\x03\x90\x02\x01\x12R\n" +
-	"\fListBookings\x12\x1d.bookd.v1.ListBookingsRequest\x1a\x1e.bookd.v1.ListBookingsResponse\"\x03\x90\x02\x01B/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
+	"\fListBookings\x12\x1d.bookd.v1.ListBookingsRequest\x1a\x1e.bookd.v1.ListBookingsResponse\"\x03\x90\x02\x01\x12T\n" +
+	"\fWatchChanges\x12\x1d.bookd.v1.WatchChangesRequest\x1a\x1e.bookd.v1.WatchChangesResponse\"\x03\x90\x02\x010\x01B/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
 
 var (
 	file_bookd_v1_booking_proto_rawDescOnce sync.Once
@@ -2589,124 +4610,197 @@ func file_bookd_v1_booking_proto_rawDescGZIP() []byte {
 	return file_bookd_v1_booking_proto_rawDescData
 }
 
-var file_bookd_v1_booking_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_bookd_v1_booking_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_bookd_v1_booking_proto_goTypes = []any{
-	(Consistency)(0),                // 0: bookd.v1.Consistency
-	(HoldStatus)(0),                 // 1: bookd.v1.HoldStatus
-	(BookingStatus)(0),              // 2: bookd.v1.BookingStatus
-	(*ReadOptions)(nil),             // 3: bookd.v1.ReadOptions
-	(*Event)(nil),                   // 4: bookd.v1.Event
-	(*Hold)(nil),                    // 5: bookd.v1.Hold
-	(*Booking)(nil),                 // 6: bookd.v1.Booking
-	(*CreateEventRequest)(nil),      // 7: bookd.v1.CreateEventRequest
-	(*CreateEventResponse)(nil),     // 8: bookd.v1.CreateEventResponse
-	(*GetEventRequest)(nil),         // 9: bookd.v1.GetEventRequest
-	(*GetEventResponse)(nil),        // 10: bookd.v1.GetEventResponse
-	(*ListEventsRequest)(nil),       // 11: bookd.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),      // 12: bookd.v1.ListEventsResponse
-	(*GetAvailabilityRequest)(nil),  // 13: bookd.v1.GetAvailabilityRequest
-	(*GetAvailabilityResponse)(nil), // 14: bookd.v1.GetAvailabilityResponse
-	(*HoldRequest)(nil),             // 15: bookd.v1.HoldRequest
-	(*HoldResponse)(nil),            // 16: bookd.v1.HoldResponse
-	(*GetHoldRequest)(nil),          // 17: bookd.v1.GetHoldRequest
-	(*GetHoldResponse)(nil),         // 18: bookd.v1.GetHoldResponse
-	(*ConfirmRequest)(nil),          // 19: bookd.v1.ConfirmRequest
-	(*ConfirmResponse)(nil),         // 20: bookd.v1.ConfirmResponse
-	(*ReleaseHoldRequest)(nil),      // 21: bookd.v1.ReleaseHoldRequest
-	(*ReleaseHoldResponse)(nil),     // 22: bookd.v1.ReleaseHoldResponse
-	(*BookRequest)(nil),             // 23: bookd.v1.BookRequest
-	(*BookResponse)(nil),            // 24: bookd.v1.BookResponse
-	(*CancelBookingRequest)(nil),    // 25: bookd.v1.CancelBookingRequest
-	(*CancelBookingResponse)(nil),   // 26: bookd.v1.CancelBookingResponse
-	(*GetBookingRequest)(nil),       // 27: bookd.v1.GetBookingRequest
-	(*GetBookingResponse)(nil),      // 28: bookd.v1.GetBookingResponse
-	(*ListBookingsRequest)(nil),     // 29: bookd.v1.ListBookingsRequest
-	(*ListBookingsResponse)(nil),    // 30: bookd.v1.ListBookingsResponse
-	(*Write)(nil),                   // 31: bookd.v1.Write
-	(*BatchWriteRequest)(nil),       // 32: bookd.v1.BatchWriteRequest
-	(*WriteResult)(nil),             // 33: bookd.v1.WriteResult
-	(*WriteError)(nil),              // 34: bookd.v1.WriteError
-	(*BatchWriteResponse)(nil),      // 35: bookd.v1.BatchWriteResponse
-	(*durationpb.Duration)(nil),     // 36: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 37: google.protobuf.Timestamp
+	(Consistency)(0),                 // 0: bookd.v1.Consistency
+	(EventStatus)(0),                 // 1: bookd.v1.EventStatus
+	(HoldStatus)(0),                  // 2: bookd.v1.HoldStatus
+	(BookingStatus)(0),               // 3: bookd.v1.BookingStatus
+	(WaitlistStatus)(0),              // 4: bookd.v1.WaitlistStatus
+	(*ReadOptions)(nil),              // 5: bookd.v1.ReadOptions
+	(*Product)(nil),                  // 6: bookd.v1.Product
+	(*SeatRow)(nil),                  // 7: bookd.v1.SeatRow
+	(*Section)(nil),                  // 8: bookd.v1.Section
+	(*Event)(nil),                    // 9: bookd.v1.Event
+	(*Hold)(nil),                     // 10: bookd.v1.Hold
+	(*Booking)(nil),                  // 11: bookd.v1.Booking
+	(*CreateProductRequest)(nil),     // 12: bookd.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),    // 13: bookd.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),      // 14: bookd.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),     // 15: bookd.v1.ListProductsResponse
+	(*CreateEventRequest)(nil),       // 16: bookd.v1.CreateEventRequest
+	(*CreateEventResponse)(nil),      // 17: bookd.v1.CreateEventResponse
+	(*GetEventRequest)(nil),          // 18: bookd.v1.GetEventRequest
+	(*GetEventResponse)(nil),         // 19: bookd.v1.GetEventResponse
+	(*ListEventsRequest)(nil),        // 20: bookd.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),       // 21: bookd.v1.ListEventsResponse
+	(*GetAvailabilityRequest)(nil),   // 22: bookd.v1.GetAvailabilityRequest
+	(*GetAvailabilityResponse)(nil),  // 23: bookd.v1.GetAvailabilityResponse
+	(*SectionAvailability)(nil),      // 24: bookd.v1.SectionAvailability
+	(*HoldRequest)(nil),              // 25: bookd.v1.HoldRequest
+	(*HoldResponse)(nil),             // 26: bookd.v1.HoldResponse
+	(*GetHoldRequest)(nil),           // 27: bookd.v1.GetHoldRequest
+	(*GetHoldResponse)(nil),          // 28: bookd.v1.GetHoldResponse
+	(*ConfirmRequest)(nil),           // 29: bookd.v1.ConfirmRequest
+	(*ConfirmResponse)(nil),          // 30: bookd.v1.ConfirmResponse
+	(*ReleaseHoldRequest)(nil),       // 31: bookd.v1.ReleaseHoldRequest
+	(*ReleaseHoldResponse)(nil),      // 32: bookd.v1.ReleaseHoldResponse
+	(*BookRequest)(nil),              // 33: bookd.v1.BookRequest
+	(*BookResponse)(nil),             // 34: bookd.v1.BookResponse
+	(*CancelBookingRequest)(nil),     // 35: bookd.v1.CancelBookingRequest
+	(*CancelBookingResponse)(nil),    // 36: bookd.v1.CancelBookingResponse
+	(*ExtendHoldRequest)(nil),        // 37: bookd.v1.ExtendHoldRequest
+	(*ExtendHoldResponse)(nil),       // 38: bookd.v1.ExtendHoldResponse
+	(*CloseEventRequest)(nil),        // 39: bookd.v1.CloseEventRequest
+	(*CloseEventResponse)(nil),       // 40: bookd.v1.CloseEventResponse
+	(*CancelEventRequest)(nil),       // 41: bookd.v1.CancelEventRequest
+	(*CancelEventResponse)(nil),      // 42: bookd.v1.CancelEventResponse
+	(*WaitlistEntry)(nil),            // 43: bookd.v1.WaitlistEntry
+	(*JoinWaitlistRequest)(nil),      // 44: bookd.v1.JoinWaitlistRequest
+	(*JoinWaitlistResponse)(nil),     // 45: bookd.v1.JoinWaitlistResponse
+	(*LeaveWaitlistRequest)(nil),     // 46: bookd.v1.LeaveWaitlistRequest
+	(*LeaveWaitlistResponse)(nil),    // 47: bookd.v1.LeaveWaitlistResponse
+	(*GetWaitlistEntryRequest)(nil),  // 48: bookd.v1.GetWaitlistEntryRequest
+	(*GetWaitlistEntryResponse)(nil), // 49: bookd.v1.GetWaitlistEntryResponse
+	(*Change)(nil),                   // 50: bookd.v1.Change
+	(*WatchChangesRequest)(nil),      // 51: bookd.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),     // 52: bookd.v1.WatchChangesResponse
+	(*GetBookingRequest)(nil),        // 53: bookd.v1.GetBookingRequest
+	(*GetBookingResponse)(nil),       // 54: bookd.v1.GetBookingResponse
+	(*ListBookingsRequest)(nil),      // 55: bookd.v1.ListBookingsRequest
+	(*ListBookingsResponse)(nil),     // 56: bookd.v1.ListBookingsResponse
+	(*Write)(nil),                    // 57: bookd.v1.Write
+	(*BatchWriteRequest)(nil),        // 58: bookd.v1.BatchWriteRequest
+	(*WriteResult)(nil),              // 59: bookd.v1.WriteResult
+	(*WriteError)(nil),               // 60: bookd.v1.WriteError
+	(*BatchWriteResponse)(nil),       // 61: bookd.v1.BatchWriteResponse
+	(*durationpb.Duration)(nil),      // 62: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
 }
 var file_bookd_v1_booking_proto_depIdxs = []int32{
 	0,  // 0: bookd.v1.ReadOptions.consistency:type_name -> bookd.v1.Consistency
-	36, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
-	37, // 2: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
-	37, // 3: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	37, // 4: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	37, // 5: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 6: bookd.v1.Hold.status:type_name -> bookd.v1.HoldStatus
-	37, // 7: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: bookd.v1.Booking.status:type_name -> bookd.v1.BookingStatus
-	37, // 9: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
-	37, // 10: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
-	4,  // 11: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
-	3,  // 12: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
-	4,  // 13: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
-	3,  // 14: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
-	4,  // 15: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
-	3,  // 16: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
-	37, // 17: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
-	36, // 18: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
-	5,  // 19: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
-	3,  // 20: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
-	5,  // 21: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
-	6,  // 22: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
-	5,  // 23: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
-	36, // 24: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
-	6,  // 25: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
-	6,  // 26: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
-	3,  // 27: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
-	6,  // 28: bookd.v1.GetBookingResponse.booking:type_name -> bookd.v1.Booking
-	3,  // 29: bookd.v1.ListBookingsRequest.read:type_name -> bookd.v1.ReadOptions
-	6,  // 30: bookd.v1.ListBookingsResponse.bookings:type_name -> bookd.v1.Booking
-	15, // 31: bookd.v1.Write.hold:type_name -> bookd.v1.HoldRequest
-	19, // 32: bookd.v1.Write.confirm:type_name -> bookd.v1.ConfirmRequest
-	21, // 33: bookd.v1.Write.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	23, // 34: bookd.v1.Write.book:type_name -> bookd.v1.BookRequest
-	25, // 35: bookd.v1.Write.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
-	31, // 36: bookd.v1.BatchWriteRequest.writes:type_name -> bookd.v1.Write
-	16, // 37: bookd.v1.WriteResult.hold:type_name -> bookd.v1.HoldResponse
-	20, // 38: bookd.v1.WriteResult.confirm:type_name -> bookd.v1.ConfirmResponse
-	22, // 39: bookd.v1.WriteResult.release_hold:type_name -> bookd.v1.ReleaseHoldResponse
-	24, // 40: bookd.v1.WriteResult.book:type_name -> bookd.v1.BookResponse
-	26, // 41: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
-	34, // 42: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
-	33, // 43: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
-	7,  // 44: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
-	9,  // 45: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
-	11, // 46: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
-	13, // 47: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
-	15, // 48: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
-	17, // 49: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
-	19, // 50: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
-	21, // 51: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
-	23, // 52: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
-	25, // 53: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
-	32, // 54: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
-	27, // 55: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
-	29, // 56: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
-	8,  // 57: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
-	10, // 58: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
-	12, // 59: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
-	14, // 60: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
-	16, // 61: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
-	18, // 62: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
-	20, // 63: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
-	22, // 64: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
-	24, // 65: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
-	26, // 66: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
-	35, // 67: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
-	28, // 68: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
-	30, // 69: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
-	57, // [57:70] is the sub-list for method output_type
-	44, // [44:57] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	62, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
+	63, // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	7,  // 3: bookd.v1.Section.rows:type_name -> bookd.v1.SeatRow
+	63, // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
+	63, // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 6: bookd.v1.Event.sections:type_name -> bookd.v1.Section
+	1,  // 7: bookd.v1.Event.status:type_name -> bookd.v1.EventStatus
+	62, // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	63, // 9: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	63, // 10: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 11: bookd.v1.Hold.status:type_name -> bookd.v1.HoldStatus
+	63, // 12: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
+	63, // 13: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 14: bookd.v1.Booking.status:type_name -> bookd.v1.BookingStatus
+	63, // 15: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
+	6,  // 16: bookd.v1.CreateProductResponse.product:type_name -> bookd.v1.Product
+	5,  // 17: bookd.v1.ListProductsRequest.read:type_name -> bookd.v1.ReadOptions
+	6,  // 18: bookd.v1.ListProductsResponse.products:type_name -> bookd.v1.Product
+	63, // 19: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
+	8,  // 20: bookd.v1.CreateEventRequest.sections:type_name -> bookd.v1.Section
+	62, // 21: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	9,  // 22: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
+	5,  // 23: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
+	9,  // 24: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
+	5,  // 25: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
+	63, // 26: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
+	63, // 27: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
+	9,  // 28: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
+	5,  // 29: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
+	63, // 30: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
+	24, // 31: bookd.v1.GetAvailabilityResponse.sections:type_name -> bookd.v1.SectionAvailability
+	1,  // 32: bookd.v1.GetAvailabilityResponse.status:type_name -> bookd.v1.EventStatus
+	62, // 33: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
+	10, // 34: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
+	5,  // 35: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
+	10, // 36: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
+	11, // 37: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
+	10, // 38: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
+	62, // 39: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
+	11, // 40: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
+	11, // 41: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
+	62, // 42: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
+	10, // 43: bookd.v1.ExtendHoldResponse.hold:type_name -> bookd.v1.Hold
+	9,  // 44: bookd.v1.CloseEventResponse.event:type_name -> bookd.v1.Event
+	9,  // 45: bookd.v1.CancelEventResponse.event:type_name -> bookd.v1.Event
+	4,  // 46: bookd.v1.WaitlistEntry.status:type_name -> bookd.v1.WaitlistStatus
+	63, // 47: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
+	43, // 48: bookd.v1.JoinWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	43, // 49: bookd.v1.LeaveWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	5,  // 50: bookd.v1.GetWaitlistEntryRequest.read:type_name -> bookd.v1.ReadOptions
+	43, // 51: bookd.v1.GetWaitlistEntryResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	63, // 52: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
+	50, // 53: bookd.v1.WatchChangesResponse.changes:type_name -> bookd.v1.Change
+	5,  // 54: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
+	11, // 55: bookd.v1.GetBookingResponse.booking:type_name -> bookd.v1.Booking
+	5,  // 56: bookd.v1.ListBookingsRequest.read:type_name -> bookd.v1.ReadOptions
+	11, // 57: bookd.v1.ListBookingsResponse.bookings:type_name -> bookd.v1.Booking
+	25, // 58: bookd.v1.Write.hold:type_name -> bookd.v1.HoldRequest
+	29, // 59: bookd.v1.Write.confirm:type_name -> bookd.v1.ConfirmRequest
+	31, // 60: bookd.v1.Write.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	33, // 61: bookd.v1.Write.book:type_name -> bookd.v1.BookRequest
+	35, // 62: bookd.v1.Write.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	37, // 63: bookd.v1.Write.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	57, // 64: bookd.v1.BatchWriteRequest.writes:type_name -> bookd.v1.Write
+	26, // 65: bookd.v1.WriteResult.hold:type_name -> bookd.v1.HoldResponse
+	30, // 66: bookd.v1.WriteResult.confirm:type_name -> bookd.v1.ConfirmResponse
+	32, // 67: bookd.v1.WriteResult.release_hold:type_name -> bookd.v1.ReleaseHoldResponse
+	34, // 68: bookd.v1.WriteResult.book:type_name -> bookd.v1.BookResponse
+	36, // 69: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
+	60, // 70: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
+	38, // 71: bookd.v1.WriteResult.extend_hold:type_name -> bookd.v1.ExtendHoldResponse
+	59, // 72: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
+	12, // 73: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
+	14, // 74: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
+	16, // 75: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
+	39, // 76: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
+	41, // 77: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
+	18, // 78: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
+	20, // 79: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
+	22, // 80: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
+	25, // 81: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
+	27, // 82: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
+	29, // 83: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
+	31, // 84: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
+	37, // 85: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
+	44, // 86: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
+	46, // 87: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
+	48, // 88: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
+	33, // 89: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
+	35, // 90: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
+	58, // 91: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
+	53, // 92: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
+	55, // 93: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
+	51, // 94: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
+	13, // 95: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
+	15, // 96: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
+	17, // 97: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
+	40, // 98: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
+	42, // 99: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
+	19, // 100: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
+	21, // 101: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
+	23, // 102: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
+	26, // 103: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
+	28, // 104: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
+	30, // 105: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
+	32, // 106: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
+	38, // 107: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
+	45, // 108: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
+	47, // 109: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
+	49, // 110: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
+	34, // 111: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
+	36, // 112: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
+	61, // 113: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
+	54, // 114: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
+	56, // 115: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
+	52, // 116: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
+	95, // [95:117] is the sub-list for method output_type
+	73, // [73:95] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_booking_proto_init() }
@@ -2714,28 +4808,30 @@ func file_bookd_v1_booking_proto_init() {
 	if File_bookd_v1_booking_proto != nil {
 		return
 	}
-	file_bookd_v1_booking_proto_msgTypes[28].OneofWrappers = []any{
+	file_bookd_v1_booking_proto_msgTypes[52].OneofWrappers = []any{
 		(*Write_Hold)(nil),
 		(*Write_Confirm)(nil),
 		(*Write_ReleaseHold)(nil),
 		(*Write_Book)(nil),
 		(*Write_CancelBooking)(nil),
+		(*Write_ExtendHold)(nil),
 	}
-	file_bookd_v1_booking_proto_msgTypes[30].OneofWrappers = []any{
+	file_bookd_v1_booking_proto_msgTypes[54].OneofWrappers = []any{
 		(*WriteResult_Hold)(nil),
 		(*WriteResult_Confirm)(nil),
 		(*WriteResult_ReleaseHold)(nil),
 		(*WriteResult_Book)(nil),
 		(*WriteResult_CancelBooking)(nil),
 		(*WriteResult_Error)(nil),
+		(*WriteResult_ExtendHold)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_v1_booking_proto_rawDesc), len(file_bookd_v1_booking_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   33,
+			NumEnums:      5,
+			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

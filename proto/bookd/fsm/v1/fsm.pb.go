@@ -94,6 +94,13 @@ type Command struct {
 	//	*Command_ExpireHolds
 	//	*Command_RegisterMember
 	//	*Command_UnregisterMember
+	//	*Command_CreateProduct
+	//	*Command_CloseEvent
+	//	*Command_CancelEvent
+	//	*Command_ExtendHold
+	//	*Command_JoinWaitlist
+	//	*Command_LeaveWaitlist
+	//	*Command_Purge
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -231,6 +238,69 @@ func (x *Command) GetUnregisterMember() *UnregisterMember {
 	return nil
 }
 
+func (x *Command) GetCreateProduct() *v1.CreateProductRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateProduct); ok {
+			return x.CreateProduct
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCloseEvent() *v1.CloseEventRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CloseEvent); ok {
+			return x.CloseEvent
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCancelEvent() *v1.CancelEventRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CancelEvent); ok {
+			return x.CancelEvent
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetExtendHold() *v1.ExtendHoldRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ExtendHold); ok {
+			return x.ExtendHold
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetJoinWaitlist() *v1.JoinWaitlistRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_JoinWaitlist); ok {
+			return x.JoinWaitlist
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetLeaveWaitlist() *v1.LeaveWaitlistRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_LeaveWaitlist); ok {
+			return x.LeaveWaitlist
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPurge() *Purge {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Purge); ok {
+			return x.Purge
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -271,6 +341,34 @@ type Command_UnregisterMember struct {
 	UnregisterMember *UnregisterMember `protobuf:"bytes,18,opt,name=unregister_member,json=unregisterMember,proto3,oneof"`
 }
 
+type Command_CreateProduct struct {
+	CreateProduct *v1.CreateProductRequest `protobuf:"bytes,19,opt,name=create_product,json=createProduct,proto3,oneof"`
+}
+
+type Command_CloseEvent struct {
+	CloseEvent *v1.CloseEventRequest `protobuf:"bytes,20,opt,name=close_event,json=closeEvent,proto3,oneof"`
+}
+
+type Command_CancelEvent struct {
+	CancelEvent *v1.CancelEventRequest `protobuf:"bytes,21,opt,name=cancel_event,json=cancelEvent,proto3,oneof"`
+}
+
+type Command_ExtendHold struct {
+	ExtendHold *v1.ExtendHoldRequest `protobuf:"bytes,22,opt,name=extend_hold,json=extendHold,proto3,oneof"`
+}
+
+type Command_JoinWaitlist struct {
+	JoinWaitlist *v1.JoinWaitlistRequest `protobuf:"bytes,23,opt,name=join_waitlist,json=joinWaitlist,proto3,oneof"`
+}
+
+type Command_LeaveWaitlist struct {
+	LeaveWaitlist *v1.LeaveWaitlistRequest `protobuf:"bytes,24,opt,name=leave_waitlist,json=leaveWaitlist,proto3,oneof"`
+}
+
+type Command_Purge struct {
+	Purge *Purge `protobuf:"bytes,25,opt,name=purge,proto3,oneof"`
+}
+
 func (*Command_CreateEvent) isCommand_Op() {}
 
 func (*Command_Hold) isCommand_Op() {}
@@ -288,6 +386,20 @@ func (*Command_ExpireHolds) isCommand_Op() {}
 func (*Command_RegisterMember) isCommand_Op() {}
 
 func (*Command_UnregisterMember) isCommand_Op() {}
+
+func (*Command_CreateProduct) isCommand_Op() {}
+
+func (*Command_CloseEvent) isCommand_Op() {}
+
+func (*Command_CancelEvent) isCommand_Op() {}
+
+func (*Command_ExtendHold) isCommand_Op() {}
+
+func (*Command_JoinWaitlist) isCommand_Op() {}
+
+func (*Command_LeaveWaitlist) isCommand_Op() {}
+
+func (*Command_Purge) isCommand_Op() {}
 
 // ExpireHolds expires holds whose time has passed, so that the change feed
 // reports them. Correctness never depends on it: every command expires due
@@ -328,6 +440,61 @@ func (*ExpireHolds) Descriptor() ([]byte, []int) {
 	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{2}
 }
 
+// Purge forgets idempotency records and change-feed records older than the
+// given times. The state machine refuses to forget an idempotency record
+// younger than 24 hours by its clock.
+type Purge struct {
+	state                      protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyBeforeUnixNanos int64                  `protobuf:"varint,1,opt,name=idempotency_before_unix_nanos,json=idempotencyBeforeUnixNanos,proto3" json:"idempotency_before_unix_nanos,omitempty"`
+	FeedBeforeUnixNanos        int64                  `protobuf:"varint,2,opt,name=feed_before_unix_nanos,json=feedBeforeUnixNanos,proto3" json:"feed_before_unix_nanos,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *Purge) Reset() {
+	*x = Purge{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Purge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Purge) ProtoMessage() {}
+
+func (x *Purge) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Purge.ProtoReflect.Descriptor instead.
+func (*Purge) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Purge) GetIdempotencyBeforeUnixNanos() int64 {
+	if x != nil {
+		return x.IdempotencyBeforeUnixNanos
+	}
+	return 0
+}
+
+func (x *Purge) GetFeedBeforeUnixNanos() int64 {
+	if x != nil {
+		return x.FeedBeforeUnixNanos
+	}
+	return 0
+}
+
 // RegisterMember records the RPC address of a Raft member.
 type RegisterMember struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -339,7 +506,7 @@ type RegisterMember struct {
 
 func (x *RegisterMember) Reset() {
 	*x = RegisterMember{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +518,7 @@ func (x *RegisterMember) String() string {
 func (*RegisterMember) ProtoMessage() {}
 
 func (x *RegisterMember) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[3]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +531,7 @@ func (x *RegisterMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterMember.ProtoReflect.Descriptor instead.
 func (*RegisterMember) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{3}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RegisterMember) GetId() string {
@@ -390,7 +557,7 @@ type UnregisterMember struct {
 
 func (x *UnregisterMember) Reset() {
 	*x = UnregisterMember{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +569,7 @@ func (x *UnregisterMember) String() string {
 func (*UnregisterMember) ProtoMessage() {}
 
 func (x *UnregisterMember) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[4]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +582,7 @@ func (x *UnregisterMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterMember.ProtoReflect.Descriptor instead.
 func (*UnregisterMember) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{4}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UnregisterMember) GetId() string {
@@ -433,13 +600,16 @@ type EventCounters struct {
 	BookedQuantity int64                  `protobuf:"varint,3,opt,name=booked_quantity,json=bookedQuantity,proto3" json:"booked_quantity,omitempty"`
 	HeldSeats      int64                  `protobuf:"varint,4,opt,name=held_seats,json=heldSeats,proto3" json:"held_seats,omitempty"`
 	BookedSeats    int64                  `protobuf:"varint,5,opt,name=booked_seats,json=bookedSeats,proto3" json:"booked_seats,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Seats of the event, and those not for sale.
+	Seats         int64 `protobuf:"varint,6,opt,name=seats,proto3" json:"seats,omitempty"`
+	BlockedSeats  int64 `protobuf:"varint,7,opt,name=blocked_seats,json=blockedSeats,proto3" json:"blocked_seats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EventCounters) Reset() {
 	*x = EventCounters{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +621,7 @@ func (x *EventCounters) String() string {
 func (*EventCounters) ProtoMessage() {}
 
 func (x *EventCounters) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[5]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +634,7 @@ func (x *EventCounters) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCounters.ProtoReflect.Descriptor instead.
 func (*EventCounters) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{5}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *EventCounters) GetHeldQuantity() int64 {
@@ -495,6 +665,20 @@ func (x *EventCounters) GetBookedSeats() int64 {
 	return 0
 }
 
+func (x *EventCounters) GetSeats() int64 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
+func (x *EventCounters) GetBlockedSeats() int64 {
+	if x != nil {
+		return x.BlockedSeats
+	}
+	return 0
+}
+
 // IdempotencyRecord remembers the outcome of a keyed mutation.
 type IdempotencyRecord struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -503,15 +687,17 @@ type IdempotencyRecord struct {
 	ErrorCode    int32  `protobuf:"varint,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	ErrorMessage string `protobuf:"bytes,3,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	// The response, marshalled.
-	Response      []byte `protobuf:"bytes,4,opt,name=response,proto3" json:"response,omitempty"`
-	ErrorReason   string `protobuf:"bytes,5,opt,name=error_reason,json=errorReason,proto3" json:"error_reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Response    []byte `protobuf:"bytes,4,opt,name=response,proto3" json:"response,omitempty"`
+	ErrorReason string `protobuf:"bytes,5,opt,name=error_reason,json=errorReason,proto3" json:"error_reason,omitempty"`
+	// When the record was written (state machine time), for purging.
+	CreatedUnixNanos int64 `protobuf:"varint,6,opt,name=created_unix_nanos,json=createdUnixNanos,proto3" json:"created_unix_nanos,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *IdempotencyRecord) Reset() {
 	*x = IdempotencyRecord{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +709,7 @@ func (x *IdempotencyRecord) String() string {
 func (*IdempotencyRecord) ProtoMessage() {}
 
 func (x *IdempotencyRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[6]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +722,7 @@ func (x *IdempotencyRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdempotencyRecord.ProtoReflect.Descriptor instead.
 func (*IdempotencyRecord) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{6}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IdempotencyRecord) GetRequestHash() []byte {
@@ -574,6 +760,13 @@ func (x *IdempotencyRecord) GetErrorReason() string {
 	return ""
 }
 
+func (x *IdempotencyRecord) GetCreatedUnixNanos() int64 {
+	if x != nil {
+		return x.CreatedUnixNanos
+	}
+	return 0
+}
+
 // Change is one record of the change feed.
 type Change struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -587,14 +780,16 @@ type Change struct {
 	Quantity      int64                  `protobuf:"varint,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	Seats         []string               `protobuf:"bytes,9,rep,name=seats,proto3" json:"seats,omitempty"`
 	// Position among the changes of the command at index (from 0).
-	Seq           uint32 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Seq             uint32 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
+	WaitlistEntryId string `protobuf:"bytes,11,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
+	ProductId       string `protobuf:"bytes,12,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +801,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +814,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{7}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Change) GetIndex() uint64 {
@@ -692,13 +887,196 @@ func (x *Change) GetSeq() uint32 {
 	return 0
 }
 
+func (x *Change) GetWaitlistEntryId() string {
+	if x != nil {
+		return x.WaitlistEntryId
+	}
+	return ""
+}
+
+func (x *Change) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+// SeatLayout is an event's seats grouped into rows, built at creation; the
+// rows are in seat-map order, front row first.
+type SeatLayout struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          []*LayoutRow           `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeatLayout) Reset() {
+	*x = SeatLayout{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeatLayout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeatLayout) ProtoMessage() {}
+
+func (x *SeatLayout) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeatLayout.ProtoReflect.Descriptor instead.
+func (*SeatLayout) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SeatLayout) GetRows() []*LayoutRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+type LayoutRow struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Section string                 `protobuf:"bytes,1,opt,name=section,proto3" json:"section,omitempty"`
+	Row     string                 `protobuf:"bytes,2,opt,name=row,proto3" json:"row,omitempty"`
+	Labels  []string               `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty"`
+	// The seat numbers, parallel to labels (0 when a label has none); seats
+	// with consecutive numbers are adjacent.
+	Numbers       []int32 `protobuf:"varint,4,rep,packed,name=numbers,proto3" json:"numbers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LayoutRow) Reset() {
+	*x = LayoutRow{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LayoutRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LayoutRow) ProtoMessage() {}
+
+func (x *LayoutRow) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LayoutRow.ProtoReflect.Descriptor instead.
+func (*LayoutRow) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LayoutRow) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *LayoutRow) GetRow() string {
+	if x != nil {
+		return x.Row
+	}
+	return ""
+}
+
+func (x *LayoutRow) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *LayoutRow) GetNumbers() []int32 {
+	if x != nil {
+		return x.Numbers
+	}
+	return nil
+}
+
+// FeedStart is the first change still retained.
+type FeedStart struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint64                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Seq           uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeedStart) Reset() {
+	*x = FeedStart{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedStart) ProtoMessage() {}
+
+func (x *FeedStart) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedStart.ProtoReflect.Descriptor instead.
+func (*FeedStart) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *FeedStart) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *FeedStart) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 var File_bookd_fsm_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\"*\n" +
 	"\fCommandBatch\x12\x1a\n" +
-	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x93\x05\n" +
+	"\bcommands\x18\x01 \x03(\fR\bcommands\"\xdb\b\n" +
 	"\aCommand\x12(\n" +
 	"\x10stamp_unix_nanos\x18\x01 \x01(\x03R\x0estampUnixNanos\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12A\n" +
@@ -711,28 +1089,43 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\x0ecancel_booking\x18\x0f \x01(\v2\x1e.bookd.v1.CancelBookingRequestH\x00R\rcancelBooking\x12>\n" +
 	"\fexpire_holds\x18\x10 \x01(\v2\x19.bookd.fsm.v1.ExpireHoldsH\x00R\vexpireHolds\x12G\n" +
 	"\x0fregister_member\x18\x11 \x01(\v2\x1c.bookd.fsm.v1.RegisterMemberH\x00R\x0eregisterMember\x12M\n" +
-	"\x11unregister_member\x18\x12 \x01(\v2\x1e.bookd.fsm.v1.UnregisterMemberH\x00R\x10unregisterMemberB\x04\n" +
+	"\x11unregister_member\x18\x12 \x01(\v2\x1e.bookd.fsm.v1.UnregisterMemberH\x00R\x10unregisterMember\x12G\n" +
+	"\x0ecreate_product\x18\x13 \x01(\v2\x1e.bookd.v1.CreateProductRequestH\x00R\rcreateProduct\x12>\n" +
+	"\vclose_event\x18\x14 \x01(\v2\x1b.bookd.v1.CloseEventRequestH\x00R\n" +
+	"closeEvent\x12A\n" +
+	"\fcancel_event\x18\x15 \x01(\v2\x1c.bookd.v1.CancelEventRequestH\x00R\vcancelEvent\x12>\n" +
+	"\vextend_hold\x18\x16 \x01(\v2\x1b.bookd.v1.ExtendHoldRequestH\x00R\n" +
+	"extendHold\x12D\n" +
+	"\rjoin_waitlist\x18\x17 \x01(\v2\x1d.bookd.v1.JoinWaitlistRequestH\x00R\fjoinWaitlist\x12G\n" +
+	"\x0eleave_waitlist\x18\x18 \x01(\v2\x1e.bookd.v1.LeaveWaitlistRequestH\x00R\rleaveWaitlist\x12+\n" +
+	"\x05purge\x18\x19 \x01(\v2\x13.bookd.fsm.v1.PurgeH\x00R\x05purgeB\x04\n" +
 	"\x02op\"\r\n" +
-	"\vExpireHolds\"A\n" +
+	"\vExpireHolds\"\x7f\n" +
+	"\x05Purge\x12A\n" +
+	"\x1didempotency_before_unix_nanos\x18\x01 \x01(\x03R\x1aidempotencyBeforeUnixNanos\x123\n" +
+	"\x16feed_before_unix_nanos\x18\x02 \x01(\x03R\x13feedBeforeUnixNanos\"A\n" +
 	"\x0eRegisterMember\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vrpc_address\x18\x02 \x01(\tR\n" +
 	"rpcAddress\"\"\n" +
 	"\x10UnregisterMember\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x9f\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xda\x01\n" +
 	"\rEventCounters\x12#\n" +
 	"\rheld_quantity\x18\x02 \x01(\x03R\fheldQuantity\x12'\n" +
 	"\x0fbooked_quantity\x18\x03 \x01(\x03R\x0ebookedQuantity\x12\x1d\n" +
 	"\n" +
 	"held_seats\x18\x04 \x01(\x03R\theldSeats\x12!\n" +
-	"\fbooked_seats\x18\x05 \x01(\x03R\vbookedSeats\"\xb9\x01\n" +
+	"\fbooked_seats\x18\x05 \x01(\x03R\vbookedSeats\x12\x14\n" +
+	"\x05seats\x18\x06 \x01(\x03R\x05seats\x12#\n" +
+	"\rblocked_seats\x18\a \x01(\x03R\fblockedSeats\"\xe7\x01\n" +
 	"\x11IdempotencyRecord\x12!\n" +
 	"\frequest_hash\x18\x01 \x01(\fR\vrequestHash\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x02 \x01(\x05R\terrorCode\x12#\n" +
 	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12\x1a\n" +
 	"\bresponse\x18\x04 \x01(\fR\bresponse\x12!\n" +
-	"\ferror_reason\x18\x05 \x01(\tR\verrorReason\"\x92\x02\n" +
+	"\ferror_reason\x18\x05 \x01(\tR\verrorReason\x12,\n" +
+	"\x12created_unix_nanos\x18\x06 \x01(\x03R\x10createdUnixNanos\"\xdd\x02\n" +
 	"\x06Change\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12&\n" +
 	"\x0ftime_unix_nanos\x18\x02 \x01(\x03R\rtimeUnixNanos\x12\x12\n" +
@@ -746,7 +1139,21 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\bquantity\x18\b \x01(\x03R\bquantity\x12\x14\n" +
 	"\x05seats\x18\t \x03(\tR\x05seats\x12\x10\n" +
 	"\x03seq\x18\n" +
-	" \x01(\rR\x03seqB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
+	" \x01(\rR\x03seq\x12*\n" +
+	"\x11waitlist_entry_id\x18\v \x01(\tR\x0fwaitlistEntryId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\f \x01(\tR\tproductId\"9\n" +
+	"\n" +
+	"SeatLayout\x12+\n" +
+	"\x04rows\x18\x01 \x03(\v2\x17.bookd.fsm.v1.LayoutRowR\x04rows\"i\n" +
+	"\tLayoutRow\x12\x18\n" +
+	"\asection\x18\x01 \x01(\tR\asection\x12\x10\n" +
+	"\x03row\x18\x02 \x01(\tR\x03row\x12\x16\n" +
+	"\x06labels\x18\x03 \x03(\tR\x06labels\x12\x18\n" +
+	"\anumbers\x18\x04 \x03(\x05R\anumbers\"3\n" +
+	"\tFeedStart\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seqB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
 
 var (
 	file_bookd_fsm_v1_fsm_proto_rawDescOnce sync.Once
@@ -760,38 +1167,56 @@ func file_bookd_fsm_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_bookd_fsm_v1_fsm_proto_rawDescData
 }
 
-var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*CommandBatch)(nil),            // 0: bookd.fsm.v1.CommandBatch
 	(*Command)(nil),                 // 1: bookd.fsm.v1.Command
 	(*ExpireHolds)(nil),             // 2: bookd.fsm.v1.ExpireHolds
-	(*RegisterMember)(nil),          // 3: bookd.fsm.v1.RegisterMember
-	(*UnregisterMember)(nil),        // 4: bookd.fsm.v1.UnregisterMember
-	(*EventCounters)(nil),           // 5: bookd.fsm.v1.EventCounters
-	(*IdempotencyRecord)(nil),       // 6: bookd.fsm.v1.IdempotencyRecord
-	(*Change)(nil),                  // 7: bookd.fsm.v1.Change
-	(*v1.CreateEventRequest)(nil),   // 8: bookd.v1.CreateEventRequest
-	(*v1.HoldRequest)(nil),          // 9: bookd.v1.HoldRequest
-	(*v1.ConfirmRequest)(nil),       // 10: bookd.v1.ConfirmRequest
-	(*v1.ReleaseHoldRequest)(nil),   // 11: bookd.v1.ReleaseHoldRequest
-	(*v1.BookRequest)(nil),          // 12: bookd.v1.BookRequest
-	(*v1.CancelBookingRequest)(nil), // 13: bookd.v1.CancelBookingRequest
+	(*Purge)(nil),                   // 3: bookd.fsm.v1.Purge
+	(*RegisterMember)(nil),          // 4: bookd.fsm.v1.RegisterMember
+	(*UnregisterMember)(nil),        // 5: bookd.fsm.v1.UnregisterMember
+	(*EventCounters)(nil),           // 6: bookd.fsm.v1.EventCounters
+	(*IdempotencyRecord)(nil),       // 7: bookd.fsm.v1.IdempotencyRecord
+	(*Change)(nil),                  // 8: bookd.fsm.v1.Change
+	(*SeatLayout)(nil),              // 9: bookd.fsm.v1.SeatLayout
+	(*LayoutRow)(nil),               // 10: bookd.fsm.v1.LayoutRow
+	(*FeedStart)(nil),               // 11: bookd.fsm.v1.FeedStart
+	(*v1.CreateEventRequest)(nil),   // 12: bookd.v1.CreateEventRequest
+	(*v1.HoldRequest)(nil),          // 13: bookd.v1.HoldRequest
+	(*v1.ConfirmRequest)(nil),       // 14: bookd.v1.ConfirmRequest
+	(*v1.ReleaseHoldRequest)(nil),   // 15: bookd.v1.ReleaseHoldRequest
+	(*v1.BookRequest)(nil),          // 16: bookd.v1.BookRequest
+	(*v1.CancelBookingRequest)(nil), // 17: bookd.v1.CancelBookingRequest
+	(*v1.CreateProductRequest)(nil), // 18: bookd.v1.CreateProductRequest
+	(*v1.CloseEventRequest)(nil),    // 19: bookd.v1.CloseEventRequest
+	(*v1.CancelEventRequest)(nil),   // 20: bookd.v1.CancelEventRequest
+	(*v1.ExtendHoldRequest)(nil),    // 21: bookd.v1.ExtendHoldRequest
+	(*v1.JoinWaitlistRequest)(nil),  // 22: bookd.v1.JoinWaitlistRequest
+	(*v1.LeaveWaitlistRequest)(nil), // 23: bookd.v1.LeaveWaitlistRequest
 }
 var file_bookd_fsm_v1_fsm_proto_depIdxs = []int32{
-	8,  // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
-	9,  // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
-	10, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
-	11, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	12, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
-	13, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	12, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
+	13, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
+	14, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
+	15, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	16, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
+	17, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
 	2,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
-	3,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
-	4,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	4,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
+	5,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
+	18, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
+	19, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
+	20, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
+	21, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	22, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
+	23, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
+	3,  // 15: bookd.fsm.v1.Command.purge:type_name -> bookd.fsm.v1.Purge
+	10, // 16: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_bookd_fsm_v1_fsm_proto_init() }
@@ -809,6 +1234,13 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 		(*Command_ExpireHolds)(nil),
 		(*Command_RegisterMember)(nil),
 		(*Command_UnregisterMember)(nil),
+		(*Command_CreateProduct)(nil),
+		(*Command_CloseEvent)(nil),
+		(*Command_CancelEvent)(nil),
+		(*Command_ExtendHold)(nil),
+		(*Command_JoinWaitlist)(nil),
+		(*Command_LeaveWaitlist)(nil),
+		(*Command_Purge)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -816,7 +1248,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_fsm_v1_fsm_proto_rawDesc), len(file_bookd_fsm_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

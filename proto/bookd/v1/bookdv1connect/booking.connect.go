@@ -33,9 +33,21 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// BookingServiceCreateProductProcedure is the fully-qualified name of the BookingService's
+	// CreateProduct RPC.
+	BookingServiceCreateProductProcedure = "/bookd.v1.BookingService/CreateProduct"
+	// BookingServiceListProductsProcedure is the fully-qualified name of the BookingService's
+	// ListProducts RPC.
+	BookingServiceListProductsProcedure = "/bookd.v1.BookingService/ListProducts"
 	// BookingServiceCreateEventProcedure is the fully-qualified name of the BookingService's
 	// CreateEvent RPC.
 	BookingServiceCreateEventProcedure = "/bookd.v1.BookingService/CreateEvent"
+	// BookingServiceCloseEventProcedure is the fully-qualified name of the BookingService's CloseEvent
+	// RPC.
+	BookingServiceCloseEventProcedure = "/bookd.v1.BookingService/CloseEvent"
+	// BookingServiceCancelEventProcedure is the fully-qualified name of the BookingService's
+	// CancelEvent RPC.
+	BookingServiceCancelEventProcedure = "/bookd.v1.BookingService/CancelEvent"
 	// BookingServiceGetEventProcedure is the fully-qualified name of the BookingService's GetEvent RPC.
 	BookingServiceGetEventProcedure = "/bookd.v1.BookingService/GetEvent"
 	// BookingServiceListEventsProcedure is the fully-qualified name of the BookingService's ListEvents
@@ -53,6 +65,18 @@ const (
 	// BookingServiceReleaseHoldProcedure is the fully-qualified name of the BookingService's
 	// ReleaseHold RPC.
 	BookingServiceReleaseHoldProcedure = "/bookd.v1.BookingService/ReleaseHold"
+	// BookingServiceExtendHoldProcedure is the fully-qualified name of the BookingService's ExtendHold
+	// RPC.
+	BookingServiceExtendHoldProcedure = "/bookd.v1.BookingService/ExtendHold"
+	// BookingServiceJoinWaitlistProcedure is the fully-qualified name of the BookingService's
+	// JoinWaitlist RPC.
+	BookingServiceJoinWaitlistProcedure = "/bookd.v1.BookingService/JoinWaitlist"
+	// BookingServiceLeaveWaitlistProcedure is the fully-qualified name of the BookingService's
+	// LeaveWaitlist RPC.
+	BookingServiceLeaveWaitlistProcedure = "/bookd.v1.BookingService/LeaveWaitlist"
+	// BookingServiceGetWaitlistEntryProcedure is the fully-qualified name of the BookingService's
+	// GetWaitlistEntry RPC.
+	BookingServiceGetWaitlistEntryProcedure = "/bookd.v1.BookingService/GetWaitlistEntry"
 	// BookingServiceBookProcedure is the fully-qualified name of the BookingService's Book RPC.
 	BookingServiceBookProcedure = "/bookd.v1.BookingService/Book"
 	// BookingServiceCancelBookingProcedure is the fully-qualified name of the BookingService's
@@ -67,15 +91,29 @@ const (
 	// BookingServiceListBookingsProcedure is the fully-qualified name of the BookingService's
 	// ListBookings RPC.
 	BookingServiceListBookingsProcedure = "/bookd.v1.BookingService/ListBookings"
+	// BookingServiceWatchChangesProcedure is the fully-qualified name of the BookingService's
+	// WatchChanges RPC.
+	BookingServiceWatchChangesProcedure = "/bookd.v1.BookingService/WatchChanges"
 )
 
 // BookingServiceClient is a client for the bookd.v1.BookingService service.
 type BookingServiceClient interface {
-	// CreateEvent creates an event with GA capacity, named seats, or both.
+	// CreateProduct creates a product (a tour, a show) whose departures are events.
+	CreateProduct(context.Context, *v1.CreateProductRequest) (*v1.CreateProductResponse, error)
+	// ListProducts pages through products in creation order.
+	ListProducts(context.Context, *v1.ListProductsRequest) (*v1.ListProductsResponse, error)
+	// CreateEvent creates an event (a departure) with GA capacity, a seat map, or both.
 	CreateEvent(context.Context, *v1.CreateEventRequest) (*v1.CreateEventResponse, error)
+	// CloseEvent stops sales of an event: new holds, bookings and waitlist
+	// entries are refused; active holds may still be confirmed.
+	CloseEvent(context.Context, *v1.CloseEventRequest) (*v1.CloseEventResponse, error)
+	// CancelEvent cancels an event: sales stop, active holds are released and
+	// the waitlist is dropped. Its bookings stay listed (ListBookings) for refund.
+	CancelEvent(context.Context, *v1.CancelEventRequest) (*v1.CancelEventResponse, error)
 	// GetEvent returns one event.
 	GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error)
-	// ListEvents pages through events in creation order.
+	// ListEvents pages through events by start time, filtered by product,
+	// start-time range, text in the name and tickets available.
 	ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error)
 	// GetAvailability reports what of an event can still be held.
 	GetAvailability(context.Context, *v1.GetAvailabilityRequest) (*v1.GetAvailabilityResponse, error)
@@ -87,19 +125,33 @@ type BookingServiceClient interface {
 	Confirm(context.Context, *v1.ConfirmRequest) (*v1.ConfirmResponse, error)
 	// ReleaseHold gives a hold's inventory back before it expires.
 	ReleaseHold(context.Context, *v1.ReleaseHoldRequest) (*v1.ReleaseHoldResponse, error)
+	// ExtendHold moves an active hold's expiry, up to a cap on its total life.
+	ExtendHold(context.Context, *v1.ExtendHoldRequest) (*v1.ExtendHoldResponse, error)
+	// JoinWaitlist queues a customer for a sold-out event. When inventory frees
+	// (a hold expires or is released, a booking is cancelled) the first waiting
+	// customer whose request fits receives a hold (an offer) automatically.
+	JoinWaitlist(context.Context, *v1.JoinWaitlistRequest) (*v1.JoinWaitlistResponse, error)
+	// LeaveWaitlist takes a waiting customer off the waitlist.
+	LeaveWaitlist(context.Context, *v1.LeaveWaitlistRequest) (*v1.LeaveWaitlistResponse, error)
+	// GetWaitlistEntry returns one waitlist entry (its offer once made).
+	GetWaitlistEntry(context.Context, *v1.GetWaitlistEntryRequest) (*v1.GetWaitlistEntryResponse, error)
 	// Book holds and confirms in one step.
 	Book(context.Context, *v1.BookRequest) (*v1.BookResponse, error)
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
-	// GetBooking returns one booking.
-	// Runs many writes in one call, each as its own command with its own
+	// BatchWrite runs many writes in one call, each as its own command with its own
 	// idempotency key and its own result, in the order given; one write's
 	// refusal does not stop the others. Clients use it to batch concurrent
 	// calls under load (see the client package's WithBatching).
 	BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error)
+	// GetBooking returns one booking.
 	GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error)
-	// ListBookings pages through the bookings of one event.
+	// ListBookings pages through the bookings of one event or one customer.
 	ListBookings(context.Context, *v1.ListBookingsRequest) (*v1.ListBookingsResponse, error)
+	// WatchChanges streams every committed change in commit order, from a
+	// cursor, and keeps streaming as changes commit. Served by the node that
+	// receives it. A cursor older than the retained window answers OUT_OF_RANGE.
+	WatchChanges(context.Context, *v1.WatchChangesRequest) (*connect.ServerStreamForClient[v1.WatchChangesResponse], error)
 }
 
 // NewBookingServiceClient constructs a client for the bookd.v1.BookingService service. By default,
@@ -113,10 +165,35 @@ func NewBookingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 	baseURL = strings.TrimRight(baseURL, "/")
 	bookingServiceMethods := v1.File_bookd_v1_booking_proto.Services().ByName("BookingService").Methods()
 	return &bookingServiceClient{
+		createProduct: connect.NewClient[v1.CreateProductRequest, v1.CreateProductResponse](
+			httpClient,
+			baseURL+BookingServiceCreateProductProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("CreateProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		listProducts: connect.NewClient[v1.ListProductsRequest, v1.ListProductsResponse](
+			httpClient,
+			baseURL+BookingServiceListProductsProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("ListProducts")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		createEvent: connect.NewClient[v1.CreateEventRequest, v1.CreateEventResponse](
 			httpClient,
 			baseURL+BookingServiceCreateEventProcedure,
 			connect.WithSchema(bookingServiceMethods.ByName("CreateEvent")),
+			connect.WithClientOptions(opts...),
+		),
+		closeEvent: connect.NewClient[v1.CloseEventRequest, v1.CloseEventResponse](
+			httpClient,
+			baseURL+BookingServiceCloseEventProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("CloseEvent")),
+			connect.WithClientOptions(opts...),
+		),
+		cancelEvent: connect.NewClient[v1.CancelEventRequest, v1.CancelEventResponse](
+			httpClient,
+			baseURL+BookingServiceCancelEventProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("CancelEvent")),
 			connect.WithClientOptions(opts...),
 		),
 		getEvent: connect.NewClient[v1.GetEventRequest, v1.GetEventResponse](
@@ -165,6 +242,31 @@ func NewBookingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(bookingServiceMethods.ByName("ReleaseHold")),
 			connect.WithClientOptions(opts...),
 		),
+		extendHold: connect.NewClient[v1.ExtendHoldRequest, v1.ExtendHoldResponse](
+			httpClient,
+			baseURL+BookingServiceExtendHoldProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("ExtendHold")),
+			connect.WithClientOptions(opts...),
+		),
+		joinWaitlist: connect.NewClient[v1.JoinWaitlistRequest, v1.JoinWaitlistResponse](
+			httpClient,
+			baseURL+BookingServiceJoinWaitlistProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("JoinWaitlist")),
+			connect.WithClientOptions(opts...),
+		),
+		leaveWaitlist: connect.NewClient[v1.LeaveWaitlistRequest, v1.LeaveWaitlistResponse](
+			httpClient,
+			baseURL+BookingServiceLeaveWaitlistProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("LeaveWaitlist")),
+			connect.WithClientOptions(opts...),
+		),
+		getWaitlistEntry: connect.NewClient[v1.GetWaitlistEntryRequest, v1.GetWaitlistEntryResponse](
+			httpClient,
+			baseURL+BookingServiceGetWaitlistEntryProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("GetWaitlistEntry")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		book: connect.NewClient[v1.BookRequest, v1.BookResponse](
 			httpClient,
 			baseURL+BookingServiceBookProcedure,
@@ -197,29 +299,81 @@ func NewBookingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		watchChanges: connect.NewClient[v1.WatchChangesRequest, v1.WatchChangesResponse](
+			httpClient,
+			baseURL+BookingServiceWatchChangesProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("WatchChanges")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // bookingServiceClient implements BookingServiceClient.
 type bookingServiceClient struct {
-	createEvent     *connect.Client[v1.CreateEventRequest, v1.CreateEventResponse]
-	getEvent        *connect.Client[v1.GetEventRequest, v1.GetEventResponse]
-	listEvents      *connect.Client[v1.ListEventsRequest, v1.ListEventsResponse]
-	getAvailability *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
-	hold            *connect.Client[v1.HoldRequest, v1.HoldResponse]
-	getHold         *connect.Client[v1.GetHoldRequest, v1.GetHoldResponse]
-	confirm         *connect.Client[v1.ConfirmRequest, v1.ConfirmResponse]
-	releaseHold     *connect.Client[v1.ReleaseHoldRequest, v1.ReleaseHoldResponse]
-	book            *connect.Client[v1.BookRequest, v1.BookResponse]
-	cancelBooking   *connect.Client[v1.CancelBookingRequest, v1.CancelBookingResponse]
-	batchWrite      *connect.Client[v1.BatchWriteRequest, v1.BatchWriteResponse]
-	getBooking      *connect.Client[v1.GetBookingRequest, v1.GetBookingResponse]
-	listBookings    *connect.Client[v1.ListBookingsRequest, v1.ListBookingsResponse]
+	createProduct    *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
+	listProducts     *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
+	createEvent      *connect.Client[v1.CreateEventRequest, v1.CreateEventResponse]
+	closeEvent       *connect.Client[v1.CloseEventRequest, v1.CloseEventResponse]
+	cancelEvent      *connect.Client[v1.CancelEventRequest, v1.CancelEventResponse]
+	getEvent         *connect.Client[v1.GetEventRequest, v1.GetEventResponse]
+	listEvents       *connect.Client[v1.ListEventsRequest, v1.ListEventsResponse]
+	getAvailability  *connect.Client[v1.GetAvailabilityRequest, v1.GetAvailabilityResponse]
+	hold             *connect.Client[v1.HoldRequest, v1.HoldResponse]
+	getHold          *connect.Client[v1.GetHoldRequest, v1.GetHoldResponse]
+	confirm          *connect.Client[v1.ConfirmRequest, v1.ConfirmResponse]
+	releaseHold      *connect.Client[v1.ReleaseHoldRequest, v1.ReleaseHoldResponse]
+	extendHold       *connect.Client[v1.ExtendHoldRequest, v1.ExtendHoldResponse]
+	joinWaitlist     *connect.Client[v1.JoinWaitlistRequest, v1.JoinWaitlistResponse]
+	leaveWaitlist    *connect.Client[v1.LeaveWaitlistRequest, v1.LeaveWaitlistResponse]
+	getWaitlistEntry *connect.Client[v1.GetWaitlistEntryRequest, v1.GetWaitlistEntryResponse]
+	book             *connect.Client[v1.BookRequest, v1.BookResponse]
+	cancelBooking    *connect.Client[v1.CancelBookingRequest, v1.CancelBookingResponse]
+	batchWrite       *connect.Client[v1.BatchWriteRequest, v1.BatchWriteResponse]
+	getBooking       *connect.Client[v1.GetBookingRequest, v1.GetBookingResponse]
+	listBookings     *connect.Client[v1.ListBookingsRequest, v1.ListBookingsResponse]
+	watchChanges     *connect.Client[v1.WatchChangesRequest, v1.WatchChangesResponse]
+}
+
+// CreateProduct calls bookd.v1.BookingService.CreateProduct.
+func (c *bookingServiceClient) CreateProduct(ctx context.Context, req *v1.CreateProductRequest) (*v1.CreateProductResponse, error) {
+	response, err := c.createProduct.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListProducts calls bookd.v1.BookingService.ListProducts.
+func (c *bookingServiceClient) ListProducts(ctx context.Context, req *v1.ListProductsRequest) (*v1.ListProductsResponse, error) {
+	response, err := c.listProducts.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
 }
 
 // CreateEvent calls bookd.v1.BookingService.CreateEvent.
 func (c *bookingServiceClient) CreateEvent(ctx context.Context, req *v1.CreateEventRequest) (*v1.CreateEventResponse, error) {
 	response, err := c.createEvent.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// CloseEvent calls bookd.v1.BookingService.CloseEvent.
+func (c *bookingServiceClient) CloseEvent(ctx context.Context, req *v1.CloseEventRequest) (*v1.CloseEventResponse, error) {
+	response, err := c.closeEvent.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// CancelEvent calls bookd.v1.BookingService.CancelEvent.
+func (c *bookingServiceClient) CancelEvent(ctx context.Context, req *v1.CancelEventRequest) (*v1.CancelEventResponse, error) {
+	response, err := c.cancelEvent.CallUnary(ctx, connect.NewRequest(req))
 	if response != nil {
 		return response.Msg, err
 	}
@@ -289,6 +443,42 @@ func (c *bookingServiceClient) ReleaseHold(ctx context.Context, req *v1.ReleaseH
 	return nil, err
 }
 
+// ExtendHold calls bookd.v1.BookingService.ExtendHold.
+func (c *bookingServiceClient) ExtendHold(ctx context.Context, req *v1.ExtendHoldRequest) (*v1.ExtendHoldResponse, error) {
+	response, err := c.extendHold.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// JoinWaitlist calls bookd.v1.BookingService.JoinWaitlist.
+func (c *bookingServiceClient) JoinWaitlist(ctx context.Context, req *v1.JoinWaitlistRequest) (*v1.JoinWaitlistResponse, error) {
+	response, err := c.joinWaitlist.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// LeaveWaitlist calls bookd.v1.BookingService.LeaveWaitlist.
+func (c *bookingServiceClient) LeaveWaitlist(ctx context.Context, req *v1.LeaveWaitlistRequest) (*v1.LeaveWaitlistResponse, error) {
+	response, err := c.leaveWaitlist.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// GetWaitlistEntry calls bookd.v1.BookingService.GetWaitlistEntry.
+func (c *bookingServiceClient) GetWaitlistEntry(ctx context.Context, req *v1.GetWaitlistEntryRequest) (*v1.GetWaitlistEntryResponse, error) {
+	response, err := c.getWaitlistEntry.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // Book calls bookd.v1.BookingService.Book.
 func (c *bookingServiceClient) Book(ctx context.Context, req *v1.BookRequest) (*v1.BookResponse, error) {
 	response, err := c.book.CallUnary(ctx, connect.NewRequest(req))
@@ -334,13 +524,29 @@ func (c *bookingServiceClient) ListBookings(ctx context.Context, req *v1.ListBoo
 	return nil, err
 }
 
+// WatchChanges calls bookd.v1.BookingService.WatchChanges.
+func (c *bookingServiceClient) WatchChanges(ctx context.Context, req *v1.WatchChangesRequest) (*connect.ServerStreamForClient[v1.WatchChangesResponse], error) {
+	return c.watchChanges.CallServerStream(ctx, connect.NewRequest(req))
+}
+
 // BookingServiceHandler is an implementation of the bookd.v1.BookingService service.
 type BookingServiceHandler interface {
-	// CreateEvent creates an event with GA capacity, named seats, or both.
+	// CreateProduct creates a product (a tour, a show) whose departures are events.
+	CreateProduct(context.Context, *v1.CreateProductRequest) (*v1.CreateProductResponse, error)
+	// ListProducts pages through products in creation order.
+	ListProducts(context.Context, *v1.ListProductsRequest) (*v1.ListProductsResponse, error)
+	// CreateEvent creates an event (a departure) with GA capacity, a seat map, or both.
 	CreateEvent(context.Context, *v1.CreateEventRequest) (*v1.CreateEventResponse, error)
+	// CloseEvent stops sales of an event: new holds, bookings and waitlist
+	// entries are refused; active holds may still be confirmed.
+	CloseEvent(context.Context, *v1.CloseEventRequest) (*v1.CloseEventResponse, error)
+	// CancelEvent cancels an event: sales stop, active holds are released and
+	// the waitlist is dropped. Its bookings stay listed (ListBookings) for refund.
+	CancelEvent(context.Context, *v1.CancelEventRequest) (*v1.CancelEventResponse, error)
 	// GetEvent returns one event.
 	GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error)
-	// ListEvents pages through events in creation order.
+	// ListEvents pages through events by start time, filtered by product,
+	// start-time range, text in the name and tickets available.
 	ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error)
 	// GetAvailability reports what of an event can still be held.
 	GetAvailability(context.Context, *v1.GetAvailabilityRequest) (*v1.GetAvailabilityResponse, error)
@@ -352,19 +558,33 @@ type BookingServiceHandler interface {
 	Confirm(context.Context, *v1.ConfirmRequest) (*v1.ConfirmResponse, error)
 	// ReleaseHold gives a hold's inventory back before it expires.
 	ReleaseHold(context.Context, *v1.ReleaseHoldRequest) (*v1.ReleaseHoldResponse, error)
+	// ExtendHold moves an active hold's expiry, up to a cap on its total life.
+	ExtendHold(context.Context, *v1.ExtendHoldRequest) (*v1.ExtendHoldResponse, error)
+	// JoinWaitlist queues a customer for a sold-out event. When inventory frees
+	// (a hold expires or is released, a booking is cancelled) the first waiting
+	// customer whose request fits receives a hold (an offer) automatically.
+	JoinWaitlist(context.Context, *v1.JoinWaitlistRequest) (*v1.JoinWaitlistResponse, error)
+	// LeaveWaitlist takes a waiting customer off the waitlist.
+	LeaveWaitlist(context.Context, *v1.LeaveWaitlistRequest) (*v1.LeaveWaitlistResponse, error)
+	// GetWaitlistEntry returns one waitlist entry (its offer once made).
+	GetWaitlistEntry(context.Context, *v1.GetWaitlistEntryRequest) (*v1.GetWaitlistEntryResponse, error)
 	// Book holds and confirms in one step.
 	Book(context.Context, *v1.BookRequest) (*v1.BookResponse, error)
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
-	// GetBooking returns one booking.
-	// Runs many writes in one call, each as its own command with its own
+	// BatchWrite runs many writes in one call, each as its own command with its own
 	// idempotency key and its own result, in the order given; one write's
 	// refusal does not stop the others. Clients use it to batch concurrent
 	// calls under load (see the client package's WithBatching).
 	BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error)
+	// GetBooking returns one booking.
 	GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error)
-	// ListBookings pages through the bookings of one event.
+	// ListBookings pages through the bookings of one event or one customer.
 	ListBookings(context.Context, *v1.ListBookingsRequest) (*v1.ListBookingsResponse, error)
+	// WatchChanges streams every committed change in commit order, from a
+	// cursor, and keeps streaming as changes commit. Served by the node that
+	// receives it. A cursor older than the retained window answers OUT_OF_RANGE.
+	WatchChanges(context.Context, *v1.WatchChangesRequest, *connect.ServerStream[v1.WatchChangesResponse]) error
 }
 
 // NewBookingServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -374,10 +594,35 @@ type BookingServiceHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	bookingServiceMethods := v1.File_bookd_v1_booking_proto.Services().ByName("BookingService").Methods()
+	bookingServiceCreateProductHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceCreateProductProcedure,
+		svc.CreateProduct,
+		connect.WithSchema(bookingServiceMethods.ByName("CreateProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceListProductsHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceListProductsProcedure,
+		svc.ListProducts,
+		connect.WithSchema(bookingServiceMethods.ByName("ListProducts")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	bookingServiceCreateEventHandler := connect.NewUnaryHandlerSimple(
 		BookingServiceCreateEventProcedure,
 		svc.CreateEvent,
 		connect.WithSchema(bookingServiceMethods.ByName("CreateEvent")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceCloseEventHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceCloseEventProcedure,
+		svc.CloseEvent,
+		connect.WithSchema(bookingServiceMethods.ByName("CloseEvent")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceCancelEventHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceCancelEventProcedure,
+		svc.CancelEvent,
+		connect.WithSchema(bookingServiceMethods.ByName("CancelEvent")),
 		connect.WithHandlerOptions(opts...),
 	)
 	bookingServiceGetEventHandler := connect.NewUnaryHandlerSimple(
@@ -426,6 +671,31 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 		connect.WithSchema(bookingServiceMethods.ByName("ReleaseHold")),
 		connect.WithHandlerOptions(opts...),
 	)
+	bookingServiceExtendHoldHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceExtendHoldProcedure,
+		svc.ExtendHold,
+		connect.WithSchema(bookingServiceMethods.ByName("ExtendHold")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceJoinWaitlistHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceJoinWaitlistProcedure,
+		svc.JoinWaitlist,
+		connect.WithSchema(bookingServiceMethods.ByName("JoinWaitlist")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceLeaveWaitlistHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceLeaveWaitlistProcedure,
+		svc.LeaveWaitlist,
+		connect.WithSchema(bookingServiceMethods.ByName("LeaveWaitlist")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceGetWaitlistEntryHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceGetWaitlistEntryProcedure,
+		svc.GetWaitlistEntry,
+		connect.WithSchema(bookingServiceMethods.ByName("GetWaitlistEntry")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	bookingServiceBookHandler := connect.NewUnaryHandlerSimple(
 		BookingServiceBookProcedure,
 		svc.Book,
@@ -458,10 +728,25 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	bookingServiceWatchChangesHandler := connect.NewServerStreamHandlerSimple(
+		BookingServiceWatchChangesProcedure,
+		svc.WatchChanges,
+		connect.WithSchema(bookingServiceMethods.ByName("WatchChanges")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/bookd.v1.BookingService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case BookingServiceCreateProductProcedure:
+			bookingServiceCreateProductHandler.ServeHTTP(w, r)
+		case BookingServiceListProductsProcedure:
+			bookingServiceListProductsHandler.ServeHTTP(w, r)
 		case BookingServiceCreateEventProcedure:
 			bookingServiceCreateEventHandler.ServeHTTP(w, r)
+		case BookingServiceCloseEventProcedure:
+			bookingServiceCloseEventHandler.ServeHTTP(w, r)
+		case BookingServiceCancelEventProcedure:
+			bookingServiceCancelEventHandler.ServeHTTP(w, r)
 		case BookingServiceGetEventProcedure:
 			bookingServiceGetEventHandler.ServeHTTP(w, r)
 		case BookingServiceListEventsProcedure:
@@ -476,6 +761,14 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 			bookingServiceConfirmHandler.ServeHTTP(w, r)
 		case BookingServiceReleaseHoldProcedure:
 			bookingServiceReleaseHoldHandler.ServeHTTP(w, r)
+		case BookingServiceExtendHoldProcedure:
+			bookingServiceExtendHoldHandler.ServeHTTP(w, r)
+		case BookingServiceJoinWaitlistProcedure:
+			bookingServiceJoinWaitlistHandler.ServeHTTP(w, r)
+		case BookingServiceLeaveWaitlistProcedure:
+			bookingServiceLeaveWaitlistHandler.ServeHTTP(w, r)
+		case BookingServiceGetWaitlistEntryProcedure:
+			bookingServiceGetWaitlistEntryHandler.ServeHTTP(w, r)
 		case BookingServiceBookProcedure:
 			bookingServiceBookHandler.ServeHTTP(w, r)
 		case BookingServiceCancelBookingProcedure:
@@ -486,6 +779,8 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 			bookingServiceGetBookingHandler.ServeHTTP(w, r)
 		case BookingServiceListBookingsProcedure:
 			bookingServiceListBookingsHandler.ServeHTTP(w, r)
+		case BookingServiceWatchChangesProcedure:
+			bookingServiceWatchChangesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -495,8 +790,24 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 // UnimplementedBookingServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedBookingServiceHandler struct{}
 
+func (UnimplementedBookingServiceHandler) CreateProduct(context.Context, *v1.CreateProductRequest) (*v1.CreateProductResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CreateProduct is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) ListProducts(context.Context, *v1.ListProductsRequest) (*v1.ListProductsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.ListProducts is not implemented"))
+}
+
 func (UnimplementedBookingServiceHandler) CreateEvent(context.Context, *v1.CreateEventRequest) (*v1.CreateEventResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CreateEvent is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) CloseEvent(context.Context, *v1.CloseEventRequest) (*v1.CloseEventResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CloseEvent is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) CancelEvent(context.Context, *v1.CancelEventRequest) (*v1.CancelEventResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CancelEvent is not implemented"))
 }
 
 func (UnimplementedBookingServiceHandler) GetEvent(context.Context, *v1.GetEventRequest) (*v1.GetEventResponse, error) {
@@ -527,6 +838,22 @@ func (UnimplementedBookingServiceHandler) ReleaseHold(context.Context, *v1.Relea
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.ReleaseHold is not implemented"))
 }
 
+func (UnimplementedBookingServiceHandler) ExtendHold(context.Context, *v1.ExtendHoldRequest) (*v1.ExtendHoldResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.ExtendHold is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) JoinWaitlist(context.Context, *v1.JoinWaitlistRequest) (*v1.JoinWaitlistResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.JoinWaitlist is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) LeaveWaitlist(context.Context, *v1.LeaveWaitlistRequest) (*v1.LeaveWaitlistResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.LeaveWaitlist is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) GetWaitlistEntry(context.Context, *v1.GetWaitlistEntryRequest) (*v1.GetWaitlistEntryResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.GetWaitlistEntry is not implemented"))
+}
+
 func (UnimplementedBookingServiceHandler) Book(context.Context, *v1.BookRequest) (*v1.BookResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.Book is not implemented"))
 }
@@ -545,4 +872,8 @@ func (UnimplementedBookingServiceHandler) GetBooking(context.Context, *v1.GetBoo
 
 func (UnimplementedBookingServiceHandler) ListBookings(context.Context, *v1.ListBookingsRequest) (*v1.ListBookingsResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.ListBookings is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) WatchChanges(context.Context, *v1.WatchChangesRequest, *connect.ServerStream[v1.WatchChangesResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.WatchChanges is not implemented"))
 }

@@ -1,0 +1,105 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/bookd/bookd/fsm"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// watchPage bounds the changes read, and sent in one message, at a time.
+const watchPage = 256
+
+// WatchChanges streams the change feed from this node's applied state: a
+// follower's stream is the leader's, possibly later. It ends when the client
+// goes away or the server stops.
+func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchChangesRequest, stream *connect.ServerStream[bookdv1.WatchChangesResponse]) error {
+	if id := req.GetEventId(); id != "" {
+		if err := check(fsm.ValidateEventID("event_id", id)); err != nil {
+			return err
+		}
+	}
+	f := h.s.node.FSM()
+	index, seq, err := parseCursor(req.GetCursor())
+	switch {
+	case err != nil:
+		return err
+	case req.GetFromNow() && req.GetCursor() != "":
+		return invalidArgument("from_now: give a cursor or from_now, not both")
+	case req.GetFromNow():
+		// Every change of an applied entry is stored with it.
+		index, seq = f.AppliedIndex(), math.MaxUint32
+	}
+	for {
+		changed := f.AppliedChanged()
+		changes, more, err := f.Changes(index, seq, watchPage)
+		if err != nil {
+			return toConnect(err)
+		}
+		out := &bookdv1.WatchChangesResponse{}
+		for _, c := range changes {
+			index, seq = c.GetIndex(), c.GetSeq()
+			if req.GetEventId() == "" || c.GetEventId() == req.GetEventId() {
+				out.Changes = append(out.Changes, publicChange(c))
+			}
+		}
+		if len(out.Changes) > 0 {
+			if err := stream.Send(out); err != nil {
+				return err
+			}
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return toConnect(ctx.Err())
+		case <-h.s.stopping:
+			return connect.NewError(connect.CodeUnavailable, errors.New("node is shutting down; resume from the last cursor on another node"))
+		}
+	}
+}
+
+func publicChange(c *fsm.Change) *bookdv1.Change {
+	return &bookdv1.Change{
+		Cursor:          formatCursor(c.GetIndex(), c.GetSeq()),
+		Time:            timestamppb.New(time.Unix(0, c.GetTimeUnixNanos())),
+		Kind:            c.GetKind(),
+		EventId:         c.GetEventId(),
+		HoldId:          c.GetHoldId(),
+		BookingId:       c.GetBookingId(),
+		CustomerId:      c.GetCustomerId(),
+		Quantity:        c.GetQuantity(),
+		Seats:           c.GetSeats(),
+		WaitlistEntryId: c.GetWaitlistEntryId(),
+		ProductId:       c.GetProductId(),
+	}
+}
+
+// A cursor names a change by the Raft index of its command's entry and its
+// place among the entry's changes: "1234-0".
+func formatCursor(index uint64, seq uint32) string {
+	return strconv.FormatUint(index, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
+}
+
+func parseCursor(s string) (uint64, uint32, error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	index, err1 := strconv.ParseUint(a, 10, 64)
+	seq, err2 := strconv.ParseUint(b, 10, 32)
+	if !ok || err1 != nil || err2 != nil || index == 0 {
+		return 0, 0, invalidArgument("cursor: %q is not a change cursor (like 1234-0)", fmt.Sprintf("%.40s", s))
+	}
+	return index, uint32(seq), nil
+}
