@@ -43,6 +43,11 @@ type Config struct {
 	SnapshotThreshold uint64        // default 8192 entries
 	TrailingLogs      uint64        // default 10240 entries
 	SweepInterval     time.Duration // default 250ms: how often the leader checks for due holds
+	// FeedRetention is how long change-feed records are kept (default 72h);
+	// a watcher whose cursor is older gets OUT_OF_RANGE. Idempotency records
+	// are kept fsm.IdempotencyRetention (24h).
+	FeedRetention time.Duration
+	PurgeInterval time.Duration // default 1m: how often the leader checks for records to purge
 
 	Logger *slog.Logger
 }
@@ -57,6 +62,8 @@ func (c *Config) setDefaults() {
 	def(&c.ElectionTimeout, time.Second)
 	def(&c.SnapshotInterval, 2*time.Minute)
 	def(&c.SweepInterval, 250*time.Millisecond)
+	def(&c.FeedRetention, 72*time.Hour)
+	def(&c.PurgeInterval, time.Minute)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = 8192
 	}

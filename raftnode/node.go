@@ -108,9 +108,10 @@ func (n *Node) open() error {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
 	n.reads = newReadGate(n.raft)
-	n.stopped.Add(2)
+	n.stopped.Add(3)
 	go n.watchLeadership(leaderCh)
 	go n.sweepHolds()
+	go n.purgeOld()
 	return nil
 }
 

@@ -38,6 +38,7 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 		// Every change of an applied entry is stored with it.
 		index, seq = f.AppliedIndex(), math.MaxUint32
 	}
+	opened := false
 	for {
 		changed := f.AppliedChanged()
 		changes, more, err := f.Changes(index, seq, watchPage)
@@ -51,11 +52,19 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 				out.Changes = append(out.Changes, publicChange(c))
 			}
 		}
-		if len(out.Changes) > 0 {
+		switch {
+		case len(out.Changes) > 0:
 			if err := stream.Send(out); err != nil {
 				return err
 			}
+		case !opened:
+			// Nothing to send yet: send the headers, so the client's call
+			// returns (errors such as OUT_OF_RANGE came before this).
+			if err := stream.Send(nil); err != nil {
+				return err
+			}
 		}
+		opened = true
 		if more {
 			continue
 		}

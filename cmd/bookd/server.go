@@ -73,6 +73,7 @@ func newServerCmd() *cobra.Command {
 	f.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often Raft checks whether --snapshot-threshold entries were written since the last snapshot")
 	f.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept behind a snapshot for slow followers")
+	f.DurationVar(&cfg.FeedRetention, "feed-retention", 72*time.Hour, "how long change-feed records are kept; older cursors get OUT_OF_RANGE")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address; keep it private")

@@ -22,6 +22,9 @@ type Options struct {
 	// SnapshotThreshold and TrailingLogs as in raftnode.Config (0: defaults).
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
+	// FeedRetention and PurgeInterval as in raftnode.Config (0: defaults).
+	FeedRetention time.Duration
+	PurgeInterval time.Duration
 }
 
 // Cluster is a set of in-process bookd servers.
@@ -85,6 +88,8 @@ func (c *Cluster) startNode(nd *Node) {
 			SweepInterval:     200 * time.Millisecond,
 			SnapshotThreshold: c.opts.SnapshotThreshold,
 			TrailingLogs:      c.opts.TrailingLogs,
+			FeedRetention:     c.opts.FeedRetention,
+			PurgeInterval:     c.opts.PurgeInterval,
 		},
 		Join:   nd.join,
 		Logger: logger,
