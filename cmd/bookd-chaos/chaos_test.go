@@ -48,7 +48,7 @@ func TestChaosCatchesADoubleHold(t *testing.T) {
 	}
 	bin := buildMutant(t, "fsm/inventory.go", map[string]string{
 		// Claiming checks only for booked seats, so a held seat is claimable...
-		"if v.state != seatFree {": "if v.state == seatBooked {",
+		"case v.state != seatFree:": "case v.state == seatBooked:",
 		// ...and moving a seat no longer insists on the state it leaves.
 		"if !ok || v.state != from {": "if !ok {",
 	})

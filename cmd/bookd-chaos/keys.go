@@ -42,19 +42,21 @@ func checkStoreKeys(dir, gaEvent string, ops []history.Op) (early int, bad []str
 		return 0, []string{fmt.Sprintf("%s: open store: %v", dir, err)}
 	}
 	defer f.Close()
-	unused := func(kind history.Kind, key string) bool {
+	// Keys are scoped per customer: the probe is the op's client's.
+	unused := func(client int, kind history.Kind, key string) bool {
 		const tooMany = 1 << 40
-		cmd := &fsm.Command{Op: &fsmv1.Command_Book{Book: &bookdv1.BookRequest{EventId: gaEvent, Quantity: tooMany, IdempotencyKey: key}}}
+		customer := customerOf(client)
+		cmd := &fsm.Command{Op: &fsmv1.Command_Book{Book: &bookdv1.BookRequest{EventId: gaEvent, CustomerId: customer, Quantity: tooMany, IdempotencyKey: key}}}
 		if kind == history.Hold {
-			cmd.Op = &fsmv1.Command_Hold{Hold: &bookdv1.HoldRequest{EventId: gaEvent, Quantity: tooMany, IdempotencyKey: key}}
+			cmd.Op = &fsmv1.Command_Hold{Hold: &bookdv1.HoldRequest{EventId: gaEvent, CustomerId: customer, Quantity: tooMany, IdempotencyKey: key}}
 		}
 		return f.CertainRefusals([]*fsm.Command{cmd})[0] != nil
 	}
-	if !unused(history.Book, "chaos-probe-never-used") {
+	if !unused(0, history.Book, "chaos-probe-never-used") {
 		return 0, []string{fmt.Sprintf("%s: the key probe does not work: a key never used looks used (event %s)", dir, gaEvent)}
 	}
 	for _, op := range ops {
-		if (op.In.Kind != history.Hold && op.In.Kind != history.Book) || op.Out.Result == history.Unknown || !unused(op.In.Kind, op.In.Key) {
+		if (op.In.Kind != history.Hold && op.In.Kind != history.Book) || op.Out.Result == history.Unknown || !unused(op.Client, op.In.Kind, op.In.Key) {
 			continue
 		}
 		switch {

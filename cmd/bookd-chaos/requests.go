@@ -29,7 +29,10 @@ func (c *chaosClient) key() string {
 	return fmt.Sprintf("chaos-c%d-%d", c.id, c.n)
 }
 
-func (c *chaosClient) customer() string { return fmt.Sprintf("c%d", c.id) }
+func (c *chaosClient) customer() string { return customerOf(c.id) }
+
+// customerOf is the customer id of the client numbered id.
+func customerOf(id int) string { return fmt.Sprintf("c%d", id) }
 
 // holdReq holds a counter of ev for 1–2 s.
 func (c *chaosClient) holdReq(ev eventInfo) (history.Input, *bookdv1.HoldRequest) {
