@@ -277,11 +277,19 @@ func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabil
 		if resp.WaitlistLength, err = waitlistLength(r, event); err != nil {
 			return err
 		}
-		states, err := seatStates(r, event, dueSeats, &resp.FreeSeats)
+		// Per-section counts need every seat's state only when there is a
+		// seat map; seats given by label are all in the section "".
+		withMap := len(ev.GetSections()) > 0
+		states, err := seatStates(r, event, dueSeats, &resp.FreeSeats, withMap)
 		if err != nil {
 			return err
 		}
-		resp.Sections, err = sectionCounts(r, event, states)
+		if withMap {
+			resp.Sections, err = sectionCounts(r, event, states)
+		} else if counters.GetSeats() > 0 {
+			resp.Sections = []*bookdv1.SectionAvailability{{FreeSeats: int64(len(resp.FreeSeats)),
+				HeldSeats: resp.HeldSeats, BookedSeats: resp.BookedSeats, BlockedSeats: resp.BlockedSeats}}
+		}
 		return err
 	})
 	return resp, err
@@ -347,8 +355,9 @@ func dueHolds(r pebble.Reader, eventID string, now int64) (int64, map[string]boo
 }
 
 // seatStates reads the state of every seat of an event (held seats of due
-// holds count as free) and appends the free ones to free, sorted by label.
-func seatStates(r pebble.Reader, event uint64, due map[string]bool, free *[]string) (map[string]byte, error) {
+// holds count as free) and appends the free ones to free, sorted by label;
+// with keep it returns every seat's state.
+func seatStates(r pebble.Reader, event uint64, due map[string]bool, free *[]string, keep bool) (map[string]byte, error) {
 	prefix := key(prefixSeat, event)
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -372,7 +381,9 @@ func seatStates(r pebble.Reader, event uint64, due map[string]bool, free *[]stri
 		if sv.state == seatFree {
 			*free = append(*free, label)
 		}
-		states[label] = sv.state
+		if keep {
+			states[label] = sv.state
+		}
 	}
 	return states, nil
 }
