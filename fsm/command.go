@@ -135,68 +135,27 @@ func RequestHash(req proto.Message) []byte {
 
 // op is one command type's entry in the dispatch table.
 type op struct {
-	name string // the mutation's name
-	// owner names the customer a keyed mutation acts for (read from the
-	// hold, booking or waitlist entry it acts on), or "" for an operator's.
-	// Idempotency keys are scoped by name and owner: one customer's keys
-	// never meet another's.
-	owner       func(*txn) string
+	// scope is the idempotency key's scope: the mutation's name and whom
+	// it acts for. A claim (Hold, Book, JoinWaitlist) is scoped to its
+	// customer; a mutation acting on a hold, booking or waitlist entry, to
+	// that object, which belongs to one customer; an operator's mutation to
+	// the operator. So one customer's keys never meet another's, and a
+	// scope never changes when an object comes into existence.
+	scope       string
 	key         string // idempotency key, or "" for none
 	run         func(*txn) (proto.Message, *Error)
 	newResponse func() proto.Message
 }
 
-// scope is the idempotency scope of a keyed op.
-func (o op) scope(t *txn) string { return o.name + ":" + o.owner(t) }
-
 // mutation builds the dispatch entry of a keyed mutation.
-func mutation[Req proto.Message, Resp proto.Message](name string, owner func(*txn) string, req Req, key string,
+func mutation[Req proto.Message, Resp proto.Message](name, owner string, req Req, key string,
 	run func(*txn, Req) (proto.Message, *Error), newResponse func() Resp) op {
 	return op{
-		name:        name,
-		owner:       owner,
+		scope:       name + ":" + owner,
 		key:         key,
 		run:         func(t *txn) (proto.Message, *Error) { return run(t, req) },
 		newResponse: func() proto.Message { return newResponse() },
 	}
-}
-
-// Owners of mutations.
-func operator(*txn) string                 { return "" }
-func customer(id string) func(*txn) string { return func(*txn) string { return id } }
-
-func holdOwner(id string) func(*txn) string {
-	return func(t *txn) string {
-		n, _ := parseID(kindHold, id)
-		return t.ownerOf(key(prefixHold, n), new(bookdv1.Hold), id)
-	}
-}
-
-func bookingOwner(id string) func(*txn) string {
-	return func(t *txn) string {
-		n, _ := parseID(kindBooking, id)
-		return t.ownerOf(key(prefixBook, n), new(bookdv1.Booking), id)
-	}
-}
-
-func entryOwner(id string) func(*txn) string {
-	return func(t *txn) string {
-		n, _ := parseID(kindEntry, id)
-		return t.ownerOf(key(prefixWait, n), new(bookdv1.WaitlistEntry), id)
-	}
-}
-
-// ownerOf reads the customer of a stored hold, booking or entry. One that
-// does not exist is its own owner, a name no customer id can take (ids
-// cannot contain a 0 byte).
-func (t *txn) ownerOf(k []byte, m interface {
-	proto.Message
-	GetCustomerId() string
-}, id string) string {
-	if !t.getProto(k, m) {
-		return "\x00" + id
-	}
-	return m.GetCustomerId()
 }
 
 // opFor is the dispatch table from command type to handler: the one place
@@ -206,40 +165,40 @@ func opFor(c *Command) op {
 	switch o := c.Op.(type) {
 	case *fsmv1.Command_CreateProduct:
 		r := o.CreateProduct
-		return mutation("create_product", operator, r, r.GetIdempotencyKey(), (*txn).createProduct, newMsg[bookdv1.CreateProductResponse])
+		return mutation("create_product", "", r, r.GetIdempotencyKey(), (*txn).createProduct, newMsg[bookdv1.CreateProductResponse])
 	case *fsmv1.Command_CreateEvent:
 		r := o.CreateEvent
-		return mutation("create_event", operator, r, r.GetIdempotencyKey(), (*txn).createEvent, newMsg[bookdv1.CreateEventResponse])
+		return mutation("create_event", "", r, r.GetIdempotencyKey(), (*txn).createEvent, newMsg[bookdv1.CreateEventResponse])
 	case *fsmv1.Command_CloseEvent:
 		r := o.CloseEvent
-		return mutation("close_event", operator, r, r.GetIdempotencyKey(), (*txn).closeEvent, newMsg[bookdv1.CloseEventResponse])
+		return mutation("close_event", "", r, r.GetIdempotencyKey(), (*txn).closeEvent, newMsg[bookdv1.CloseEventResponse])
 	case *fsmv1.Command_CancelEvent:
 		r := o.CancelEvent
-		return mutation("cancel_event", operator, r, r.GetIdempotencyKey(), (*txn).cancelEvent, newMsg[bookdv1.CancelEventResponse])
+		return mutation("cancel_event", "", r, r.GetIdempotencyKey(), (*txn).cancelEvent, newMsg[bookdv1.CancelEventResponse])
 	case *fsmv1.Command_Hold:
 		r := o.Hold
-		return mutation("hold", customer(r.GetCustomerId()), r, r.GetIdempotencyKey(), (*txn).hold, newMsg[bookdv1.HoldResponse])
+		return mutation("hold", r.GetCustomerId(), r, r.GetIdempotencyKey(), (*txn).hold, newMsg[bookdv1.HoldResponse])
 	case *fsmv1.Command_Confirm:
 		r := o.Confirm
-		return mutation("confirm", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).confirm, newMsg[bookdv1.ConfirmResponse])
+		return mutation("confirm", r.GetHoldId(), r, r.GetIdempotencyKey(), (*txn).confirm, newMsg[bookdv1.ConfirmResponse])
 	case *fsmv1.Command_ReleaseHold:
 		r := o.ReleaseHold
-		return mutation("release_hold", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).releaseHold, newMsg[bookdv1.ReleaseHoldResponse])
+		return mutation("release_hold", r.GetHoldId(), r, r.GetIdempotencyKey(), (*txn).releaseHold, newMsg[bookdv1.ReleaseHoldResponse])
 	case *fsmv1.Command_ExtendHold:
 		r := o.ExtendHold
-		return mutation("extend_hold", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).extendHold, newMsg[bookdv1.ExtendHoldResponse])
+		return mutation("extend_hold", r.GetHoldId(), r, r.GetIdempotencyKey(), (*txn).extendHold, newMsg[bookdv1.ExtendHoldResponse])
 	case *fsmv1.Command_Book:
 		r := o.Book
-		return mutation("book", customer(r.GetCustomerId()), r, r.GetIdempotencyKey(), (*txn).book, newMsg[bookdv1.BookResponse])
+		return mutation("book", r.GetCustomerId(), r, r.GetIdempotencyKey(), (*txn).book, newMsg[bookdv1.BookResponse])
 	case *fsmv1.Command_CancelBooking:
 		r := o.CancelBooking
-		return mutation("cancel_booking", bookingOwner(r.GetBookingId()), r, r.GetIdempotencyKey(), (*txn).cancelBooking, newMsg[bookdv1.CancelBookingResponse])
+		return mutation("cancel_booking", r.GetBookingId(), r, r.GetIdempotencyKey(), (*txn).cancelBooking, newMsg[bookdv1.CancelBookingResponse])
 	case *fsmv1.Command_JoinWaitlist:
 		r := o.JoinWaitlist
-		return mutation("join_waitlist", customer(r.GetCustomerId()), r, r.GetIdempotencyKey(), (*txn).joinWaitlist, newMsg[bookdv1.JoinWaitlistResponse])
+		return mutation("join_waitlist", r.GetCustomerId(), r, r.GetIdempotencyKey(), (*txn).joinWaitlist, newMsg[bookdv1.JoinWaitlistResponse])
 	case *fsmv1.Command_LeaveWaitlist:
 		r := o.LeaveWaitlist
-		return mutation("leave_waitlist", entryOwner(r.GetEntryId()), r, r.GetIdempotencyKey(), (*txn).leaveWaitlist, newMsg[bookdv1.LeaveWaitlistResponse])
+		return mutation("leave_waitlist", r.GetEntryId(), r, r.GetIdempotencyKey(), (*txn).leaveWaitlist, newMsg[bookdv1.LeaveWaitlistResponse])
 	case *fsmv1.Command_ExpireHolds:
 		return op{run: func(*txn) (proto.Message, *Error) { return &fsmv1.ExpireHolds{}, nil }}
 	case *fsmv1.Command_Purge:

@@ -197,7 +197,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 		resp, err := o.run(t)
 		return &Result{Response: resp, Err: err}
 	}
-	k := idemKey(o.scope(t), o.key)
+	k := idemKey(o.scope, o.key)
 	var rec IdempotencyRecord
 	if t.getProto(k, &rec) {
 		return replay(&rec, cmd.GetRequestHash(), o.newResponse)

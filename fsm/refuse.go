@@ -41,7 +41,7 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 }
 
 func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
-	var eventID, customerID string
+	var eventID string
 	var quantity int64
 	var seats []string
 	switch op := cmd.GetOp().(type) {
@@ -50,13 +50,11 @@ func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Erro
 			return nil, nil
 		}
 		eventID, quantity, seats = op.Book.GetEventId(), op.Book.GetQuantity(), op.Book.GetSeats()
-		customerID = op.Book.GetCustomerId()
 	case *fsmv1.Command_Hold:
 		if op.Hold.GetBestAvailable() {
 			return nil, nil
 		}
 		eventID, quantity, seats = op.Hold.GetEventId(), op.Hold.GetQuantity(), op.Hold.GetSeats()
-		customerID = op.Hold.GetCustomerId()
 	default:
 		return nil, nil
 	}
@@ -69,7 +67,7 @@ func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Erro
 	if refusal == nil || err != nil {
 		return nil, err
 	}
-	if _, used, err := getValue(r, idemKey(o.name+":"+customerID, o.key)); err != nil || used {
+	if _, used, err := getValue(r, idemKey(o.scope, o.key)); err != nil || used {
 		return nil, err
 	}
 	return refusal, nil
