@@ -15,7 +15,17 @@
 //     expires the holds that are due, so expiry needs no timer to be correct.
 //   - Confirm turns an active hold into a booking; ReleaseHold and expiry give
 //     the inventory back; CancelBooking gives a booking's inventory back.
+//   - Events are a product's departures, on sale until closed or cancelled;
+//     their seats come from a seat map (seatmap.go) or labels, and
+//     best-available claims choose seats from it.
+//   - An event may limit tickets per hold and per customer (live holds plus
+//     bookings, counted under t/); ExtendHold moves an expiry up to a cap.
+//   - Whenever inventory frees, the event's waitlist is served first come,
+//     first fit, with holds of their own (waitlist.go).
 //   - A mutation with an idempotency key stores its outcome under the key in
 //     the same batch as its effect; a retry with the same key and request gets
-//     that outcome again, the same key with another request is refused.
+//     that outcome again, the same key with another request is refused. Purge
+//     forgets records older than 24 hours, and old change-feed records.
+//   - Every change is recorded in the change feed, numbered by Raft index and
+//     position, in commit order.
 package fsm
