@@ -140,7 +140,10 @@ type op struct {
 	// hold, booking or waitlist entry it acts on), or "" for an operator's.
 	// Idempotency keys are scoped by name and owner: one customer's keys
 	// never meet another's.
-	owner       func(*txn) string
+	owner func(*txn) string
+	// ref is the hold, booking or entry a mutation acting on one names
+	// (owner reads its customer), or "".
+	ref         string
 	key         string // idempotency key, or "" for none
 	run         func(*txn) (proto.Message, *Error)
 	newResponse func() proto.Message
@@ -148,6 +151,23 @@ type op struct {
 
 // scope is the idempotency scope of a keyed op.
 func (o op) scope(t *txn) string { return o.name + ":" + o.owner(t) }
+
+// earlierRecord finds the record of the same request made when the object
+// it acts on did not exist yet (a waitlist offer's hold, whose id is known
+// in advance), and so was kept under the missing object's scope: its retry
+// replays that answer too. Only the same request is replayed, so a key
+// someone used on the object before it existed never refuses its owner's
+// own requests.
+func (o op) earlierRecord(t *txn, hash []byte, rec *IdempotencyRecord) bool {
+	return o.ref != "" && t.getProto(idemKey(o.name+":\x00"+o.ref, o.key), rec) &&
+		string(rec.GetRequestHash()) == string(hash)
+}
+
+// withRef names the object an owner-scoped mutation acts on.
+func withRef(o op, ref string) op {
+	o.ref = ref
+	return o
+}
 
 // mutation builds the dispatch entry of a keyed mutation.
 func mutation[Req proto.Message, Resp proto.Message](name string, owner func(*txn) string, req Req, key string,
@@ -221,25 +241,25 @@ func opFor(c *Command) op {
 		return mutation("hold", customer(r.GetCustomerId()), r, r.GetIdempotencyKey(), (*txn).hold, newMsg[bookdv1.HoldResponse])
 	case *fsmv1.Command_Confirm:
 		r := o.Confirm
-		return mutation("confirm", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).confirm, newMsg[bookdv1.ConfirmResponse])
+		return withRef(mutation("confirm", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).confirm, newMsg[bookdv1.ConfirmResponse]), r.GetHoldId())
 	case *fsmv1.Command_ReleaseHold:
 		r := o.ReleaseHold
-		return mutation("release_hold", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).releaseHold, newMsg[bookdv1.ReleaseHoldResponse])
+		return withRef(mutation("release_hold", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).releaseHold, newMsg[bookdv1.ReleaseHoldResponse]), r.GetHoldId())
 	case *fsmv1.Command_ExtendHold:
 		r := o.ExtendHold
-		return mutation("extend_hold", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).extendHold, newMsg[bookdv1.ExtendHoldResponse])
+		return withRef(mutation("extend_hold", holdOwner(r.GetHoldId()), r, r.GetIdempotencyKey(), (*txn).extendHold, newMsg[bookdv1.ExtendHoldResponse]), r.GetHoldId())
 	case *fsmv1.Command_Book:
 		r := o.Book
 		return mutation("book", customer(r.GetCustomerId()), r, r.GetIdempotencyKey(), (*txn).book, newMsg[bookdv1.BookResponse])
 	case *fsmv1.Command_CancelBooking:
 		r := o.CancelBooking
-		return mutation("cancel_booking", bookingOwner(r.GetBookingId()), r, r.GetIdempotencyKey(), (*txn).cancelBooking, newMsg[bookdv1.CancelBookingResponse])
+		return withRef(mutation("cancel_booking", bookingOwner(r.GetBookingId()), r, r.GetIdempotencyKey(), (*txn).cancelBooking, newMsg[bookdv1.CancelBookingResponse]), r.GetBookingId())
 	case *fsmv1.Command_JoinWaitlist:
 		r := o.JoinWaitlist
 		return mutation("join_waitlist", customer(r.GetCustomerId()), r, r.GetIdempotencyKey(), (*txn).joinWaitlist, newMsg[bookdv1.JoinWaitlistResponse])
 	case *fsmv1.Command_LeaveWaitlist:
 		r := o.LeaveWaitlist
-		return mutation("leave_waitlist", entryOwner(r.GetEntryId()), r, r.GetIdempotencyKey(), (*txn).leaveWaitlist, newMsg[bookdv1.LeaveWaitlistResponse])
+		return withRef(mutation("leave_waitlist", entryOwner(r.GetEntryId()), r, r.GetIdempotencyKey(), (*txn).leaveWaitlist, newMsg[bookdv1.LeaveWaitlistResponse]), r.GetEntryId())
 	case *fsmv1.Command_ExpireHolds:
 		return op{run: func(*txn) (proto.Message, *Error) { return &fsmv1.ExpireHolds{}, nil }}
 	case *fsmv1.Command_Purge:

@@ -199,7 +199,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 	}
 	k := idemKey(o.scope(t), o.key)
 	var rec IdempotencyRecord
-	if t.getProto(k, &rec) {
+	if t.getProto(k, &rec) || o.earlierRecord(t, cmd.GetRequestHash(), &rec) {
 		return replay(&rec, cmd.GetRequestHash(), o.newResponse)
 	}
 	resp, err := o.run(t)
