@@ -1,6 +1,7 @@
 package fsm_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -336,4 +337,34 @@ func TestWaitlistSeatedOffer(t *testing.T) {
 	h.release(front.GetId())
 	hd := checkOffer(h, bob, offerTTL)
 	wantStrings(t, "offered seats", hd.GetSeats(), []string{"FRONT-A-2", "FRONT-A-3"})
+}
+
+// Inside one log entry of several commands, entries and their offers are
+// numbered by position (wl_N-2 is offered hd_N-2), and an offer made by one
+// command is seen by the next.
+func TestWaitlistInOneBatchEntry(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(waitEvent()).GetId()
+	index := h.next
+	res := batchEntry(h,
+		holdFor(ev, "alice", 4, time.Minute),
+		&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "bob", Quantity: 3},
+		&bookdv1.ReleaseHoldRequest{HoldId: id("hd", index)},
+		holdFor(ev, "carol", 2, time.Minute), // only 1 left after bob's offer
+		holdFor(ev, "carol", 1, time.Minute),
+	)
+	e := mustOK[*bookdv1.JoinWaitlistResponse](t, res[1]).GetEntry()
+	if want := fmt.Sprintf("wl_%d-1", index); e.GetId() != want {
+		t.Fatalf("entry %s, want %s", e.GetId(), want)
+	}
+	mustOK[*bookdv1.ReleaseHoldResponse](t, res[2])
+	wantErr(t, res[3], fsm.CodeFailedPrecondition, fsm.ReasonSoldOut, "only 1 tickets left")
+	mustOK[*bookdv1.HoldResponse](t, res[4])
+	hd := checkOffer(h, e, offerTTL)
+	if hd.GetId() != fmt.Sprintf("hd_%d-1", index) {
+		t.Errorf("offer %s, want hd_%d-1", hd.GetId(), index)
+	}
+	wantStrings(t, "changes", kindsSince(t, h.f, index), []string{
+		"hold_created:" + id("hd", index), "waitlist_joined:" + e.GetId(), "hold_released:" + id("hd", index),
+		"waitlist_offer:" + hd.GetId(), "hold_created:" + fmt.Sprintf("hd_%d-4", index)})
 }
