@@ -178,3 +178,41 @@ func listProductsN(t testing.TB, f *fsm.FSM) []*bookdv1.Product {
 	}
 	return products
 }
+
+// A feed purge too goes in steps; the feed then starts after the last
+// change forgotten, and resumes from there.
+func TestPurgeFeedInSteps(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(gaEvent(fsm.MaxCapacity)).GetId()
+	const n = 10_500
+	for i := 0; i < n; i += fsm.MaxCommandsPerEntry {
+		var reqs []proto.Message
+		for j := i; j < min(i+fsm.MaxCommandsPerEntry, n); j++ {
+			reqs = append(reqs, gaBook(ev, 1))
+		}
+		batchEntry(h, reqs...)
+	}
+	all := allChanges(t, h.f)
+	if len(all) != n+1 {
+		t.Fatalf("%d changes, want %d", len(all), n+1)
+	}
+	h.at(time.Second)
+	mustOK[*fsmv1.Purge](t, purgeAt(h, 0, time.Second))
+	kept := allChanges(t, h.f)
+	if len(kept) != n+1-10_000 || !protoEqualChange(kept[0], all[10_000]) {
+		t.Fatalf("after one Purge %d changes left starting at %d-%d, want %d from %d-%d",
+			len(kept), kept[0].GetIndex(), kept[0].GetSeq(), n+1-10_000, all[10_000].GetIndex(), all[10_000].GetSeq())
+	}
+	_, _, err := h.f.Changes(all[9_998].GetIndex(), all[9_998].GetSeq(), 1)
+	checkError(t, err, fsm.CodeOutOfRange, "")
+	if got := changesAfter(t, h.f, all[9_999]); len(got) != len(kept) {
+		t.Errorf("after the last change forgotten: %d changes, want %d", len(got), len(kept))
+	}
+	if !h.f.PurgeDue(0, t0+sec) {
+		t.Errorf("PurgeDue false with %d old changes left", len(kept))
+	}
+	mustOK[*fsmv1.Purge](t, purgeAt(h, 0, time.Second))
+	if got := allChanges(t, h.f); len(got) != 0 || h.f.PurgeDue(0, t0+sec) {
+		t.Errorf("after two Purges %d changes are left", len(got))
+	}
+}
