@@ -202,3 +202,28 @@ func TestSeatMapValidation(t *testing.T) {
 		t.Errorf("refused seat maps left events %v (%v)", events, err)
 	}
 }
+
+func TestBestAvailableRequestValidation(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(mapEvent(section("S", row("A", 4)))).GetId()
+	tests := []struct {
+		name string
+		req  *bookdv1.HoldRequest
+		msg  string
+	}{
+		{"section without best_available", &bookdv1.HoldRequest{EventId: ev, CustomerId: "a", Quantity: 1, Section: "S"}, "section: only used with best_available"},
+		{"seats and best_available", &bookdv1.HoldRequest{EventId: ev, CustomerId: "a", Seats: []string{"S-A-1"}, BestAvailable: true}, "best_available: give seats or best_available, not both"},
+		{"bad section name", &bookdv1.HoldRequest{EventId: ev, CustomerId: "a", Quantity: 1, Section: "S-A", BestAvailable: true}, "section: only letters"},
+		{"no quantity", &bookdv1.HoldRequest{EventId: ev, CustomerId: "a", BestAvailable: true}, "quantity: give a quantity above 0"},
+		{"too many", &bookdv1.HoldRequest{EventId: ev, CustomerId: "a", Quantity: fsm.MaxSeatsPerHold + 1, BestAvailable: true}, "quantity: at most 50"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantErr(t, h.do(tt.req), fsm.CodeInvalidArgument, "", tt.msg)
+			book := &bookdv1.BookRequest{EventId: ev, CustomerId: "a", Quantity: tt.req.GetQuantity(), Seats: tt.req.GetSeats(),
+				Section: tt.req.GetSection(), BestAvailable: tt.req.GetBestAvailable()}
+			wantErr(t, h.do(book), fsm.CodeInvalidArgument, "", tt.msg)
+		})
+	}
+	checkAvail(t, h.avail(ev), 0, 0, 0, []string{"S-A-1", "S-A-2", "S-A-3", "S-A-4"})
+}

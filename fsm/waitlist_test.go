@@ -368,3 +368,19 @@ func TestWaitlistInOneBatchEntry(t *testing.T) {
 		"hold_created:" + id("hd", index), "waitlist_joined:" + e.GetId(), "hold_released:" + id("hd", index),
 		"waitlist_offer:" + hd.GetId(), "hold_created:" + fmt.Sprintf("hd_%d-4", index)})
 }
+
+func TestWaitlistOfferTTLValidation(t *testing.T) {
+	h := newHarness(t)
+	for _, ttl := range []time.Duration{0, time.Second - 1, time.Hour + 1, -time.Second} {
+		req := waitEvent()
+		req.WaitlistOfferTtl = durationpb.New(ttl)
+		wantErr(t, h.do(req), fsm.CodeInvalidArgument, "", "waitlist_offer_ttl: must be between 1s and 1h0m0s")
+	}
+	for _, ttl := range []time.Duration{time.Second, time.Hour} {
+		req := waitEvent()
+		req.WaitlistOfferTtl = durationpb.New(ttl)
+		if got := h.createEvent(req).GetWaitlistOfferTtl().AsDuration(); got != ttl {
+			t.Errorf("waitlist_offer_ttl %s stored as %s", ttl, got)
+		}
+	}
+}
