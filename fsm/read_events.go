@@ -62,13 +62,6 @@ func (f *FSM) ListEvents(filter EventFilter, pageToken string, limit int) ([]*bo
 		for ok := it.First(); ok; ok = it.Next() {
 			k := it.Key()[len(prefix):]
 			event := binary.BigEndian.Uint64(k[8:])
-			if len(events) == limit {
-				// The previous event is the last of this page.
-				last := events[len(events)-1]
-				n, _ := parseID(kindEvent, last.GetId())
-				next = formatPageToken(timestampNanos(last.GetStartsAt()), n)
-				return nil
-			}
 			ev := new(bookdv1.Event)
 			if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
 				return fmt.Errorf("fsm: start-time index names event %d: found %v, %w", event, ok, err)
@@ -84,6 +77,15 @@ func (f *FSM) ListEvents(filter EventFilter, pageToken string, limit int) ([]*bo
 				if onSale(ev) != nil || available(ev, c) < filter.MinAvailable {
 					continue
 				}
+			}
+			if len(events) == limit {
+				// Another event passes the filter: the previous one is the
+				// last of this page. (Checked only now, so that a page is
+				// not followed by an empty one.)
+				last := events[len(events)-1]
+				n, _ := parseID(kindEvent, last.GetId())
+				next = formatPageToken(timestampNanos(last.GetStartsAt()), n)
+				return nil
 			}
 			if err := readLabels(r, ev); err != nil {
 				return err

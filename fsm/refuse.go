@@ -41,20 +41,22 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 }
 
 func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
-	var eventID string
+	var eventID, customerID string
 	var quantity int64
 	var seats []string
 	switch op := cmd.GetOp().(type) {
 	case *fsmv1.Command_Book:
-		if op.Book.GetBestAvailable() {
+		if op.Book.GetBestAvailable() || ValidateBook(op.Book) != nil {
 			return nil, nil
 		}
 		eventID, quantity, seats = op.Book.GetEventId(), op.Book.GetQuantity(), op.Book.GetSeats()
+		customerID = op.Book.GetCustomerId()
 	case *fsmv1.Command_Hold:
-		if op.Hold.GetBestAvailable() {
+		if op.Hold.GetBestAvailable() || ValidateHold(op.Hold) != nil {
 			return nil, nil
 		}
 		eventID, quantity, seats = op.Hold.GetEventId(), op.Hold.GetQuantity(), op.Hold.GetSeats()
+		customerID = op.Hold.GetCustomerId()
 	default:
 		return nil, nil
 	}
@@ -67,10 +69,39 @@ func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Erro
 	if refusal == nil || err != nil {
 		return nil, err
 	}
+	if len(seats) > 0 {
+		quantity = int64(len(seats))
+	}
+	if first, err := refusedFirst(r, event, customerID, quantity); first || err != nil {
+		return nil, err
+	}
 	if _, used, err := getValue(r, idemKey(o.scope, o.key)); err != nil || used {
 		return nil, err
 	}
 	return refusal, nil
+}
+
+// refusedFirst reports whether the state machine would refuse a claim for
+// another reason before it looks at the inventory: the event is not on
+// sale, or the claim is over one of its limits. The early refusal would not
+// be the state machine's answer then, so the claim is left to it.
+func refusedFirst(r pebble.Reader, event uint64, customer string, quantity int64) (bool, error) {
+	ev := new(bookdv1.Event)
+	if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
+		return true, err
+	}
+	if onSale(ev) != nil || ev.GetMaxTicketsPerHold() > 0 && quantity > ev.GetMaxTicketsPerHold() {
+		return true, nil
+	}
+	if ev.GetMaxTicketsPerCustomer() == 0 {
+		return false, nil
+	}
+	v, found, err := getValue(r, ticketKey(event, customer))
+	if err != nil || !found {
+		return err != nil || quantity > ev.GetMaxTicketsPerCustomer(), err
+	}
+	have, err := decodeU64(v)
+	return err != nil || int64(have)+quantity > ev.GetMaxTicketsPerCustomer(), err
 }
 
 // soldFor is the refusal of a claim on inventory that is sold for good.
