@@ -60,6 +60,7 @@ func feedScenario(h *harness) []string {
 	mustOK[*bookdv1.CancelEventResponse](h.t, h.exec(&bookdv1.CancelEventRequest{EventId: ev}))
 	offer := offerID(wl)
 	return []string{
+		"product_created:",
 		"event_created:" + ev,
 		"hold_created:" + seats.GetId(),
 		"hold_extended:" + seats.GetId(),
@@ -93,6 +94,12 @@ func TestFeedKinds(t *testing.T) {
 		}
 		if i > 0 && c.GetTimeUnixNanos() < changes[i-1].GetTimeUnixNanos() {
 			t.Errorf("change %d is stamped before the one before it", i)
+		}
+		if c.GetKind() == "product_created" {
+			if c.GetProductId() == "" {
+				t.Errorf("change %d (product_created) names no product", i)
+			}
+			continue
 		}
 		if c.GetEventId() == "" || (c.GetKind() != "event_created" && c.GetKind() != "event_closed" &&
 			c.GetKind() != "event_cancelled" && c.GetCustomerId() == "") {

@@ -53,7 +53,8 @@ func TestListEventsFilters(t *testing.T) {
 		{"product without events", fsm.EventFilter{ProductID: "pr_999"}, nil},
 		{"starts at or after", fsm.EventFilter{StartsAfter: d(2)}, []string{"e2", "e3", "e5", "e6", "e7"}},
 		{"starts after, 1ns later", fsm.EventFilter{StartsAfter: d(2) + 1}, []string{"e5", "e6", "e7"}},
-		{"starts before", fsm.EventFilter{StartsBefore: d(2)}, []string{"e4", "e1", "e8"}},
+		// An event without a start time starts before nothing.
+		{"starts before", fsm.EventFilter{StartsBefore: d(2)}, []string{"e1", "e8"}},
 		{"range", fsm.EventFilter{StartsAfter: d(2), StartsBefore: d(4)}, []string{"e2", "e3", "e5"}},
 		{"range, empty", fsm.EventFilter{StartsAfter: d(6), StartsBefore: d(9)}, nil},
 		{"product and range", fsm.EventFilter{ProductID: pA, StartsAfter: d(1), StartsBefore: d(2)}, []string{"e1", "e8"}},

@@ -22,6 +22,7 @@ func (t *txn) createProduct(r *bookdv1.CreateProductRequest) (proto.Message, *Er
 		CreatedAt:   t.timestamp(),
 	}
 	t.setProto(key(prefixProd, t.index), p)
+	t.feed(&Change{Kind: "product_created", ProductId: p.Id})
 	return &bookdv1.CreateProductResponse{Product: p}, nil
 }
 

@@ -36,7 +36,11 @@ func (f *FSM) ListEvents(filter EventFilter, pageToken string, limit int) ([]*bo
 		}
 		prefix = u64(append([]byte{}, prefixProdEv...), product)
 	}
-	start := startsKey(prefix, max(filter.StartsAfter, 0), 0)
+	from := max(filter.StartsAfter, 0)
+	if filter.StartsBefore > 0 {
+		from = max(from, 1) // an event without a start time starts before nothing
+	}
+	start := startsKey(prefix, from, 0)
 	if pageToken != "" {
 		starts, event, ok := parsePageToken(pageToken)
 		if !ok {

@@ -134,6 +134,7 @@ func (t *txn) dropWaitlist(event uint64) {
 		e := new(bookdv1.WaitlistEntry)
 		t.getProto(key(prefixWait, n), e)
 		t.endEntry(event, n, e, bookdv1.WaitlistStatus_WAITLIST_STATUS_DROPPED)
+		t.feed(entryChange("waitlist_dropped", e))
 	}
 }
 

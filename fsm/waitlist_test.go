@@ -253,6 +253,9 @@ func TestWaitlistDroppedWhenSalesStop(t *testing.T) {
 			if got := kindsOf(t, h.f, "waitlist_offer"); len(got) != 0 {
 				t.Errorf("offers %q after sales stopped", got)
 			}
+			if got := kindsOf(t, h.f, "waitlist_dropped"); len(got) != 1 || !strings.HasSuffix(got[0], bob.GetId()) {
+				t.Errorf("dropped entries in the feed: %q, want bob's %s", got, bob.GetId())
+			}
 			wantErr(t, h.exec(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "carol", Quantity: 1}),
 				fsm.CodeFailedPrecondition, reason, ev)
 			wantErr(t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()}),

@@ -3297,9 +3297,10 @@ type Change struct {
 	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// The leader-stamped time of the command that made the change.
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
-	// event_created, event_closed, event_cancelled, hold_created,
-	// hold_extended, hold_released, hold_expired, booking_confirmed,
-	// booking_cancelled, waitlist_joined, waitlist_left, waitlist_offer.
+	// product_created, event_created, event_closed, event_cancelled,
+	// hold_created, hold_extended, hold_released, hold_expired,
+	// booking_confirmed, booking_cancelled, waitlist_joined, waitlist_left,
+	// waitlist_offer, waitlist_dropped.
 	Kind            string   `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	EventId         string   `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	HoldId          string   `protobuf:"bytes,5,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
