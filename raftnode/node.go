@@ -31,6 +31,7 @@ type Node struct {
 	stopCh     chan struct{}
 	stopped    sync.WaitGroup
 	closeMu    sync.Mutex
+	membership sync.Mutex // one membership change at a time on the leader
 	closed     bool
 }
 

@@ -289,7 +289,13 @@ type AddNodeRequest struct {
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	RpcAddress  string                 `protobuf:"bytes,3,opt,name=rpc_address,json=rpcAddress,proto3" json:"rpc_address,omitempty"`
 	// Add as a non-voting member that replicates but does not vote.
-	Nonvoter      bool `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`
+	Nonvoter bool `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`
+	// Set by a node asking for itself (joining, or recording its RPC address).
+	// It never changes a member already in the configuration beyond its RPC
+	// address, and is refused with FAILED_PRECONDITION (reason
+	// "member_removed") once an operator removed that id. An operator's add
+	// (for_self unset) adds the node back.
+	ForSelf       bool `protobuf:"varint,5,opt,name=for_self,json=forSelf,proto3" json:"for_self,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -348,6 +354,13 @@ func (x *AddNodeRequest) GetRpcAddress() string {
 func (x *AddNodeRequest) GetNonvoter() bool {
 	if x != nil {
 		return x.Nonvoter
+	}
+	return false
+}
+
+func (x *AddNodeRequest) GetForSelf() bool {
+	if x != nil {
+		return x.ForSelf
 	}
 	return false
 }
@@ -611,13 +624,14 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x0flast_contact_ms\x18\n" +
 	" \x01(\x03R\rlastContactMs\x12!\n" +
 	"\fstate_digest\x18\v \x01(\fR\vstateDigest\x12!\n" +
-	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x80\x01\n" +
+	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x9b\x01\n" +
 	"\x0eAddNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vrpc_address\x18\x03 \x01(\tR\n" +
 	"rpcAddress\x12\x1a\n" +
-	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"=\n" +
+	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\x12\x19\n" +
+	"\bfor_self\x18\x05 \x01(\bR\aforSelf\"=\n" +
 	"\x0fAddNodeResponse\x12*\n" +
 	"\amembers\x18\x01 \x03(\v2\x10.bookd.v1.MemberR\amembers\"9\n" +
 	"\x11RemoveNodeRequest\x12\x0e\n" +
