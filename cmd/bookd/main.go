@@ -46,11 +46,16 @@ func newRootCmd() *cobra.Command {
 }
 
 // Exit codes: 0 success, 1 other errors, 2 bad usage or input, 3 not found,
-// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable.
+// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable,
+// 6 the cluster answered but is unhealthy (`cluster status`).
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	var uh unhealthyError
+	if errors.As(err, &uh) {
+		return 6
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeInvalidArgument, connect.CodeAlreadyExists:
