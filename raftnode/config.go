@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -43,6 +44,10 @@ type Config struct {
 	SnapshotThreshold uint64        // default 8192 entries
 	TrailingLogs      uint64        // default 10240 entries
 	SweepInterval     time.Duration // default 250ms: how often the leader checks for due holds
+
+	// TLS, when set, makes every Raft connection mutual TLS with this
+	// configuration (certificate, CA, RequireAndVerifyClientCert).
+	TLS *tls.Config
 
 	Logger *slog.Logger
 }

@@ -38,9 +38,10 @@ type peer struct {
 
 // peers caches clients by RPC address.
 type peers struct {
-	http *http.Client
-	mu   sync.Mutex
-	byAd map[string]*peer
+	http   *http.Client
+	scheme string // "http://", or "https://" once secure
+	mu     sync.Mutex
+	byAd   map[string]*peer
 }
 
 // newPeers makes clients whose connections leave from local (nil: any
@@ -57,7 +58,7 @@ func newPeers(local *net.TCPAddr) *peers {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	t.Protocols.SetUnencryptedHTTP2(true)
-	return &peers{http: &http.Client{Transport: t}, byAd: map[string]*peer{}}
+	return &peers{http: &http.Client{Transport: t}, scheme: "http://", byAd: map[string]*peer{}}
 }
 
 func (p *peers) get(addr string) *peer {
@@ -66,7 +67,7 @@ func (p *peers) get(addr string) *peer {
 	if c, ok := p.byAd[addr]; ok {
 		return c
 	}
-	base := "http://" + addr
+	base := p.scheme + addr
 	// No gzip between nodes: a LAN hop, where it costs more CPU than it saves.
 	noGzip := connect.WithAcceptCompression("gzip", nil, nil)
 	c := &peer{

@@ -3,6 +3,7 @@ package rpc
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"connectrpc.com/connect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/raftnode"
+	"github.com/bookd/bookd/rpc/auth"
 )
 
 // ServerConfig configures a bookd server: a Raft node and its RPC endpoint.
@@ -24,6 +26,15 @@ type ServerConfig struct {
 	// state asks them (through the leader) to add it as a voter.
 	Join   []string
 	Logger *slog.Logger
+
+	// TLS, when set, serves the API over TLS (see auth.TLSFiles.ServerConfig).
+	TLS *tls.Config
+	// PeerTLS, when set, makes calls to other nodes mutual TLS (see
+	// auth.TLSFiles.PeerConfig); set Node.TLS for Raft as well.
+	PeerTLS *tls.Config
+	// Auth, when set, refuses calls without the credentials and role
+	// their procedure needs.
+	Auth *auth.Authorizer
 }
 
 // Server is a running bookd server.
@@ -56,6 +67,12 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr))
+	var token func() string
+	if cfg.Auth != nil {
+		handler = cfg.Auth.Middleware(handler)
+		token = cfg.Auth.Tokens().AdminToken
+	}
+	svc.peers.secure(cfg.PeerTLS, token)
 	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           handler,
@@ -66,6 +83,12 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	s.http.Protocols.SetHTTP1(true)
 	s.http.Protocols.SetUnencryptedHTTP2(true)
+	if cfg.TLS != nil {
+		s.http.TLSConfig = cfg.TLS
+		s.http.Protocols.SetUnencryptedHTTP2(false)
+		s.http.Protocols.SetHTTP2(true)
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
 	s.tasks.Add(2)
 	go func() {
 		defer s.tasks.Done()

@@ -22,6 +22,9 @@ type Options struct {
 	// SnapshotThreshold and TrailingLogs as in raftnode.Config (0: defaults).
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
+	// Secure runs every node with TLS, mutual TLS between nodes and
+	// tokens (see Cluster.Security).
+	Secure bool
 }
 
 // Cluster is a set of in-process bookd servers.
@@ -29,6 +32,8 @@ type Cluster struct {
 	t     testing.TB
 	opts  Options
 	Nodes []*Node
+	// Security is the CA and tokens of a cluster started with Secure.
+	Security *Security
 	// mu guards every Node's Server: clients ask for Endpoints while the
 	// test stops and restarts nodes.
 	mu sync.Mutex
@@ -53,6 +58,9 @@ type Node struct {
 func Start(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, opts: opts}
+	if opts.Secure {
+		c.Security = newSecurity(t)
+	}
 	var peers []raftnode.Peer
 	for i := range n {
 		nd := c.newNode(fmt.Sprintf("n%d", i+1))
@@ -76,7 +84,7 @@ func (c *Cluster) newNode(id string) *Node {
 func (c *Cluster) startNode(nd *Node) {
 	c.t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{c.t, nd.ID}, &slog.HandlerOptions{Level: slog.LevelError}))
-	srv, err := rpc.StartServer(rpc.ServerConfig{
+	cfg := rpc.ServerConfig{
 		Node: raftnode.Config{
 			ID: nd.ID, DataDir: nd.DataDir, RaftAddr: nd.RaftAddr, RPCAddr: nd.RPCAddr,
 			InitialCluster:    nd.peers,
@@ -88,7 +96,13 @@ func (c *Cluster) startNode(nd *Node) {
 		},
 		Join:   nd.join,
 		Logger: logger,
-	})
+	}
+	if c.Security != nil {
+		if err := c.Security.apply(&cfg, nd.ID); err != nil {
+			c.t.Fatalf("secure %s: %v", nd.ID, err)
+		}
+	}
+	srv, err := rpc.StartServer(cfg)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", nd.ID, err)
 	}
