@@ -40,14 +40,15 @@ func newRootCmd() *cobra.Command {
 		newServerCmd(), newDevCmd(),
 		newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
-		newBookingsCmd(g), newClusterCmd(g),
+		newBookingsCmd(g), newClusterCmd(g), newCertsCmd(),
 	)
 	return root
 }
 
 // Exit codes: 0 success, 1 other errors, 2 bad usage or input, 3 not found,
 // 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable,
-// 6 the cluster answered but is unhealthy (`cluster status`).
+// 6 the cluster answered but is unhealthy (`cluster status`), 7 missing or
+// wrong credentials, or a role that may not do this.
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -66,6 +67,8 @@ func exitCode(err error) int {
 		return 4
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
 		return 5
+	case connect.CodeUnauthenticated, connect.CodePermissionDenied:
+		return 7
 	}
 	return 1
 }

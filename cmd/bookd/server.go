@@ -17,6 +17,7 @@ import (
 func newServerCmd() *cobra.Command {
 	var cfg raftnode.Config
 	var initial, join, logLevel, logFormat, debugAddr string
+	var sec securityFlags
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
 		Short: "Run one bookd node",
@@ -44,6 +45,11 @@ func newServerCmd() *cobra.Command {
 				logger.Warn("neither --initial-cluster nor --join given: unless this node has state, it waits to be added with `bookd cluster add`")
 			}
 			cfg.Logger = logger
+			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger}
+			if err := sec.apply(&scfg, map[string]string{"--rpc-addr": cfg.RPCAddr, "--raft-addr": cfg.RaftAddr, "--debug-addr": debugAddr}); err != nil {
+				return err
+			}
+			logger.Info("security", "settings", sec.describe())
 			if debugAddr != "" {
 				stopDebug, err := startDebugServer(debugAddr, logger)
 				if err != nil {
@@ -51,7 +57,7 @@ func newServerCmd() *cobra.Command {
 				}
 				defer stopDebug()
 			}
-			srv, err := rpc.StartServer(rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger})
+			srv, err := rpc.StartServer(scfg)
 			if err != nil {
 				return err
 			}
@@ -76,6 +82,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address; keep it private")
+	sec.register(f)
 	return cmd
 }
 

@@ -116,3 +116,31 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+// KeyPEM is the CA's private key in PEM, to keep (private) for issuing
+// later node certificates.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	kb, err := x509.MarshalECPrivateKey(ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
+}
+
+// LoadCA reads a CA that NewCA made, from its certificate and key in PEM.
+func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, fmt.Errorf("certgen: CA certificate or key is not PEM")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("certgen: CA certificate: %w", err)
+	}
+	key, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("certgen: CA key: %w", err)
+	}
+	return &CA{cert: cert, key: key, PEM: certPEM}, nil
+}
