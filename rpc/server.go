@@ -35,6 +35,9 @@ type ServerConfig struct {
 	// Auth, when set, refuses calls without the credentials and role
 	// their procedure needs.
 	Auth *auth.Authorizer
+	// Interceptors run around every handler, outermost first (metrics,
+	// request ids).
+	Interceptors []connect.Interceptor
 }
 
 // Server is a running bookd server.
@@ -66,7 +69,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr))
+	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr), cfg.Interceptors...)
 	var token func() string
 	if cfg.Auth != nil {
 		handler = cfg.Auth.Middleware(handler)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bookd/bookd/raftnode"
 	"github.com/bookd/bookd/rpc"
+	"github.com/bookd/bookd/rpc/metrics"
 	"github.com/spf13/cobra"
 )
 
@@ -50,17 +51,20 @@ func newServerCmd() *cobra.Command {
 				return err
 			}
 			logger.Info("security", "settings", sec.describe())
+			m := metrics.New()
 			if debugAddr != "" {
-				stopDebug, err := startDebugServer(debugAddr, logger)
+				stopDebug, err := startDebugServer(debugAddr, logger, m, scfg.Auth)
 				if err != nil {
 					return fmt.Errorf("--debug-addr: %w", err)
 				}
 				defer stopDebug()
+				scfg.Interceptors = append(scfg.Interceptors, m.Interceptor())
 			}
 			srv, err := rpc.StartServer(scfg)
 			if err != nil {
 				return err
 			}
+			m.Watch(srv.Node())
 			return waitForSignal(logger, srv.Close)
 		},
 	}
@@ -81,7 +85,7 @@ func newServerCmd() *cobra.Command {
 	f.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept behind a snapshot for slow followers")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
-	f.StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address; keep it private")
+	f.StringVar(&debugAddr, "debug-addr", "", "admin listener: Prometheus /metrics, Go profiles (/debug/pprof/) and Raft timings (/debug/metrics); keep it private")
 	sec.register(f)
 	return cmd
 }

@@ -94,3 +94,19 @@ func httpStatus(err error) int {
 	}
 	return http.StatusUnauthorized
 }
+
+// Guard refuses HTTP requests (not RPCs: the admin listener's pages) whose
+// caller lacks the role need(path) gives, with 401 or 403.
+func (a *Authorizer) Guard(next http.Handler, need func(path string) Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.authenticate(r)
+		switch {
+		case err != nil && need(r.URL.Path) > RoleNone:
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+		case err == nil && p.Role < need(r.URL.Path):
+			http.Error(w, fmt.Sprintf("%s has role %s; %s needs %s", p.Name, p.Role, r.URL.Path, need(r.URL.Path)), http.StatusForbidden)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
