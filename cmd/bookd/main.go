@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
 		newBookingsCmd(g), newClusterCmd(g), newCertsCmd(),
+		newBackupCmd(g), newRestoreCmd(), newRecoverCmd(),
 	)
 	return root
 }

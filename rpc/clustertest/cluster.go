@@ -25,6 +25,9 @@ type Options struct {
 	// Secure runs every node with TLS, mutual TLS between nodes and
 	// tokens (see Cluster.Security).
 	Secure bool
+	// Seed, when set, prepares each node's data directory before its
+	// first start, given the cluster's members (see raftnode.SeedFromBackup).
+	Seed func(dataDir string, peers []raftnode.Peer) error
 }
 
 // Cluster is a set of in-process bookd servers.
@@ -68,6 +71,11 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	}
 	for _, nd := range c.Nodes {
 		nd.peers = peers
+		if opts.Seed != nil {
+			if err := opts.Seed(nd.DataDir, peers); err != nil {
+				t.Fatalf("seed %s: %v", nd.ID, err)
+			}
+		}
 		c.startNode(nd)
 	}
 	t.Cleanup(c.Close)
