@@ -95,6 +95,9 @@ func (s *service) leaderPeer(ctx context.Context) (context.Context, *peer, error
 	}
 	fctx, info := connect.NewClientContext(ctx)
 	info.RequestHeader().Set(forwardedHeader, s.node.ID())
+	if id := RequestID(ctx); id != "" {
+		info.RequestHeader().Set(RequestIDHeader, id)
+	}
 	return fctx, s.peers.get(addr), nil
 }
 

@@ -24,8 +24,11 @@ type ServerConfig struct {
 	Node raftnode.Config
 	// Join lists RPC endpoints of a running cluster. A node with no Raft
 	// state asks them (through the leader) to add it as a voter.
-	Join   []string
-	Logger *slog.Logger
+	Join []string
+	// JoinAsNonvoter makes the join ask for a non-voting member: a read
+	// replica that serves stale reads (bounded by read.max_staleness).
+	JoinAsNonvoter bool
+	Logger         *slog.Logger
 
 	// TLS, when set, serves the API over TLS (see auth.TLSFiles.ServerConfig).
 	TLS *tls.Config
@@ -49,7 +52,8 @@ type Server struct {
 	stop  chan struct{}
 	tasks sync.WaitGroup
 	// removed is set once the node learnt that an operator removed it.
-	removed atomic.Bool
+	removed  atomic.Bool
+	nonvoter bool // joins as a non-voter
 }
 
 // StartServer opens the node and serves RPC on cfg.Node.RPCAddr.
@@ -76,7 +80,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		token = cfg.Auth.Tokens().AdminToken
 	}
 	svc.peers.secure(cfg.PeerTLS, token)
-	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{})}
+	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{}), nonvoter: cfg.JoinAsNonvoter}
 	s.http = &http.Server{
 		Handler:           handler,
 		Protocols:         new(http.Protocols),
@@ -111,8 +115,10 @@ func (s *Server) Removed() bool { return s.removed.Load() }
 // Node is the server's Raft node.
 func (s *Server) Node() *raftnode.Node { return s.node }
 
-// Close stops serving and shuts the node down.
+// Close hands leadership over (if this node leads), stops serving and shuts
+// the node down.
 func (s *Server) Close() error {
+	s.handOff()
 	close(s.stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -189,6 +195,7 @@ func (s *Server) register(join []string) (member bool, err error) {
 	}
 	switch {
 	case !committed && len(join) > 0:
+		req.Nonvoter = s.nonvoter
 		return false, s.askToJoin(ctx, join, req)
 	case !inConfig:
 		return false, errors.New("not a member of any cluster")

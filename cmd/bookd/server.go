@@ -19,6 +19,7 @@ func newServerCmd() *cobra.Command {
 	var cfg raftnode.Config
 	var initial, join, logLevel, logFormat, debugAddr string
 	var sec securityFlags
+	var nonvoter bool
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
 		Short: "Run one bookd node",
@@ -46,7 +47,7 @@ func newServerCmd() *cobra.Command {
 				logger.Warn("neither --initial-cluster nor --join given: unless this node has state, it waits to be added with `bookd cluster add`")
 			}
 			cfg.Logger = logger
-			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger}
+			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, JoinAsNonvoter: nonvoter, Logger: logger}
 			if err := sec.apply(&scfg, map[string]string{"--rpc-addr": cfg.RPCAddr, "--raft-addr": cfg.RaftAddr, "--debug-addr": debugAddr}); err != nil {
 				return err
 			}
@@ -77,6 +78,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&cfg.RPCAdvertise, "rpc-advertise", "", "RPC address the other nodes and clients are sent to, if not --rpc-addr")
 	f.StringVar(&initial, "initial-cluster", "", "bootstrap members: n1=HOST:PORT,n2=HOST:PORT,... (ignored once the node has state)")
 	f.StringVar(&join, "join", "", "RPC endpoints of a running cluster to join, comma-separated")
+	f.BoolVar(&nonvoter, "nonvoter", false, "with --join: join as a non-voting read replica (serves stale reads)")
 	f.DurationVar(&cfg.ClockOffset, "clock-offset", 0, "add this to the node's clock (fault testing only)")
 	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 300*time.Millisecond, "Raft heartbeat timeout: a follower that hears nothing from the leader for 1-2x this starts an election (raise it across data centres)")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 300*time.Millisecond, "Raft election timeout: a candidate without a majority for 1-2x this tries again")

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -25,6 +26,9 @@ type Options struct {
 	// Secure runs every node with TLS, mutual TLS between nodes and
 	// tokens (see Cluster.Security).
 	Secure bool
+	// Log, when set, receives every node's log in JSON at debug level
+	// (each line with the node's id); it must be safe for concurrent use.
+	Log io.Writer
 	// Seed, when set, prepares each node's data directory before its
 	// first start, given the cluster's members (see raftnode.SeedFromBackup).
 	Seed func(dataDir string, peers []raftnode.Peer) error
@@ -92,6 +96,9 @@ func (c *Cluster) newNode(id string) *Node {
 func (c *Cluster) startNode(nd *Node) {
 	c.t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{c.t, nd.ID}, &slog.HandlerOptions{Level: slog.LevelError}))
+	if c.opts.Log != nil {
+		logger = slog.New(slog.NewJSONHandler(c.opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", nd.ID)
+	}
 	cfg := rpc.ServerConfig{
 		Node: raftnode.Config{
 			ID: nd.ID, DataDir: nd.DataDir, RaftAddr: nd.RaftAddr, RPCAddr: nd.RPCAddr,
