@@ -25,17 +25,21 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "bookd",
 		Short:         "A Raft-replicated booking database",
-		Long:          "bookd sells seats and tickets without ever selling one twice.\nEvery flag can also be set as BOOKD_<FLAG> (e.g. BOOKD_ENDPOINTS).",
+		Long:          "bookd sells seats and tickets without ever selling one twice.\nEvery flag can also be set as BOOKD_<FLAG> (e.g. BOOKD_ENDPOINTS) or in the --config file;\nthe command line wins over the environment, which wins over the file.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flagsFromEnv(cmd); err != nil {
 				return err
 			}
+			if err := flagsFromConfig(cmd); err != nil {
+				return err
+			}
 			return g.check()
 		},
 	}
 	g.register(root)
+	registerConfigFlag(root.PersistentFlags())
 	root.AddCommand(
 		newServerCmd(), newDevCmd(),
 		newEventsCmd(g), newAvailabilityCmd(g),
