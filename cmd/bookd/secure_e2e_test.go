@@ -22,7 +22,8 @@ func TestSecureClusterFromTheCLI(t *testing.T) {
 	}
 	c := startProcCluster(t, 3,
 		"--tls-cert", filepath.Join(dir, "{id}.crt"), "--tls-key", filepath.Join(dir, "{id}.key"),
-		"--tls-ca", filepath.Join(dir, "ca.crt"), "--tokens-file", filepath.Join(dir, "tokens"))
+		"--tls-ca", filepath.Join(dir, "ca.crt"), "--tokens-file", filepath.Join(dir, "tokens"),
+		"--log-level", "debug", "--log-format", "json")
 	if _, err := auth.LoadTokens(filepath.Join(dir, "tokens")); err != nil {
 		t.Fatalf("the tokens file certs init wrote: %v", err)
 	}
@@ -50,6 +51,21 @@ func TestSecureClusterFromTheCLI(t *testing.T) {
 		out, code := run(t, tc.args...)
 		if code != tc.code {
 			t.Errorf("bookd %s with token %.6q: exit %d, want %d: %s", strings.Join(tc.args, " "), tc.token, code, tc.code, out)
+		}
+	}
+
+	// The logs name callers, and hold no token.
+	var logs strings.Builder
+	for _, p := range c.procs {
+		c.kill(p)
+		logs.WriteString(p.log.String())
+	}
+	if !strings.Contains(logs.String(), `"caller":"admin-1"`) {
+		t.Errorf("no request line names the admin caller")
+	}
+	for role, token := range tok {
+		if strings.Contains(logs.String(), token) {
+			t.Errorf("the %s token appears in a server log", role)
 		}
 	}
 }
