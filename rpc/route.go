@@ -40,6 +40,7 @@ type peer struct {
 type peers struct {
 	http   *http.Client
 	scheme string // "http://", or "https://" once secure
+	opts   []connect.ClientOption
 	mu     sync.Mutex
 	byAd   map[string]*peer
 }
@@ -70,9 +71,10 @@ func (p *peers) get(addr string) *peer {
 	base := p.scheme + addr
 	// No gzip between nodes: a LAN hop, where it costs more CPU than it saves.
 	noGzip := connect.WithAcceptCompression("gzip", nil, nil)
+	opts := append([]connect.ClientOption{noGzip}, p.opts...)
 	c := &peer{
-		booking: bookdv1connect.NewBookingServiceClient(p.http, base, noGzip),
-		cluster: bookdv1connect.NewClusterServiceClient(p.http, base, noGzip),
+		booking: bookdv1connect.NewBookingServiceClient(p.http, base, opts...),
+		cluster: bookdv1connect.NewClusterServiceClient(p.http, base, opts...),
 	}
 	p.byAd[addr] = c
 	return c

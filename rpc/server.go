@@ -38,8 +38,8 @@ type ServerConfig struct {
 	// Auth, when set, refuses calls without the credentials and role
 	// their procedure needs.
 	Auth *auth.Authorizer
-	// Interceptors run around every handler, outermost first (metrics,
-	// request ids).
+	// Interceptors run around every handler, outermost first, and around
+	// the calls this node makes to others (metrics, traces).
 	Interceptors []connect.Interceptor
 }
 
@@ -80,6 +80,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		token = cfg.Auth.Tokens().AdminToken
 	}
 	svc.peers.secure(cfg.PeerTLS, token)
+	svc.peers.opts = []connect.ClientOption{connect.WithInterceptors(cfg.Interceptors...)}
 	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{}), nonvoter: cfg.JoinAsNonvoter}
 	s.http = &http.Server{
 		Handler:           handler,

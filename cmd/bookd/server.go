@@ -20,6 +20,7 @@ func newServerCmd() *cobra.Command {
 	var initial, join, logLevel, logFormat, debugAddr string
 	var sec securityFlags
 	var nonvoter bool
+	var traces tracingFlags
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
 		Short: "Run one bookd node",
@@ -61,6 +62,13 @@ func newServerCmd() *cobra.Command {
 				defer stopDebug()
 				scfg.Interceptors = append(scfg.Interceptors, m.Interceptor())
 			}
+			stopTraces, err := traces.start(&scfg, logger)
+			if err != nil {
+				return fmt.Errorf("--otlp-endpoint: %w", err)
+			}
+			if stopTraces != nil {
+				defer stopTraces()
+			}
 			srv, err := rpc.StartServer(scfg)
 			if err != nil {
 				return err
@@ -89,6 +97,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&debugAddr, "debug-addr", "", "admin listener: Prometheus /metrics, Go profiles (/debug/pprof/) and Raft timings (/debug/metrics); keep it private")
 	sec.register(f)
+	traces.register(f)
 	return cmd
 }
 

@@ -29,6 +29,9 @@ type Options struct {
 	// Log, when set, receives every node's log in JSON at debug level
 	// (each line with the node's id); it must be safe for concurrent use.
 	Log io.Writer
+	// Configure, when set, may change each node's server configuration
+	// before it starts (interceptors, say).
+	Configure func(id string, cfg *rpc.ServerConfig)
 	// Seed, when set, prepares each node's data directory before its
 	// first start, given the cluster's members (see raftnode.SeedFromBackup).
 	Seed func(dataDir string, peers []raftnode.Peer) error
@@ -116,6 +119,9 @@ func (c *Cluster) startNode(nd *Node) {
 		if err := c.Security.apply(&cfg, nd.ID); err != nil {
 			c.t.Fatalf("secure %s: %v", nd.ID, err)
 		}
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(nd.ID, &cfg)
 	}
 	srv, err := rpc.StartServer(cfg)
 	if err != nil {
