@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -21,11 +22,14 @@ import (
 // 10 seconds (/debug/metrics: commit time, dispatch, append RPCs, FSM
 // apply). It also turns on mutex and block profiling at a low sampling rate.
 // With a (non-nil) authorizer, /metrics needs a reader's token and the rest
-// an admin's.
-func startDebugServer(addr string, logger *slog.Logger, m *bookdmetrics.Metrics, az *auth.Authorizer) (func() error, error) {
+// an admin's; with tlsCfg it is served over TLS, like the API.
+func startDebugServer(addr string, logger *slog.Logger, m *bookdmetrics.Metrics, az *auth.Authorizer, tlsCfg *tls.Config) (func() error, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	runtime.SetMutexProfileFraction(100)
 	runtime.SetBlockProfileRate(100_000) // one sample per 100µs blocked

@@ -55,7 +55,7 @@ func newServerCmd() *cobra.Command {
 			logger.Info("security", "settings", sec.describe())
 			m := metrics.New()
 			if debugAddr != "" {
-				stopDebug, err := startDebugServer(debugAddr, logger, m, scfg.Auth)
+				stopDebug, err := startDebugServer(debugAddr, logger, m, scfg.Auth, scfg.TLS)
 				if err != nil {
 					return fmt.Errorf("--debug-addr: %w", err)
 				}

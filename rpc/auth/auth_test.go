@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +85,43 @@ func TestTokensReload(t *testing.T) {
 	tok.checked = time.Time{}
 	if _, ok := tok.Lookup("new-token-0123456789"); !ok {
 		t.Errorf("a broken tokens file dropped the good tokens")
+	}
+}
+
+// The admin listener's guard: /metrics for readers, the rest for admins.
+func TestGuard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(path, []byte("ops admin admin-token-0123456789\nprom reader reader-token-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := LoadTokens(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewAuthorizer(tok).Guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}), func(p string) Role {
+		if p == "/metrics" {
+			return RoleReader
+		}
+		return RoleAdmin
+	})
+	for _, tc := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/metrics", "", http.StatusUnauthorized},
+		{"/metrics", "wrong-token-0123456789", http.StatusUnauthorized},
+		{"/metrics", "reader-token-0123456789", http.StatusOK},
+		{"/debug/pprof/", "reader-token-0123456789", http.StatusForbidden},
+		{"/debug/pprof/", "admin-token-0123456789", http.StatusOK},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s with %q: %d, want %d", tc.path, tc.token, rec.Code, tc.want)
+		}
 	}
 }
