@@ -19,10 +19,11 @@ func (n *Node) AddNode(ctx context.Context, id, raftAddr, rpcAddr string, voter 
 }
 
 // AddSelf is a node asking for itself: to join (it is in no configuration
-// the leader knows) or to have its RPC address recorded. It never changes
-// the suffrage or Raft address of a member already in the configuration,
-// and fails with ErrRemoved for a member an operator removed, so a request
-// sent just before a removal cannot add the node back after it.
+// the leader knows), to have its RPC address recorded, or to have its new
+// Raft address recorded. It never changes the suffrage of a member already
+// in the configuration, and fails with ErrRemoved for a member an operator
+// removed, so a request sent just before a removal cannot add the node back
+// after it.
 func (n *Node) AddSelf(ctx context.Context, id, raftAddr, rpcAddr string, voter bool) error {
 	return n.addMember(ctx, id, raftAddr, rpcAddr, voter, true)
 }
@@ -50,14 +51,24 @@ func (n *Node) addMember(ctx context.Context, id, raftAddr, rpcAddr string, vote
 	if removed && self {
 		return fmt.Errorf("%w: %s", ErrRemoved, id)
 	}
-	if _, inConfig, err := n.configMember(id); err != nil {
+	current, inConfig, err := n.configMember(id)
+	if err != nil {
 		return err
-	} else if !self || !inConfig {
+	}
+	addr := serverAddress(id, raftAddr)
+	switch {
+	case !self || !inConfig: // an operator's add, or a join
+	case current.Address != addr: // a member that moved keeps its suffrage
+		voter = current.Suffrage == raft.Voter
+	default: // a member recording its RPC address: no configuration change
+		addr = ""
+	}
+	if addr != "" {
 		add := n.raft.AddVoter
 		if !voter {
 			add = n.raft.AddNonvoter
 		}
-		if err := add(raft.ServerID(id), serverAddress(id, raftAddr), 0, enqueueTimeout).Error(); err != nil {
+		if err := add(raft.ServerID(id), addr, 0, enqueueTimeout).Error(); err != nil {
 			return proposeError(err)
 		}
 	}
