@@ -134,6 +134,9 @@ func (n *Node) watchLeadership(ch <-chan bool) {
 
 // registerSelf records this node's RPC address in the replicated state.
 func (n *Node) registerSelf() {
+	if removed, err := n.Removed(n.cfg.ID); err != nil || removed {
+		return // an operator is removing this node: keep its tombstone
+	}
 	if err := n.RegisterMember(n.cfg.ID, n.cfg.RPCAdvertise); err != nil && !errors.Is(err, ErrNotLeader) {
 		n.log.Warn("register rpc address", "err", err)
 	}
