@@ -49,9 +49,14 @@ func New(endpoints []string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("client: backoff %v..%v is not a range of non-negative durations", cfg.backoffInitial, cfg.backoffMax)
 	}
 	if cfg.httpClient == nil {
-		cfg.httpClient = defaultHTTPClient()
+		cfg.httpClient, cfg.ownHTTP = defaultHTTPClient(), true
 	}
-	eps, err := newEndpoints(endpoints)
+	cfg.secure()
+	schemed := make([]string, len(endpoints))
+	for i, e := range endpoints {
+		schemed[i] = cfg.withScheme(e)
+	}
+	eps, err := newEndpoints(schemed)
 	if err != nil {
 		return nil, err
 	}

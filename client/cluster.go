@@ -17,7 +17,7 @@ func (c *Client) Status(ctx context.Context) (*bookdv1.GetStatusResponse, error)
 // "http://host:port", in the list given to New or not) sees it. It asks that
 // node once and never another.
 func (c *Client) StatusOf(ctx context.Context, endpoint string) (*bookdv1.GetStatusResponse, error) {
-	base, err := parseEndpoint(endpoint)
+	base, err := parseEndpoint(c.cfg.withScheme(endpoint))
 	if err != nil {
 		return nil, fmt.Errorf("client: endpoint %q: %w", endpoint, err)
 	}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,9 @@ type config struct {
 	backoffMax     time.Duration
 	logger         *slog.Logger
 	batchWrites    int // 0: no batching
+	token          string
+	tls            *tls.Config
+	ownHTTP        bool // httpClient is the Client's own, not WithHTTPClient's
 }
 
 func defaultConfig() config {

@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -48,6 +49,10 @@ type Config struct {
 	// are kept fsm.IdempotencyRetention (24h).
 	FeedRetention time.Duration
 	PurgeInterval time.Duration // default 1m: how often the leader checks for records to purge
+
+	// TLS, when set, makes every Raft connection mutual TLS with this
+	// configuration (certificate, CA, RequireAndVerifyClientCert).
+	TLS *tls.Config
 
 	Logger *slog.Logger
 }

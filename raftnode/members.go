@@ -11,25 +11,88 @@ import (
 )
 
 // AddNode adds a member to the Raft configuration (a no-op for a member
-// already there with the same address) and records its RPC address.
+// already there with the same address) and records its RPC address. An
+// operator's add also clears a removal's tombstone for id; see AddSelf for
+// a node asking for itself.
 func (n *Node) AddNode(ctx context.Context, id, raftAddr, rpcAddr string, voter bool) error {
+	return n.addMember(ctx, id, raftAddr, rpcAddr, voter, false)
+}
+
+// AddSelf is a node asking for itself: to join (it is in no configuration
+// the leader knows), to have its RPC address recorded, or to have its new
+// Raft address recorded. It never changes the suffrage of a member already
+// in the configuration, and fails with ErrRemoved for a member an operator
+// removed, so a request sent just before a removal cannot add the node back
+// after it.
+func (n *Node) AddSelf(ctx context.Context, id, raftAddr, rpcAddr string, voter bool) error {
+	return n.addMember(ctx, id, raftAddr, rpcAddr, voter, true)
+}
+
+func (n *Node) addMember(ctx context.Context, id, raftAddr, rpcAddr string, voter, self bool) error {
 	if n.raft.State() != raft.Leader {
 		return ErrNotLeader
 	}
 	if err := checkRoutable("raft_address", raftAddr); err != nil {
 		return err
 	}
-	add := n.raft.AddVoter
-	if !voter {
-		add = n.raft.AddNonvoter
+	// Membership changes on this leader run one at a time, and each starts
+	// from a state that holds every committed change (a removal's tombstone
+	// included), so an addition is never queued behind a removal it did
+	// not see.
+	n.membership.Lock()
+	defer n.membership.Unlock()
+	if err := n.ReadBarrier(ctx); err != nil {
+		return err
 	}
-	if err := add(raft.ServerID(id), serverAddress(id, raftAddr), 0, enqueueTimeout).Error(); err != nil {
-		return proposeError(err)
+	removed, err := n.Removed(id)
+	if err != nil {
+		return err
+	}
+	if removed && self {
+		return fmt.Errorf("%w: %s", ErrRemoved, id)
+	}
+	current, inConfig, err := n.configMember(id)
+	if err != nil {
+		return err
+	}
+	addr := serverAddress(id, raftAddr)
+	switch {
+	case !self || !inConfig: // an operator's add, or a join
+	case current.Address != addr: // a member that moved keeps its suffrage
+		voter = current.Suffrage == raft.Voter
+	default: // a member recording its RPC address: no configuration change
+		addr = ""
+	}
+	if addr != "" {
+		add := n.raft.AddVoter
+		if !voter {
+			add = n.raft.AddNonvoter
+		}
+		if err := add(raft.ServerID(id), addr, 0, enqueueTimeout).Error(); err != nil {
+			return proposeError(err)
+		}
+	}
+	if rpcAddr == "" && removed { // an operator adds it back: drop the tombstone
+		return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_UnregisterMember{UnregisterMember: &fsmv1.UnregisterMember{Id: id}}})
 	}
 	if rpcAddr == "" {
 		return nil
 	}
 	return n.RegisterMember(id, rpcAddr)
+}
+
+// configMember looks id up in the latest Raft configuration.
+func (n *Node) configMember(id string) (raft.Server, bool, error) {
+	cf := n.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return raft.Server{}, false, proposeError(err)
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == id {
+			return s, true, nil
+		}
+	}
+	return raft.Server{}, false, nil
 }
 
 // RegisterMember records a member's RPC address, unless it is recorded already.
@@ -61,26 +124,23 @@ func (n *Node) RemoveNode(ctx context.Context, id string, force bool) error {
 	if n.raft.State() != raft.Leader {
 		return ErrNotLeader
 	}
+	n.membership.Lock()
+	defer n.membership.Unlock()
 	if !force {
 		if err := n.checkVotersLeft(id); err != nil {
 			return err
 		}
 	}
-	unregister := func() error {
-		return n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_UnregisterMember{UnregisterMember: &fsmv1.UnregisterMember{Id: id}}})
-	}
-	if id == n.cfg.ID { // a leader removing itself cannot propose afterwards
-		if err := unregister(); err != nil {
-			return err
-		}
+	// The tombstone commits before the removal is proposed: whichever
+	// leader handles a later request of the node to add itself has it.
+	tomb := &fsmv1.RegisterMember{Id: id, RpcAddress: removedMarker}
+	if err := n.proposeInternal(&fsm.Command{Op: &fsmv1.Command_RegisterMember{RegisterMember: tomb}}); err != nil {
+		return err
 	}
 	if err := n.raft.RemoveServer(raft.ServerID(id), 0, enqueueTimeout).Error(); err != nil {
 		return proposeError(err)
 	}
-	if id == n.cfg.ID {
-		return nil
-	}
-	return unregister()
+	return nil
 }
 
 // TransferLeadership hands leadership to the voter id, or to the most
@@ -132,16 +192,14 @@ func (n *Node) checkVotersLeft(id string) error {
 }
 
 func (n *Node) raftAddress(id string) (string, error) {
-	cf := n.raft.GetConfiguration()
-	if err := cf.Error(); err != nil {
-		return "", proposeError(err)
+	s, ok, err := n.configMember(id)
+	if err != nil {
+		return "", err
 	}
-	for _, s := range cf.Configuration().Servers {
-		if string(s.ID) == id {
-			return string(s.Address), nil
-		}
+	if !ok {
+		return "", fmt.Errorf("%w: %s", ErrUnknownMember, id)
 	}
-	return "", fmt.Errorf("%w: %s", ErrUnknownMember, id)
+	return string(s.Address), nil
 }
 
 // CommittedMember reports whether this node is in the Raft configuration

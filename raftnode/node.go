@@ -31,6 +31,7 @@ type Node struct {
 	stopCh     chan struct{}
 	stopped    sync.WaitGroup
 	closeMu    sync.Mutex
+	membership sync.Mutex // one membership change at a time on the leader
 	closed     bool
 }
 
@@ -71,7 +72,7 @@ func (n *Node) open() error {
 		return fmt.Errorf("raftnode: open snapshot store: %w", err)
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
-	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.log, hlog); err != nil {
+	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.cfg.TLS, n.log, hlog); err != nil {
 		return err
 	}
 
@@ -134,6 +135,9 @@ func (n *Node) watchLeadership(ch <-chan bool) {
 
 // registerSelf records this node's RPC address in the replicated state.
 func (n *Node) registerSelf() {
+	if removed, err := n.Removed(n.cfg.ID); err != nil || removed {
+		return // an operator is removing this node: keep its tombstone
+	}
 	if err := n.RegisterMember(n.cfg.ID, n.cfg.RPCAdvertise); err != nil && !errors.Is(err, ErrNotLeader) {
 		n.log.Warn("register rpc address", "err", err)
 	}

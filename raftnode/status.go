@@ -68,16 +68,10 @@ func (n *Node) Status() (Status, error) {
 	return st, nil
 }
 
+// rpcAddrs maps member ids to their registered RPC addresses (tombstones left out).
 func (n *Node) rpcAddrs() (map[string]string, error) {
-	members, err := n.fsm.Members()
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(members))
-	for _, mb := range members {
-		m[mb.ID] = mb.RPCAddress
-	}
-	return m, nil
+	addrs, _, err := n.memberRecords()
+	return addrs, err
 }
 
 // Leader returns the leader's id and RPC address, empty when unknown.

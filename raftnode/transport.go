@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,7 @@ type streamLayer struct {
 	self      string
 	advertise net.Addr
 	local     *net.TCPAddr // nil: let the kernel choose
+	tls       *tls.Config  // nil: plain TCP
 	log       *slog.Logger
 
 	accepted  chan net.Conn
@@ -62,9 +64,9 @@ type serverAddr string
 func (serverAddr) Network() string  { return "tcp" }
 func (a serverAddr) String() string { return string(a) }
 
-func newStreamLayer(ln net.Listener, self, advertise string, local *net.TCPAddr, log *slog.Logger) *streamLayer {
+func newStreamLayer(ln net.Listener, self, advertise string, local *net.TCPAddr, tlsCfg *tls.Config, log *slog.Logger) *streamLayer {
 	s := &streamLayer{
-		ln: ln, self: self, advertise: serverAddr(serverAddress(self, advertise)), local: local, log: log,
+		ln: ln, self: self, advertise: serverAddr(serverAddress(self, advertise)), local: local, tls: tlsCfg, log: log,
 		accepted: make(chan net.Conn), closed: make(chan struct{}),
 	}
 	go s.acceptLoop()
@@ -85,6 +87,9 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	}
 	conn, err := d.Dial("tcp", hostport)
 	if err != nil {
+		return nil, err
+	}
+	if conn, err = s.secureDial(conn, hostport, timeout); err != nil {
 		return nil, err
 	}
 	hello := append(append(append([]byte{}, handshakeMagic...), byte(len(id))), id...)
@@ -137,7 +142,11 @@ func (s *streamLayer) acceptLoop() {
 }
 
 func (s *streamLayer) greet(c net.Conn) {
-	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	c, err := s.secureAccept(c)
+	if err != nil {
+		return
+	}
 	var head [5]byte
 	if _, err := io.ReadFull(c, head[:]); err != nil || string(head[:4]) != string(handshakeMagic) {
 		c.Close()
@@ -154,7 +163,7 @@ func (s *streamLayer) greet(c net.Conn) {
 		c.Close()
 		return
 	}
-	c.SetReadDeadline(time.Time{})
+	c.SetDeadline(time.Time{})
 	select {
 	case s.accepted <- c:
 	case <-s.closed:
@@ -163,7 +172,7 @@ func (s *streamLayer) greet(c net.Conn) {
 }
 
 // newTransport listens on bind and advertises id@advertise to the others.
-func newTransport(id, bind, advertise string, log *slog.Logger, hlog hclog.Logger) (*raft.NetworkTransport, error) {
+func newTransport(id, bind, advertise string, tlsCfg *tls.Config, log *slog.Logger, hlog hclog.Logger) (*raft.NetworkTransport, error) {
 	if _, err := net.ResolveTCPAddr("tcp", advertise); err != nil {
 		return nil, fmt.Errorf("raftnode: resolve %s: %w", advertise, err)
 	}
@@ -171,7 +180,7 @@ func newTransport(id, bind, advertise string, log *slog.Logger, hlog hclog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("raftnode: listen on %s: %w", bind, err)
 	}
-	stream := newStreamLayer(ln, id, advertise, SourceAddr(bind), log)
+	stream := newStreamLayer(ln, id, advertise, SourceAddr(bind), tlsCfg, log)
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream:  stream,
 		MaxPool: 3,

@@ -42,7 +42,7 @@ func listenStream(t *testing.T, id, ip string) (*streamLayer, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newStreamLayer(ln, id, ln.Addr().String(), SourceAddr(ln.Addr().String()), slog.New(slog.DiscardHandler))
+	s := newStreamLayer(ln, id, ln.Addr().String(), SourceAddr(ln.Addr().String()), nil, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { s.Close() })
 	return s, ln.Addr().String()
 }

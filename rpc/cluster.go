@@ -59,7 +59,11 @@ func (h *ClusterHandler) AddNode(ctx context.Context, req *bookdv1.AddNodeReques
 	}
 	return leaderOnly(ctx, h.s,
 		func() (*bookdv1.AddNodeResponse, error) {
-			err := h.s.node.AddNode(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress(), !req.GetNonvoter())
+			add := h.s.node.AddNode
+			if req.GetForSelf() {
+				add = h.s.node.AddSelf
+			}
+			err := add(ctx, req.GetId(), req.GetRaftAddress(), req.GetRpcAddress(), !req.GetNonvoter())
 			return &bookdv1.AddNodeResponse{Members: h.membersNow()}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.AddNodeResponse, error) {

@@ -13,6 +13,10 @@ import (
 // ReasonHeader carries a refusal's machine-readable reason (fsm.Reason*).
 const ReasonHeader = "Bookd-Reason"
 
+// ReasonMemberRemoved: a node asked to add itself back after an operator
+// removed it.
+const ReasonMemberRemoved = "member_removed"
+
 // toConnect maps an error from validation, the state machine, Raft or a
 // forwarded call to the Connect error a client sees.
 func toConnect(err error) error {
@@ -38,6 +42,10 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("cluster unavailable, the outcome is unknown; retry with the same idempotency_key: %v", err))
 	case errors.Is(err, raftnode.ErrTooFewVoters):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
+	case errors.Is(err, raftnode.ErrRemoved):
+		e := connect.NewError(connect.CodeFailedPrecondition, err)
+		e.Meta().Set(ReasonHeader, ReasonMemberRemoved)
+		return e
 	case errors.Is(err, raftnode.ErrUnknownMember):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -21,7 +22,7 @@ const MaxRequestBytes = 4 << 20
 // newHandler returns the HTTP handler serving both services, gRPC health
 // and gRPC reflection for node, and the state the handlers share. Calls to
 // other nodes leave from local.
-func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr) (http.Handler, *service) {
+func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, extra ...connect.Interceptor) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers(local), stopping: make(chan struct{})}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
@@ -31,7 +32,7 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr) (h
 			logger.Error("handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
-		connect.WithInterceptors(logErrors(logger)),
+		connect.WithInterceptors(slices.Concat(extra, []connect.Interceptor{requestIDs(logger), logErrors(logger)})...),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))
@@ -62,9 +63,9 @@ func logErrors(logger *slog.Logger) connect.UnaryInterceptorFunc {
 			if err != nil && ctx.Err() == nil { // not merely a caller that left
 				switch code := connect.CodeOf(err); code {
 				case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss:
-					logger.Error("call failed", "procedure", req.Spec().Procedure, "code", code, "err", err)
+					logger.Error("call failed", "request_id", RequestID(ctx), "procedure", req.Spec().Procedure, "code", code, "err", err)
 				case connect.CodeUnavailable:
-					logger.Debug("call unavailable", "procedure", req.Spec().Procedure, "err", err)
+					logger.Debug("call unavailable", "request_id", RequestID(ctx), "procedure", req.Spec().Procedure, "err", err)
 				}
 			}
 			return resp, err

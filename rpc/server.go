@@ -1,17 +1,22 @@
 package rpc
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"connectrpc.com/connect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/raftnode"
+	"github.com/bookd/bookd/rpc/auth"
 )
 
 // ServerConfig configures a bookd server: a Raft node and its RPC endpoint.
@@ -19,8 +24,23 @@ type ServerConfig struct {
 	Node raftnode.Config
 	// Join lists RPC endpoints of a running cluster. A node with no Raft
 	// state asks them (through the leader) to add it as a voter.
-	Join   []string
-	Logger *slog.Logger
+	Join []string
+	// JoinAsNonvoter makes the join ask for a non-voting member: a read
+	// replica that serves stale reads (bounded by read.max_staleness).
+	JoinAsNonvoter bool
+	Logger         *slog.Logger
+
+	// TLS, when set, serves the API over TLS (see auth.TLSFiles.ServerConfig).
+	TLS *tls.Config
+	// PeerTLS, when set, makes calls to other nodes mutual TLS (see
+	// auth.TLSFiles.PeerConfig); set Node.TLS for Raft as well.
+	PeerTLS *tls.Config
+	// Auth, when set, refuses calls without the credentials and role
+	// their procedure needs.
+	Auth *auth.Authorizer
+	// Interceptors run around every handler, outermost first, and around
+	// the calls this node makes to others (metrics, traces).
+	Interceptors []connect.Interceptor
 }
 
 // Server is a running bookd server.
@@ -31,6 +51,9 @@ type Server struct {
 	log   *slog.Logger
 	stop  chan struct{}
 	tasks sync.WaitGroup
+	// removed is set once the node learnt that an operator removed it.
+	removed  atomic.Bool
+	nonvoter bool // joins as a non-voter
 }
 
 // StartServer opens the node and serves RPC on cfg.Node.RPCAddr.
@@ -50,8 +73,15 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr))
-	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{})}
+	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr), cfg.Interceptors...)
+	var token func() string
+	if cfg.Auth != nil {
+		handler = cfg.Auth.Middleware(handler)
+		token = cfg.Auth.Tokens().AdminToken
+	}
+	svc.peers.secure(cfg.PeerTLS, token)
+	svc.peers.opts = []connect.ClientOption{connect.WithInterceptors(cfg.Interceptors...)}
+	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{}), nonvoter: cfg.JoinAsNonvoter}
 	s.http = &http.Server{
 		Handler:           handler,
 		Protocols:         new(http.Protocols),
@@ -61,6 +91,12 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	s.http.Protocols.SetHTTP1(true)
 	s.http.Protocols.SetUnencryptedHTTP2(true)
+	if cfg.TLS != nil {
+		s.http.TLSConfig = cfg.TLS
+		s.http.Protocols.SetUnencryptedHTTP2(false)
+		s.http.Protocols.SetHTTP2(true)
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
 	s.tasks.Add(2)
 	go func() {
 		defer s.tasks.Done()
@@ -73,11 +109,17 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	return s, nil
 }
 
+// Removed reports whether this node learnt that an operator removed it
+// from the cluster (it then stopped asking to be a member).
+func (s *Server) Removed() bool { return s.removed.Load() }
+
 // Node is the server's Raft node.
 func (s *Server) Node() *raftnode.Node { return s.node }
 
-// Close stops serving and shuts the node down.
+// Close hands leadership over (if this node leads), stops serving and shuts
+// the node down.
 func (s *Server) Close() error {
+	s.handOff()
 	close(s.stop)
 	close(s.svc.stopping)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -94,8 +136,9 @@ func (s *Server) Close() error {
 // stayRegistered makes sure the cluster knows this node's RPC address: a
 // joining node first asks to be added, then every node checks now and then
 // that its address is registered and asks the leader to record it if not.
-// Once the node has been a member in a committed configuration, it never
-// asks to join again: a node an operator removed stays removed.
+// Every such request is marked for_self: the leader never adds back a node
+// an operator removed, and a node that learns it was removed (from its own
+// state or from the leader's answer) stops asking.
 func (s *Server) stayRegistered(join []string) {
 	defer s.tasks.Done()
 	wait := 100 * time.Millisecond
@@ -109,6 +152,11 @@ func (s *Server) stayRegistered(join []string) {
 		if member {
 			join = nil
 		}
+		if errors.Is(err, errRemoved) || connect.CodeOf(err) == connect.CodeFailedPrecondition && reasonOf(err) == ReasonMemberRemoved {
+			s.removed.Store(true)
+			s.log.Error("an operator removed this node from the cluster: it no longer asks to be a member; stop it, or add it back with `bookd cluster add`", "err", err)
+			return
+		}
 		if err != nil {
 			s.log.Debug("register rpc address", "err", err)
 			wait = min(2*wait, time.Second)
@@ -118,9 +166,15 @@ func (s *Server) stayRegistered(join []string) {
 	}
 }
 
-// register makes one attempt; member reports whether the node is in the
-// Raft configuration.
+// errRemoved: this node's own state holds its removal's tombstone.
+var errRemoved = errors.New("this node's state says an operator removed it")
+
+// register makes one attempt; member reports whether the node is in a
+// committed Raft configuration.
 func (s *Server) register(join []string) (member bool, err error) {
+	if removed, err := s.node.Removed(s.node.ID()); err != nil || removed {
+		return false, cmp.Or(err, errRemoved)
+	}
 	st, err := s.node.Status()
 	if err != nil {
 		return false, err
@@ -133,7 +187,7 @@ func (s *Server) register(join []string) (member bool, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req := &bookdv1.AddNodeRequest{Id: st.NodeID, RaftAddress: s.node.RaftAddr(), RpcAddress: s.node.RPCAddr()}
+	req := &bookdv1.AddNodeRequest{Id: st.NodeID, RaftAddress: s.node.RaftAddr(), RpcAddress: s.node.RPCAddr(), ForSelf: true}
 	// Only a committed configuration makes this node a member: an addition
 	// that never committed can vanish with a leader change, and a node that
 	// stopped asking then would stay outside for good.
@@ -143,21 +197,34 @@ func (s *Server) register(join []string) (member bool, err error) {
 	}
 	switch {
 	case !committed && len(join) > 0:
+		req.Nonvoter = s.nonvoter
 		return false, s.askToJoin(ctx, join, req)
 	case !inConfig:
 		return false, errors.New("not a member of any cluster")
-	case self.RPCAddr == s.node.RPCAddr():
+	case committed && self.RPCAddr == s.node.RPCAddr():
 		return true, nil
 	case s.node.IsLeader():
-		return true, s.node.RegisterMember(st.NodeID, s.node.RPCAddr())
+		return committed, s.node.AddSelf(ctx, st.NodeID, s.node.RaftAddr(), s.node.RPCAddr(), self.Voter)
 	}
+	// In a configuration this node has not seen committed, it asks the
+	// leader too: an addition lost with a leader change is made again
+	// (unless an operator removed the node meanwhile).
 	req.Nonvoter = !self.Voter
 	_, p, err := s.svc.leaderPeer(ctx)
 	if err != nil {
-		return true, err
+		return committed, err
 	}
 	_, err = p.cluster.AddNode(ctx, req)
-	return true, err
+	return committed, err
+}
+
+// reasonOf is the Bookd-Reason of a Connect error, or "".
+func reasonOf(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Meta().Get(ReasonHeader)
+	}
+	return ""
 }
 
 // askToJoin asks the join endpoints, in turn, to add this node.

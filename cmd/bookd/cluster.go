@@ -12,18 +12,7 @@ import (
 
 func newClusterCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Inspect and change the Raft group"}
-	status := &cobra.Command{
-		Use:   "status",
-		Short: "Show the members, the leader and the Raft indexes",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.GetStatusResponse, error) {
-				return c.Status(ctx)
-			}, func(w io.Writer, st *bookdv1.GetStatusResponse) {
-				statusTable(w, st)
-			})
-		},
-	}
+	status := newStatusCmd(g)
 	var add bookdv1.AddNodeRequest
 	addCmd := &cobra.Command{
 		Use:   "add ID --raft-addr HOST:PORT --rpc-addr HOST:PORT [--nonvoter]",
@@ -77,12 +66,6 @@ func newClusterCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(status, addCmd, remove, transfer)
 	return cmd
-}
-
-func statusTable(w io.Writer, st *bookdv1.GetStatusResponse) {
-	fmt.Fprintf(w, "node %s (%s), leader %s, term %d, commit %d, applied %d\n\n",
-		st.NodeId, st.State, st.LeaderId, st.Term, st.CommitIndex, st.AppliedIndex)
-	membersTable(w, st.Members)
 }
 
 func membersTable(w io.Writer, members []*bookdv1.Member) {

@@ -35,6 +35,7 @@ type procCluster struct {
 	t     *testing.T
 	bin   string
 	procs []*proc
+	args  []string // more flags for every server; {id} is replaced by the node's id
 }
 
 func buildBinary(t *testing.T) string {
@@ -55,8 +56,8 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-func startProcCluster(t *testing.T, n int) *procCluster {
-	c := &procCluster{t: t, bin: buildBinary(t)}
+func startProcCluster(t *testing.T, n int, args ...string) *procCluster {
+	c := &procCluster{t: t, bin: buildBinary(t), args: args}
 	var initial []string
 	for i := range n {
 		p := &proc{id: fmt.Sprintf("n%d", i+1), raftAddr: freePort(t), rpcAddr: freePort(t), dir: filepath.Join(t.TempDir(), "data")}
@@ -79,6 +80,9 @@ func (c *procCluster) start(p *proc, initial string) {
 	p.cmd = exec.Command(c.bin, "server", "--id", p.id, "--data-dir", p.dir,
 		"--raft-addr", p.raftAddr, "--rpc-addr", p.rpcAddr, "--initial-cluster", initial,
 		"--heartbeat-timeout", "500ms", "--election-timeout", "500ms", "--log-level", "warn")
+	for _, a := range c.args {
+		p.cmd.Args = append(p.cmd.Args, strings.ReplaceAll(a, "{id}", p.id))
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", p.id, err)

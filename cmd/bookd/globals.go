@@ -14,6 +14,8 @@ type globals struct {
 	endpoints string
 	output    string
 	timeout   time.Duration
+	token     string
+	caFile    string
 }
 
 func (g *globals) register(root *cobra.Command) {
@@ -21,6 +23,8 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringVar(&g.endpoints, "endpoints", "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003", "RPC endpoints of the cluster, comma-separated")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&g.timeout, "timeout", 15*time.Second, "give up on a command after this long")
+	f.StringVar(&g.token, "token", "", "bearer token for a cluster that checks tokens (better set as BOOKD_TOKEN)")
+	f.StringVar(&g.caFile, "ca-file", "", "CA certificate (PEM) to trust: talk TLS to the endpoints")
 }
 
 func (g *globals) check() error {
@@ -38,7 +42,15 @@ func (g *globals) client(cmd *cobra.Command) (*client.Client, context.Context, f
 			eps = append(eps, e)
 		}
 	}
-	c, err := client.New(eps)
+	opts := []client.Option{client.WithToken(g.token)}
+	if g.caFile != "" {
+		tc, err := clientTLS(g.caFile)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		opts = append(opts, client.WithTLS(tc))
+	}
+	c, err := client.New(eps, opts...)
 	if err != nil {
 		return nil, nil, nil, usagef("--endpoints: %v", err)
 	}

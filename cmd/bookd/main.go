@@ -25,32 +25,43 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "bookd",
 		Short:         "A Raft-replicated booking database",
-		Long:          "bookd sells seats and tickets without ever selling one twice.\nEvery flag can also be set as BOOKD_<FLAG> (e.g. BOOKD_ENDPOINTS).",
+		Long:          "bookd sells seats and tickets without ever selling one twice.\nEvery flag can also be set as BOOKD_<FLAG> (e.g. BOOKD_ENDPOINTS) or in the --config file;\nthe command line wins over the environment, which wins over the file.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flagsFromEnv(cmd); err != nil {
 				return err
 			}
+			if err := flagsFromConfig(cmd); err != nil {
+				return err
+			}
 			return g.check()
 		},
 	}
 	g.register(root)
+	registerConfigFlag(root.PersistentFlags())
 	root.AddCommand(
 		newServerCmd(), newDevCmd(),
 		newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
-		newBookingsCmd(g), newClusterCmd(g),
+		newBookingsCmd(g), newClusterCmd(g), newCertsCmd(),
+		newBackupCmd(g), newRestoreCmd(), newRecoverCmd(),
 	)
 	return root
 }
 
 // Exit codes: 0 success, 1 other errors, 2 bad usage or input, 3 not found,
-// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable.
+// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable,
+// 6 the cluster answered but is unhealthy (`cluster status`), 7 missing or
+// wrong credentials, or a role that may not do this.
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	var uh unhealthyError
+	if errors.As(err, &uh) {
+		return 6
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeInvalidArgument, connect.CodeAlreadyExists:
@@ -61,6 +72,8 @@ func exitCode(err error) int {
 		return 4
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
 		return 5
+	case connect.CodeUnauthenticated, connect.CodePermissionDenied:
+		return 7
 	}
 	return 1
 }

@@ -11,12 +11,16 @@ import (
 
 	"github.com/bookd/bookd/raftnode"
 	"github.com/bookd/bookd/rpc"
+	"github.com/bookd/bookd/rpc/metrics"
 	"github.com/spf13/cobra"
 )
 
 func newServerCmd() *cobra.Command {
 	var cfg raftnode.Config
 	var initial, join, logLevel, logFormat, debugAddr string
+	var sec securityFlags
+	var nonvoter bool
+	var traces tracingFlags
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
 		Short: "Run one bookd node",
@@ -44,17 +48,32 @@ func newServerCmd() *cobra.Command {
 				logger.Warn("neither --initial-cluster nor --join given: unless this node has state, it waits to be added with `bookd cluster add`")
 			}
 			cfg.Logger = logger
+			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, JoinAsNonvoter: nonvoter, Logger: logger}
+			if err := sec.apply(&scfg, map[string]string{"--rpc-addr": cfg.RPCAddr, "--raft-addr": cfg.RaftAddr, "--debug-addr": debugAddr}); err != nil {
+				return err
+			}
+			logger.Info("security", "settings", sec.describe())
+			m := metrics.New()
 			if debugAddr != "" {
-				stopDebug, err := startDebugServer(debugAddr, logger)
+				stopDebug, err := startDebugServer(debugAddr, logger, m, scfg.Auth, scfg.TLS)
 				if err != nil {
 					return fmt.Errorf("--debug-addr: %w", err)
 				}
 				defer stopDebug()
+				scfg.Interceptors = append(scfg.Interceptors, m.Interceptor())
 			}
-			srv, err := rpc.StartServer(rpc.ServerConfig{Node: cfg, Join: joinList, Logger: logger})
+			stopTraces, err := traces.start(&scfg, logger)
+			if err != nil {
+				return fmt.Errorf("--otlp-endpoint: %w", err)
+			}
+			if stopTraces != nil {
+				defer stopTraces()
+			}
+			srv, err := rpc.StartServer(scfg)
 			if err != nil {
 				return err
 			}
+			m.Watch(srv.Node())
 			return waitForSignal(logger, srv.Close)
 		},
 	}
@@ -67,6 +86,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&cfg.RPCAdvertise, "rpc-advertise", "", "RPC address the other nodes and clients are sent to, if not --rpc-addr")
 	f.StringVar(&initial, "initial-cluster", "", "bootstrap members: n1=HOST:PORT,n2=HOST:PORT,... (ignored once the node has state)")
 	f.StringVar(&join, "join", "", "RPC endpoints of a running cluster to join, comma-separated")
+	f.BoolVar(&nonvoter, "nonvoter", false, "with --join: join as a non-voting read replica (serves stale reads)")
 	f.DurationVar(&cfg.ClockOffset, "clock-offset", 0, "add this to the node's clock (fault testing only)")
 	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 300*time.Millisecond, "Raft heartbeat timeout: a follower that hears nothing from the leader for 1-2x this starts an election (raise it across data centres)")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 300*time.Millisecond, "Raft election timeout: a candidate without a majority for 1-2x this tries again")
@@ -76,7 +96,9 @@ func newServerCmd() *cobra.Command {
 	f.DurationVar(&cfg.FeedRetention, "feed-retention", 72*time.Hour, "how long change-feed records are kept; older cursors get OUT_OF_RANGE")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
-	f.StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (/debug/pprof/) on this address; keep it private")
+	f.StringVar(&debugAddr, "debug-addr", "", "admin listener: Prometheus /metrics, Go profiles (/debug/pprof/) and Raft timings (/debug/metrics); keep it private")
+	sec.register(f)
+	traces.register(f)
 	return cmd
 }
 

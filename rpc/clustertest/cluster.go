@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -25,6 +26,18 @@ type Options struct {
 	// FeedRetention and PurgeInterval as in raftnode.Config (0: defaults).
 	FeedRetention time.Duration
 	PurgeInterval time.Duration
+	// Secure runs every node with TLS, mutual TLS between nodes and
+	// tokens (see Cluster.Security).
+	Secure bool
+	// Log, when set, receives every node's log in JSON at debug level
+	// (each line with the node's id); it must be safe for concurrent use.
+	Log io.Writer
+	// Configure, when set, may change each node's server configuration
+	// before it starts (interceptors, say).
+	Configure func(id string, cfg *rpc.ServerConfig)
+	// Seed, when set, prepares each node's data directory before its
+	// first start, given the cluster's members (see raftnode.SeedFromBackup).
+	Seed func(dataDir string, peers []raftnode.Peer) error
 }
 
 // Cluster is a set of in-process bookd servers.
@@ -32,6 +45,8 @@ type Cluster struct {
 	t     testing.TB
 	opts  Options
 	Nodes []*Node
+	// Security is the CA and tokens of a cluster started with Secure.
+	Security *Security
 	// mu guards every Node's Server: clients ask for Endpoints while the
 	// test stops and restarts nodes.
 	mu sync.Mutex
@@ -56,6 +71,9 @@ type Node struct {
 func Start(t testing.TB, n int, opts Options) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, opts: opts}
+	if opts.Secure {
+		c.Security = newSecurity(t)
+	}
 	var peers []raftnode.Peer
 	for i := range n {
 		nd := c.newNode(fmt.Sprintf("n%d", i+1))
@@ -63,6 +81,11 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	}
 	for _, nd := range c.Nodes {
 		nd.peers = peers
+		if opts.Seed != nil {
+			if err := opts.Seed(nd.DataDir, peers); err != nil {
+				t.Fatalf("seed %s: %v", nd.ID, err)
+			}
+		}
 		c.startNode(nd)
 	}
 	t.Cleanup(c.Close)
@@ -79,7 +102,10 @@ func (c *Cluster) newNode(id string) *Node {
 func (c *Cluster) startNode(nd *Node) {
 	c.t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{c.t, nd.ID}, &slog.HandlerOptions{Level: slog.LevelError}))
-	srv, err := rpc.StartServer(rpc.ServerConfig{
+	if c.opts.Log != nil {
+		logger = slog.New(slog.NewJSONHandler(c.opts.Log, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", nd.ID)
+	}
+	cfg := rpc.ServerConfig{
 		Node: raftnode.Config{
 			ID: nd.ID, DataDir: nd.DataDir, RaftAddr: nd.RaftAddr, RPCAddr: nd.RPCAddr,
 			InitialCluster:    nd.peers,
@@ -93,7 +119,16 @@ func (c *Cluster) startNode(nd *Node) {
 		},
 		Join:   nd.join,
 		Logger: logger,
-	})
+	}
+	if c.Security != nil {
+		if err := c.Security.apply(&cfg, nd.ID); err != nil {
+			c.t.Fatalf("secure %s: %v", nd.ID, err)
+		}
+	}
+	if c.opts.Configure != nil {
+		c.opts.Configure(nd.ID, &cfg)
+	}
+	srv, err := rpc.StartServer(cfg)
 	if err != nil {
 		c.t.Fatalf("start %s: %v", nd.ID, err)
 	}

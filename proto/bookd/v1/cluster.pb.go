@@ -21,6 +21,98 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type BackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_bookd_v1_cluster_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_cluster_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{0}
+}
+
+type BackupChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the backup (the state machine's snapshot format,
+	// checksummed).
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// The Raft index the backup's state is at; set on the last chunk, which
+	// carries no data (the backup's header holds it too).
+	AppliedIndex  uint64 `protobuf:"varint,2,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupChunk) Reset() {
+	*x = BackupChunk{}
+	mi := &file_bookd_v1_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupChunk) ProtoMessage() {}
+
+func (x *BackupChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupChunk.ProtoReflect.Descriptor instead.
+func (*BackupChunk) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BackupChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *BackupChunk) GetAppliedIndex() uint64 {
+	if x != nil {
+		return x.AppliedIndex
+	}
+	return 0
+}
+
 type Member struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -35,7 +127,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[0]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +139,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[0]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +152,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{0}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Member) GetId() string {
@@ -108,7 +200,7 @@ type GetStatusRequest struct {
 
 func (x *GetStatusRequest) Reset() {
 	*x = GetStatusRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[1]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +212,7 @@ func (x *GetStatusRequest) String() string {
 func (*GetStatusRequest) ProtoMessage() {}
 
 func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[1]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +225,7 @@ func (x *GetStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{1}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetStatusRequest) GetIncludeDigest() bool {
@@ -171,7 +263,7 @@ type GetStatusResponse struct {
 
 func (x *GetStatusResponse) Reset() {
 	*x = GetStatusResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[2]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -183,7 +275,7 @@ func (x *GetStatusResponse) String() string {
 func (*GetStatusResponse) ProtoMessage() {}
 
 func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[2]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -196,7 +288,7 @@ func (x *GetStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{2}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetStatusResponse) GetNodeId() string {
@@ -289,14 +381,20 @@ type AddNodeRequest struct {
 	RaftAddress string                 `protobuf:"bytes,2,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
 	RpcAddress  string                 `protobuf:"bytes,3,opt,name=rpc_address,json=rpcAddress,proto3" json:"rpc_address,omitempty"`
 	// Add as a non-voting member that replicates but does not vote.
-	Nonvoter      bool `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`
+	Nonvoter bool `protobuf:"varint,4,opt,name=nonvoter,proto3" json:"nonvoter,omitempty"`
+	// Set by a node asking for itself (joining, or recording its RPC address).
+	// It never changes a member already in the configuration beyond its RPC
+	// address, and is refused with FAILED_PRECONDITION (reason
+	// "member_removed") once an operator removed that id. An operator's add
+	// (for_self unset) adds the node back.
+	ForSelf       bool `protobuf:"varint,5,opt,name=for_self,json=forSelf,proto3" json:"for_self,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AddNodeRequest) Reset() {
 	*x = AddNodeRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[3]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +406,7 @@ func (x *AddNodeRequest) String() string {
 func (*AddNodeRequest) ProtoMessage() {}
 
 func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[3]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +419,7 @@ func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
 func (*AddNodeRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{3}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AddNodeRequest) GetId() string {
@@ -352,6 +450,13 @@ func (x *AddNodeRequest) GetNonvoter() bool {
 	return false
 }
 
+func (x *AddNodeRequest) GetForSelf() bool {
+	if x != nil {
+		return x.ForSelf
+	}
+	return false
+}
+
 type AddNodeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
@@ -361,7 +466,7 @@ type AddNodeResponse struct {
 
 func (x *AddNodeResponse) Reset() {
 	*x = AddNodeResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[4]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -373,7 +478,7 @@ func (x *AddNodeResponse) String() string {
 func (*AddNodeResponse) ProtoMessage() {}
 
 func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[4]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -386,7 +491,7 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{4}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AddNodeResponse) GetMembers() []*Member {
@@ -409,7 +514,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +526,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +539,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{5}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RemoveNodeRequest) GetId() string {
@@ -460,7 +565,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +577,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +590,7 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{6}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RemoveNodeResponse) GetMembers() []*Member {
@@ -505,7 +610,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +622,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +635,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{7}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TransferLeadershipRequest) GetId() string {
@@ -549,7 +654,7 @@ type TransferLeadershipResponse struct {
 
 func (x *TransferLeadershipResponse) Reset() {
 	*x = TransferLeadershipResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +666,7 @@ func (x *TransferLeadershipResponse) String() string {
 func (*TransferLeadershipResponse) ProtoMessage() {}
 
 func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +679,7 @@ func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{8}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TransferLeadershipResponse) GetLeaderId() string {
@@ -588,7 +693,11 @@ var File_bookd_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x16bookd/v1/cluster.proto\x12\bbookd.v1\"\x8a\x01\n" +
+	"\x16bookd/v1/cluster.proto\x12\bbookd.v1\"\x0f\n" +
+	"\rBackupRequest\"F\n" +
+	"\vBackupChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12#\n" +
+	"\rapplied_index\x18\x02 \x01(\x04R\fappliedIndex\"\x8a\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
@@ -611,13 +720,14 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x0flast_contact_ms\x18\n" +
 	" \x01(\x03R\rlastContactMs\x12!\n" +
 	"\fstate_digest\x18\v \x01(\fR\vstateDigest\x12!\n" +
-	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x80\x01\n" +
+	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x9b\x01\n" +
 	"\x0eAddNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
 	"\vrpc_address\x18\x03 \x01(\tR\n" +
 	"rpcAddress\x12\x1a\n" +
-	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\"=\n" +
+	"\bnonvoter\x18\x04 \x01(\bR\bnonvoter\x12\x19\n" +
+	"\bfor_self\x18\x05 \x01(\bR\aforSelf\"=\n" +
 	"\x0fAddNodeResponse\x12*\n" +
 	"\amembers\x18\x01 \x03(\v2\x10.bookd.v1.MemberR\amembers\"9\n" +
 	"\x11RemoveNodeRequest\x12\x0e\n" +
@@ -628,13 +738,14 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x19TransferLeadershipRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"9\n" +
 	"\x1aTransferLeadershipResponse\x12\x1b\n" +
-	"\tleader_id\x18\x01 \x01(\tR\bleaderId2\xc5\x02\n" +
+	"\tleader_id\x18\x01 \x01(\tR\bleaderId2\x86\x03\n" +
 	"\x0eClusterService\x12I\n" +
 	"\tGetStatus\x12\x1a.bookd.v1.GetStatusRequest\x1a\x1b.bookd.v1.GetStatusResponse\"\x03\x90\x02\x01\x12>\n" +
 	"\aAddNode\x12\x18.bookd.v1.AddNodeRequest\x1a\x19.bookd.v1.AddNodeResponse\x12G\n" +
 	"\n" +
 	"RemoveNode\x12\x1b.bookd.v1.RemoveNodeRequest\x1a\x1c.bookd.v1.RemoveNodeResponse\x12_\n" +
-	"\x12TransferLeadership\x12#.bookd.v1.TransferLeadershipRequest\x1a$.bookd.v1.TransferLeadershipResponseB/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
+	"\x12TransferLeadership\x12#.bookd.v1.TransferLeadershipRequest\x1a$.bookd.v1.TransferLeadershipResponse\x12?\n" +
+	"\x06Backup\x12\x17.bookd.v1.BackupRequest\x1a\x15.bookd.v1.BackupChunk\"\x03\x90\x02\x010\x01B/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
 
 var (
 	file_bookd_v1_cluster_proto_rawDescOnce sync.Once
@@ -648,35 +759,39 @@ func file_bookd_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_bookd_v1_cluster_proto_rawDescData
 }
 
-var file_bookd_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_bookd_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_bookd_v1_cluster_proto_goTypes = []any{
-	(*Member)(nil),                     // 0: bookd.v1.Member
-	(*GetStatusRequest)(nil),           // 1: bookd.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),          // 2: bookd.v1.GetStatusResponse
-	(*AddNodeRequest)(nil),             // 3: bookd.v1.AddNodeRequest
-	(*AddNodeResponse)(nil),            // 4: bookd.v1.AddNodeResponse
-	(*RemoveNodeRequest)(nil),          // 5: bookd.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),         // 6: bookd.v1.RemoveNodeResponse
-	(*TransferLeadershipRequest)(nil),  // 7: bookd.v1.TransferLeadershipRequest
-	(*TransferLeadershipResponse)(nil), // 8: bookd.v1.TransferLeadershipResponse
+	(*BackupRequest)(nil),              // 0: bookd.v1.BackupRequest
+	(*BackupChunk)(nil),                // 1: bookd.v1.BackupChunk
+	(*Member)(nil),                     // 2: bookd.v1.Member
+	(*GetStatusRequest)(nil),           // 3: bookd.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),          // 4: bookd.v1.GetStatusResponse
+	(*AddNodeRequest)(nil),             // 5: bookd.v1.AddNodeRequest
+	(*AddNodeResponse)(nil),            // 6: bookd.v1.AddNodeResponse
+	(*RemoveNodeRequest)(nil),          // 7: bookd.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),         // 8: bookd.v1.RemoveNodeResponse
+	(*TransferLeadershipRequest)(nil),  // 9: bookd.v1.TransferLeadershipRequest
+	(*TransferLeadershipResponse)(nil), // 10: bookd.v1.TransferLeadershipResponse
 }
 var file_bookd_v1_cluster_proto_depIdxs = []int32{
-	0, // 0: bookd.v1.GetStatusResponse.members:type_name -> bookd.v1.Member
-	0, // 1: bookd.v1.AddNodeResponse.members:type_name -> bookd.v1.Member
-	0, // 2: bookd.v1.RemoveNodeResponse.members:type_name -> bookd.v1.Member
-	1, // 3: bookd.v1.ClusterService.GetStatus:input_type -> bookd.v1.GetStatusRequest
-	3, // 4: bookd.v1.ClusterService.AddNode:input_type -> bookd.v1.AddNodeRequest
-	5, // 5: bookd.v1.ClusterService.RemoveNode:input_type -> bookd.v1.RemoveNodeRequest
-	7, // 6: bookd.v1.ClusterService.TransferLeadership:input_type -> bookd.v1.TransferLeadershipRequest
-	2, // 7: bookd.v1.ClusterService.GetStatus:output_type -> bookd.v1.GetStatusResponse
-	4, // 8: bookd.v1.ClusterService.AddNode:output_type -> bookd.v1.AddNodeResponse
-	6, // 9: bookd.v1.ClusterService.RemoveNode:output_type -> bookd.v1.RemoveNodeResponse
-	8, // 10: bookd.v1.ClusterService.TransferLeadership:output_type -> bookd.v1.TransferLeadershipResponse
-	7, // [7:11] is the sub-list for method output_type
-	3, // [3:7] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2,  // 0: bookd.v1.GetStatusResponse.members:type_name -> bookd.v1.Member
+	2,  // 1: bookd.v1.AddNodeResponse.members:type_name -> bookd.v1.Member
+	2,  // 2: bookd.v1.RemoveNodeResponse.members:type_name -> bookd.v1.Member
+	3,  // 3: bookd.v1.ClusterService.GetStatus:input_type -> bookd.v1.GetStatusRequest
+	5,  // 4: bookd.v1.ClusterService.AddNode:input_type -> bookd.v1.AddNodeRequest
+	7,  // 5: bookd.v1.ClusterService.RemoveNode:input_type -> bookd.v1.RemoveNodeRequest
+	9,  // 6: bookd.v1.ClusterService.TransferLeadership:input_type -> bookd.v1.TransferLeadershipRequest
+	0,  // 7: bookd.v1.ClusterService.Backup:input_type -> bookd.v1.BackupRequest
+	4,  // 8: bookd.v1.ClusterService.GetStatus:output_type -> bookd.v1.GetStatusResponse
+	6,  // 9: bookd.v1.ClusterService.AddNode:output_type -> bookd.v1.AddNodeResponse
+	8,  // 10: bookd.v1.ClusterService.RemoveNode:output_type -> bookd.v1.RemoveNodeResponse
+	10, // 11: bookd.v1.ClusterService.TransferLeadership:output_type -> bookd.v1.TransferLeadershipResponse
+	1,  // 12: bookd.v1.ClusterService.Backup:output_type -> bookd.v1.BackupChunk
+	8,  // [8:13] is the sub-list for method output_type
+	3,  // [3:8] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_cluster_proto_init() }
@@ -690,7 +805,7 @@ func file_bookd_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_v1_cluster_proto_rawDesc), len(file_bookd_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -44,6 +44,8 @@ const (
 	// ClusterServiceTransferLeadershipProcedure is the fully-qualified name of the ClusterService's
 	// TransferLeadership RPC.
 	ClusterServiceTransferLeadershipProcedure = "/bookd.v1.ClusterService/TransferLeadership"
+	// ClusterServiceBackupProcedure is the fully-qualified name of the ClusterService's Backup RPC.
+	ClusterServiceBackupProcedure = "/bookd.v1.ClusterService/Backup"
 )
 
 // ClusterServiceClient is a client for the bookd.v1.ClusterService service.
@@ -56,6 +58,12 @@ type ClusterServiceClient interface {
 	RemoveNode(context.Context, *v1.RemoveNodeRequest) (*v1.RemoveNodeResponse, error)
 	// TransferLeadership asks the leader to hand leadership to another voter.
 	TransferLeadership(context.Context, *v1.TransferLeadershipRequest) (*v1.TransferLeadershipResponse, error)
+	// Backup streams a consistent copy of the whole state, taken on the leader
+	// after a read barrier, so it holds every write acknowledged before the
+	// call. Only the leader answers; another node refuses with UNAVAILABLE
+	// (its Bookd-Leader header names the leader). `bookd restore` seeds a new
+	// cluster from the bytes.
+	Backup(context.Context, *v1.BackupRequest) (*connect.ServerStreamForClient[v1.BackupChunk], error)
 }
 
 // NewClusterServiceClient constructs a client for the bookd.v1.ClusterService service. By default,
@@ -94,6 +102,13 @@ func NewClusterServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(clusterServiceMethods.ByName("TransferLeadership")),
 			connect.WithClientOptions(opts...),
 		),
+		backup: connect.NewClient[v1.BackupRequest, v1.BackupChunk](
+			httpClient,
+			baseURL+ClusterServiceBackupProcedure,
+			connect.WithSchema(clusterServiceMethods.ByName("Backup")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -103,6 +118,7 @@ type clusterServiceClient struct {
 	addNode            *connect.Client[v1.AddNodeRequest, v1.AddNodeResponse]
 	removeNode         *connect.Client[v1.RemoveNodeRequest, v1.RemoveNodeResponse]
 	transferLeadership *connect.Client[v1.TransferLeadershipRequest, v1.TransferLeadershipResponse]
+	backup             *connect.Client[v1.BackupRequest, v1.BackupChunk]
 }
 
 // GetStatus calls bookd.v1.ClusterService.GetStatus.
@@ -141,6 +157,11 @@ func (c *clusterServiceClient) TransferLeadership(ctx context.Context, req *v1.T
 	return nil, err
 }
 
+// Backup calls bookd.v1.ClusterService.Backup.
+func (c *clusterServiceClient) Backup(ctx context.Context, req *v1.BackupRequest) (*connect.ServerStreamForClient[v1.BackupChunk], error) {
+	return c.backup.CallServerStream(ctx, connect.NewRequest(req))
+}
+
 // ClusterServiceHandler is an implementation of the bookd.v1.ClusterService service.
 type ClusterServiceHandler interface {
 	// GetStatus reports this node's view of the cluster.
@@ -151,6 +172,12 @@ type ClusterServiceHandler interface {
 	RemoveNode(context.Context, *v1.RemoveNodeRequest) (*v1.RemoveNodeResponse, error)
 	// TransferLeadership asks the leader to hand leadership to another voter.
 	TransferLeadership(context.Context, *v1.TransferLeadershipRequest) (*v1.TransferLeadershipResponse, error)
+	// Backup streams a consistent copy of the whole state, taken on the leader
+	// after a read barrier, so it holds every write acknowledged before the
+	// call. Only the leader answers; another node refuses with UNAVAILABLE
+	// (its Bookd-Leader header names the leader). `bookd restore` seeds a new
+	// cluster from the bytes.
+	Backup(context.Context, *v1.BackupRequest, *connect.ServerStream[v1.BackupChunk]) error
 }
 
 // NewClusterServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -185,6 +212,13 @@ func NewClusterServiceHandler(svc ClusterServiceHandler, opts ...connect.Handler
 		connect.WithSchema(clusterServiceMethods.ByName("TransferLeadership")),
 		connect.WithHandlerOptions(opts...),
 	)
+	clusterServiceBackupHandler := connect.NewServerStreamHandlerSimple(
+		ClusterServiceBackupProcedure,
+		svc.Backup,
+		connect.WithSchema(clusterServiceMethods.ByName("Backup")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/bookd.v1.ClusterService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ClusterServiceGetStatusProcedure:
@@ -195,6 +229,8 @@ func NewClusterServiceHandler(svc ClusterServiceHandler, opts ...connect.Handler
 			clusterServiceRemoveNodeHandler.ServeHTTP(w, r)
 		case ClusterServiceTransferLeadershipProcedure:
 			clusterServiceTransferLeadershipHandler.ServeHTTP(w, r)
+		case ClusterServiceBackupProcedure:
+			clusterServiceBackupHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -218,4 +254,8 @@ func (UnimplementedClusterServiceHandler) RemoveNode(context.Context, *v1.Remove
 
 func (UnimplementedClusterServiceHandler) TransferLeadership(context.Context, *v1.TransferLeadershipRequest) (*v1.TransferLeadershipResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.ClusterService.TransferLeadership is not implemented"))
+}
+
+func (UnimplementedClusterServiceHandler) Backup(context.Context, *v1.BackupRequest, *connect.ServerStream[v1.BackupChunk]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.ClusterService.Backup is not implemented"))
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bookd/bookd/client"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/spf13/cobra"
+)
+
+// healthLimits are when `cluster status` calls a member unhealthy.
+type healthLimits struct {
+	maxLag     uint64        // leader's commit index minus the member's applied index
+	maxContact time.Duration // since the member last heard from the leader
+}
+
+// memberHealth is one member as it reports itself.
+type memberHealth struct {
+	ID            string `json:"id"`
+	RPCAddress    string `json:"rpc_address"`
+	Voter         bool   `json:"voter"`
+	State         string `json:"state"`
+	LeaderID      string `json:"leader_id"`
+	Term          uint64 `json:"term"`
+	AppliedIndex  uint64 `json:"applied_index"`
+	Lag           uint64 `json:"lag"`
+	LastContactMs int64  `json:"last_contact_ms"`
+	Healthy       bool   `json:"healthy"`
+	Problem       string `json:"problem,omitempty"`
+}
+
+// clusterHealth is the answer of `cluster status`.
+type clusterHealth struct {
+	LeaderID    string          `json:"leader_id"`
+	Term        uint64          `json:"term"`
+	CommitIndex uint64          `json:"commit_index"`
+	Healthy     bool            `json:"healthy"`
+	Members     []*memberHealth `json:"members"`
+}
+
+// unhealthyError: the cluster answered but is not healthy (exit code 6).
+type unhealthyError struct{ problems []string }
+
+func (e unhealthyError) Error() string {
+	return "cluster unhealthy: " + strings.Join(e.problems, "; ")
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var lim healthLimits
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show every member's state, last contact, applied index and lag; exit 6 if unhealthy",
+		Long: "Asks one node for the membership, then every member for its own view. The cluster is\n" +
+			"healthy when there is a leader, every member answers, agrees on the leader, heard from it\n" +
+			"within --max-contact and has applied within --max-lag entries of the leader's commit index.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ctx, done, err := g.client(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			h, err := checkHealth(ctx, c, lim)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.output == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				err = enc.Encode(h)
+			} else {
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				healthTable(tw, h)
+				err = tw.Flush()
+			}
+			if err != nil {
+				return err
+			}
+			var problems []string
+			for _, m := range h.Members {
+				if !m.Healthy {
+					problems = append(problems, m.ID+": "+m.Problem)
+				}
+			}
+			if h.LeaderID == "" {
+				problems = append(problems, "no leader")
+			}
+			if len(problems) > 0 {
+				return unhealthyError{problems}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&lim.maxLag, "max-lag", 1000, "most entries a healthy member's applied index may trail the leader's commit index")
+	cmd.Flags().DurationVar(&lim.maxContact, "max-contact", 5*time.Second, "longest a healthy follower may go without hearing from the leader")
+	return cmd
+}
+
+// checkHealth asks every member for its status, through the node that
+// first answers (the leader, when the client knows it).
+func checkHealth(ctx context.Context, c *client.Client, lim healthLimits) (*clusterHealth, error) {
+	first, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]*memberHealth, len(first.Members))
+	statuses := make([]*bookdv1.GetStatusResponse, len(first.Members))
+	errs := make([]error, len(first.Members))
+	var wg sync.WaitGroup
+	for i, m := range first.Members {
+		members[i] = &memberHealth{ID: m.Id, RPCAddress: m.RpcAddress, Voter: m.Voter}
+		if m.RpcAddress == "" {
+			errs[i] = fmt.Errorf("has not registered its RPC address")
+			continue
+		}
+		wg.Go(func() {
+			actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			statuses[i], errs[i] = c.StatusOf(actx, m.RpcAddress)
+		})
+	}
+	wg.Wait()
+	h := &clusterHealth{}
+	for _, st := range statuses {
+		if st != nil && st.State == "Leader" && st.Term >= h.Term {
+			h.LeaderID, h.Term, h.CommitIndex = st.NodeId, st.Term, st.CommitIndex
+		}
+	}
+	for i, m := range members {
+		st := statuses[i]
+		if errs[i] != nil {
+			m.State, m.Problem = "unreachable", errs[i].Error()
+			continue
+		}
+		m.State, m.LeaderID, m.Term, m.AppliedIndex, m.LastContactMs = st.State, st.LeaderId, st.Term, st.AppliedIndex, st.LastContactMs
+		if h.CommitIndex > st.AppliedIndex {
+			m.Lag = h.CommitIndex - st.AppliedIndex
+		}
+		switch {
+		case h.LeaderID == "":
+			m.Problem = "no member leads"
+		case st.LeaderId != h.LeaderID:
+			m.Problem = fmt.Sprintf("sees leader %q, not %s", st.LeaderId, h.LeaderID)
+		case m.Lag > lim.maxLag:
+			m.Problem = fmt.Sprintf("applied index %d trails the leader's commit index %d by more than %d", st.AppliedIndex, h.CommitIndex, lim.maxLag)
+		case time.Duration(st.LastContactMs)*time.Millisecond > lim.maxContact:
+			m.Problem = fmt.Sprintf("last heard from the leader %d ms ago", st.LastContactMs)
+		default:
+			m.Healthy = true
+		}
+	}
+	h.Members = members
+	h.Healthy = h.LeaderID != ""
+	for _, m := range members {
+		h.Healthy = h.Healthy && m.Healthy
+	}
+	return h, nil
+}
+
+func healthTable(w io.Writer, h *clusterHealth) {
+	state := "healthy"
+	if !h.Healthy {
+		state = "UNHEALTHY"
+	}
+	fmt.Fprintf(w, "cluster %s, leader %s, term %d, commit %d\n\n", state, h.LeaderID, h.Term, h.CommitIndex)
+	row(w, "ID", "RPC ADDRESS", "VOTER", "STATE", "APPLIED", "LAG", "LAST CONTACT", "PROBLEM")
+	for _, m := range h.Members {
+		contact := "-"
+		if m.State == "Follower" || m.State == "Candidate" {
+			contact = (time.Duration(m.LastContactMs) * time.Millisecond).String()
+		}
+		row(w, m.ID, m.RPCAddress, m.Voter, m.State, m.AppliedIndex, m.Lag, contact, cmp.Or(m.Problem, "-"))
+	}
+}
