@@ -112,6 +112,12 @@ func TestExpandSeats(t *testing.T) {
 		{"A3-A1", nil, true},
 		{"A1-B2", nil, true},
 		{"A-B", nil, true},
+		{"DECK-A-4", []string{"DECK-A-4"}, false},
+		{"DECK-A-9..11,B2", []string{"DECK-A-9", "DECK-A-10", "DECK-A-11", "B2"}, false},
+		{"A1..3", []string{"A1", "A2", "A3"}, false},
+		{"DECK-A-3..1", nil, true},
+		{"DECK-A..3", nil, true},
+		{"DECK-A-1..x", nil, true},
 	}
 	for _, tt := range tests {
 		got, err := expandSeats(tt.in)

@@ -38,15 +38,16 @@ func newRootCmd() *cobra.Command {
 	g.register(root)
 	root.AddCommand(
 		newServerCmd(), newDevCmd(),
-		newEventsCmd(g), newAvailabilityCmd(g),
+		newProductsCmd(g), newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
-		newBookingsCmd(g), newClusterCmd(g),
+		newBookingsCmd(g), newWaitlistCmd(g), newWatchCmd(g), newClusterCmd(g),
 	)
 	return root
 }
 
 // Exit codes: 0 success, 1 other errors, 2 bad usage or input, 3 not found,
-// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable.
+// 4 refused by the state (sold out, seat taken, hold expired, a change-feed
+// cursor no longer retained), 5 unavailable.
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -57,7 +58,7 @@ func exitCode(err error) int {
 		return 2
 	case connect.CodeNotFound:
 		return 3
-	case connect.CodeFailedPrecondition:
+	case connect.CodeFailedPrecondition, connect.CodeOutOfRange:
 		return 4
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
 		return 5
