@@ -97,7 +97,8 @@ func TestWatchProcessResumesAcrossSIGKILL(t *testing.T) {
 	w := startWatch(t, c.bin, eps)
 	defer w.cmd.Process.Kill()
 
-	cl, err := client.New(c.endpoints())
+	// Writes go on through the election that follows the kill.
+	cl, err := client.New(c.endpoints(), client.WithMaxAttempts(40), client.WithBackoff(20*time.Millisecond, 500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
