@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"connectrpc.com/connect"
 	"github.com/bookd/bookd/rpc/clustertest"
 )
 
@@ -123,6 +126,28 @@ func TestExpandSeats(t *testing.T) {
 		got, err := expandSeats(tt.in)
 		if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
 			t.Errorf("expandSeats(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{usagef("bad flag"), 2},
+		{connect.NewError(connect.CodeInvalidArgument, errors.New("x")), 2},
+		{connect.NewError(connect.CodeAlreadyExists, errors.New("x")), 2},
+		{connect.NewError(connect.CodeNotFound, errors.New("x")), 3},
+		{connect.NewError(connect.CodeFailedPrecondition, errors.New("x")), 4},
+		{connect.NewError(connect.CodeOutOfRange, errors.New("cursor too old")), 4},
+		{connect.NewError(connect.CodeUnavailable, errors.New("x")), 5},
+		{fmt.Errorf("client: gave up: %w", connect.NewError(connect.CodeUnavailable, errors.New("x"))), 5},
+		{errors.New("other"), 1},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }

@@ -156,6 +156,11 @@ func TestCLIBookingDomain(t *testing.T) {
 		t.Errorf("watch --cursor: exit %d %q", code, out)
 	}
 
+	// A watch bounded by --timeout ends normally when it runs out.
+	if out, code := run(t, "watch", "--from-now", "--timeout", "300ms"); code != 0 || out != "" {
+		t.Errorf("watch --from-now --timeout 300ms: exit %d %q, want exit 0 and nothing printed", code, out)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
