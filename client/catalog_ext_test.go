@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -72,10 +73,14 @@ func TestCatalogRoundTrips(t *testing.T) {
 	}
 	first := hold.GetExpiresAt().AsTime()
 	for _, batching := range []int{0, 16} {
-		bc := realClient(t, endpoints, client.WithBatching(batching))
+		rt := newRPCCounter()
+		bc := realClient(t, endpoints, client.WithBatching(batching), client.WithHTTPClient(&http.Client{Transport: rt}))
 		ext, err := bc.ExtendHold(ctx, &bookdv1.ExtendHoldRequest{HoldId: hold.GetId(), Ttl: durationpb.New(50 * time.Minute)})
 		if err != nil {
 			t.Fatalf("ExtendHold (batching %d): %v", batching, err)
+		}
+		if batched := rt.count("BatchWrite") > 0; batched != (batching > 0) || batched == (rt.count("ExtendHold") > 0) {
+			t.Errorf("ExtendHold (batching %d) sent %d ExtendHold and %d BatchWrite calls", batching, rt.count("ExtendHold"), rt.count("BatchWrite"))
 		}
 		if !ext.GetExpiresAt().AsTime().After(first.Add(45 * time.Minute)) {
 			t.Errorf("ExtendHold (batching %d) expires %v, first %v", batching, ext.GetExpiresAt().AsTime(), first)

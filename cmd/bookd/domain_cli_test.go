@@ -186,6 +186,7 @@ func TestCLIBookingDomain(t *testing.T) {
 		{[]string{"bookings", "list"}, 2, "--customer"},
 		{[]string{"events", "cancel", ga.ID}, 4, "already cancelled"},
 		{[]string{"watch", "--cursor", "nope"}, 2, "cursor"},
+		{[]string{"watch", "--event", "ev_999999"}, 3, "ev_999999"},
 		{[]string{"watch", "--cursor", "1-0", "--from-now"}, 2, "--from-now"},
 	} {
 		out, code := run(t, tc.args...)

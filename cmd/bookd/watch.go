@@ -52,6 +52,13 @@ exits 4.`,
 				return err
 			}
 			defer done()
+			if req.EventId != "" {
+				// The feed would wait for changes of an event that does
+				// not exist; say so instead.
+				if _, err := c.GetEvent(ctx, req.EventId); err != nil {
+					return err
+				}
+			}
 			out := cmd.OutOrStdout()
 			printed := 0
 			err = c.Watch(ctx, &req, func(ch *bookdv1.Change) error {
