@@ -21,7 +21,8 @@ import (
 // breaks (the node stops or becomes unreachable, or answers UNAVAILABLE),
 // Watch moves to another node, backs off as calls do, and resumes after the
 // cursor of the last change it gave fn, so fn sees every change exactly
-// once and in order. It keeps trying for as long as ctx lives: bound ctx to
+// once and in order. It keeps trying for as long as ctx lives (neither
+// WithMaxAttempts nor WithAttemptTimeout applies to a stream): bound ctx to
 // give up. A cursor older than the feed the cluster retains ends it with
 // OUT_OF_RANGE (start again from an empty cursor, or from now).
 //
