@@ -166,3 +166,7 @@ func (cn *conn) batchedBook(ctx context.Context, req *bookdv1.BookRequest) (*boo
 func (cn *conn) batchedCancelBooking(ctx context.Context, req *bookdv1.CancelBookingRequest) (*bookdv1.CancelBookingResponse, error) {
 	return batched(ctx, cn, &bookdv1.Write{Op: &bookdv1.Write_CancelBooking{CancelBooking: req}}, (*bookdv1.WriteResult).GetCancelBooking)
 }
+
+func (cn *conn) batchedExtendHold(ctx context.Context, req *bookdv1.ExtendHoldRequest) (*bookdv1.ExtendHoldResponse, error) {
+	return batched(ctx, cn, &bookdv1.Write{Op: &bookdv1.Write_ExtendHold{ExtendHold: req}}, (*bookdv1.WriteResult).GetExtendHold)
+}

@@ -71,6 +71,16 @@ func (c *Client) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldReques
 	return res.GetHold(), err
 }
 
+// ExtendHold moves an active hold's expiry to Ttl after now and returns the
+// hold. A hold never lives past its MaxExpiresAt: a Ttl that would take it
+// there is refused with ReasonHoldCap. An empty IdempotencyKey is filled in (on a
+// copy) so that the Client's retries extend once.
+func (c *Client) ExtendHold(ctx context.Context, req *bookdv1.ExtendHoldRequest) (*bookdv1.Hold, error) {
+	req, key, fresh := withKey(req)
+	res, err := call(ctx, c, op{name: "ExtendHold", key: key, freshKey: fresh}, req, writer(c, (*conn).ExtendHold, (*conn).batchedExtendHold))
+	return res.GetHold(), err
+}
+
 // Book holds and confirms in one step and returns the booking. An empty
 // IdempotencyKey is filled in (on a copy) so that the Client's retries book
 // once.
@@ -95,9 +105,10 @@ func (c *Client) GetBooking(ctx context.Context, id string, opts ...ReadOption) 
 	return res.GetBooking(), err
 }
 
-// ListBookings returns one page of an event's bookings; pass the response's
-// NextPageToken as PageToken to get the next. The consistency of the read is
-// req.Read's.
+// ListBookings returns one page of the bookings of an event, of a
+// customer, or of a customer at an event (give EventId, CustomerId or
+// both); pass the response's NextPageToken as PageToken to get the next.
+// The consistency of the read is req.Read's.
 func (c *Client) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {
 	req = orEmpty(req)
 	return call(ctx, c, op{name: "ListBookings", stale: isStale(req.GetRead())}, req, (*conn).ListBookings)

@@ -10,6 +10,8 @@
 // idempotency key (a fresh one when the caller leaves it empty), so a retried
 // write is applied once. Other errors come back at once, as *connect.Error
 // values; [Reason] extracts the machine-readable cause of a refusal.
+// [Client.Watch] follows the change feed from any node and, when its node
+// fails, resumes on another from the last change it delivered.
 //
 // The package does not own the wire format (package bookdv1) or the server
 // (package rpc).

@@ -19,6 +19,14 @@ const (
 	ReasonBookingCancelled     = "BOOKING_CANCELLED"
 	ReasonUnknownSeat          = "UNKNOWN_SEAT"
 	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	ReasonSeatBlocked          = "SEAT_BLOCKED"    // the seat exists but is not for sale
+	ReasonEventClosed          = "EVENT_CLOSED"    // sales of the event were stopped
+	ReasonEventCancelled       = "EVENT_CANCELLED" // the event was cancelled
+	ReasonHoldLimit            = "HOLD_LIMIT"      // more tickets than one hold may take
+	ReasonCustomerLimit        = "CUSTOMER_LIMIT"  // more tickets than one customer may have
+	ReasonHoldCap              = "HOLD_CAP"        // ExtendHold past the hold's MaxExpiresAt
+	ReasonAvailable            = "AVAILABLE"       // JoinWaitlist for an event not sold out
+	ReasonNotWaiting           = "NOT_WAITING"     // LeaveWaitlist for an entry no longer waiting
 )
 
 // Reason returns the machine-readable reason a node gave for refusing a

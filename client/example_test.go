@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/bookd/bookd/rpc/clustertest"
 	"log"
@@ -200,4 +201,39 @@ func ExampleStale() {
 	}
 	fmt.Println(got.Name, got.Capacity)
 	// Output: Sunset cruise 40
+}
+
+// A consumer (payment capture, receipts) reads the change feed from a
+// cursor it keeps: Watch gives it every change once, in commit order, and
+// moves to another node by itself if its node fails.
+func ExampleClient_Watch() {
+	ctx := context.Background()
+	c, err := client.New(endpoints)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ev, err := c.CreateEvent(ctx, &bookdv1.CreateEventRequest{Name: "Night market", Capacity: 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Book(ctx, &bookdv1.BookRequest{EventId: ev.Id, CustomerId: "erin", Quantity: 2}); err != nil {
+		log.Fatal(err)
+	}
+	done := errors.New("done")
+	var cursor string // a real consumer stores it with what it did
+	err = c.Watch(ctx, &bookdv1.WatchChangesRequest{EventId: ev.Id, Cursor: cursor}, func(ch *bookdv1.Change) error {
+		fmt.Println(ch.Kind, ch.CustomerId, ch.Quantity)
+		cursor = ch.Cursor
+		if ch.Kind == "booking_confirmed" {
+			return done // stop here; a consumer would keep going
+		}
+		return nil
+	})
+	if !errors.Is(err, done) {
+		log.Fatal(err)
+	}
+	// Output:
+	// event_created  10
+	// booking_confirmed erin 2
 }

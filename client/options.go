@@ -66,7 +66,7 @@ func WithBackoff(initial, max time.Duration) Option {
 }
 
 // WithBatching makes the Client send the writes (Hold, Confirm, ReleaseHold,
-// Book, CancelBooking) that its callers make concurrently to a node together,
+// ExtendHold, Book, CancelBooking) that its callers make concurrently to a node together,
 // up to maxWrites (at most 1,000) in one BatchWrite call. Each write keeps its
 // own idempotency key, result, error and retries. A write goes at once when
 // the node has fewer than a few batches in flight and otherwise waits for

@@ -23,6 +23,8 @@ type claimFlags struct {
 	customer string
 	quantity int64
 	seatList string
+	best     int64
+	section  string
 	key      string
 }
 
@@ -30,23 +32,54 @@ func (f *claimFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.customer, "customer", "", "customer id")
 	fl.Int64Var(&f.quantity, "quantity", 0, "general-admission tickets")
-	fl.StringVar(&f.seatList, "seats", "", "named seats, comma-separated; A1-A4 is A1 to A4")
+	fl.StringVar(&f.seatList, "seats", "", "named seats, comma-separated; A1-A4 is A1 to A4, DECK-A-1..4 is DECK-A-1 to DECK-A-4")
+	fl.Int64Var(&f.best, "best-available", 0, "this many seats chosen by the cluster: adjacent in one row where possible, front rows first")
+	fl.StringVar(&f.section, "section", "", "with --best-available: the section to choose in (default any)")
 	fl.StringVar(&f.key, "idempotency-key", "", "retry key (default: a fresh one)")
+}
+
+// claim is what the flags ask for: a quantity and seats, or best-available
+// seats in a section.
+type claim struct {
+	quantity      int64
+	seats         []string
+	bestAvailable bool
+	section       string
+}
+
+func (f *claimFlags) claim() (claim, error) {
+	s, err := expandSeats(f.seatList)
+	if err != nil {
+		return claim{}, err
+	}
+	c := claim{quantity: f.quantity, seats: s, section: f.section}
+	switch {
+	case f.best < 0:
+		return claim{}, usagef("--best-available must be a positive number of seats")
+	case f.best > 0 && (f.quantity != 0 || len(s) > 0):
+		return claim{}, usagef("--best-available chooses the seats: give it without --quantity and --seats")
+	case f.best > 0:
+		c.quantity, c.bestAvailable = f.best, true
+	case f.section != "":
+		return claim{}, usagef("--section goes with --best-available")
+	}
+	return c, nil
 }
 
 func newHoldCmd(g *globals) *cobra.Command {
 	var f claimFlags
 	var ttl time.Duration
 	cmd := &cobra.Command{
-		Use:   "hold EVENT_ID --customer ID (--quantity N | --seats A1,A2) [--ttl 10m]",
-		Short: "Hold tickets or seats, all or nothing, until the hold expires",
+		Use:   "hold EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--ttl 10m]",
+		Short: "Hold tickets or seats, all or nothing, until the hold expires (hold extend HOLD_ID moves the expiry)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := expandSeats(f.seatList)
+			cl, err := f.claim()
 			if err != nil {
 				return err
 			}
-			req := &bookdv1.HoldRequest{EventId: args[0], CustomerId: f.customer, Quantity: f.quantity, Seats: s, IdempotencyKey: f.key}
+			req := &bookdv1.HoldRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
+				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key}
 			if ttl != 0 {
 				req.Ttl = durationpb.New(ttl)
 			}
@@ -57,6 +90,7 @@ func newHoldCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long the hold lasts (default 10m)")
+	cmd.AddCommand(newHoldExtendCmd(g))
 	return cmd
 }
 
@@ -64,15 +98,16 @@ func newBookCmd(g *globals) *cobra.Command {
 	var f claimFlags
 	var payment string
 	cmd := &cobra.Command{
-		Use:   "book EVENT_ID --customer ID (--quantity N | --seats A1,A2) [--payment-ref REF]",
+		Use:   "book EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--payment-ref REF]",
 		Short: "Hold and confirm in one step",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := expandSeats(f.seatList)
+			cl, err := f.claim()
 			if err != nil {
 				return err
 			}
-			req := &bookdv1.BookRequest{EventId: args[0], CustomerId: f.customer, Quantity: f.quantity, Seats: s, IdempotencyKey: f.key, PaymentRef: payment}
+			req := &bookdv1.BookRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
+				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, PaymentRef: payment}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
 				return c.Book(ctx, req)
 			}, func(w io.Writer, b *bookdv1.Booking) {
@@ -101,6 +136,28 @@ func newConfirmCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.PaymentRef, "payment-ref", "", "payment reference to store with the booking")
+	cmd.Flags().StringVar(&req.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
+	return cmd
+}
+
+func newHoldExtendCmd(g *globals) *cobra.Command {
+	var req bookdv1.ExtendHoldRequest
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "extend HOLD_ID --ttl 10m",
+		Short: "Make an active hold expire this long from now (never past its cap, CAP in the table)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ttl <= 0 {
+				return usagef("--ttl: give how long from now the hold should last, like 10m")
+			}
+			req.HoldId, req.Ttl = args[0], durationpb.New(ttl)
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
+				return c.ExtendHold(ctx, &req)
+			}, holdTable)
+		},
+	}
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long from now the hold lasts (1s to 1h)")
 	cmd.Flags().StringVar(&req.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
 	return cmd
 }
@@ -139,21 +196,39 @@ func newBookingsCmd(g *globals) *cobra.Command {
 	}
 	get.Flags().BoolVar(&stale, "stale", false, "let the node that answers serve it from its own state")
 	var list bookdv1.ListBookingsRequest
+	var lf listFlags
 	ls := &cobra.Command{
-		Use:   "list EVENT_ID",
-		Short: "List an event's bookings",
-		Args:  cobra.ExactArgs(1),
+		Use:   "list [EVENT_ID] [--event ID] [--customer ID] [--all]",
+		Short: "List the bookings of an event, of a customer, or of a customer at an event",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			list.EventId = args[0]
+			if len(args) == 1 {
+				if list.EventId != "" && list.EventId != args[0] {
+					return usagef("give the event as an argument or as --event, not both")
+				}
+				list.EventId = args[0]
+			}
+			if list.EventId == "" && list.CustomerId == "" {
+				return usagef("give --event, --customer or both")
+			}
+			if err := lf.check(); err != nil {
+				return err
+			}
+			list.Read = lf.read()
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.ListBookingsResponse, error) {
-				return c.ListBookings(ctx, &list)
+				return pages(ctx, &lf, c.ListBookings, &list, func(r, more *bookdv1.ListBookingsResponse) {
+					r.Bookings = append(r.Bookings, more.Bookings...)
+					r.NextPageToken = more.NextPageToken
+				})
 			}, func(w io.Writer, resp *bookdv1.ListBookingsResponse) {
 				bookingTable(w, resp.Bookings...)
+				moreNote(w, resp.NextPageToken)
 			})
 		},
 	}
-	ls.Flags().Int32Var(&list.PageSize, "page-size", 100, "bookings per page")
-	ls.Flags().StringVar(&list.PageToken, "page-token", "", "token of the page to show")
+	ls.Flags().StringVar(&list.EventId, "event", "", "only this event's bookings")
+	ls.Flags().StringVar(&list.CustomerId, "customer", "", "only this customer's bookings")
+	lf.register(ls.Flags(), "bookings", &list.PageSize, &list.PageToken)
 	var cancelReq bookdv1.CancelBookingRequest
 	cancel := &cobra.Command{
 		Use:   "cancel BOOKING_ID",

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"connectrpc.com/connect"
 	"github.com/bookd/bookd/rpc/clustertest"
 )
 
@@ -112,11 +115,39 @@ func TestExpandSeats(t *testing.T) {
 		{"A3-A1", nil, true},
 		{"A1-B2", nil, true},
 		{"A-B", nil, true},
+		{"DECK-A-4", []string{"DECK-A-4"}, false},
+		{"DECK-A-9..11,B2", []string{"DECK-A-9", "DECK-A-10", "DECK-A-11", "B2"}, false},
+		{"A1..3", []string{"A1", "A2", "A3"}, false},
+		{"DECK-A-3..1", nil, true},
+		{"DECK-A..3", nil, true},
+		{"DECK-A-1..x", nil, true},
 	}
 	for _, tt := range tests {
 		got, err := expandSeats(tt.in)
 		if (err != nil) != tt.err || !slices.Equal(got, tt.want) {
 			t.Errorf("expandSeats(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{usagef("bad flag"), 2},
+		{connect.NewError(connect.CodeInvalidArgument, errors.New("x")), 2},
+		{connect.NewError(connect.CodeAlreadyExists, errors.New("x")), 2},
+		{connect.NewError(connect.CodeNotFound, errors.New("x")), 3},
+		{connect.NewError(connect.CodeFailedPrecondition, errors.New("x")), 4},
+		{connect.NewError(connect.CodeOutOfRange, errors.New("cursor too old")), 4},
+		{connect.NewError(connect.CodeUnavailable, errors.New("x")), 5},
+		{fmt.Errorf("client: gave up: %w", connect.NewError(connect.CodeUnavailable, errors.New("x"))), 5},
+		{errors.New("other"), 1},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }

@@ -34,15 +34,22 @@ func (g *globals) check() error {
 	return nil
 }
 
-// client connects to the cluster; the returned context bounds the command.
+// client connects to the cluster; the returned context bounds the command
+// by --timeout.
 func (g *globals) client(cmd *cobra.Command) (*client.Client, context.Context, func(), error) {
+	return g.connect(cmd.Context(), true)
+}
+
+// connect connects to the cluster with opts; the returned context is ctx,
+// bounded by --timeout when bounded.
+func (g *globals) connect(ctx context.Context, bounded bool, opts ...client.Option) (*client.Client, context.Context, func(), error) {
 	var eps []string
 	for _, e := range strings.Split(g.endpoints, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			eps = append(eps, e)
 		}
 	}
-	opts := []client.Option{client.WithToken(g.token)}
+	opts = append(opts, client.WithToken(g.token))
 	if g.caFile != "" {
 		tc, err := clientTLS(g.caFile)
 		if err != nil {
@@ -54,6 +61,9 @@ func (g *globals) client(cmd *cobra.Command) (*client.Client, context.Context, f
 	if err != nil {
 		return nil, nil, nil, usagef("--endpoints: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
+	cancel := func() {}
+	if bounded {
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+	}
 	return c, ctx, func() { cancel(); c.Close() }, nil
 }

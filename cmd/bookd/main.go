@@ -42,18 +42,19 @@ func newRootCmd() *cobra.Command {
 	registerConfigFlag(root.PersistentFlags())
 	root.AddCommand(
 		newServerCmd(), newDevCmd(),
-		newEventsCmd(g), newAvailabilityCmd(g),
+		newProductsCmd(g), newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
-		newBookingsCmd(g), newClusterCmd(g), newCertsCmd(),
+		newBookingsCmd(g), newWaitlistCmd(g), newWatchCmd(g), newClusterCmd(g), newCertsCmd(),
 		newBackupCmd(g), newRestoreCmd(), newRecoverCmd(),
 	)
 	return root
 }
 
 // Exit codes: 0 success, 1 other errors, 2 bad usage or input, 3 not found,
-// 4 refused by the state (sold out, seat taken, hold expired), 5 unavailable,
-// 6 the cluster answered but is unhealthy (`cluster status`), 7 missing or
-// wrong credentials, or a role that may not do this.
+// 4 refused by the state (sold out, seat taken, hold expired, a change-feed
+// cursor no longer retained), 5 unavailable, 6 the cluster answered but is
+// unhealthy (`cluster status`), 7 missing or wrong credentials, or a role
+// that may not do this.
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
@@ -68,7 +69,7 @@ func exitCode(err error) int {
 		return 2
 	case connect.CodeNotFound:
 		return 3
-	case connect.CodeFailedPrecondition:
+	case connect.CodeFailedPrecondition, connect.CodeOutOfRange:
 		return 4
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
 		return 5

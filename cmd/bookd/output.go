@@ -54,16 +54,62 @@ func seats(s []string) string {
 	return strings.Join(s, ",")
 }
 
+// orDash shows an empty string as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 func eventTable(w io.Writer, events ...*bookdv1.Event) {
-	row(w, "ID", "NAME", "STARTS", "CAPACITY", "SEATS")
+	row(w, "ID", "NAME", "PRODUCT", "STARTS", "STATUS", "CAPACITY", "SEATS")
 	for _, e := range events {
-		row(w, e.Id, e.Name, ts(e.StartsAt), e.Capacity, len(e.Seats))
+		row(w, e.Id, e.Name, orDash(e.ProductId), ts(e.StartsAt), strings.TrimPrefix(e.Status.String(), "EVENT_STATUS_"), e.Capacity, len(e.Seats))
+	}
+}
+
+func productTable(w io.Writer, products ...*bookdv1.Product) {
+	row(w, "ID", "NAME", "DESCRIPTION", "CREATED")
+	for _, p := range products {
+		row(w, p.Id, p.Name, orDash(p.Description), ts(p.CreatedAt))
 	}
 }
 
 func holdTable(w io.Writer, h *bookdv1.Hold) {
-	row(w, "HOLD", "EVENT", "CUSTOMER", "QUANTITY", "SEATS", "STATUS", "EXPIRES")
-	row(w, h.Id, h.EventId, h.CustomerId, h.Quantity, seats(h.Seats), strings.TrimPrefix(h.Status.String(), "HOLD_STATUS_"), ts(h.ExpiresAt))
+	row(w, "HOLD", "EVENT", "CUSTOMER", "QUANTITY", "SEATS", "STATUS", "EXPIRES", "CAP")
+	row(w, h.Id, h.EventId, h.CustomerId, h.Quantity, seats(h.Seats), strings.TrimPrefix(h.Status.String(), "HOLD_STATUS_"), ts(h.ExpiresAt), ts(h.MaxExpiresAt))
+}
+
+// waitlistTable shows an entry; position is 0 when not waiting.
+func waitlistTable(w io.Writer, e *bookdv1.WaitlistEntry, position int64) {
+	row(w, "ENTRY", "EVENT", "CUSTOMER", "QUANTITY", "SECTION", "STATUS", "POSITION", "OFFER")
+	pos := "-"
+	if position > 0 {
+		pos = fmt.Sprint(position)
+	}
+	row(w, e.Id, e.EventId, e.CustomerId, e.Quantity, orDash(e.Section), strings.TrimPrefix(e.Status.String(), "WAITLIST_STATUS_"), pos, orDash(e.HoldId))
+}
+
+// changeLine renders one change of the feed as a line: cursor, time, kind,
+// event, then the fields the change has.
+func changeLine(c *bookdv1.Change) string {
+	parts := []string{c.Cursor, c.Time.AsTime().Local().Format("2006-01-02 15:04:05.000"), c.Kind, orDash(c.EventId)}
+	for _, f := range []struct{ name, value string }{
+		{"product", c.ProductId}, {"hold", c.HoldId}, {"booking", c.BookingId},
+		{"waitlist", c.WaitlistEntryId}, {"customer", c.CustomerId},
+	} {
+		if f.value != "" {
+			parts = append(parts, f.name+"="+f.value)
+		}
+	}
+	if c.Quantity != 0 {
+		parts = append(parts, fmt.Sprintf("quantity=%d", c.Quantity))
+	}
+	if len(c.Seats) > 0 {
+		parts = append(parts, "seats="+strings.Join(c.Seats, ","))
+	}
+	return strings.Join(parts, " ")
 }
 
 func bookingTable(w io.Writer, bookings ...*bookdv1.Booking) {
