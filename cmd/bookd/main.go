@@ -37,7 +37,7 @@ func newRootCmd() *cobra.Command {
 	}
 	g.register(root)
 	root.AddCommand(
-		newServerCmd(), newDevCmd(),
+		newServerCmd(), newDevCmd(), newEdgeCmd(g),
 		newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
 		newBookingsCmd(g), newClusterCmd(g),

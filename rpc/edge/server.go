@@ -1,0 +1,137 @@
+package edge
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	"github.com/bookd/bookd/client"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/rpc/edge/web"
+)
+
+// Server is one edge: an http.Handler serving the web page, the forwarded
+// BookingService and, with rooms, the waiting room API.
+type Server struct {
+	cfg        Config
+	mux        *http.ServeMux
+	avail      *cache[*bookdv1.GetAvailabilityResponse]
+	events     *cache[*bookdv1.Event]
+	lists      *cache[*bookdv1.ListEventsResponse]
+	clientLim  *limiter
+	eventLimit *limiter
+}
+
+// maxRequestBytes bounds a request message to the edge: customer calls
+// are small.
+const maxRequestBytes = 64 << 10
+
+// New returns an edge for cfg. adminToken authorizes the waiting rooms'
+// operator calls (empty: none are allowed).
+func New(cfg Config, adminToken string) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:        cfg,
+		mux:        http.NewServeMux(),
+		avail:      newCache[*bookdv1.GetAvailabilityResponse](cfg.Staleness),
+		events:     newCache[*bookdv1.Event](cfg.Staleness),
+		lists:      newCache[*bookdv1.ListEventsResponse](cfg.Staleness),
+		clientLim:  newLimiter(cfg.ClientRate, cfg.ClientBurst),
+		eventLimit: newLimiter(cfg.EventRate, cfg.EventBurst),
+	}
+	opts := []connect.HandlerOption{
+		connect.WithReadMaxBytes(maxRequestBytes),
+		connect.WithInterceptors(s.limitClients()),
+	}
+	s.mux.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))
+	if cfg.Rooms != nil {
+		s.mux.Handle("/waitroom/", s.limitClientsHTTP(cfg.Rooms.Handler(adminToken)))
+	}
+	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	s.mux.Handle("/", web.Handler())
+	return s, nil
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// availability answers from the cache, reading the cluster at most once per
+// staleness bound per event.
+func (s *Server) availability(ctx context.Context, eventID string) (*bookdv1.GetAvailabilityResponse, error) {
+	return s.avail.get(ctx, eventID, func(ctx context.Context) (*bookdv1.GetAvailabilityResponse, error) {
+		ctx, cancel := s.bound(ctx)
+		defer cancel()
+		return s.cfg.Cluster.Availability(ctx, eventID, s.staleRead())
+	})
+}
+
+// SoldOut reports whether holds and bookings cover the event's capacity,
+// from the cache: the waiting rooms' question.
+func (s *Server) SoldOut(ctx context.Context, eventID string) (bool, error) {
+	a, err := s.availability(ctx, eventID)
+	if err != nil {
+		return false, err
+	}
+	return a.GetAvailableQuantity() == 0 && len(a.GetFreeSeats()) == 0, nil
+}
+
+// staleRead lets any node answer the edge's reads, as long as it heard from
+// the leader within the staleness bound.
+func (s *Server) staleRead() client.ReadOption { return client.Stale(s.cfg.Staleness) }
+
+// bound limits one forwarded call.
+func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.CallTimeout)
+}
+
+// finish tells the event's waiting room that the caller of ctx is done
+// shopping.
+func (s *Server) finish(ctx context.Context, eventID string) {
+	if tok := header(ctx, AdmissionHeader); s.cfg.Rooms != nil && tok != "" {
+		s.cfg.Rooms.Finish(eventID, tok)
+	}
+}
+
+// limitClients refuses a client's calls past its rate.
+func (s *Server) limitClients() connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if ok, wait := s.clientLim.allow(clientKey(req.Peer().Addr)); !ok {
+				return nil, client.Overloaded("too many requests from this client; retry shortly", wait)
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// limitClientsHTTP is limitClients for the plain JSON API.
+func (s *Server) limitClientsHTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := s.clientLim.allow(clientKey(r.RemoteAddr)); !ok {
+			e := client.Overloaded("too many requests from this client; retry shortly", wait)
+			for k, v := range e.Meta() {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"code":"resource_exhausted","message":"too many requests from this client; retry shortly"}` + "\n"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientKey is the client's IP without the port.
+func clientKey(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return strings.TrimSpace(addr)
+}
