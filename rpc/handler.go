@@ -21,7 +21,7 @@ const MaxRequestBytes = 4 << 20
 // newHandler returns the HTTP handler serving both services, gRPC health
 // and gRPC reflection for node, and the state the handlers share. Calls to
 // other nodes leave from local.
-func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr) (http.Handler, *service) {
+func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, shed ShedConfig) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers(local)}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
@@ -31,7 +31,7 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr) (h
 			logger.Error("handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
-		connect.WithInterceptors(logErrors(logger)),
+		connect.WithInterceptors(logErrors(logger), newShedder(shed, node.ApplyLag).interceptor()),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))

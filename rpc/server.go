@@ -21,6 +21,9 @@ type ServerConfig struct {
 	// state asks them (through the leader) to add it as a voter.
 	Join   []string
 	Logger *slog.Logger
+	// Shed bounds the writes the node takes on before refusing new ones
+	// with RESOURCE_EXHAUSTED (zero value: the defaults).
+	Shed ShedConfig
 }
 
 // Server is a running bookd server.
@@ -50,7 +53,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr))
+	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr), cfg.Shed)
 	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           handler,
