@@ -92,8 +92,10 @@ type room struct {
 }
 
 func newRoom(cfg Config, now time.Time) *room {
+	// One admission is ready at once: the first to come to an empty room
+	// (or to be drawn at on-sale time) goes straight in.
 	return &room{cfg: cfg, index: make(map[string]int), admitted: make(map[string]time.Time),
-		done: make(map[string]bool), last: now}
+		done: make(map[string]bool), last: now, credit: 1}
 }
 
 // reconfigure changes rate, cap and on-sale time, keeping everyone's place.
@@ -143,12 +145,18 @@ func (r *room) advance(now time.Time) {
 		return
 	}
 	if now.After(r.last) {
-		// Admission credit accrues at rate, but never more than a second's
-		// worth piles up, so an idle room does not let a crowd in at once.
-		r.credit = min(max(1, r.cfg.Rate), r.credit+now.Sub(r.last).Seconds()*r.cfg.Rate)
+		// Admission credit accrues at rate. While people wait and can be
+		// let in it all counts (the room is only looked at when someone
+		// asks, and they would have been admitted in between); otherwise
+		// no more than a second's worth piles up, so an idle, sold-out or
+		// full room does not let a crowd in at once later.
+		r.credit += now.Sub(r.last).Seconds() * r.cfg.Rate
+		if r.head == len(r.queue) || r.soldOut || r.full() {
+			r.credit = min(r.credit, max(1, r.cfg.Rate))
+		}
 		r.last = now
 	}
-	for r.credit >= 1 && r.head < len(r.queue) && !r.soldOut && (r.cfg.MaxActive == 0 || r.active() < r.cfg.MaxActive) {
+	for r.credit >= 1 && r.head < len(r.queue) && !r.soldOut && !r.full() {
 		t := r.queue[r.head]
 		r.queue[r.head] = ""
 		r.head++
@@ -166,6 +174,9 @@ func (r *room) advance(now time.Time) {
 }
 
 func (r *room) active() int { return len(r.admitted) - len(r.done) }
+
+// full reports whether the cap on active shoppers is reached.
+func (r *room) full() bool { return r.cfg.MaxActive > 0 && r.active() >= r.cfg.MaxActive }
 
 // finish frees ticket's place among the active shoppers.
 func (r *room) finish(ticket string) {
