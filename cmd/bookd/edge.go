@@ -22,6 +22,7 @@ type edgeOptions struct {
 	clientBurst int
 	eventRate   float64
 	eventBurst  int
+	maxHolds    int
 	secret      string
 	adminToken  string
 	rooms       []string
@@ -35,6 +36,7 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 	f.IntVar(&o.clientBurst, "client-burst", 0, "burst of API calls per client IP (default: twice --client-rate)")
 	f.Float64Var(&o.eventRate, "event-rate", 0, "holds a second this edge forwards per event (0: no limit)")
 	f.IntVar(&o.eventBurst, "event-burst", 0, "burst of holds per event (default: --event-rate)")
+	f.IntVar(&o.maxHolds, "max-holds-in-flight", 1024, "holds this edge forwards at once; past it holds are refused at once with RESOURCE_EXHAUSTED (0: no bound)")
 	f.StringVar(&o.secret, "secret", "", "shared secret (16+ bytes) that signs waiting-room admission tokens; set the same on every edge (BOOKD_SECRET)")
 	f.StringVar(&o.adminToken, "admin-token", "", "bearer token for the waiting-room operator API (PUT/DELETE /waitroom/v1/rooms/EVENT); empty: API off")
 	f.StringArrayVar(&o.rooms, "room", nil, "waiting room EVENT,RATE[,MAX_ACTIVE[,ON_SALE]] (repeatable; needs --secret)")
@@ -49,7 +51,7 @@ func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Runn
 	cfg := edge.Config{
 		Cluster: cl, Staleness: o.staleness,
 		ClientRate: o.clientRate, ClientBurst: o.clientBurst,
-		EventRate: o.eventRate, EventBurst: o.eventBurst,
+		EventRate: o.eventRate, EventBurst: o.eventBurst, MaxHoldsInFlight: o.maxHolds,
 		Logger: logger,
 	}
 	var srv *edge.Server

@@ -26,6 +26,12 @@ type Config struct {
 	// event per second; a rate of 0 means no limit.
 	EventRate  float64
 	EventBurst int
+	// MaxHoldsInFlight bounds the holds this edge has forwarded and not yet
+	// had answered; past it a hold is refused at once (RESOURCE_EXHAUSTED
+	// with a retry-after hint) instead of queueing behind the others. 0
+	// means no bound. Confirmations and releases are never refused here:
+	// shoppers already holding inventory finish their purchase.
+	MaxHoldsInFlight int
 	// Rooms, when set, gates holds on the events that have a waiting room
 	// and serves the rooms' JSON API under /waitroom/.
 	Rooms *waitroom.Rooms
@@ -67,6 +73,8 @@ func (c *Config) validate() error {
 		return errors.New("edge: Config.ClientRate or ClientBurst is negative")
 	case c.EventRate < 0 || c.EventBurst < 0:
 		return errors.New("edge: Config.EventRate or EventBurst is negative")
+	case c.MaxHoldsInFlight < 0:
+		return errors.New("edge: Config.MaxHoldsInFlight is negative")
 	case c.CallTimeout < 0:
 		return errors.New("edge: Config.CallTimeout is negative")
 	}

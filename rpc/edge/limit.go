@@ -69,3 +69,32 @@ func (l *limiter) sweep(now time.Time) {
 		}
 	}
 }
+
+// gate bounds the calls in flight; a nil gate lets everything through.
+type gate chan struct{}
+
+func newGate(n int) gate {
+	if n <= 0 {
+		return nil
+	}
+	return make(gate, n)
+}
+
+// enter takes a place if one is free; leave gives it back.
+func (g gate) enter() bool {
+	if g == nil {
+		return true
+	}
+	select {
+	case g <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (g gate) leave() {
+	if g != nil {
+		<-g
+	}
+}

@@ -31,6 +31,10 @@ func Start(addr string, h http.Handler) (*Running, error) {
 	}
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
+	// A surge arrives over few connections (a load balancer's, a load
+	// generator's): allow many calls on each, so a hold that will be
+	// refused is not kept waiting for a stream behind slow ones.
+	srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 4096}
 	r := &Running{http: srv, addr: ln.Addr().String(), done: make(chan error, 1)}
 	go func() {
 		err := srv.Serve(ln)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -23,6 +24,10 @@ type proxy struct {
 	bookdv1connect.UnimplementedBookingServiceHandler
 	s *Server
 }
+
+// holdRetryAfter is the wait suggested when holds in flight are at their
+// bound: about one round of holds through the cluster under load.
+const holdRetryAfter = 100 * time.Millisecond
 
 var errOperatorOnly = errors.New("not served by an edge: operator calls go to a node")
 
@@ -94,6 +99,10 @@ func (p *proxy) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Ho
 	if ok, wait := p.s.eventLimit.allow(req.GetEventId()); !ok {
 		return nil, client.Overloaded("too many holds on this event right now; retry shortly", wait)
 	}
+	if !p.s.holds.enter() {
+		return nil, client.Overloaded("too many holds in flight at this edge; retry shortly", holdRetryAfter)
+	}
+	defer p.s.holds.leave()
 	ctx, cancel := p.s.bound(ctx)
 	defer cancel()
 	hold, err := p.s.cfg.Cluster.Hold(ctx, req)

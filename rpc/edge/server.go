@@ -24,6 +24,7 @@ type Server struct {
 	lists      *cache[*bookdv1.ListEventsResponse]
 	clientLim  *limiter
 	eventLimit *limiter
+	holds      gate
 }
 
 // maxRequestBytes bounds a request message to the edge: customer calls
@@ -45,6 +46,7 @@ func New(cfg Config, adminToken string) (*Server, error) {
 		lists:      newCache[*bookdv1.ListEventsResponse](cfg.Staleness),
 		clientLim:  newLimiter(cfg.ClientRate, cfg.ClientBurst),
 		eventLimit: newLimiter(cfg.EventRate, cfg.EventBurst),
+		holds:      newGate(cfg.MaxHoldsInFlight),
 	}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(maxRequestBytes),
