@@ -132,3 +132,20 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("a nil limiter refused")
 	}
 }
+
+func TestGate(t *testing.T) {
+	g := newGate(2)
+	if !g.enter() || !g.enter() {
+		t.Fatal("a gate of 2 refused one of the first two")
+	}
+	if g.enter() {
+		t.Fatal("a gate of 2 let a third in")
+	}
+	g.leave()
+	if !g.enter() {
+		t.Fatal("refused after one left")
+	}
+	if !newGate(0).enter() {
+		t.Fatal("an unbounded gate refused")
+	}
+}

@@ -229,7 +229,7 @@ function render(st) {
   const free = new Set(av.freeSeats || []);
   const soldOut = freeCount(av) === 0 && !st.hold;
   $("avail-summary").textContent = soldOut ? "Sold out" :
-    [ga ? `${av.availableQuantity || 0} tickets` : "", seats.length ? `${free.size} of ${seats.length} seats free` : ""].filter(Boolean).join(" · ");
+    [ga ? `${av.availableQuantity || 0} tickets left` : "", seats.length ? `${free.size} of ${seats.length} seats free` : ""].filter(Boolean).join(" · ");
   $("soldout").hidden = !soldOut;
   const shopping = !soldOut && !st.hold && !st.waiting;
   $("shop").hidden = !shopping;
