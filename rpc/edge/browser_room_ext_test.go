@@ -26,17 +26,7 @@ func TestBrowserWaitsInTheRoomThenHolds(t *testing.T) {
 	cl := newClient(t, c.Endpoints())
 	ev := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Viral deal", Capacity: 10})
 
-	signer, err := waitroom.NewSigner([]byte("browser test secret, 16+ bytes"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var srv *edge.Server
-	rooms := waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
-	if err := rooms.Configure(waitroom.Config{EventID: ev.GetId(), Rate: 0.01}); err != nil {
-		t.Fatal(err)
-	}
-	var run *edge.Running
-	run, srv = startEdge(t, c, edge.Config{Rooms: rooms})
+	run := startGatedEdge(t, c, "browser test secret, 16+ bytes", ev.GetId(), 0.01, edge.Config{})
 	// Someone else came first and took the one admission ready.
 	if st := roomStatus(t, "POST", fmt.Sprintf("http://%s/waitroom/v1/events/%s/join", run.Addr(), ev.GetId())); st.State != waitroom.StateAdmitted {
 		t.Fatalf("first arrival: %+v", st)
@@ -44,7 +34,7 @@ func TestBrowserWaitsInTheRoomThenHolds(t *testing.T) {
 
 	var waiting string
 	var buf []byte
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(run.URL()+"#/event/"+ev.GetId()),
 		chromedp.WaitVisible(`#waiting`, chromedp.ByQuery),
 		chromedp.Text(`#waiting`, &waiting, chromedp.ByQuery),

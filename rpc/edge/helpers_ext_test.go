@@ -9,6 +9,7 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/rpc/clustertest"
 	"github.com/bookd/bookd/rpc/edge"
+	"github.com/bookd/bookd/rpc/waitroom"
 )
 
 // startEdge serves an edge for cluster c on a loopback port and returns it
@@ -53,4 +54,22 @@ func createEvent(t *testing.T, cl *client.Client, req *bookdv1.CreateEventReques
 		t.Fatalf("create event %q: %v", req.GetName(), err)
 	}
 	return ev
+}
+
+// startGatedEdge serves an edge whose waiting room gates eventID, admitting
+// rate people a second, with tokens signed by secret.
+func startGatedEdge(t *testing.T, c *clustertest.Cluster, secret, eventID string, rate float64, cfg edge.Config) *edge.Running {
+	t.Helper()
+	signer, err := waitroom.NewSigner([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *edge.Server
+	cfg.Rooms = waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
+	if err := cfg.Rooms.Configure(waitroom.Config{EventID: eventID, Rate: rate}); err != nil {
+		t.Fatal(err)
+	}
+	var run *edge.Running
+	run, srv = startEdge(t, c, cfg)
+	return run
 }

@@ -117,11 +117,11 @@ func (p *proxy) GetHold(ctx context.Context, req *bookdv1.GetHoldRequest) (*book
 	if req.GetHoldId() == "" {
 		return nil, invalid("hold_id: required")
 	}
-	ctx, cancel := p.s.bound(ctx)
-	defer cancel()
-	hold, err := p.s.cfg.Cluster.GetHold(ctx, req.GetHoldId())
+	hold, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Hold, error) {
+		return p.s.cfg.Cluster.GetHold(ctx, req.GetHoldId())
+	})
 	if err != nil {
-		return nil, relay(err)
+		return nil, err
 	}
 	return &bookdv1.GetHoldResponse{Hold: hold}, nil
 }
@@ -130,14 +130,11 @@ func (p *proxy) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*book
 	if req.GetHoldId() == "" {
 		return nil, invalid("hold_id: required")
 	}
-	ctx, cancel := p.s.bound(ctx)
-	defer cancel()
-	bk, err := p.s.cfg.Cluster.Confirm(ctx, req)
+	bk, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Booking, error) { return p.s.cfg.Cluster.Confirm(ctx, req) })
 	if err != nil {
-		return nil, relay(err)
+		return nil, err
 	}
-	p.s.avail.forget(bk.GetEventId())
-	p.s.finish(ctx, bk.GetEventId())
+	p.s.done(ctx, bk.GetEventId())
 	return &bookdv1.ConfirmResponse{Booking: bk}, nil
 }
 
@@ -145,14 +142,11 @@ func (p *proxy) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest
 	if req.GetHoldId() == "" {
 		return nil, invalid("hold_id: required")
 	}
-	ctx, cancel := p.s.bound(ctx)
-	defer cancel()
-	hold, err := p.s.cfg.Cluster.ReleaseHold(ctx, req)
+	hold, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Hold, error) { return p.s.cfg.Cluster.ReleaseHold(ctx, req) })
 	if err != nil {
-		return nil, relay(err)
+		return nil, err
 	}
-	p.s.avail.forget(hold.GetEventId())
-	p.s.finish(ctx, hold.GetEventId())
+	p.s.done(ctx, hold.GetEventId())
 	return &bookdv1.ReleaseHoldResponse{Hold: hold}, nil
 }
 
@@ -160,13 +154,22 @@ func (p *proxy) GetBooking(ctx context.Context, req *bookdv1.GetBookingRequest) 
 	if req.GetBookingId() == "" {
 		return nil, invalid("booking_id: required")
 	}
-	ctx, cancel := p.s.bound(ctx)
-	defer cancel()
-	bk, err := p.s.cfg.Cluster.GetBooking(ctx, req.GetBookingId())
+	bk, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Booking, error) {
+		return p.s.cfg.Cluster.GetBooking(ctx, req.GetBookingId())
+	})
 	if err != nil {
-		return nil, relay(err)
+		return nil, err
 	}
 	return &bookdv1.GetBookingResponse{Booking: bk}, nil
+}
+
+// forward makes one call to the cluster, bounded by the call timeout, and
+// relays its error.
+func forward[Res any](ctx context.Context, s *Server, call func(context.Context) (Res, error)) (Res, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	res, err := call(ctx)
+	return res, relay(err)
 }
 
 // header returns a request header of the call in ctx.

@@ -93,9 +93,11 @@ func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, s.cfg.CallTimeout)
 }
 
-// finish tells the event's waiting room that the caller of ctx is done
-// shopping.
-func (s *Server) finish(ctx context.Context, eventID string) {
+// done is told that the caller of ctx confirmed or let go of a hold on
+// eventID: the event's cached availability is dropped, and its waiting
+// room frees the caller's place among the active shoppers.
+func (s *Server) done(ctx context.Context, eventID string) {
+	s.avail.forget(eventID)
 	if tok := header(ctx, AdmissionHeader); s.cfg.Rooms != nil && tok != "" {
 		s.cfg.Rooms.Finish(eventID, tok)
 	}

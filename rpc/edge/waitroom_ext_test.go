@@ -44,20 +44,10 @@ func TestWaitingRoomGatesHoldsAndClosesWhenSoldOut(t *testing.T) {
 	cl := newClient(t, c.Endpoints())
 	ev := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Viral deal", Capacity: 2})
 
-	signer, err := waitroom.NewSigner([]byte("shared edge secret, 16+ bytes"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Two edges share the secret; each has its own room for the event.
 	var runs []*edge.Running
 	for range 2 {
-		var srv *edge.Server
-		rooms := waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
-		if err := rooms.Configure(waitroom.Config{EventID: ev.GetId(), Rate: 1000}); err != nil {
-			t.Fatal(err)
-		}
-		var run *edge.Running
-		run, srv = startEdge(t, c, edge.Config{Rooms: rooms, Staleness: 50 * time.Millisecond})
-		runs = append(runs, run)
+		runs = append(runs, startGatedEdge(t, c, "shared edge secret, 16+ bytes", ev.GetId(), 1000, edge.Config{Staleness: 50 * time.Millisecond}))
 	}
 	ec := edgeClient(runs[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -71,7 +61,7 @@ func TestWaitingRoomGatesHoldsAndClosesWhenSoldOut(t *testing.T) {
 		_, err := ec.Hold(hctx, &bookdv1.HoldRequest{EventId: ev.GetId(), CustomerId: "c", Quantity: 2})
 		return err
 	}
-	err = hold("")
+	err := hold("")
 	if connect.CodeOf(err) != connect.CodePermissionDenied || client.Reason(err) != edge.ReasonAdmissionRequired {
 		t.Fatalf("hold without a token: %v, want PERMISSION_DENIED %s", err, edge.ReasonAdmissionRequired)
 	}

@@ -76,23 +76,27 @@ func (rs *Rooms) Config(eventID string) (Config, error) {
 
 // Join gives a new arrival a ticket and returns where it stands.
 func (rs *Rooms) Join(ctx context.Context, eventID string) (Status, error) {
-	if err := rs.refresh(ctx, eventID); err != nil {
-		return Status{}, err
-	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	r, ok := rs.rooms[eventID]
-	if !ok {
-		return Status{}, ErrNoRoom
-	}
-	now := rs.now()
-	t := r.join(now)
-	st, _ := r.status(t, now, rs.signer.Sign)
-	return st, nil
+	return rs.inRoom(ctx, eventID, func(r *room, now time.Time) (Status, error) {
+		t := r.join(now)
+		st, _ := r.status(t, now, rs.signer.Sign)
+		return st, nil
+	})
 }
 
 // Status tells where ticket stands in the event's room.
 func (rs *Rooms) Status(ctx context.Context, eventID, ticket string) (Status, error) {
+	return rs.inRoom(ctx, eventID, func(r *room, now time.Time) (Status, error) {
+		r.advance(now)
+		st, ok := r.status(ticket, now, rs.signer.Sign)
+		if !ok {
+			return Status{}, ErrUnknownTicket
+		}
+		return st, nil
+	})
+}
+
+// inRoom brings the event's room up to date and runs fn on it, locked.
+func (rs *Rooms) inRoom(ctx context.Context, eventID string, fn func(*room, time.Time) (Status, error)) (Status, error) {
 	if err := rs.refresh(ctx, eventID); err != nil {
 		return Status{}, err
 	}
@@ -102,13 +106,7 @@ func (rs *Rooms) Status(ctx context.Context, eventID, ticket string) (Status, er
 	if !ok {
 		return Status{}, ErrNoRoom
 	}
-	now := rs.now()
-	r.advance(now)
-	st, ok := r.status(ticket, now, rs.signer.Sign)
-	if !ok {
-		return Status{}, ErrUnknownTicket
-	}
-	return st, nil
+	return fn(r, rs.now())
 }
 
 // refresh asks whether the event is sold out and lets the room admit.
