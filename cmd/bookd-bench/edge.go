@@ -91,12 +91,46 @@ type edgeTarget struct {
 	report  io.Writer
 	// shed counts the calls the edge or a node refused as overloaded.
 	shed histogram
+	// probe times a linearizable read of the cluster every 100 ms, to show
+	// whether the cluster itself stays responsive.
+	probe     histogram
+	stopProbe context.CancelFunc
+	probed    chan struct{}
+}
+
+// startProbe reads the event's availability from the leader until Close.
+func (t *edgeTarget) startProbe(event string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.stopProbe, t.probed = cancel, make(chan struct{})
+	go func() {
+		defer close(t.probed)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			began := time.Now()
+			rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := t.cluster.Availability(rctx, event)
+			rcancel()
+			if err == nil {
+				t.probe.add(time.Since(began))
+			}
+		}
+	}()
 }
 
 func (t *edgeTarget) Name() string { return "bookd via edge" }
 
 func (t *edgeTarget) Prepare(ctx context.Context, inv Inventory) (string, error) {
-	return (&bookdTarget{clients: []*client.Client{t.cluster}}).Prepare(ctx, inv)
+	event, err := (&bookdTarget{clients: []*client.Client{t.cluster}}).Prepare(ctx, inv)
+	if err == nil && t.stopProbe == nil {
+		t.startProbe(event)
+	}
+	return event, err
 }
 
 func (t *edgeTarget) Audit(ctx context.Context, event string, inv Inventory) (Audit, error) {
@@ -151,6 +185,14 @@ func (t *edgeTarget) note(began time.Time, err error) error {
 }
 
 func (t *edgeTarget) Close() error {
+	if t.stopProbe != nil {
+		t.stopProbe()
+		<-t.probed
+		if c := t.probe.snapshot(); c.total() > 0 && t.report != nil {
+			fmt.Fprintf(t.report, "cluster: %d linearizable reads, one every 100 ms, answered in p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+				c.total(), ms(c.quantile(0.5)), ms(c.quantile(0.99)), ms(c.quantile(1)))
+		}
+	}
 	if c := t.shed.snapshot(); c.total() > 0 && t.report != nil {
 		fmt.Fprintf(t.report, "edge: %d calls refused as overloaded (RESOURCE_EXHAUSTED), answered in p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 			c.total(), ms(c.quantile(0.5)), ms(c.quantile(0.99)), ms(c.quantile(1)))

@@ -50,6 +50,9 @@ func New(cfg Config, adminToken string) (*Server, error) {
 	}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(maxRequestBytes),
+		// Answers are small: gzip would cost more CPU than it saves, and
+		// CPU is what a surge is short of.
+		connect.WithCompressMinBytes(4 << 10),
 		connect.WithInterceptors(s.limitClients()),
 	}
 	s.mux.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))

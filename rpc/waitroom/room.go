@@ -69,8 +69,9 @@ type Status struct {
 	// EstimatedWaitMs estimates the wait from Position and the rate.
 	EstimatedWaitMs int64 `json:"estimated_wait_ms,omitempty"`
 	// PreQueue is how many wait for the on-sale time (pre_queue only).
-	PreQueue int       `json:"pre_queue,omitempty"`
-	OnSale   time.Time `json:"on_sale"`
+	PreQueue int `json:"pre_queue,omitempty"`
+	// OnSale is when admission starts, if the room has an on-sale time.
+	OnSale *time.Time `json:"on_sale,omitempty"`
 	// Token and AdmittedUntil are set once admitted.
 	Token         string     `json:"token,omitempty"`
 	AdmittedUntil *time.Time `json:"admitted_until,omitempty"`
@@ -187,7 +188,11 @@ func (r *room) finish(ticket string) {
 
 // status reports where ticket stands; ok is false for an unknown ticket.
 func (r *room) status(ticket string, now time.Time, sign func(Admission) string) (Status, bool) {
-	st := Status{EventID: r.cfg.EventID, Ticket: ticket, OnSale: r.cfg.OnSale}
+	st := Status{EventID: r.cfg.EventID, Ticket: ticket}
+	if !r.cfg.OnSale.IsZero() {
+		onSale := r.cfg.OnSale
+		st.OnSale = &onSale
+	}
 	if until, ok := r.admitted[ticket]; ok {
 		st.State = StateAdmitted
 		st.Token = sign(Admission{EventID: r.cfg.EventID, Ticket: ticket, Expires: until})
