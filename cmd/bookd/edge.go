@@ -32,7 +32,7 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", listen, "HOST:PORT the edge serves the web page and API on")
 	f.DurationVar(&o.staleness, "staleness", edge.DefaultStaleness, "how old cached availability and events may be")
-	f.Float64Var(&o.clientRate, "client-rate", 50, "API calls a second allowed per client IP (0: no limit)")
+	f.Float64Var(&o.clientRate, "client-rate", 100, "API calls a second allowed per client IP (0: no limit)")
 	f.IntVar(&o.clientBurst, "client-burst", 0, "burst of API calls per client IP (default: twice --client-rate)")
 	f.Float64Var(&o.eventRate, "event-rate", 0, "holds a second this edge forwards per event (0: no limit)")
 	f.IntVar(&o.eventBurst, "event-burst", 0, "burst of holds per event (default: --event-rate)")

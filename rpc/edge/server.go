@@ -53,7 +53,7 @@ func New(cfg Config, adminToken string) (*Server, error) {
 		// Answers are small: gzip would cost more CPU than it saves, and
 		// CPU is what a surge is short of.
 		connect.WithCompressMinBytes(4 << 10),
-		connect.WithInterceptors(s.limitClients()),
+		connect.WithInterceptors(s.limitClients(), s.logFailures()),
 	}
 	s.mux.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))
 	if cfg.Rooms != nil {
@@ -114,6 +114,24 @@ func (s *Server) limitClients() connect.UnaryInterceptorFunc {
 				return nil, client.Overloaded("too many requests from this client; retry shortly", wait)
 			}
 			return next(ctx, req)
+		}
+	}
+}
+
+// logFailures logs calls that failed for a reason other than the caller's
+// or the inventory's: the cluster unreachable, an internal error.
+func (s *Server) logFailures() connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			res, err := next(ctx, req)
+			switch code := connect.CodeOf(err); {
+			case err == nil || ctx.Err() != nil:
+			case code == connect.CodeInternal || code == connect.CodeUnknown:
+				s.cfg.Logger.Error("edge call failed", "procedure", req.Spec().Procedure, "code", code, "err", err)
+			case code == connect.CodeUnavailable || code == connect.CodeDeadlineExceeded:
+				s.cfg.Logger.Warn("cluster unavailable", "procedure", req.Spec().Procedure, "err", err)
+			}
+			return res, err
 		}
 	}
 }

@@ -234,7 +234,7 @@ function render(st) {
   const shopping = !soldOut && !st.hold && !st.waiting;
   $("shop").hidden = !shopping;
   $("seat-picker").hidden = seats.length === 0;
-  $("ga-picker").hidden = !ga || seats.length > 0 && Number(av.availableQuantity || 0) === 0;
+  $("ga-picker").hidden = !ga || Number(av.availableQuantity || 0) === 0;
   for (const s of [...st.selected]) if (!free.has(s)) st.selected.delete(s);
   renderSeatmap(st, seats, free);
   updateHoldButton(st);
@@ -281,8 +281,14 @@ function renderSeatmap(st, seats, free) {
   }
 }
 
+// holdsSeats reports whether a hold now would claim the picked seats
+// (rather than a GA quantity).
+function holdsSeats(st) {
+  return (st.event.seats || []).length > 0 && (st.selected.size > 0 || Number(st.event.capacity || 0) === 0);
+}
+
 function updateHoldButton(st) {
-  const seats = (st.event.seats || []).length > 0;
+  const seats = holdsSeats(st);
   const n = seats ? st.selected.size : Number($("ga-qty").value || 0);
   const btn = $("hold-btn");
   btn.disabled = n < 1 || !!st.hold;
@@ -294,7 +300,7 @@ $("ga-qty").addEventListener("input", () => current && updateHoldButton(current)
 $("hold-btn").addEventListener("click", async () => {
   const st = current;
   if (!st || st.hold) return;
-  const seats = (st.event.seats || []).length > 0;
+  const seats = holdsSeats(st);
   const req = { eventId: st.eventId, customerId, idempotencyKey: "web-" + randomId() };
   if (seats) req.seats = [...st.selected];
   else req.quantity = String(Number($("ga-qty").value));
