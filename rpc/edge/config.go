@@ -18,6 +18,12 @@ type Config struct {
 	// confirmation made through this edge drops the event's cached
 	// availability at once.
 	Staleness time.Duration
+	// NodeStaleness bounds how long the node answering one of the edge's
+	// reads may have gone without hearing from the leader (default
+	// DefaultNodeStaleness); a node past it refuses, and the client asks
+	// another. What a page shows is thus at most about Staleness +
+	// NodeStaleness old. Holds and confirmations always go to the leader.
+	NodeStaleness time.Duration
 	// ClientRate and ClientBurst limit the API calls of one client (by
 	// remote IP) per second; a rate of 0 means no limit.
 	ClientRate  float64
@@ -45,9 +51,16 @@ type Config struct {
 // second cost the cluster a handful of reads.
 const DefaultStaleness = 250 * time.Millisecond
 
+// DefaultNodeStaleness is how far behind the leader a node serving the
+// edge's reads may be by default: a few heartbeats.
+const DefaultNodeStaleness = 500 * time.Millisecond
+
 func (c *Config) setDefaults() {
 	if c.Staleness == 0 {
 		c.Staleness = DefaultStaleness
+	}
+	if c.NodeStaleness == 0 {
+		c.NodeStaleness = DefaultNodeStaleness
 	}
 	if c.CallTimeout == 0 {
 		c.CallTimeout = 10 * time.Second
@@ -67,8 +80,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Cluster == nil:
 		return errors.New("edge: Config.Cluster is required")
-	case c.Staleness < 0:
-		return errors.New("edge: Config.Staleness is negative")
+	case c.Staleness < 0 || c.NodeStaleness < 0:
+		return errors.New("edge: Config.Staleness or NodeStaleness is negative")
 	case c.ClientRate < 0 || c.ClientBurst < 0:
 		return errors.New("edge: Config.ClientRate or ClientBurst is negative")
 	case c.EventRate < 0 || c.EventBurst < 0:

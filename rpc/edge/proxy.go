@@ -54,7 +54,9 @@ func (p *proxy) GetEvent(ctx context.Context, req *bookdv1.GetEventRequest) (*bo
 	ev, err := p.s.events.get(ctx, req.GetEventId(), func(ctx context.Context) (*bookdv1.Event, error) {
 		ctx, cancel := p.s.bound(ctx)
 		defer cancel()
-		return p.s.cfg.Cluster.GetEvent(ctx, req.GetEventId(), p.s.staleRead())
+		return staleThenFresh(ctx, func(ctx context.Context, opts ...client.ReadOption) (*bookdv1.Event, error) {
+			return p.s.cfg.Cluster.GetEvent(ctx, req.GetEventId(), opts...)
+		}, p.s.staleRead())
 	})
 	if err != nil {
 		return nil, relay(err)
@@ -106,7 +108,7 @@ func (p *proxy) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Ho
 	ctx, cancel := p.s.bound(ctx)
 	defer cancel()
 	hold, err := p.s.cfg.Cluster.Hold(ctx, req)
-	p.s.avail.forget(req.GetEventId())
+	p.s.wroteTo(req.GetEventId())
 	if err != nil {
 		return nil, relay(err)
 	}

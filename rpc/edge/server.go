@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"connectrpc.com/connect"
 
@@ -25,6 +26,7 @@ type Server struct {
 	clientLim  *limiter
 	eventLimit *limiter
 	holds      gate
+	wrote      sync.Map // event id -> true: written through this edge since last read
 }
 
 // maxRequestBytes bounds a request message to the edge: customer calls
@@ -68,13 +70,37 @@ func New(cfg Config, adminToken string) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // availability answers from the cache, reading the cluster at most once per
-// staleness bound per event.
+// staleness bound per event. After a write through this edge the next read
+// is linearizable, so a shopper sees their own hold.
 func (s *Server) availability(ctx context.Context, eventID string) (*bookdv1.GetAvailabilityResponse, error) {
 	return s.avail.get(ctx, eventID, func(ctx context.Context) (*bookdv1.GetAvailabilityResponse, error) {
 		ctx, cancel := s.bound(ctx)
 		defer cancel()
-		return s.cfg.Cluster.Availability(ctx, eventID, s.staleRead())
+		if _, wrote := s.wrote.LoadAndDelete(eventID); wrote {
+			return s.cfg.Cluster.Availability(ctx, eventID)
+		}
+		return staleThenFresh(ctx, func(ctx context.Context, opts ...client.ReadOption) (*bookdv1.GetAvailabilityResponse, error) {
+			return s.cfg.Cluster.Availability(ctx, eventID, opts...)
+		}, s.staleRead())
 	})
+}
+
+// wroteTo notes a write to eventID through this edge: its cached
+// availability is dropped and read afresh from the leader.
+func (s *Server) wroteTo(eventID string) {
+	s.wrote.Store(eventID, true)
+	s.avail.forget(eventID)
+}
+
+// staleThenFresh reads with the stale option, and when the answering node
+// does not know the thing yet (NOT_FOUND may only mean it lags, e.g. for an
+// event just created), reads again from the leader.
+func staleThenFresh[T any](ctx context.Context, read func(context.Context, ...client.ReadOption) (T, error), stale client.ReadOption) (T, error) {
+	res, err := read(ctx, stale)
+	if connect.CodeOf(err) == connect.CodeNotFound {
+		return read(ctx)
+	}
+	return res, err
 }
 
 // SoldOut reports whether holds and bookings cover the event's capacity,
@@ -88,8 +114,8 @@ func (s *Server) SoldOut(ctx context.Context, eventID string) (bool, error) {
 }
 
 // staleRead lets any node answer the edge's reads, as long as it heard from
-// the leader within the staleness bound.
-func (s *Server) staleRead() client.ReadOption { return client.Stale(s.cfg.Staleness) }
+// the leader within NodeStaleness.
+func (s *Server) staleRead() client.ReadOption { return client.Stale(s.cfg.NodeStaleness) }
 
 // bound limits one forwarded call.
 func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -100,7 +126,7 @@ func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc
 // eventID: the event's cached availability is dropped, and its waiting
 // room frees the caller's place among the active shoppers.
 func (s *Server) done(ctx context.Context, eventID string) {
-	s.avail.forget(eventID)
+	s.wroteTo(eventID)
 	if tok := header(ctx, AdmissionHeader); s.cfg.Rooms != nil && tok != "" {
 		s.cfg.Rooms.Finish(eventID, tok)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ func roomStatus(t *testing.T, method, url string) waitroom.Status {
 	defer res.Body.Close()
 	var st waitroom.Status
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: HTTP %d", method, url, res.StatusCode)
+		body, _ := io.ReadAll(res.Body)
+		t.Fatalf("%s %s: HTTP %d: %s", method, url, res.StatusCode, body)
 	}
 	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
 		t.Fatal(err)
