@@ -18,6 +18,7 @@ import (
 type edgeOptions struct {
 	listen      string
 	staleness   time.Duration
+	nodeStale   time.Duration
 	clientRate  float64
 	clientBurst int
 	eventRate   float64
@@ -32,6 +33,7 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", listen, "HOST:PORT the edge serves the web page and API on")
 	f.DurationVar(&o.staleness, "staleness", edge.DefaultStaleness, "how old cached availability and events may be")
+	f.DurationVar(&o.nodeStale, "node-staleness", edge.DefaultNodeStaleness, "how long a node answering the edge's reads may have gone without hearing from the leader")
 	f.Float64Var(&o.clientRate, "client-rate", 100, "API calls a second allowed per client IP (0: no limit)")
 	f.IntVar(&o.clientBurst, "client-burst", 0, "burst of API calls per client IP (default: twice --client-rate)")
 	f.Float64Var(&o.eventRate, "event-rate", 0, "holds a second this edge forwards per event (0: no limit)")
@@ -49,7 +51,7 @@ func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Runn
 		return nil, nil, usagef("--endpoints: %v", err)
 	}
 	cfg := edge.Config{
-		Cluster: cl, Staleness: o.staleness,
+		Cluster: cl, Staleness: o.staleness, NodeStaleness: o.nodeStale,
 		ClientRate: o.clientRate, ClientBurst: o.clientBurst,
 		EventRate: o.eventRate, EventBurst: o.eventBurst, MaxHoldsInFlight: o.maxHolds,
 		Logger: logger,

@@ -22,6 +22,8 @@ type Options struct {
 	// SnapshotThreshold and TrailingLogs as in raftnode.Config (0: defaults).
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
+	// Shed as in rpc.ServerConfig (zero: the defaults).
+	Shed rpc.ShedConfig
 }
 
 // Cluster is a set of in-process bookd servers.
@@ -88,6 +90,7 @@ func (c *Cluster) startNode(nd *Node) {
 		},
 		Join:   nd.join,
 		Logger: logger,
+		Shed:   c.opts.Shed,
 	})
 	if err != nil {
 		c.t.Fatalf("start %s: %v", nd.ID, err)

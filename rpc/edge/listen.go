@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -14,6 +15,9 @@ type Running struct {
 	http *http.Server
 	addr string
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start serves h on addr (HTTP/1.1 and cleartext HTTP/2) until Close.
@@ -53,12 +57,16 @@ func (r *Running) Addr() string { return r.addr }
 func (r *Running) URL() string { return "http://" + r.addr + "/" }
 
 // Close stops serving, letting calls in flight finish for a few seconds.
+// Later calls return the first one's result.
 func (r *Running) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := r.http.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = r.http.Close()
-	}
-	return errors.Join(err, <-r.done)
+	r.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := r.http.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = r.http.Close()
+		}
+		r.closeErr = errors.Join(err, <-r.done)
+	})
+	return r.closeErr
 }

@@ -146,3 +146,35 @@ func TestEdgeRefusesOperatorCalls(t *testing.T) {
 		t.Fatalf("Hold without event_id: %v, want INVALID_ARGUMENT", err)
 	}
 }
+
+// TestKillingAnEdgeLosesNothing: a hold made through one edge is confirmed
+// through another after the first is gone.
+func TestKillingAnEdgeLosesNothing(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	cl := newClient(t, c.Endpoints())
+	ev := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Edge crash", Seats: []string{"A1", "A2"}})
+	runA, _ := startEdge(t, c, edge.Config{})
+	runB, _ := startEdge(t, c, edge.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := edgeClient(runA).Hold(ctx, &bookdv1.HoldRequest{EventId: ev.GetId(), CustomerId: "c", Seats: []string{"A2"}, IdempotencyKey: "crash-hold"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runA.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := edgeClient(runB)
+	bk, err := b.Confirm(ctx, &bookdv1.ConfirmRequest{HoldId: h.GetHold().GetId(), PaymentRef: "p1", IdempotencyKey: "crash-confirm"})
+	if err != nil {
+		t.Fatalf("confirm through the other edge: %v", err)
+	}
+	got, err := b.GetBooking(ctx, &bookdv1.GetBookingRequest{BookingId: bk.GetBooking().GetId()})
+	if err != nil || got.GetBooking().GetSeats()[0] != "A2" {
+		t.Fatalf("booking through the other edge: %v, %v", got, err)
+	}
+	av, err := b.GetAvailability(ctx, &bookdv1.GetAvailabilityRequest{EventId: ev.GetId()})
+	if err != nil || len(av.GetFreeSeats()) != 1 || av.GetFreeSeats()[0] != "A1" {
+		t.Fatalf("availability through the other edge after the booking: %v, %v", av, err)
+	}
+}
