@@ -192,13 +192,45 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 		t.Fatalf("seat map shows %q taken, want A2 and A3", taken)
 	}
 
+	// A hold that ends before the shopper confirms (here let go from
+	// elsewhere; an expired hold takes the same path) is explained, and the
+	// seats go back to picking.
+	var msg string
+	var holdID string
+	err = chromedp.Run(ctx,
+		chromedp.Click(`.seat[data-seat="B1"]`, chromedp.ByQuery),
+		chromedp.Click(`#hold-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Evaluate(`current.hold.id`, &holdID),
+	)
+	if err != nil {
+		t.Fatalf("hold B1: %v", err)
+	}
+	if _, err := cl.ReleaseHold(bctx, &bookdv1.ReleaseHoldRequest{HoldId: holdID}); err != nil {
+		t.Fatalf("release %s from elsewhere: %v", holdID, err)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.SendKeys(`#payment-ref`, "card-auth-4712", chromedp.ByQuery),
+		chromedp.Click(`#confirm-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#message.error`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Text(`#message`, &msg, chromedp.ByQuery),
+		screenshot(dir, "5-hold-gone", &buf),
+	)
+	if err != nil {
+		t.Fatalf("confirm a released hold: %v", err)
+	}
+	if msg != "That hold was let go." {
+		t.Fatalf("after confirming a released hold the page says %q", msg)
+	}
+
 	// The sold-out event says so and offers nothing to hold.
 	var shopHidden bool
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(run.URL()+"#/event/"+sold.GetId()),
 		chromedp.WaitVisible(`#soldout`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.getElementById('shop').hidden`, &shopHidden),
-		screenshot(dir, "5-sold-out", &buf),
+		screenshot(dir, "6-sold-out", &buf),
 	)
 	if err != nil {
 		t.Fatalf("sold out: %v", err)
