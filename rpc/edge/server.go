@@ -13,6 +13,7 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/rpc/edge/web"
+	"github.com/bookd/bookd/rpc/waitroom"
 )
 
 // Server is one edge: an http.Handler serving the web page, the forwarded
@@ -58,9 +59,11 @@ func New(cfg Config, adminToken string) (*Server, error) {
 		connect.WithInterceptors(s.limitClients(), s.logFailures()),
 	}
 	s.mux.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))
+	rooms := waitroom.NoRooms()
 	if cfg.Rooms != nil {
-		s.mux.Handle("/waitroom/", s.limitClientsHTTP(cfg.Rooms.Handler(adminToken)))
+		rooms = cfg.Rooms.Handler(adminToken)
 	}
+	s.mux.Handle("/waitroom/", s.limitClientsHTTP(rooms))
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.Handle("/", web.Handler())
 	return s, nil

@@ -76,6 +76,19 @@ func (rs *Rooms) Handler(adminToken string) http.Handler {
 	return mux
 }
 
+// NoRooms serves the same API for a process without waiting rooms: every
+// event is ungated, and there is nothing to join.
+func NoRooms() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /waitroom/v1/events/{event}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, roomView{EventID: r.PathValue("event")})
+	})
+	mux.HandleFunc("/waitroom/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", ErrNoRoom.Error())
+	})
+	return mux
+}
+
 // roomView is a room's settings on the wire.
 type roomView struct {
 	EventID         string     `json:"event_id,omitempty"`

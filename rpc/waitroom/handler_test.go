@@ -65,3 +65,26 @@ func TestHandlerJSON(t *testing.T) {
 		t.Fatalf("delete room: %d, still gated %v", code, f.Gated("ev1"))
 	}
 }
+
+func TestNoRooms(t *testing.T) {
+	srv := httptest.NewServer(NoRooms())
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/waitroom/v1/events/ev1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	json.NewDecoder(res.Body).Decode(&v)
+	res.Body.Close()
+	if res.StatusCode != 200 || v["gated"] != false || v["event_id"] != "ev1" {
+		t.Fatalf("room of an event without rooms: %d %v", res.StatusCode, v)
+	}
+	res, err = http.Post(srv.URL+"/waitroom/v1/events/ev1/join", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("join without rooms: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
