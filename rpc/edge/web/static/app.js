@@ -5,6 +5,9 @@
 const $ = (id) => document.getElementById(id);
 const SERVICE = "/bookd.v1.BookingService/";
 const REFRESH_MS = 2000;
+// The list shows at most this many departures (each card reads its
+// availability).
+const MAX_SHOWN = 50;
 
 // A shopper keeps one customer id in this browser.
 const customerId = (() => {
@@ -156,10 +159,13 @@ function renderEvents() {
     (!date || (ev.startsAt && localDate(ev.startsAt) === date)) &&
     (!text || (ev.name || "").toLowerCase().includes(text)));
   found.sort((a, b) => String(a.startsAt || "").localeCompare(String(b.startsAt || "")));
-  $("search-count").textContent = found.length === 1 ? "1 departure" : `${found.length} departures`;
+  const shown = found.slice(0, MAX_SHOWN);
+  $("search-count").textContent = found.length > shown.length ?
+    `Showing ${shown.length} of ${found.length} departures: pick a date or a name to narrow it down.` :
+    (found.length === 1 ? "1 departure" : `${found.length} departures`);
   const list = $("events");
   list.replaceChildren();
-  for (const ev of found) {
+  for (const ev of shown) {
     const li = document.createElement("li");
     li.className = "event-card";
     li.dataset.eventId = ev.id;
