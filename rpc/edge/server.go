@@ -2,8 +2,10 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -57,6 +59,10 @@ func New(cfg Config, adminToken string) (*Server, error) {
 		// CPU is what a surge is short of.
 		connect.WithCompressMinBytes(4 << 10),
 		connect.WithInterceptors(s.limitClients(), s.logFailures()),
+		connect.WithRecover(func(_ context.Context, spec connect.Spec, _ http.Header, p any) error {
+			cfg.Logger.Error("edge handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
+			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+		}),
 	}
 	s.mux.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))
 	rooms := waitroom.NoRooms()
