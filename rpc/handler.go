@@ -31,7 +31,7 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, sh
 			logger.Error("handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
-		connect.WithInterceptors(logErrors(logger), newShedder(shed, node.ApplyLag).interceptor()),
+		connect.WithInterceptors(logErrors(logger), newShedder(shed, leaderLag(node)).interceptor()),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))

@@ -12,6 +12,7 @@ import (
 	"github.com/bookd/bookd/client"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/raftnode"
 )
 
 // ShedConfig bounds the writes a node takes on before it refuses new ones.
@@ -23,8 +24,10 @@ type ShedConfig struct {
 	// BatchWrite counts each of its writes). 0: DefaultMaxPendingWrites;
 	// negative: no bound.
 	MaxPendingWrites int
-	// MaxApplyLag bounds raftnode.Node.ApplyLag, the log entries appended
-	// but not yet applied. 0: DefaultMaxApplyLag; negative: no bound.
+	// MaxApplyLag bounds the leader's raftnode.Node.ApplyLag, the log
+	// entries appended but not yet applied (followers forward writes and
+	// do not shed by their own lag). 0: DefaultMaxApplyLag; negative: no
+	// bound.
 	MaxApplyLag int
 	// RetryAfter is the wait suggested to refused callers (default 200ms).
 	RetryAfter time.Duration
@@ -62,6 +65,18 @@ func newShedder(cfg ShedConfig, lag func() uint64) *shedder {
 		s.retryAfter = 200 * time.Millisecond
 	}
 	return s
+}
+
+// leaderLag is the node's apply lag while it leads, and 0 otherwise: a
+// follower catching up (after a restart, say) still forwards writes to a
+// leader that may have room for them.
+func leaderLag(node *raftnode.Node) func() uint64 {
+	return func() uint64 {
+		if !node.IsLeader() {
+			return 0
+		}
+		return node.ApplyLag()
+	}
 }
 
 const bookingPrefix = "/" + bookdv1connect.BookingServiceName + "/"
