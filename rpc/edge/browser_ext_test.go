@@ -59,17 +59,30 @@ func browser(t *testing.T) context.Context {
 		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.WindowSize(390, 844),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	if err := chromedp.Run(ctx); err != nil { // starts the browser
+	// A phone: 390×844 CSS pixels at 3× density, touch, mobile viewport.
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// fitsPhone fails the test when the page is wider than the phone's screen
+// (a horizontal scroll bar).
+func fitsPhone(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	var widths []int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`[document.documentElement.scrollWidth, window.innerWidth]`, &widths)); err != nil {
+		t.Fatal(err)
+	}
+	if widths[0] > widths[1] {
+		t.Errorf("%s: the page is %d px wide on a %d px screen", where, widths[0], widths[1])
+	}
 }
 
 func screenshot(dir, name string, buf *[]byte) chromedp.Action {
@@ -121,6 +134,7 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("search: %v", err)
 	}
+	fitsPhone(t, ctx, "search")
 	slices.Sort(cards)
 	if want := []string{"Lisbon old town walk", "Sintra sunset"}; !slices.Equal(cards, want) {
 		t.Fatalf("search for %s found %q, want %q", day.Format("2006-01-02"), cards, want)
@@ -145,6 +159,7 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hold: %v", err)
 	}
+	fitsPhone(t, ctx, "hold")
 	if !regexp.MustCompile(`^(0\d|10):\d\d$`).MatchString(countdown) || countdown == "00:00" {
 		t.Fatalf("countdown shows %q, want the time left of a 10-minute hold", countdown)
 	}
@@ -167,6 +182,7 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
+	fitsPhone(t, ctx, "booking")
 	if bookingWhat != "Seats A2, A3" || payment != "card-auth-4711" {
 		t.Fatalf("booking page shows %q paid by %q", bookingWhat, payment)
 	}
