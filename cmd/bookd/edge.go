@@ -46,6 +46,9 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 
 // start connects to the cluster and serves an edge; stop closes both.
 func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Running, func() error, error) {
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
 	cl, err := client.New(endpoints, client.WithLogger(logger))
 	if err != nil {
 		return nil, nil, usagef("--endpoints: %v", err)
@@ -85,6 +88,24 @@ func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Runn
 		return nil, nil, err
 	}
 	return run, func() error { return errors.Join(run.Close(), cl.Close()) }, nil
+}
+
+// check names the first flag with a value out of range.
+func (o *edgeOptions) check() error {
+	for _, f := range []struct {
+		name string
+		bad  bool
+	}{
+		{"--staleness", o.staleness < 0}, {"--node-staleness", o.nodeStale < 0},
+		{"--client-rate", o.clientRate < 0}, {"--client-burst", o.clientBurst < 0},
+		{"--event-rate", o.eventRate < 0}, {"--event-burst", o.eventBurst < 0},
+		{"--max-holds-in-flight", o.maxHolds < 0},
+	} {
+		if f.bad {
+			return usagef("%s must not be negative", f.name)
+		}
+	}
+	return nil
 }
 
 func newEdgeCmd(g *globals) *cobra.Command {
