@@ -105,6 +105,8 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	run, _ := startEdge(t, c, edge.Config{Staleness: 100 * time.Millisecond})
 	cl := newClient(t, c.Endpoints())
 
+	// Noon UTC two days from now; the page filters by the browser's local
+	// date, which is the test's local date too.
 	day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour).Add(12 * time.Hour)
 	walk := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Lisbon old town walk", StartsAt: timestamppb.New(day),
 		Seats: []string{"A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"}})
@@ -124,7 +126,7 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(run.URL()),
 		chromedp.WaitVisible(`#search-form`),
-		chromedp.SetValue(`#search-date`, day.Format("2006-01-02"), chromedp.ByQuery),
+		chromedp.SetValue(`#search-date`, day.Local().Format("2006-01-02"), chromedp.ByQuery),
 		chromedp.Click(`#search-btn`, chromedp.ByQuery),
 		chromedp.WaitVisible(card, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelectorAll('.event-card .left:not(:empty)').length === 2`, nil),
@@ -137,7 +139,7 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	fitsPhone(t, ctx, "search")
 	slices.Sort(cards)
 	if want := []string{"Lisbon old town walk", "Sintra sunset"}; !slices.Equal(cards, want) {
-		t.Fatalf("search for %s found %q, want %q", day.Format("2006-01-02"), cards, want)
+		t.Fatalf("search for %s found %q, want %q", day.Local().Format("2006-01-02"), cards, want)
 	}
 
 	// Pick A2 and A3, hold them, watch the countdown.
