@@ -22,7 +22,7 @@ const MaxRequestBytes = 4 << 20
 // newHandler returns the HTTP handler serving both services, gRPC health
 // and gRPC reflection for node, and the state the handlers share. Calls to
 // other nodes leave from local.
-func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, extra ...connect.Interceptor) (http.Handler, *service) {
+func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, shed ShedConfig, extra ...connect.Interceptor) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers(local), stopping: make(chan struct{})}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
@@ -32,7 +32,7 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, ex
 			logger.Error("handler panic", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
-		connect.WithInterceptors(slices.Concat(extra, []connect.Interceptor{requestIDs(logger), logErrors(logger)})...),
+		connect.WithInterceptors(slices.Concat(extra, []connect.Interceptor{requestIDs(logger), logErrors(logger), newShedder(shed, leaderLag(node)).interceptor()})...),
 	}
 	mux := http.NewServeMux()
 	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))

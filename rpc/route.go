@@ -133,6 +133,7 @@ func relay(err error) error {
 	if r := ce.Meta().Get(ReasonHeader); r != "" {
 		out.Meta().Set(ReasonHeader, r)
 	}
+	keepRetryAfter(ce, out)
 	return out
 }
 

@@ -41,6 +41,9 @@ type ServerConfig struct {
 	// Interceptors run around every handler, outermost first, and around
 	// the calls this node makes to others (metrics, traces).
 	Interceptors []connect.Interceptor
+	// Shed bounds the writes the node takes on before refusing new ones
+	// with RESOURCE_EXHAUSTED (zero value: the defaults).
+	Shed ShedConfig
 }
 
 // Server is a running bookd server.
@@ -73,7 +76,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr), cfg.Interceptors...)
+	handler, svc := newHandler(node, cfg.Logger, raftnode.SourceAddr(cfg.Node.RPCAddr), cfg.Shed, cfg.Interceptors...)
 	var token func() string
 	if cfg.Auth != nil {
 		handler = cfg.Auth.Middleware(handler)

@@ -136,6 +136,11 @@ func runCmd(ctx context.Context, args []string) error {
 	pids := fs.String("server-pids", "", "with -endpoints: server process ids to measure CPU of, comma-separated")
 	verbose := fs.Bool("v", false, "log what the servers do")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
+	eo := edgeOptions{Report: os.Stdout}
+	fs.BoolVar(&eo.Enabled, "edge", false, "customers go through an edge (bookd edge, in this process) as the web page does: hold, then confirm")
+	fs.Float64Var(&eo.EventRate, "edge-event-rate", 0, "with -edge: holds a second the edge forwards for the event (0: no limit)")
+	fs.IntVar(&eo.MaxHolds, "edge-max-holds", 256, "with -edge: holds the edge forwards at once; past it it refuses them (0: no bound)")
+	fs.DurationVar(&eo.Staleness, "edge-staleness", 0, "with -edge: the edge's availability cache (0: its default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -187,7 +192,16 @@ func runCmd(ctx context.Context, args []string) error {
 		}
 		defer srv.Stop()
 	}
-	r, err := runOne(ctx, *target, srv, cfg, wf.venue(cfg.Workload))
+	name := *target
+	if eo.Enabled {
+		wrapped, err := withEdge(srv, eo, sf.client.Batch)
+		if err != nil {
+			return err
+		}
+		srv = wrapped
+		name += "+edge"
+	}
+	r, err := runOne(ctx, name, srv, cfg, wf.venue(cfg.Workload))
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 func newDevCmd() *cobra.Command {
 	var nodes, raftPort, rpcPort int
 	var dataDir, logLevel string
+	var edgeOpts edgeOptions
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local cluster of 3 nodes in one process, for trying bookd",
@@ -61,13 +62,21 @@ func newDevCmd() *cobra.Command {
 				servers = append(servers, srv)
 				eps = append(eps, rpcAddr)
 			}
+			run, stopEdge, err := edgeOpts.start(eps, logger)
+			if err != nil {
+				stopAll()
+				return err
+			}
+			stopNodes := stopAll
+			stopAll = func() error { return errors.Join(stopEdge(), stopNodes()) }
 			fmt.Fprintf(cmd.OutOrStdout(), `bookd dev: %d nodes, data in %s
 RPC endpoints: %s
+Web booking page (edge): %s
 Try, in another terminal:
   bookd events create --name "Opening night" --capacity 100 --seats A1-A10
   bookd cluster status
 Press Ctrl-C to stop.
-`, nodes, dataDir, strings.Join(eps, ","))
+`, nodes, dataDir, strings.Join(eps, ","), run.URL())
 			return waitForSignal(logger, stopAll)
 		},
 	}
@@ -77,5 +86,6 @@ Press Ctrl-C to stop.
 	f.IntVar(&rpcPort, "rpc-port", 8001, "RPC port of the first node (the others count up)")
 	f.StringVar(&dataDir, "data-dir", "", "where the nodes keep their data (default: a new temporary directory)")
 	f.StringVar(&logLevel, "log-level", "warn", "debug, info, warn or error")
+	edgeOpts.register(cmd, "127.0.0.1:8080")
 	return cmd
 }

@@ -41,7 +41,7 @@ func newRootCmd() *cobra.Command {
 	g.register(root)
 	registerConfigFlag(root.PersistentFlags())
 	root.AddCommand(
-		newServerCmd(), newDevCmd(),
+		newServerCmd(), newDevCmd(), newEdgeCmd(g),
 		newProductsCmd(g), newEventsCmd(g), newAvailabilityCmd(g),
 		newHoldCmd(g), newConfirmCmd(g), newReleaseCmd(g), newBookCmd(g),
 		newBookingsCmd(g), newWaitlistCmd(g), newWatchCmd(g), newClusterCmd(g), newCertsCmd(),

@@ -38,6 +38,8 @@ type Options struct {
 	// Seed, when set, prepares each node's data directory before its
 	// first start, given the cluster's members (see raftnode.SeedFromBackup).
 	Seed func(dataDir string, peers []raftnode.Peer) error
+	// Shed as in rpc.ServerConfig (zero: the defaults).
+	Shed rpc.ShedConfig
 }
 
 // Cluster is a set of in-process bookd servers.
@@ -119,6 +121,7 @@ func (c *Cluster) startNode(nd *Node) {
 		},
 		Join:   nd.join,
 		Logger: logger,
+		Shed:   c.opts.Shed,
 	}
 	if c.Security != nil {
 		if err := c.Security.apply(&cfg, nd.ID); err != nil {

@@ -1,0 +1,40 @@
+package client
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+)
+
+// RetryAfterHeader carries, on a RESOURCE_EXHAUSTED refusal from a node or an
+// edge, how many milliseconds the caller should wait before trying again.
+const RetryAfterHeader = "Bookd-Retry-After-Ms"
+
+// RetryAfter returns the wait a node or edge asked for when it refused a
+// call as overloaded (RESOURCE_EXHAUSTED), or 0 when err carries no such
+// hint. The Client does not retry such refusals itself: shedding load means
+// the caller backs off.
+func RetryAfter(err error) time.Duration {
+	var ce *connect.Error
+	if !errors.As(err, &ce) || ce.Code() != connect.CodeResourceExhausted {
+		return 0
+	}
+	ms, perr := strconv.ParseInt(ce.Meta().Get(RetryAfterHeader), 10, 64)
+	if perr != nil || ms < 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// Overloaded returns the RESOURCE_EXHAUSTED error a server sends when it
+// sheds a call, with retryAfter as the hint RetryAfter reads (also set as
+// the standard Retry-After header, in whole seconds, for HTTP clients).
+func Overloaded(msg string, retryAfter time.Duration) *connect.Error {
+	e := connect.NewError(connect.CodeResourceExhausted, errors.New(msg))
+	ms := max(retryAfter.Milliseconds(), 1)
+	e.Meta().Set(RetryAfterHeader, strconv.FormatInt(ms, 10))
+	e.Meta().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
+	return e
+}

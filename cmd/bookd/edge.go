@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/rpc/edge"
+	"github.com/bookd/bookd/rpc/waitroom"
+	"github.com/spf13/cobra"
+)
+
+// edgeOptions are `bookd edge`'s settings, shared with `bookd dev`.
+type edgeOptions struct {
+	listen      string
+	staleness   time.Duration
+	nodeStale   time.Duration
+	clientRate  float64
+	clientBurst int
+	eventRate   float64
+	eventBurst  int
+	maxHolds    int
+	secret      string
+	adminToken  string
+	rooms       []string
+}
+
+func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", listen, "HOST:PORT the edge serves the web page and API on")
+	f.DurationVar(&o.staleness, "staleness", edge.DefaultStaleness, "how old cached availability and events may be")
+	f.DurationVar(&o.nodeStale, "node-staleness", edge.DefaultNodeStaleness, "how long a node answering the edge's reads may have gone without hearing from the leader")
+	f.Float64Var(&o.clientRate, "client-rate", 100, "API calls a second allowed per client IP (0: no limit)")
+	f.IntVar(&o.clientBurst, "client-burst", 0, "burst of API calls per client IP (default: twice --client-rate)")
+	f.Float64Var(&o.eventRate, "event-rate", 0, "holds a second this edge forwards per event (0: no limit)")
+	f.IntVar(&o.eventBurst, "event-burst", 0, "burst of holds per event (default: --event-rate)")
+	f.IntVar(&o.maxHolds, "max-holds-in-flight", 1024, "holds this edge forwards at once; past it holds are refused at once with RESOURCE_EXHAUSTED (0: no bound)")
+	f.StringVar(&o.secret, "secret", "", "shared secret (16+ bytes) that signs waiting-room admission tokens; set the same on every edge (BOOKD_SECRET)")
+	f.StringVar(&o.adminToken, "admin-token", "", "bearer token for the waiting-room operator API (PUT/DELETE /waitroom/v1/rooms/EVENT); empty: API off")
+	f.StringArrayVar(&o.rooms, "room", nil, "waiting room EVENT,RATE[,MAX_ACTIVE[,ON_SALE]] (repeatable; needs --secret)")
+}
+
+// start connects to the cluster and serves an edge; stop closes both.
+func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Running, func() error, error) {
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	cl, err := client.New(endpoints, client.WithLogger(logger))
+	if err != nil {
+		return nil, nil, usagef("--endpoints: %v", err)
+	}
+	cfg := edge.Config{
+		Cluster: cl, Staleness: o.staleness, NodeStaleness: o.nodeStale,
+		ClientRate: o.clientRate, ClientBurst: o.clientBurst,
+		EventRate: o.eventRate, EventBurst: o.eventBurst, MaxHoldsInFlight: o.maxHolds,
+		Logger: logger,
+	}
+	var srv *edge.Server
+	if o.secret != "" || len(o.rooms) > 0 || o.adminToken != "" {
+		signer, err := waitroom.NewSigner([]byte(o.secret))
+		if err != nil {
+			cl.Close()
+			return nil, nil, usagef("--secret: %v", err)
+		}
+		cfg.Rooms = waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
+		for _, spec := range o.rooms {
+			rc, err := waitroom.ParseSpec(spec)
+			if err == nil {
+				err = cfg.Rooms.Configure(rc)
+			}
+			if err != nil {
+				cl.Close()
+				return nil, nil, usagef("--room: %v", err)
+			}
+		}
+	}
+	if srv, err = edge.New(cfg, o.adminToken); err != nil {
+		cl.Close()
+		return nil, nil, usageError{err}
+	}
+	run, err := edge.Start(o.listen, srv)
+	if err != nil {
+		cl.Close()
+		return nil, nil, err
+	}
+	return run, func() error { return errors.Join(run.Close(), cl.Close()) }, nil
+}
+
+// check names the first flag with a value out of range.
+func (o *edgeOptions) check() error {
+	for _, f := range []struct {
+		name string
+		bad  bool
+	}{
+		{"--staleness", o.staleness < 0}, {"--node-staleness", o.nodeStale < 0},
+		{"--client-rate", o.clientRate < 0}, {"--client-burst", o.clientBurst < 0},
+		{"--event-rate", o.eventRate < 0}, {"--event-burst", o.eventBurst < 0},
+		{"--max-holds-in-flight", o.maxHolds < 0},
+	} {
+		if f.bad {
+			return usagef("%s must not be negative", f.name)
+		}
+	}
+	return nil
+}
+
+func newEdgeCmd(g *globals) *cobra.Command {
+	var o edgeOptions
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "edge [--listen HOST:PORT] [--endpoints ...] [--room EVENT,RATE,MAX_ACTIVE --secret S]",
+		Short: "Run a stateless edge: the web booking page and a caching, rate-limiting API front",
+		Long: `bookd edge serves the web booking page and forwards customers' calls to the
+cluster named by --endpoints. It keeps no booking state: run as many as you
+like, anywhere, and kill any of them. Availability is cached for --staleness.
+Per-client and per-event rate limits refuse excess calls with
+RESOURCE_EXHAUSTED and a retry-after hint. --room puts a hot event behind a
+waiting room; every edge and node that shares --secret accepts its tokens.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			run, stop, err := o.start(splitList(g.endpoints), logger)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "bookd edge: open %s (cluster %s)\n", run.URL(), g.endpoints)
+			return waitForSignal(logger, stop)
+		},
+	}
+	o.register(cmd, "127.0.0.1:8080")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,259 @@
+package edge_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/rpc/clustertest"
+	"github.com/bookd/bookd/rpc/edge"
+)
+
+// chromium finds Debian's chromium (or another Chrome). Without one the
+// test is skipped on a developer's machine but fails in CI, which installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no chromium found; .ci/run installs Debian's chromium")
+	}
+	t.Skip("no chromium found: apt-get install chromium (make test does)")
+	return ""
+}
+
+// artifacts is where screenshots go: $BOOKD_ARTIFACTS/<test>, or a
+// directory under the system's temporary directory that outlives the test.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("BOOKD_ARTIFACTS")
+	if base == "" {
+		base = filepath.Join(os.TempDir(), "bookd-artifacts")
+	}
+	dir := filepath.Join(base, strings.ReplaceAll(t.Name(), "/", "_"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
+// browser starts headless chromium with a phone-sized window.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	// A phone: 390×844 CSS pixels at 3× density, touch, mobile viewport.
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// fitsPhone fails the test when the page is wider than the phone's screen
+// (a horizontal scroll bar).
+func fitsPhone(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	var widths []int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`[document.documentElement.scrollWidth, window.innerWidth]`, &widths)); err != nil {
+		t.Fatal(err)
+	}
+	if widths[0] > widths[1] {
+		t.Errorf("%s: the page is %d px wide on a %d px screen", where, widths[0], widths[1])
+	}
+}
+
+func screenshot(dir, name string, buf *[]byte) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		if err := chromedp.FullScreenshot(buf, 100).Do(ctx); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), *buf, 0o644)
+	})
+}
+
+// TestBrowserBooksSeatEndToEnd drives the page in headless chromium against
+// a real 3-node cluster behind an edge: search by date, pick two seats,
+// hold them with a countdown, confirm with a payment reference, see the
+// booking; and a sold-out event shows its sold-out state.
+func TestBrowserBooksSeatEndToEnd(t *testing.T) {
+	ctx := browser(t)
+	dir := artifacts(t)
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	run, _ := startEdge(t, c, edge.Config{Staleness: 100 * time.Millisecond})
+	cl := newClient(t, c.Endpoints())
+
+	// Noon UTC two days from now; the page filters by the browser's local
+	// date, which is the test's local date too.
+	day := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour).Add(12 * time.Hour)
+	walk := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Lisbon old town walk", StartsAt: timestamppb.New(day),
+		Seats: []string{"A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"}})
+	createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Porto tram ride", StartsAt: timestamppb.New(day.Add(24 * time.Hour)), Capacity: 40})
+	sold := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Sintra sunset", StartsAt: timestamppb.New(day), Capacity: 1})
+	bctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := cl.Book(bctx, &bookdv1.BookRequest{EventId: sold.GetId(), CustomerId: "early-bird", Quantity: 1, PaymentRef: "p0"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Search: the date filter keeps the walk and the sold-out event, not
+	// the next day's tram.
+	var buf []byte
+	var cards []string
+	card := fmt.Sprintf(`.event-card[data-event-id=%q] a`, walk.GetId())
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(run.URL()),
+		chromedp.WaitVisible(`#search-form`),
+		chromedp.SetValue(`#search-date`, day.Local().Format("2006-01-02"), chromedp.ByQuery),
+		chromedp.Click(`#search-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(card, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll('.event-card .left:not(:empty)').length === 2`, nil),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('.event-card .name')).map(e => e.textContent)`, &cards),
+		screenshot(dir, "1-search", &buf),
+	)
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	fitsPhone(t, ctx, "search")
+	slices.Sort(cards)
+	if want := []string{"Lisbon old town walk", "Sintra sunset"}; !slices.Equal(cards, want) {
+		t.Fatalf("search for %s found %q, want %q", day.Local().Format("2006-01-02"), cards, want)
+	}
+
+	// Pick A2 and A3, hold them, watch the countdown.
+	var countdown, holdWhat string
+	err = chromedp.Run(ctx,
+		chromedp.Click(card, chromedp.ByQuery),
+		chromedp.WaitVisible(`.seat[data-seat="A2"]`, chromedp.ByQuery),
+		chromedp.Click(`.seat[data-seat="A2"]`, chromedp.ByQuery),
+		chromedp.Click(`.seat[data-seat="A3"]`, chromedp.ByQuery),
+		chromedp.WaitEnabled(`#hold-btn`, chromedp.ByQuery),
+		screenshot(dir, "2-seats-picked", &buf),
+		chromedp.Click(`#hold-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Poll(`/^\d\d:\d\d$/.test(document.getElementById('countdown').textContent)`, nil),
+		chromedp.Text(`#countdown`, &countdown, chromedp.ByQuery),
+		chromedp.Text(`#hold-what`, &holdWhat, chromedp.ByQuery),
+		screenshot(dir, "3-held-countdown", &buf),
+	)
+	if err != nil {
+		t.Fatalf("hold: %v", err)
+	}
+	fitsPhone(t, ctx, "hold")
+	if !regexp.MustCompile(`^(0\d|10):\d\d$`).MatchString(countdown) || countdown == "00:00" {
+		t.Fatalf("countdown shows %q, want the time left of a 10-minute hold", countdown)
+	}
+	if holdWhat != "Seats A2, A3" {
+		t.Fatalf("hold panel says %q, want Seats A2, A3", holdWhat)
+	}
+
+	// Confirm with a payment reference; the booking page shows it.
+	var bookingID, bookingWhat, payment string
+	err = chromedp.Run(ctx,
+		chromedp.SendKeys(`#payment-ref`, "card-auth-4711", chromedp.ByQuery),
+		chromedp.Click(`#confirm-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#view-booking`, chromedp.ByQuery),
+		chromedp.Poll(`document.getElementById('booking-payment').textContent !== ''`, nil),
+		chromedp.Text(`#booking-id`, &bookingID, chromedp.ByQuery),
+		chromedp.Text(`#booking-what`, &bookingWhat, chromedp.ByQuery),
+		chromedp.Text(`#booking-payment`, &payment, chromedp.ByQuery),
+		screenshot(dir, "4-booked", &buf),
+	)
+	if err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	fitsPhone(t, ctx, "booking")
+	if bookingWhat != "Seats A2, A3" || payment != "card-auth-4711" {
+		t.Fatalf("booking page shows %q paid by %q", bookingWhat, payment)
+	}
+	bk, err := cl.GetBooking(bctx, bookingID)
+	if err != nil {
+		t.Fatalf("booking %q the page shows: %v", bookingID, err)
+	}
+	if !slices.Equal(bk.GetSeats(), []string{"A2", "A3"}) || bk.GetPaymentRef() != "card-auth-4711" || bk.GetEventId() != walk.GetId() {
+		t.Fatalf("cluster has booking %v", bk)
+	}
+
+	// The walk's page now shows A2 and A3 taken.
+	var taken []string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(run.URL()+"#/event/"+walk.GetId()),
+		chromedp.WaitVisible(`.seat[data-seat="A1"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#seatmap .seat.taken')).map(e => e.dataset.seat)`, &taken),
+	)
+	if err != nil {
+		t.Fatalf("reload event: %v", err)
+	}
+	if !slices.Equal(taken, []string{"A2", "A3"}) {
+		t.Fatalf("seat map shows %q taken, want A2 and A3", taken)
+	}
+
+	// A hold that ends before the shopper confirms (here let go from
+	// elsewhere; an expired hold takes the same path) is explained, and the
+	// seats go back to picking.
+	var msg string
+	var holdID string
+	err = chromedp.Run(ctx,
+		chromedp.Click(`.seat[data-seat="B1"]`, chromedp.ByQuery),
+		chromedp.Click(`#hold-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Evaluate(`current.hold.id`, &holdID),
+	)
+	if err != nil {
+		t.Fatalf("hold B1: %v", err)
+	}
+	if _, err := cl.ReleaseHold(bctx, &bookdv1.ReleaseHoldRequest{HoldId: holdID}); err != nil {
+		t.Fatalf("release %s from elsewhere: %v", holdID, err)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.SendKeys(`#payment-ref`, "card-auth-4712", chromedp.ByQuery),
+		chromedp.Click(`#confirm-btn`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#message.error`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Text(`#message`, &msg, chromedp.ByQuery),
+		screenshot(dir, "5-hold-gone", &buf),
+	)
+	if err != nil {
+		t.Fatalf("confirm a released hold: %v", err)
+	}
+	if msg != "That hold was let go." {
+		t.Fatalf("after confirming a released hold the page says %q", msg)
+	}
+
+	// The sold-out event says so and offers nothing to hold.
+	var shopHidden bool
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(run.URL()+"#/event/"+sold.GetId()),
+		chromedp.WaitVisible(`#soldout`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById('shop').hidden`, &shopHidden),
+		screenshot(dir, "6-sold-out", &buf),
+	)
+	if err != nil {
+		t.Fatalf("sold out: %v", err)
+	}
+	if !shopHidden {
+		t.Fatal("a sold-out event still offers seats to hold")
+	}
+}

@@ -1,0 +1,95 @@
+package edge
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/rpc/waitroom"
+)
+
+// Config configures an edge Server.
+type Config struct {
+	// Cluster is the client the edge forwards calls through. Required.
+	Cluster *client.Client
+	// Staleness bounds how old a cached availability, event or event list
+	// may be when it is served (default DefaultStaleness). A hold or
+	// confirmation made through this edge drops the event's cached
+	// availability at once.
+	Staleness time.Duration
+	// NodeStaleness bounds how long the node answering one of the edge's
+	// reads may have gone without hearing from the leader (default
+	// DefaultNodeStaleness); a node past it refuses, and the client asks
+	// another. What a page shows is thus at most about Staleness +
+	// NodeStaleness old. Holds and confirmations always go to the leader.
+	NodeStaleness time.Duration
+	// ClientRate and ClientBurst limit the API calls of one client (by
+	// remote IP) per second; a rate of 0 means no limit.
+	ClientRate  float64
+	ClientBurst int
+	// EventRate and EventBurst limit the holds this edge forwards for one
+	// event per second; a rate of 0 means no limit.
+	EventRate  float64
+	EventBurst int
+	// MaxHoldsInFlight bounds the holds this edge has forwarded and not yet
+	// had answered; past it a hold is refused at once (RESOURCE_EXHAUSTED
+	// with a retry-after hint) instead of queueing behind the others. 0
+	// means no bound. Confirmations and releases are never refused here:
+	// shoppers already holding inventory finish their purchase.
+	MaxHoldsInFlight int
+	// Rooms, when set, gates holds on the events that have a waiting room
+	// and serves the rooms' JSON API under /waitroom/.
+	Rooms *waitroom.Rooms
+	// CallTimeout bounds one forwarded call (default 10s).
+	CallTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// DefaultStaleness is how old cached availability may be by default: well
+// under a second, so a page shows what is free, yet a thousand page views a
+// second cost the cluster a handful of reads.
+const DefaultStaleness = 250 * time.Millisecond
+
+// DefaultNodeStaleness is how far behind the leader a node serving the
+// edge's reads may be by default: a few heartbeats.
+const DefaultNodeStaleness = 500 * time.Millisecond
+
+func (c *Config) setDefaults() {
+	if c.Staleness == 0 {
+		c.Staleness = DefaultStaleness
+	}
+	if c.NodeStaleness == 0 {
+		c.NodeStaleness = DefaultNodeStaleness
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.ClientBurst == 0 {
+		c.ClientBurst = max(1, int(2*c.ClientRate))
+	}
+	if c.EventBurst == 0 {
+		c.EventBurst = max(1, int(c.EventRate))
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Cluster == nil:
+		return errors.New("edge: Config.Cluster is required")
+	case c.Staleness < 0 || c.NodeStaleness < 0:
+		return errors.New("edge: Config.Staleness or NodeStaleness is negative")
+	case c.ClientRate < 0 || c.ClientBurst < 0:
+		return errors.New("edge: Config.ClientRate or ClientBurst is negative")
+	case c.EventRate < 0 || c.EventBurst < 0:
+		return errors.New("edge: Config.EventRate or EventBurst is negative")
+	case c.MaxHoldsInFlight < 0:
+		return errors.New("edge: Config.MaxHoldsInFlight is negative")
+	case c.CallTimeout < 0:
+		return errors.New("edge: Config.CallTimeout is negative")
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+// Package web holds the booking page an edge serves: plain HTML, CSS and
+// JavaScript, embedded in the binary, that talk to the edge's
+// BookingService (Connect protocol, JSON) and waiting room API.
+//
+// The page lists and searches departures by date and name, shows live
+// availability, lets a shopper pick seats on a seat map (rows are the
+// labels' leading letters) or a general-admission quantity, holds them with
+// a visible countdown, confirms with a payment reference and shows the
+// booking. It queues in the event's waiting room when there is one.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed static
+var static embed.FS
+
+// Handler serves the page's files; every path that names no file gets the
+// page itself, so links such as /#/event/ev1 and /booking/bk1 load it.
+func Handler() http.Handler {
+	root, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.FileServerFS(root)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-cache")
+		if _, err := fs.Stat(root, trim(r.URL.Path)); err != nil {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = "/"
+			files.ServeHTTP(w, r2)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+func trim(p string) string {
+	for len(p) > 0 && p[0] == '/' {
+		p = p[1:]
+	}
+	if p == "" {
+		return "."
+	}
+	return p
+}
