@@ -75,7 +75,7 @@ func (t *txn) closeEvent(r *bookdv1.CloseEventRequest) (proto.Message, *Error) {
 	ev = t.setStatus(idx, ev, bookdv1.EventStatus_EVENT_STATUS_CLOSED)
 	t.dropWaitlist(idx)
 	t.feed(&Change{Kind: "event_closed", EventId: ev.Id, ProductId: ev.ProductId})
-	return &bookdv1.CloseEventResponse{Event: ev}, nil
+	return &bookdv1.CloseEventResponse{Event: t.withLabels(idx, ev)}, nil
 }
 
 func (t *txn) cancelEvent(r *bookdv1.CancelEventRequest) (proto.Message, *Error) {
@@ -94,7 +94,7 @@ func (t *txn) cancelEvent(r *bookdv1.CancelEventRequest) (proto.Message, *Error)
 	released := t.releaseEventHolds(idx, ev.GetId())
 	t.feed(&Change{Kind: "event_cancelled", EventId: ev.Id, ProductId: ev.ProductId,
 		Quantity: counters.GetBookedQuantity() + counters.GetBookedSeats()})
-	return &bookdv1.CancelEventResponse{Event: ev, ReleasedHolds: released,
+	return &bookdv1.CancelEventResponse{Event: t.withLabels(idx, ev), ReleasedHolds: released,
 		TicketsToRefund: counters.GetBookedQuantity() + counters.GetBookedSeats()}, nil
 }
 
@@ -106,6 +106,16 @@ func (t *txn) setStatus(idx uint64, ev *bookdv1.Event, status bookdv1.EventStatu
 	t.setProto(key(prefixEvent, idx), ev)
 	t.f.events[idx] = ev
 	return ev
+}
+
+// withLabels is a copy of a stored event with its seat labels, which are
+// stored apart, for a response.
+func (t *txn) withLabels(idx uint64, ev *bookdv1.Event) *bookdv1.Event {
+	out := proto.Clone(ev).(*bookdv1.Event)
+	labels := new(bookdv1.Event)
+	t.getProto(key(prefixLabels, idx), labels)
+	out.Seats = labels.GetSeats()
+	return out
 }
 
 // onSale refuses claims on an event whose sales stopped. Events stored

@@ -70,8 +70,8 @@ func TestCloseEventKeepsHolds(t *testing.T) {
 	released := h.hold(gaHold(ev, 1, time.Minute))
 	expiring := h.hold(seatHold(ev, 10*time.Second, "A5"))
 	closed := mustOK[*bookdv1.CloseEventResponse](t, h.exec(&bookdv1.CloseEventRequest{EventId: ev})).GetEvent()
-	if closed.GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CLOSED || closed.GetId() != ev {
-		t.Errorf("CloseEvent returned %v", closed)
+	if closed.GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CLOSED || closed.GetId() != ev || len(closed.GetSeats()) != 5 {
+		t.Errorf("CloseEvent returned %v, want the closed event with its 5 seats", closed)
 	}
 	h.at(5 * time.Second)
 	h.confirm(ga.GetId())
@@ -104,7 +104,7 @@ func TestCancelEvent(t *testing.T) {
 	h.at(time.Minute)
 	from := h.next
 	resp := mustOK[*bookdv1.CancelEventResponse](t, h.exec(&bookdv1.CancelEventRequest{EventId: ev}))
-	if resp.GetReleasedHolds() != 2 || resp.GetTicketsToRefund() != 5 || resp.GetEvent().GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CANCELLED {
+	if resp.GetReleasedHolds() != 2 || resp.GetTicketsToRefund() != 5 || resp.GetEvent().GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CANCELLED || len(resp.GetEvent().GetSeats()) != 5 {
 		t.Errorf("CancelEvent = released %d, to refund %d, status %v; want 2, 5 (GA 2, seats A3-A5), cancelled",
 			resp.GetReleasedHolds(), resp.GetTicketsToRefund(), resp.GetEvent().GetStatus())
 	}

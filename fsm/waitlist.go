@@ -38,7 +38,7 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 	switch _, err := t.checkClaim(c); {
 	case err == nil:
 		return nil, errorf(CodeFailedPrecondition, ReasonAvailable,
-			"event %s has %d tickets for you now: hold them instead of waiting", r.GetEventId(), r.GetQuantity())
+			"event %s has the %d tickets asked for free now: hold them instead of waiting", r.GetEventId(), r.GetQuantity())
 	case err.Reason != ReasonSoldOut:
 		return nil, err // closed, over a limit, unknown section...
 	}

@@ -212,6 +212,15 @@ func TestWatchChangesCursorOutOfRange(t *testing.T) {
 			return nil
 		})
 	}
+	stream, err := bookingClient(leader.RPCAddr).WatchChanges(ctx, &bookdv1.WatchChangesRequest{EventId: "ev_99999"})
+	if err == nil {
+		stream.Receive()
+		err = stream.Err()
+		stream.Close()
+	}
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		t.Errorf("watch of a missing event: %v, want NOT_FOUND", err)
+	}
 	for _, bad := range []string{"x", "0-0", "5", "-1-2", "1-99999999999"} {
 		_, err := watch(ctx, leader.RPCAddr, bad, 1)
 		var ce *connect.Error

@@ -22,12 +22,15 @@ const watchPage = 256
 // follower's stream is the leader's, possibly later. It ends when the client
 // goes away or the server stops.
 func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchChangesRequest, stream *connect.ServerStream[bookdv1.WatchChangesResponse]) error {
+	f := h.s.node.FSM()
 	if id := req.GetEventId(); id != "" {
 		if err := check(fsm.ValidateEventID("event_id", id)); err != nil {
 			return err
 		}
+		if _, err := f.Event(id); err != nil {
+			return toConnect(err) // NOT_FOUND here: this node has not seen it
+		}
 	}
-	f := h.s.node.FSM()
 	index, seq, err := parseCursor(req.GetCursor())
 	switch {
 	case err != nil:
