@@ -102,9 +102,12 @@ function leftText(a) {
   return n === 0 ? "Sold out" : `${n} left`;
 }
 
-// rowOf groups seat labels by their leading letters ("AA12" -> "AA");
+// rowOf groups seat labels into rows: a seat map's "STALLS-A-12" is in row
+// "STALLS-A"; other labels by their leading letters ("AA12" -> "AA");
 // labels without letters share the row "#".
 function rowOf(label) {
+  const map = /^(.+-.+)-[0-9]+$/.exec(label);
+  if (map) return map[1];
   const m = /^[^0-9]*/.exec(label)[0];
   return m || "#";
 }
