@@ -123,7 +123,9 @@ func buildMutant(t *testing.T, file string, edits map[string]string) string {
 			}
 			return os.MkdirAll(filepath.Join(copyDir, rel), 0o755)
 		}
-		if !strings.HasSuffix(path, ".go") && !strings.HasPrefix(d.Name(), "go.") {
+		// Go sources, the module files, and files the binary embeds.
+		embedded := strings.Contains(filepath.ToSlash(rel), "/static/")
+		if !strings.HasSuffix(path, ".go") && !strings.HasPrefix(d.Name(), "go.") && !embedded {
 			return nil
 		}
 		data, err := os.ReadFile(path)

@@ -42,9 +42,11 @@ func checkStoreKeys(dir, gaEvent string, ops []history.Op) (early int, bad []str
 		return 0, []string{fmt.Sprintf("%s: open store: %v", dir, err)}
 	}
 	defer f.Close()
-	// Keys are scoped per customer: the probe is the op's client's.
+	// Keys are scoped per customer: the probe is the op's client's. It asks
+	// for the most a valid claim may (CertainRefusals leaves invalid ones to
+	// the state machine), more than gaCapacity.
 	unused := func(client int, kind history.Kind, key string) bool {
-		const tooMany = 1 << 40
+		const tooMany = fsm.MaxQuantityOfHold
 		customer := customerOf(client)
 		cmd := &fsm.Command{Op: &fsmv1.Command_Book{Book: &bookdv1.BookRequest{EventId: gaEvent, CustomerId: customer, Quantity: tooMany, IdempotencyKey: key}}}
 		if kind == history.Hold {
