@@ -30,7 +30,10 @@ func TestRemovedNodeStaysRemoved(t *testing.T) {
 	}
 	// What n3's registration loop sends, arriving after the removal.
 	self := &bookdv1.AddNodeRequest{Id: "n3", RaftAddress: n3.RaftAddr, RpcAddress: n3.RPCAddr, ForSelf: true}
-	_, err := clusterClient(c.Nodes[1].RPCAddr).AddNode(ctx, self)
+	// (Removing n3 may have moved leadership: retry while unavailable.)
+	_, err := retry(ctx, func(ctx context.Context) (*bookdv1.AddNodeResponse, error) {
+		return clusterClient(c.Nodes[1].RPCAddr).AddNode(ctx, self)
+	})
 	if connect.CodeOf(err) != connect.CodeFailedPrecondition || reason(err) != rpc.ReasonMemberRemoved {
 		t.Fatalf("n3 asking for itself after its removal: %v (reason %q), want FAILED_PRECONDITION member_removed", err, reason(err))
 	}
