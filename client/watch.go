@@ -56,6 +56,10 @@ func (c *Client) Watch(ctx context.Context, req *bookdv1.WatchChangesRequest, fn
 			return stop.err
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case connect.CodeOf(err) == connect.CodeDeadlineExceeded:
+			// Streams have no attempt timeout: the deadline is the
+			// caller's, which the server enforced a moment before ctx.
+			return context.DeadlineExceeded
 		case err != nil && !retryable(ctx, err):
 			return err
 		}
