@@ -67,6 +67,22 @@ func TestTokensAndRoles(t *testing.T) {
 		}
 	}
 
+	// WatchChanges is a server stream: the first change (event_created)
+	// comes only to a caller allowed to read.
+	watchFeed := func(tok string) error {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s, err := sc.booking(tok).WatchChanges(wctx, &bookdv1.WatchChangesRequest{})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if !s.Receive() {
+			return s.Err()
+		}
+		return nil
+	}
+
 	for _, tc := range []struct {
 		name  string
 		token string
@@ -87,6 +103,9 @@ func TestTokensAndRoles(t *testing.T) {
 		{"stream without a token (gRPC)", "", stream(connect.WithGRPC()), connect.CodeUnauthenticated},
 		{"stream with a wrong token (Connect)", "wrong-token-0123456789", stream(), connect.CodeUnauthenticated},
 		{"stream as reader", reader, stream(), 0},
+		{"watch the feed without a token", "", watchFeed, connect.CodeUnauthenticated},
+		{"watch the feed with a wrong token", "wrong-token-0123456789", watchFeed, connect.CodeUnauthenticated},
+		{"watch the feed as reader", reader, watchFeed, 0},
 	} {
 		err := tc.call(tc.token)
 		for i := 0; tc.want == 0 && outcomeUnknown(err) && i < 20; i++ {
