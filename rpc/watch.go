@@ -27,8 +27,8 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 		if err := check(fsm.ValidateEventID("event_id", id)); err != nil {
 			return err
 		}
-		if _, err := f.Event(id); err != nil {
-			return toConnect(err) // NOT_FOUND here: this node has not seen it
+		if err := h.eventExists(ctx, id); err != nil {
+			return err
 		}
 	}
 	index, seq, err := parseCursor(req.GetCursor())
@@ -79,6 +79,19 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 			return connect.NewError(connect.CodeUnavailable, errors.New("node is shutting down; resume from the last cursor on another node"))
 		}
 	}
+}
+
+// eventExists answers NOT_FOUND for an event that does not exist. A node
+// that has not applied the event yet asks the leader, so that a watcher on
+// a lagging follower is not refused an event just created.
+func (h *BookingHandler) eventExists(ctx context.Context, id string) error {
+	if _, err := h.s.node.FSM().Event(id); err == nil || h.s.node.IsLeader() {
+		return toConnect(err)
+	}
+	_, err := toLeader(ctx, h.s, func(ctx context.Context, p *peer) (*bookdv1.GetEventResponse, error) {
+		return p.booking.GetEvent(ctx, &bookdv1.GetEventRequest{EventId: id})
+	})
+	return err
 }
 
 func publicChange(c *fsm.Change) *bookdv1.Change {

@@ -117,8 +117,48 @@ func conflictOrErr(err error) error {
 }
 
 // Audit reads every booking of the event (linearizably, from the leader)
-// and checks them against the event's counters.
+// and checks them against the event's counters. Calls still in flight when
+// a run ends may commit meanwhile, so the counters are read before and after
+// the bookings, and the reading is repeated until they agree.
 func (t *bookdTarget) Audit(ctx context.Context, event string, inv Inventory) (Audit, error) {
+	booked := func() (int64, error) {
+		av, err := t.clients[0].Availability(ctx, event)
+		if err != nil {
+			return 0, fmt.Errorf("availability: %w", err)
+		}
+		if inv.Seats == nil {
+			return av.GetBookedQuantity(), nil
+		}
+		return av.GetBookedSeats(), nil
+	}
+	for attempt := 1; ; attempt++ {
+		before, err := booked()
+		if err != nil {
+			return Audit{}, err
+		}
+		a, err := t.readBookings(ctx, event)
+		if err != nil {
+			return a, err
+		}
+		after, err := booked()
+		if err != nil {
+			return a, err
+		}
+		if before != after && attempt < 20 {
+			time.Sleep(100 * time.Millisecond) // still moving
+			continue
+		}
+		if inv.Seats == nil {
+			a.Oversold = max(0, a.Tickets-inv.Capacity)
+		}
+		a.CounterDiffers = after != a.Tickets
+		return a, nil
+	}
+}
+
+// readBookings counts the confirmed bookings of an event and the seats
+// sold twice among them.
+func (t *bookdTarget) readBookings(ctx context.Context, event string) (Audit, error) {
 	var a Audit
 	owners := map[string]int{}
 	token := ""
@@ -140,20 +180,9 @@ func (t *bookdTarget) Audit(ctx context.Context, event string, inv Inventory) (A
 			}
 		}
 		if token = page.GetNextPageToken(); token == "" {
-			break
+			return a, nil
 		}
 	}
-	av, err := t.clients[0].Availability(ctx, event)
-	if err != nil {
-		return a, fmt.Errorf("availability: %w", err)
-	}
-	if inv.Seats == nil {
-		a.Oversold = max(0, a.Tickets-inv.Capacity)
-		a.CounterDiffers = av.GetBookedQuantity() != a.Tickets
-	} else {
-		a.CounterDiffers = av.GetBookedSeats() != a.Tickets
-	}
-	return a, nil
 }
 
 func (t *bookdTarget) Close() error {
