@@ -111,8 +111,8 @@ func (n *Node) open() error {
 	n.reads = newReadGate(n.raft)
 	n.stopped.Add(3)
 	go n.watchLeadership(leaderCh)
-	go n.sweepHolds()
-	go n.purgeOld()
+	go n.whileLeading(n.cfg.SweepInterval, n.sweepHolds)
+	go n.whileLeading(n.cfg.PurgeInterval, n.purgeOld)
 	return nil
 }
 

@@ -10,12 +10,11 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// sweepHolds proposes ExpireHolds while this node leads and some hold is
-// due, so that expirations reach the change feed promptly. Correctness does
-// not depend on it: every command expires due holds before it runs.
-func (n *Node) sweepHolds() {
+// whileLeading calls fn every interval while this node leads, until the
+// node stops.
+func (n *Node) whileLeading(interval time.Duration, fn func()) {
 	defer n.stopped.Done()
-	tick := time.NewTicker(n.cfg.SweepInterval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -23,47 +22,46 @@ func (n *Node) sweepHolds() {
 			return
 		case <-tick.C:
 		}
-		if n.raft.State() != raft.Leader || !n.fsm.HoldsDue(n.Now()) {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.SweepInterval*5)
-		_, err := n.Propose(ctx, &fsm.Command{Op: &fsmv1.Command_ExpireHolds{ExpireHolds: &fsmv1.ExpireHolds{}}})
-		cancel()
-		if err != nil && !errors.Is(err, ErrNotLeader) {
-			n.log.Warn("expire holds", "err", err)
+		if n.raft.State() == raft.Leader {
+			fn()
 		}
 	}
 }
 
-// purgeOld proposes Purge while this node leads and some idempotency record
-// is older than fsm.IdempotencyRetention, or some change-feed record older
-// than FeedRetention.
+// sweepHolds proposes ExpireHolds when some hold is due, so that
+// expirations reach the change feed promptly. Correctness does not depend
+// on it: every command expires due holds before it runs.
+func (n *Node) sweepHolds() {
+	if !n.fsm.HoldsDue(n.Now()) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.SweepInterval*5)
+	defer cancel()
+	_, err := n.Propose(ctx, &fsm.Command{Op: &fsmv1.Command_ExpireHolds{ExpireHolds: &fsmv1.ExpireHolds{}}})
+	if err != nil && !errors.Is(err, ErrNotLeader) {
+		n.log.Warn("expire holds", "err", err)
+	}
+}
+
+// purgeOld proposes Purge when some idempotency record is older than
+// fsm.IdempotencyRetention, or some change-feed record older than
+// FeedRetention.
 func (n *Node) purgeOld() {
-	defer n.stopped.Done()
-	tick := time.NewTicker(n.cfg.PurgeInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-n.stopCh:
-			return
-		case <-tick.C:
-		}
-		now := n.Now()
-		p := &fsmv1.Purge{
-			IdempotencyBeforeUnixNanos: now - fsm.IdempotencyRetention.Nanoseconds(),
-			FeedBeforeUnixNanos:        now - n.cfg.FeedRetention.Nanoseconds(),
-		}
-		if n.raft.State() != raft.Leader || !n.fsm.PurgeDue(p.IdempotencyBeforeUnixNanos, p.FeedBeforeUnixNanos) {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.PurgeInterval)
-		res, err := n.Propose(ctx, &fsm.Command{Op: &fsmv1.Command_Purge{Purge: p}})
-		cancel()
-		switch {
-		case err != nil && !errors.Is(err, ErrNotLeader):
-			n.log.Warn("purge", "err", err)
-		case err == nil && res.Err != nil:
-			n.log.Warn("purge refused", "err", res.Err)
-		}
+	now := n.Now()
+	p := &fsmv1.Purge{
+		IdempotencyBeforeUnixNanos: now - fsm.IdempotencyRetention.Nanoseconds(),
+		FeedBeforeUnixNanos:        now - n.cfg.FeedRetention.Nanoseconds(),
+	}
+	if !n.fsm.PurgeDue(p.IdempotencyBeforeUnixNanos, p.FeedBeforeUnixNanos) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.PurgeInterval)
+	defer cancel()
+	res, err := n.Propose(ctx, &fsm.Command{Op: &fsmv1.Command_Purge{Purge: p}})
+	switch {
+	case err != nil && !errors.Is(err, ErrNotLeader):
+		n.log.Warn("purge", "err", err)
+	case err == nil && res.Err != nil:
+		n.log.Warn("purge refused", "err", res.Err)
 	}
 }
