@@ -2,8 +2,9 @@
 // any number of copies of it, in front of a cluster.
 //
 // An edge serves the web booking page (package web, embedded in the binary)
-// and answers the customer-facing calls of bookd.v1.BookingService (events,
-// availability, holds, confirmations, bookings) by forwarding them to the
+// and answers the customer-facing calls of bookd.v1.BookingService (events
+// and their filters, products, availability, holds and their extension,
+// confirmations, bookings, the waitlist) by forwarding them to the
 // cluster through the client package. It keeps no booking state: every
 // claim on inventory is decided by the cluster's Raft log, so two edges can
 // never sell the same seat and killing an edge loses nothing.

@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
@@ -11,6 +10,7 @@ import (
 	"github.com/bookd/bookd/client"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"google.golang.org/protobuf/proto"
 )
 
 // AdmissionHeader carries a waiting room's admission token on Hold (and on
@@ -68,13 +68,21 @@ func (p *proxy) ListEvents(ctx context.Context, req *bookdv1.ListEventsRequest) 
 	if req.GetPageSize() < 0 {
 		return nil, invalid("page_size: %d is negative", req.GetPageSize())
 	}
-	key := fmt.Sprintf("%d/%s", req.GetPageSize(), req.GetPageToken())
-	res, err := p.s.lists.get(ctx, key, func(ctx context.Context) (*bookdv1.ListEventsResponse, error) {
+	// The filters and the page are the cache key; the read options are the edge's.
+	q := proto.Clone(req).(*bookdv1.ListEventsRequest)
+	q.Read = nil
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(q)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	res, err := p.s.lists.get(ctx, string(raw), func(ctx context.Context) (*bookdv1.ListEventsResponse, error) {
 		ctx, cancel := p.s.bound(ctx)
 		defer cancel()
 		read := &bookdv1.ReadOptions{}
 		p.s.staleRead()(read)
-		return p.s.cfg.Cluster.ListEvents(ctx, &bookdv1.ListEventsRequest{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Read: read})
+		q := proto.Clone(q).(*bookdv1.ListEventsRequest)
+		q.Read = read
+		return p.s.cfg.Cluster.ListEvents(ctx, q)
 	})
 	return res, relay(err)
 }
@@ -150,6 +158,61 @@ func (p *proxy) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest
 	}
 	p.s.done(ctx, hold.GetEventId())
 	return &bookdv1.ReleaseHoldResponse{Hold: hold}, nil
+}
+
+func (p *proxy) ExtendHold(ctx context.Context, req *bookdv1.ExtendHoldRequest) (*bookdv1.ExtendHoldResponse, error) {
+	if req.GetHoldId() == "" {
+		return nil, invalid("hold_id: required")
+	}
+	hold, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Hold, error) { return p.s.cfg.Cluster.ExtendHold(ctx, req) })
+	if err != nil {
+		return nil, err
+	}
+	return &bookdv1.ExtendHoldResponse{Hold: hold}, nil
+}
+
+func (p *proxy) JoinWaitlist(ctx context.Context, req *bookdv1.JoinWaitlistRequest) (*bookdv1.JoinWaitlistResponse, error) {
+	if req.GetEventId() == "" {
+		return nil, invalid("event_id: required")
+	}
+	e, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.WaitlistEntry, error) {
+		return p.s.cfg.Cluster.JoinWaitlist(ctx, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bookdv1.JoinWaitlistResponse{Entry: e}, nil
+}
+
+func (p *proxy) LeaveWaitlist(ctx context.Context, req *bookdv1.LeaveWaitlistRequest) (*bookdv1.LeaveWaitlistResponse, error) {
+	if req.GetEntryId() == "" {
+		return nil, invalid("entry_id: required")
+	}
+	e, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.WaitlistEntry, error) {
+		return p.s.cfg.Cluster.LeaveWaitlist(ctx, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &bookdv1.LeaveWaitlistResponse{Entry: e}, nil
+}
+
+func (p *proxy) GetWaitlistEntry(ctx context.Context, req *bookdv1.GetWaitlistEntryRequest) (*bookdv1.GetWaitlistEntryResponse, error) {
+	if req.GetEntryId() == "" {
+		return nil, invalid("entry_id: required")
+	}
+	return forward(ctx, p.s, func(ctx context.Context) (*bookdv1.GetWaitlistEntryResponse, error) {
+		return p.s.cfg.Cluster.GetWaitlistEntry(ctx, req.GetEntryId()) // fresh: an offer must show at once
+	})
+}
+
+func (p *proxy) ListProducts(ctx context.Context, req *bookdv1.ListProductsRequest) (*bookdv1.ListProductsResponse, error) {
+	return forward(ctx, p.s, func(ctx context.Context) (*bookdv1.ListProductsResponse, error) {
+		q := proto.Clone(req).(*bookdv1.ListProductsRequest)
+		q.Read = &bookdv1.ReadOptions{}
+		p.s.staleRead()(q.Read)
+		return p.s.cfg.Cluster.ListProducts(ctx, q)
+	})
 }
 
 func (p *proxy) GetBooking(ctx context.Context, req *bookdv1.GetBookingRequest) (*bookdv1.GetBookingResponse, error) {
