@@ -171,10 +171,10 @@ func opFor(c *Command) op {
 		return mutation("create_event", "", r, r.GetIdempotencyKey(), (*txn).createEvent, newMsg[bookdv1.CreateEventResponse])
 	case *fsmv1.Command_CloseEvent:
 		r := o.CloseEvent
-		return mutation("close_event", "", r, r.GetIdempotencyKey(), (*txn).closeEvent, newMsg[bookdv1.CloseEventResponse])
+		return mutation("close_event", r.GetEventId(), r, r.GetIdempotencyKey(), (*txn).closeEvent, newMsg[bookdv1.CloseEventResponse])
 	case *fsmv1.Command_CancelEvent:
 		r := o.CancelEvent
-		return mutation("cancel_event", "", r, r.GetIdempotencyKey(), (*txn).cancelEvent, newMsg[bookdv1.CancelEventResponse])
+		return mutation("cancel_event", r.GetEventId(), r, r.GetIdempotencyKey(), (*txn).cancelEvent, newMsg[bookdv1.CancelEventResponse])
 	case *fsmv1.Command_Hold:
 		r := o.Hold
 		return mutation("hold", r.GetCustomerId(), r, r.GetIdempotencyKey(), (*txn).hold, newMsg[bookdv1.HoldResponse])

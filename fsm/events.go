@@ -73,8 +73,8 @@ func (t *txn) closeEvent(r *bookdv1.CloseEventRequest) (proto.Message, *Error) {
 		return nil, err
 	}
 	ev = t.setStatus(idx, ev, bookdv1.EventStatus_EVENT_STATUS_CLOSED)
-	t.dropWaitlist(idx)
 	t.feed(&Change{Kind: "event_closed", EventId: ev.Id, ProductId: ev.ProductId})
+	t.dropWaitlist(idx)
 	return &bookdv1.CloseEventResponse{Event: t.withLabels(idx, ev)}, nil
 }
 
@@ -90,10 +90,10 @@ func (t *txn) cancelEvent(r *bookdv1.CancelEventRequest) (proto.Message, *Error)
 		return nil, errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is already cancelled", ev.GetId())
 	}
 	ev = t.setStatus(idx, ev, bookdv1.EventStatus_EVENT_STATUS_CANCELLED)
-	t.dropWaitlist(idx)
-	released := t.releaseEventHolds(idx, ev.GetId())
 	t.feed(&Change{Kind: "event_cancelled", EventId: ev.Id, ProductId: ev.ProductId,
 		Quantity: counters.GetBookedQuantity() + counters.GetBookedSeats()})
+	t.dropWaitlist(idx)
+	released := t.releaseEventHolds(idx, ev.GetId())
 	return &bookdv1.CancelEventResponse{Event: t.withLabels(idx, ev), ReleasedHolds: released,
 		TicketsToRefund: counters.GetBookedQuantity() + counters.GetBookedSeats()}, nil
 }

@@ -112,6 +112,7 @@ func TestCreateEventInvalid(t *testing.T) {
 		{"empty seat label", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{"A1", ""}}, []string{"seats[1]:", "required"}},
 		{"seat label too long", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{strings.Repeat("s", fsm.MaxSeatLabelLen+1)}}, []string{"seats[0]:", "at most 32"}},
 		{"seat label control character", &bookdv1.CreateEventRequest{Name: "n", Seats: []string{"A\t1"}}, []string{"seats[0]:", "control"}},
+		{"starts after 2199", &bookdv1.CreateEventRequest{Name: "n", Capacity: 1, StartsAt: &timestamppb.Timestamp{Seconds: fsm.MaxStartsAtSeconds}}, []string{"starts_at:", "2199"}},
 		{"too many seats", &bookdv1.CreateEventRequest{Name: "n", Seats: tooManySeats}, []string{"seats:", strconv.Itoa(fsm.MaxSeatsPerEvent), strconv.Itoa(fsm.MaxSeatsPerEvent + 1)}},
 		{"idempotency key too long", &bookdv1.CreateEventRequest{Name: "n", Capacity: 1, IdempotencyKey: strings.Repeat("k", fsm.MaxIDLen+1)}, []string{"idempotency_key:", "at most 128"}},
 	}

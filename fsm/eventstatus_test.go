@@ -122,7 +122,7 @@ func TestCancelEvent(t *testing.T) {
 	}
 	wantStrings(t, "changes", kindsSince(t, h.f, from), []string{
 		"hold_expired:" + expired.GetId(),
-		"hold_released:" + held[0].GetId(), "hold_released:" + held[1].GetId(), "event_cancelled:" + ev})
+		"event_cancelled:" + ev, "hold_released:" + held[0].GetId(), "hold_released:" + held[1].GetId()})
 	checkAvail(t, h.avail(ev), 8, 0, 2, []string{"A1", "A2"})
 
 	bookings, _, err := h.f.ListBookings(ev, "", "", 100)

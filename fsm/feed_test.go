@@ -76,8 +76,8 @@ func feedScenario(h *harness) []string {
 		"hold_expired:" + offer,
 		"hold_created:" + last.GetId(),
 		"event_closed:" + ev,
-		"hold_released:" + last.GetId(),
 		"event_cancelled:" + ev,
+		"hold_released:" + last.GetId(),
 	}
 }
 

@@ -116,8 +116,13 @@ func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seat
 		if err != nil {
 			return nil, err
 		}
-		if sv.state == seatBooked {
+		// The state machine refuses at the first seat that is not free;
+		// only a booked one is sure to still be there, with this answer.
+		switch sv.state {
+		case seatBooked:
 			return errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, eventID), nil
+		case seatHeld, seatBlocked:
+			return nil, nil
 		}
 	}
 	if len(seats) > 0 {

@@ -26,6 +26,9 @@ const (
 	// MaxHoldLifetime caps how long ExtendHold can keep a hold alive, counted
 	// from its creation.
 	MaxHoldLifetime = 2 * time.Hour
+	// MaxStartsAtSeconds bounds start times (2200-01-01 UTC), which are
+	// kept in Unix nanoseconds.
+	MaxStartsAtSeconds = 7258118400
 	// MaxTicketsPerCustomer bounds an event's per-customer limit.
 	MaxTicketsPerCustomer = 10_000
 )
@@ -35,8 +38,8 @@ func ValidateCreateEvent(r *bookdv1.CreateEventRequest) *Error {
 	if err := checkText("name", r.GetName(), MaxNameLen, true); err != nil {
 		return err
 	}
-	if r.StartsAt != nil && (!r.StartsAt.IsValid() || r.StartsAt.GetSeconds() < 0) {
-		return invalid("starts_at: not a valid timestamp after 1970")
+	if r.StartsAt != nil && (!r.StartsAt.IsValid() || r.StartsAt.GetSeconds() < 0 || r.StartsAt.GetSeconds() >= MaxStartsAtSeconds) {
+		return invalid("starts_at: not a valid timestamp from 1970 to 2199")
 	}
 	if id := r.GetProductId(); id != "" {
 		if err := checkRef("product_id", kindProduct, id); err != nil {

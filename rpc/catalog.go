@@ -114,14 +114,14 @@ func eventFilter(req *bookdv1.ListEventsRequest) (fsm.EventFilter, error) {
 		return f, invalidArgument("min_available: must not be negative, got %d", f.MinAvailable)
 	}
 	if ts := req.GetStartsAfter(); ts != nil {
-		if !ts.IsValid() || ts.GetSeconds() < 0 {
-			return f, invalidArgument("starts_after: not a valid timestamp after 1970")
+		if !ts.IsValid() || ts.GetSeconds() < 0 || ts.GetSeconds() >= fsm.MaxStartsAtSeconds {
+			return f, invalidArgument("starts_after: not a valid timestamp from 1970 to 2199")
 		}
 		f.StartsAfter = ts.AsTime().UnixNano()
 	}
 	if ts := req.GetStartsBefore(); ts != nil {
-		if !ts.IsValid() || ts.GetSeconds() < 0 {
-			return f, invalidArgument("starts_before: not a valid timestamp after 1970")
+		if !ts.IsValid() || ts.GetSeconds() < 0 || ts.GetSeconds() >= fsm.MaxStartsAtSeconds {
+			return f, invalidArgument("starts_before: not a valid timestamp from 1970 to 2199")
 		}
 		f.StartsBefore = max(ts.AsTime().UnixNano(), 1)
 	}
