@@ -100,12 +100,12 @@ func (n *Node) open() error {
 		for _, p := range n.cfg.InitialCluster {
 			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: serverAddress(p.ID, p.RaftAddr)})
 		}
-		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, n.transport, raft.Configuration{Servers: servers}); err != nil {
+		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, noPipeline{n.transport}, raft.Configuration{Servers: servers}); err != nil {
 			return fmt.Errorf("raftnode: bootstrap: %w", err)
 		}
 		n.log.Info("bootstrapped new cluster", "members", len(servers))
 	}
-	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, n.transport); err != nil {
+	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
 	n.reads = newReadGate(n.raft)

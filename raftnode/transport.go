@@ -203,3 +203,17 @@ func SourceAddr(bind string) *net.TCPAddr {
 	}
 	return &net.TCPAddr{IP: ip}
 }
+
+// noPipeline is the network transport without pipelined replication. In
+// hashicorp/raft v1.7, a follower answering an AppendEntries with
+// Success=false while the leader pipelines can leave the pipeline's
+// goroutines waiting on each other: that follower gets no more entries until
+// the leader restarts, and the leader's Shutdown hangs (seen here as a hung
+// Close after a leader stepped down under load). Without a pipeline, raft
+// sends one AppendEntries at a time to each follower, each carrying up to
+// MaxAppendEntries entries.
+type noPipeline struct{ *raft.NetworkTransport }
+
+func (noPipeline) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft.AppendPipeline, error) {
+	return nil, raft.ErrPipelineReplicationNotSupported
+}
