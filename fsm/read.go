@@ -188,21 +188,6 @@ func (f *FSM) WaitlistEntry(id string) (*bookdv1.WaitlistEntry, int64, error) {
 	return e, position, err
 }
 
-// waitlistLength counts an event's waiting entries.
-func waitlistLength(r pebble.Reader, event uint64) (int64, error) {
-	prefix := key(prefixWaitEv, event)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return 0, err
-	}
-	defer it.Close()
-	var n int64
-	for ok := it.First(); ok; ok = it.Next() {
-		n++
-	}
-	return n, nil
-}
-
 func notFoundIf(cond bool, format string, args ...any) error {
 	if !cond {
 		return nil
@@ -274,9 +259,7 @@ func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabil
 		resp.AppliedIndex = applied
 		resp.BlockedSeats = counters.GetBlockedSeats()
 		resp.Status = ev.GetStatus()
-		if resp.WaitlistLength, err = waitlistLength(r, event); err != nil {
-			return err
-		}
+		resp.WaitlistLength = counters.GetWaiting()
 		// Per-section counts need every seat's state only when there is a
 		// seat map; seats given by label are all in the section "".
 		withMap := len(ev.GetSections()) > 0

@@ -53,6 +53,7 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 	}
 	t.setProto(key(prefixWait, t.index), e)
 	t.set(key(prefixWaitEv, idx, t.index), nil)
+	t.eventCounters(idx).Waiting++
 	t.feed(entryChange("waitlist_joined", e))
 	return &bookdv1.JoinWaitlistResponse{Entry: e}, nil
 }
@@ -143,6 +144,7 @@ func (t *txn) endEntry(event, n uint64, e *bookdv1.WaitlistEntry, status bookdv1
 	e.Status = status
 	t.setProto(key(prefixWait, n), e)
 	t.delete(key(prefixWaitEv, event, n))
+	t.eventCounters(event).Waiting--
 }
 
 func entryChange(kind string, e *bookdv1.WaitlistEntry) *Change {

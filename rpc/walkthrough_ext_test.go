@@ -205,4 +205,3 @@ func (w *jsonWatch) until(t *testing.T, ok func(*bookdv1.Change) bool) *bookdv1.
 	t.Logf("stream ended: %v", w.stream.Err())
 	return nil
 }
-

@@ -55,8 +55,6 @@ const (
 	// pgExtraConns are pool connections beyond one per caller, for Prepare
 	// and Audit running beside a load.
 	pgExtraConns = 4
-	// pgConnectTimeout bounds newPostgresTarget's opening of the pool.
-	pgConnectTimeout = 2 * time.Minute
 	// pgTries is how often a transaction that hit a deadlock or a
 	// serialization failure is run in all.
 	pgTries = 5
@@ -94,15 +92,8 @@ type pgTarget struct {
 	seated      sync.Map // event id -> whether it has seats (bool)
 }
 
-// newPostgresTarget connects to the server at dsn with a pool of clients
-// connections (plus a few), all established before it returns.
-func newPostgresTarget(dsn string, clients int) (Target, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), pgConnectTimeout)
-	defer cancel()
-	return openPostgresTarget(ctx, dsn, clients)
-}
-
-// openPostgresTarget is newPostgresTarget bounded by ctx.
+// openPostgresTarget connects to the server at dsn with a pool of clients
+// connections (plus a few), all established before it returns or ctx ends.
 func openPostgresTarget(ctx context.Context, dsn string, clients int) (Target, error) {
 	clients = max(clients, 1)
 	cfg, err := pgxpool.ParseConfig(dsn)

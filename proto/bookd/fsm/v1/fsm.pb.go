@@ -601,8 +601,10 @@ type EventCounters struct {
 	HeldSeats      int64                  `protobuf:"varint,4,opt,name=held_seats,json=heldSeats,proto3" json:"held_seats,omitempty"`
 	BookedSeats    int64                  `protobuf:"varint,5,opt,name=booked_seats,json=bookedSeats,proto3" json:"booked_seats,omitempty"`
 	// Seats of the event, and those not for sale.
-	Seats         int64 `protobuf:"varint,6,opt,name=seats,proto3" json:"seats,omitempty"`
-	BlockedSeats  int64 `protobuf:"varint,7,opt,name=blocked_seats,json=blockedSeats,proto3" json:"blocked_seats,omitempty"`
+	Seats        int64 `protobuf:"varint,6,opt,name=seats,proto3" json:"seats,omitempty"`
+	BlockedSeats int64 `protobuf:"varint,7,opt,name=blocked_seats,json=blockedSeats,proto3" json:"blocked_seats,omitempty"`
+	// Entries waiting on the event's waitlist (so reads need not count them).
+	Waiting       int64 `protobuf:"varint,8,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -675,6 +677,13 @@ func (x *EventCounters) GetSeats() int64 {
 func (x *EventCounters) GetBlockedSeats() int64 {
 	if x != nil {
 		return x.BlockedSeats
+	}
+	return 0
+}
+
+func (x *EventCounters) GetWaiting() int64 {
+	if x != nil {
+		return x.Waiting
 	}
 	return 0
 }
@@ -1109,7 +1118,7 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\vrpc_address\x18\x02 \x01(\tR\n" +
 	"rpcAddress\"\"\n" +
 	"\x10UnregisterMember\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xda\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xf4\x01\n" +
 	"\rEventCounters\x12#\n" +
 	"\rheld_quantity\x18\x02 \x01(\x03R\fheldQuantity\x12'\n" +
 	"\x0fbooked_quantity\x18\x03 \x01(\x03R\x0ebookedQuantity\x12\x1d\n" +
@@ -1117,7 +1126,8 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"held_seats\x18\x04 \x01(\x03R\theldSeats\x12!\n" +
 	"\fbooked_seats\x18\x05 \x01(\x03R\vbookedSeats\x12\x14\n" +
 	"\x05seats\x18\x06 \x01(\x03R\x05seats\x12#\n" +
-	"\rblocked_seats\x18\a \x01(\x03R\fblockedSeats\"\xe7\x01\n" +
+	"\rblocked_seats\x18\a \x01(\x03R\fblockedSeats\x12\x18\n" +
+	"\awaiting\x18\b \x01(\x03R\awaiting\"\xe7\x01\n" +
 	"\x11IdempotencyRecord\x12!\n" +
 	"\frequest_hash\x18\x01 \x01(\fR\vrequestHash\x12\x1d\n" +
 	"\n" +
