@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bookd/bookd/fsm"
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"google.golang.org/protobuf/proto"
@@ -128,6 +129,9 @@ func contains(ids []string, id string) bool {
 
 func checkDomainRules(t *testing.T, h *harness, step int, limit int64, events, customers, holds, bookings, entries []string) {
 	t.Helper()
+	if _, err := fsm.CheckSeatIndex(h.f); err != nil {
+		t.Fatalf("step %d: seats in memory differ from the store: %v", step, err)
+	}
 	tickets := map[string]int64{} // event/customer
 	for _, id := range holds {
 		hd := h.readHold(id, h.now)

@@ -47,6 +47,8 @@ type FSM struct {
 	events map[uint64]*bookdv1.Event
 	// layouts caches decoded seat layouts (see cache.go); FSM goroutine only.
 	layouts map[uint64]*fsmv1.SeatLayout
+	// seats holds the seats of hot events in memory (seatindex.go).
+	seats seatIndex
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -82,6 +84,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.db = db
 	f.events = nil
 	f.layouts = nil
+	f.seats.reset()
 	f.clock = clock
 	f.nextExpiry = nextExpiry
 	f.sweepHint.Store(nextExpiry)

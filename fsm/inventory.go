@@ -129,14 +129,19 @@ func (t *txn) addTickets(event uint64, customer string, delta int64) {
 	t.set(ticketKey(event, customer), u64(nil, uint64(n)))
 }
 
-// seat reads a seat's state, through the batch's seat cache (cache.go).
+// seat reads a seat's state: from memory when the event's seats are there
+// (seatindex.go), else through the batch's seat cache (cache.go).
 func (t *txn) seat(event uint64, label string) (seatValue, bool) {
+	if sv, found, indexed := t.f.seats.get(event, label); indexed {
+		return sv, found
+	}
 	k := seatKey(event, label)
 	if sv, ok := t.seats[string(k)]; ok {
 		return sv, true
 	}
 	v, ok, err := getValue(t.b, k)
 	must(err)
+	t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats())
 	if !ok {
 		return seatValue{}, false
 	}
@@ -146,10 +151,12 @@ func (t *txn) seat(event uint64, label string) (seatValue, bool) {
 	return sv, true
 }
 
-// setSeat writes a seat's state to the batch and its seat cache.
+// setSeat writes a seat's state to the batch, and to memory or the batch's
+// seat cache.
 func (t *txn) setSeat(event uint64, label string, sv seatValue) {
 	k := seatKey(event, label)
 	t.set(k, sv.encode())
+	t.f.seats.set(event, label, sv)
 	t.cacheSeat(k, sv)
 }
 

@@ -347,6 +347,9 @@ func clockOf(t *testing.T, f *fsm.FSM) int64 {
 
 func checkInvariants(t *testing.T, f *fsm.FSM, holdIDs []string, now int64) {
 	t.Helper()
+	if _, err := fsm.CheckSeatIndex(f); err != nil {
+		t.Errorf("seats in memory differ from the store: %v", err)
+	}
 	type tally struct {
 		heldGA, bookedGA int64
 		heldSeats        map[string]string // seat -> the hold or booking that has it

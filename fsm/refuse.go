@@ -26,7 +26,7 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 	err := f.view(func(r pebble.Reader) error {
 		left := map[uint64]int64{} // GA tickets bookings leave, by event
 		for i, cmd := range cmds {
-			refusal, err := certainRefusal(r, cmd, left)
+			refusal, err := f.certainRefusal(r, cmd, left)
 			if err != nil {
 				return err
 			}
@@ -40,7 +40,7 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 	return refusals
 }
 
-func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
+func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
 	var eventID, customerID string
 	var quantity int64
 	var seats []string
@@ -65,7 +65,7 @@ func certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Erro
 	if !ok || o.key == "" {
 		return nil, nil
 	}
-	refusal, err := soldFor(r, event, eventID, quantity, seats, left)
+	refusal, err := f.soldFor(r, event, eventID, quantity, seats, left)
 	if refusal == nil || err != nil {
 		return nil, err
 	}
@@ -106,14 +106,10 @@ func refusedFirst(r pebble.Reader, event uint64, customer string, quantity int64
 
 // soldFor is the refusal of a claim on inventory that is sold for good.
 // left caches, per GA event, the tickets its bookings leave.
-func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seats []string, left map[uint64]int64) (*Error, error) {
+func (f *FSM) soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seats []string, left map[uint64]int64) (*Error, error) {
 	for _, s := range seats {
-		v, found, err := getValue(r, seatKey(event, s))
+		sv, found, err := f.peekSeat(r, event, s)
 		if err != nil || !found {
-			return nil, err
-		}
-		sv, err := decodeSeat(v)
-		if err != nil {
 			return nil, err
 		}
 		// The state machine refuses at the first seat that is not free;
@@ -150,4 +146,19 @@ func soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seat
 		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s has at most %d tickets left, %d asked", eventID, n, quantity), nil
 	}
 	return nil, nil
+}
+
+// peekSeat reads a seat from memory if its event is there, else from r.
+// Memory may be ahead of r (see seatindex.go): either way the answer is a
+// state the seat had after r's, which is what a refusal needs.
+func (f *FSM) peekSeat(r pebble.Reader, event uint64, label string) (seatValue, bool, error) {
+	if sv, found, indexed := f.seats.peek(event, label); indexed {
+		return sv, found, nil
+	}
+	v, found, err := getValue(r, seatKey(event, label))
+	if err != nil || !found {
+		return seatValue{}, false, err
+	}
+	sv, err := decodeSeat(v)
+	return sv, err == nil, err
 }
