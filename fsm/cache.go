@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"sync"
 
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
@@ -12,8 +13,10 @@ import (
 // Neither cache changes what a command sees, only where it is read from, so
 // applying stays deterministic.
 //
-//   - Events do not change once created: the FSM keeps them decoded, and
-//     drops them all when a snapshot replaces the store.
+//   - Events change only by being replaced (a new status): the FSM keeps
+//     them decoded, replaces its copy with the stored one, and drops them
+//     all when a snapshot replaces the store. Other goroutines may read the
+//     copies (eventCache.peek) to refuse claims early.
 //   - Counters change with every claim: a batch loads each event's counters
 //     once, updates them in memory, and writes them back once before the
 //     batch commits.
@@ -24,19 +27,46 @@ import (
 // maxCachedEvents bounds the event cache; past it the cache starts over.
 const maxCachedEvents = 10_000
 
+// eventCache holds decoded events. The FSM goroutine reads it without the
+// lock (it is the only writer) and writes it under the lock.
+type eventCache struct {
+	mu sync.RWMutex
+	m  map[uint64]*bookdv1.Event
+}
+
+// put stores ev, which must not be changed afterwards.
+func (c *eventCache) put(idx uint64, ev *bookdv1.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedEvents {
+		c.m = make(map[uint64]*bookdv1.Event)
+	}
+	c.m[idx] = ev
+}
+
+func (c *eventCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
+// peek is a read from another goroutine than the FSM's.
+func (c *eventCache) peek(idx uint64) *bookdv1.Event {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[idx]
+}
+
 // cachedEvent returns the event stored at idx, or nil if there is none.
 func (t *txn) cachedEvent(idx uint64) *bookdv1.Event {
-	if ev, ok := t.f.events[idx]; ok {
+	if ev, ok := t.f.events.m[idx]; ok {
 		return ev
 	}
 	ev := new(bookdv1.Event)
 	if !t.getProto(key(prefixEvent, idx), ev) {
 		return nil
 	}
-	if t.f.events == nil || len(t.f.events) >= maxCachedEvents {
-		t.f.events = make(map[uint64]*bookdv1.Event)
-	}
-	t.f.events[idx] = ev
+	t.f.events.put(idx, ev)
 	return ev
 }
 

@@ -104,7 +104,7 @@ func (t *txn) setStatus(idx uint64, ev *bookdv1.Event, status bookdv1.EventStatu
 	ev = proto.Clone(ev).(*bookdv1.Event)
 	ev.Status = status
 	t.setProto(key(prefixEvent, idx), ev)
-	t.f.events[idx] = ev
+	t.f.events.put(idx, ev)
 	return ev
 }
 

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
-	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -43,8 +42,8 @@ type FSM struct {
 	nextExpiry int64 // no active hold expires before this (a lower bound)
 	// A copy of nextExpiry for the leader's sweeper, on another goroutine.
 	sweepHint atomic.Int64
-	// events caches decoded events (see cache.go); FSM goroutine only.
-	events map[uint64]*bookdv1.Event
+	// events caches decoded events (see cache.go).
+	events eventCache
 	// layouts caches decoded seat layouts (see cache.go); FSM goroutine only.
 	layouts map[uint64]*fsmv1.SeatLayout
 	// seats holds the seats of hot events in memory (seatindex.go).
@@ -82,7 +81,7 @@ func (f *FSM) load(db *pebble.DB) error {
 		return err
 	}
 	f.db = db
-	f.events = nil
+	f.events.reset()
 	f.layouts = nil
 	f.seats.reset()
 	f.clock = clock

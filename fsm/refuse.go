@@ -22,11 +22,22 @@ import (
 // recorded under the key: the key may still be used for a claim that
 // succeeds later.
 func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
+	return f.refusals(cmds, true)
+}
+
+// SoldFor is a first, cheaper look for CertainRefusals: refusals[i] is
+// non-nil when the inventory command i claims looks sold, before the other
+// checks CertainRefusals makes (the event's status and limits, the key).
+func (f *FSM) SoldFor(cmds []*Command) []*Error {
+	return f.refusals(cmds, false)
+}
+
+func (f *FSM) refusals(cmds []*Command, certain bool) []*Error {
 	refusals := make([]*Error, len(cmds))
 	err := f.view(func(r pebble.Reader) error {
 		left := map[uint64]int64{} // GA tickets bookings leave, by event
 		for i, cmd := range cmds {
-			refusal, err := f.certainRefusal(r, cmd, left)
+			refusal, err := f.certainRefusal(r, cmd, left, certain)
 			if err != nil {
 				return err
 			}
@@ -40,7 +51,7 @@ func (f *FSM) CertainRefusals(cmds []*Command) []*Error {
 	return refusals
 }
 
-func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64) (*Error, error) {
+func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64, certain bool) (*Error, error) {
 	var eventID, customerID string
 	var quantity int64
 	var seats []string
@@ -66,13 +77,13 @@ func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int6
 		return nil, nil
 	}
 	refusal, err := f.soldFor(r, event, eventID, quantity, seats, left)
-	if refusal == nil || err != nil {
-		return nil, err
+	if refusal == nil || err != nil || !certain {
+		return refusal, err
 	}
 	if len(seats) > 0 {
 		quantity = int64(len(seats))
 	}
-	if first, err := refusedFirst(r, event, customerID, quantity); first || err != nil {
+	if first, err := f.refusedFirst(r, event, customerID, quantity); first || err != nil {
 		return nil, err
 	}
 	if _, used, err := getValue(r, idemKey(o.scope, o.key)); err != nil || used {
@@ -85,10 +96,13 @@ func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int6
 // another reason before it looks at the inventory: the event is not on
 // sale, or the claim is over one of its limits. The early refusal would not
 // be the state machine's answer then, so the claim is left to it.
-func refusedFirst(r pebble.Reader, event uint64, customer string, quantity int64) (bool, error) {
-	ev := new(bookdv1.Event)
-	if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
-		return true, err
+func (f *FSM) refusedFirst(r pebble.Reader, event uint64, customer string, quantity int64) (bool, error) {
+	ev := f.events.peek(event) // maybe newer than r: a refusal then leaves the claim to the state machine
+	if ev == nil {
+		ev = new(bookdv1.Event)
+		if ok, err := getProto(r, key(prefixEvent, event), ev); err != nil || !ok {
+			return true, err
+		}
 	}
 	if onSale(ev) != nil || ev.GetMaxTicketsPerHold() > 0 && quantity > ev.GetMaxTicketsPerHold() {
 		return true, nil

@@ -53,4 +53,10 @@ func TestCertainRefusals(t *testing.T) {
 	if refusals[len(tests)] != nil {
 		t.Errorf("a cancellation was refused early: %v", refusals[len(tests)])
 	}
+	// The first, cheaper look picks at least every claim refused for certain.
+	for i, sold := range h.f.SoldFor(cmds) {
+		if refusals[i] != nil && sold == nil {
+			t.Errorf("command %d: refused for certain (%v) but not picked by SoldFor", i, refusals[i])
+		}
+	}
 }

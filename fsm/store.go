@@ -16,7 +16,7 @@ import (
 // 8 MiB default keeps the index blocks of the second in memory.
 const (
 	blockCacheBytes = 256 << 20
-	memTableBytes   = 16 << 20
+	memTableBytes   = 64 << 20
 	bloomBitsPerKey = 10
 )
 

@@ -58,7 +58,7 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 	// A first look, without a barrier, picks the claims worth a second.
 	maybe := make([]bool, len(cmds))
 	if len(firsts) > 0 {
-		for j, refusal := range h.s.node.FSM().CertainRefusals(pick(cmds, firsts)) {
+		for j, refusal := range h.s.node.FSM().SoldFor(pick(cmds, firsts)) {
 			maybe[firsts[j]] = refusal != nil
 		}
 	}
