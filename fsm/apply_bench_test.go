@@ -2,6 +2,7 @@ package fsm_test
 
 import (
 	"fmt"
+	"math/rand"
 	"testing"
 
 	"github.com/bookd/bookd/fsm"
@@ -26,6 +27,44 @@ func BenchmarkApplyBook(b *testing.B) {
 					h.now++
 					cmds = append(cmds, stampedCommand(h.now, &bookdv1.BookRequest{EventId: ev.Id, CustomerId: "customer",
 						Quantity: 1, IdempotencyKey: fmt.Sprintf("bench-customer-%d", j)}))
+				}
+				h.applyCommands(cmds...)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
+		})
+	}
+}
+
+// BenchmarkApplySeatBook books two seats a command, spread over a 100,000-
+// seat event (a new one when it sells out), with fresh keys and customers.
+func BenchmarkApplySeatBook(b *testing.B) {
+	const rows, perRow = 400, 250
+	for _, batch := range []int{64, 512} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			h := newHarness(b)
+			var sections []*bookdv1.SeatRow
+			for r := range rows {
+				sections = append(sections, row(fmt.Sprint("R", r), perRow))
+			}
+			r := rand.New(rand.NewSource(1))
+			var ev *bookdv1.Event
+			var free []string
+			cmds := make([]*fsmv1.Command, 0, batch)
+			b.ResetTimer()
+			for i := 0; i < b.N; i += batch {
+				cmds = cmds[:0]
+				for j := i; j < min(i+batch, b.N); j++ {
+					if len(free) < 2 {
+						b.StopTimer()
+						ev = h.createEvent(mapEvent(section("A", sections...)))
+						free = ev.Seats
+						r.Shuffle(len(free), func(x, y int) { free[x], free[y] = free[y], free[x] })
+						b.StartTimer()
+					}
+					h.now++
+					cmds = append(cmds, stampedCommand(h.now, &bookdv1.BookRequest{EventId: ev.Id, CustomerId: fmt.Sprint("customer-", r.Intn(1_000_000)),
+						Seats: free[:2], IdempotencyKey: fmt.Sprintf("bench-key-%d", j)}))
+					free = free[2:]
 				}
 				h.applyCommands(cmds...)
 			}

@@ -173,7 +173,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	t.flushCounters()
 	t.set(keyApplied, u64(nil, last))
 	t.set(keyClock, u64(nil, uint64(f.clock)))
-	if err := t.b.Commit(pebble.NoSync); err != nil {
+	if err := commitSorted(f.db, t.b); err != nil {
 		panic(fmt.Sprintf("fsm: commit batch up to index %d: %v", last, err))
 	}
 	f.sweepHint.Store(f.nextExpiry)
