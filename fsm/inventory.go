@@ -156,8 +156,11 @@ func (t *txn) seat(event uint64, label string) (seatValue, bool) {
 func (t *txn) setSeat(event uint64, label string, sv seatValue) {
 	k := seatKey(event, label)
 	t.set(k, sv.encode())
-	t.f.seats.set(event, label, sv)
-	t.cacheSeat(k, sv)
+	if t.f.seats.set(event, label, sv) {
+		delete(t.seats, string(k)) // stale if read before the event came into memory
+	} else {
+		t.cacheSeat(k, sv)
+	}
 }
 
 // shift moves inventory between states (seatFree, seatHeld, seatBooked) and

@@ -84,16 +84,18 @@ func (x *seatIndex) peek(event uint64, label string) (sv seatValue, found, index
 	return sv, found, true
 }
 
-// set writes a seat of an event in memory, if the event is there. FSM
-// goroutine, after writing the seat to the batch.
-func (x *seatIndex) set(event uint64, label string, sv seatValue) {
+// set writes a seat of an event in memory, if the event is there, and
+// reports whether it was. FSM goroutine, after writing the seat to the
+// batch.
+func (x *seatIndex) set(event uint64, label string, sv seatValue) bool {
 	es, ok := x.events[event]
 	if !ok {
-		return
+		return false
 	}
 	x.mu.Lock()
 	es.state[label] = sv
 	x.mu.Unlock()
+	return true
 }
 
 // missed counts a read of an event's seat that went to the store, and
