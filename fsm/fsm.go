@@ -48,6 +48,8 @@ type FSM struct {
 	layouts map[uint64]*fsmv1.SeatLayout
 	// seats holds the seats of hot events in memory (seatindex.go).
 	seats seatIndex
+	// idem filters the idempotency keys in the store (keyfilter.go).
+	idem idemFilter
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -84,6 +86,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.events.reset()
 	f.layouts = nil
 	f.seats.reset()
+	f.idem.build(db, 0)
 	f.clock = clock
 	f.nextExpiry = nextExpiry
 	f.sweepHint.Store(nextExpiry)
@@ -98,6 +101,7 @@ func (f *FSM) Close() error {
 	if f.db == nil {
 		return nil
 	}
+	f.idem.reset()
 	err := f.db.Close()
 	f.db = nil
 	return err
@@ -142,6 +146,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	results := make([]any, len(logs))
 	applied := f.applied.Load()
+	f.idem.maintain(f.db)
 	t := &txn{b: f.db.NewIndexedBatch(), f: f}
 	defer t.b.Close()
 	last := applied
@@ -201,7 +206,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 	}
 	k := idemKey(o.scope, o.key)
 	var rec IdempotencyRecord
-	if t.getProto(k, &rec) {
+	if t.f.idem.mayContain(k) && t.getProto(k, &rec) {
 		return replay(&rec, cmd.GetRequestHash(), o.newResponse)
 	}
 	resp, err := o.run(t)
@@ -212,6 +217,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 		rec.Response = marshal(resp)
 	}
 	t.setProto(k, &rec)
+	t.f.idem.add(k)
 	t.set(idemAgeKey(t.now, k), nil)
 	return &Result{Response: resp, Err: err}
 }

@@ -86,8 +86,10 @@ func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int6
 	if first, err := f.refusedFirst(r, event, customerID, quantity); first || err != nil {
 		return nil, err
 	}
-	if _, used, err := getValue(r, idemKey(o.scope, o.key)); err != nil || used {
-		return nil, err
+	if k := idemKey(o.scope, o.key); f.idem.mayContain(k) {
+		if _, used, err := getValue(r, k); err != nil || used {
+			return nil, err
+		}
 	}
 	return refusal, nil
 }

@@ -122,6 +122,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.idem.reset()
 	if err := f.db.Close(); err != nil {
 		return fmt.Errorf("fsm: close store: %w", err)
 	}

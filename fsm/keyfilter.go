@@ -1,0 +1,175 @@
+package fsm
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The idempotency filter. Every mutation looks up its idempotency record,
+// on every replica, and almost every key is new: the lookup finds nothing,
+// after a seek through the memtables that costs more than the rest of a
+// claim. A Bloom filter of the keys in the store answers "not there" for
+// most of them without the seek.
+//
+// The filter only ever skips a read whose answer is "absent", so it changes
+// no answer and needs no determinism: each replica builds its own, with its
+// own hash seed. It must never miss a key that is in the store:
+//
+//   - A build starts on the FSM goroutine between batches (nothing is
+//     written but not committed): the new filter is registered to receive
+//     every key written from then on, then a snapshot is taken and scanned
+//     into it in the background. Until the scan ends, lookups go to Pebble.
+//   - Keys are added as they are written, before the batch commits, so a
+//     retry later in the same batch sees them too.
+//   - Purged keys stay in the filter (a false "maybe"); a filter that has
+//     taken as many keys again as it was built for is rebuilt, which also
+//     drops them.
+
+// filterBitsPerKey sizes filters: with 8 probes about 0.05% false positives.
+const (
+	filterBitsPerKey = 16
+	filterProbes     = 8
+	minFilterKeys    = 1 << 16
+)
+
+// keyFilter is a Bloom filter safe for concurrent adds and lookups.
+type keyFilter struct {
+	words   []atomic.Uint64
+	mask    uint64 // bits - 1; bits is a power of two
+	seed    maphash.Seed
+	keys    atomic.Int64 // added
+	sizedAt int64        // keys it was built for
+	ready   atomic.Bool  // holds every key in the store
+}
+
+func newKeyFilter(keys int64) *keyFilter {
+	keys = max(keys, minFilterKeys)
+	n := uint64(1) << bits.Len64(uint64(keys*filterBitsPerKey-1))
+	return &keyFilter{words: make([]atomic.Uint64, n/64), mask: n - 1, seed: maphash.MakeSeed(), sizedAt: keys}
+}
+
+func (f *keyFilter) add(k []byte) {
+	h := maphash.Bytes(f.seed, k)
+	delta := h>>33 | 1
+	for range filterProbes {
+		bit := h & f.mask
+		f.words[bit/64].Or(1 << (bit % 64))
+		h += delta
+	}
+	f.keys.Add(1)
+}
+
+func (f *keyFilter) mayContain(k []byte) bool {
+	h := maphash.Bytes(f.seed, k)
+	delta := h>>33 | 1
+	for range filterProbes {
+		bit := h & f.mask
+		if f.words[bit/64].Load()&(1<<(bit%64)) == 0 {
+			return false
+		}
+		h += delta
+	}
+	return true
+}
+
+// idemFilter is the FSM's filter of idempotency keys: the one that answers
+// and the one being built.
+type idemFilter struct {
+	current atomic.Pointer[keyFilter] // answers once ready
+	next    *keyFilter                // being built; FSM goroutine
+
+	stop chan struct{} // closed to end a build's scan
+	wg   sync.WaitGroup
+}
+
+// mayContain reports whether k may be in the store; false is certain.
+func (x *idemFilter) mayContain(k []byte) bool {
+	c := x.current.Load()
+	return c == nil || !c.ready.Load() || c.mayContain(k)
+}
+
+// add records a key written to the store (FSM goroutine).
+func (x *idemFilter) add(k []byte) {
+	if c := x.current.Load(); c != nil {
+		c.add(k)
+	}
+	if x.next != nil {
+		x.next.add(k)
+	}
+}
+
+// maintain, called on the FSM goroutine between batches, puts a finished
+// build in place and starts one when there is no filter or the current one
+// is full.
+func (x *idemFilter) maintain(db *pebble.DB) {
+	if x.next != nil {
+		if !x.next.ready.Load() {
+			return
+		}
+		x.current.Store(x.next)
+		x.next = nil
+	}
+	c := x.current.Load()
+	if c != nil && (!c.ready.Load() || c.keys.Load() < 2*c.sizedAt) {
+		return
+	}
+	var keys int64
+	if c != nil {
+		keys = c.keys.Load()
+	}
+	x.build(db, keys)
+}
+
+// build starts filling a new filter from a snapshot of db, in the
+// background. FSM goroutine, between batches.
+func (x *idemFilter) build(db *pebble.DB, keys int64) {
+	next := newKeyFilter(keys)
+	if x.current.Load() == nil {
+		x.current.Store(next) // not ready: lookups go to the store meanwhile
+	} else {
+		x.next = next
+	}
+	snap := db.NewSnapshot()
+	if x.stop == nil {
+		x.stop = make(chan struct{})
+	}
+	stop := x.stop
+	x.wg.Go(func() {
+		defer snap.Close()
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefixIdem, UpperBound: prefixEnd(prefixIdem)})
+		if err != nil {
+			return // never ready: lookups keep going to the store
+		}
+		defer it.Close()
+		n := 0
+		for it.First(); it.Valid(); it.Next() {
+			if n++; n%4096 == 0 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+			next.add(it.Key())
+		}
+		if it.Error() == nil {
+			next.ready.Store(true)
+		}
+	})
+}
+
+// reset stops any build and forgets the filters, before the store they
+// describe is closed or replaced.
+func (x *idemFilter) reset() {
+	if x.stop != nil {
+		close(x.stop)
+		x.stop = nil
+	}
+	x.wg.Wait()
+	x.current.Store(nil)
+	x.next = nil
+}

@@ -1,0 +1,99 @@
+package fsm
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// A filter holds every key added and refuses most others.
+func TestKeyFilterHasNoFalseNegatives(t *testing.T) {
+	f := newKeyFilter(100_000)
+	for i := range 100_000 {
+		f.add(fmt.Appendf(nil, "i/book:c%d\x00key-%d", i%977, i))
+	}
+	for i := range 100_000 {
+		if !f.mayContain(fmt.Appendf(nil, "i/book:c%d\x00key-%d", i%977, i)) {
+			t.Fatalf("key %d added but not found", i)
+		}
+	}
+	false_ := 0
+	for i := range 100_000 {
+		if f.mayContain(fmt.Appendf(nil, "i/book:c%d\x00other-%d", i%977, i)) {
+			false_++
+		}
+	}
+	if false_ > 1_000 {
+		t.Errorf("%d of 100,000 absent keys may be there, want under 1%%", false_)
+	}
+}
+
+// waitFilter waits until f's idempotency filter answers.
+func waitFilter(t *testing.T, f *FSM) *keyFilter {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		f.idem.maintain(f.db)
+		if c := f.idem.current.Load(); c != nil && c.ready.Load() && f.idem.next == nil {
+			return c
+		}
+	}
+	t.Fatal("the idempotency filter was never ready")
+	return nil
+}
+
+// The filter built when a store opens holds the keys stored before, those
+// written while it was built, and, once full, a rebuilt filter holds them
+// all again.
+func TestIdempotencyFilterHoldsEveryStoredKey(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys [][]byte
+	write := func(n int) {
+		b := f.db.NewBatch()
+		for range n {
+			k := idemKey("book:c", fmt.Sprint("k", len(keys)))
+			must(b.Set(k, []byte{1}, nil))
+			f.idem.add(k)
+			keys = append(keys, k)
+		}
+		must(b.Commit(pebble.NoSync))
+		b.Close()
+	}
+	write(1000)
+	must(f.Close())
+
+	if f, err = Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	write(10) // while the first build may still be scanning
+	c := waitFilter(t, f)
+	check := func(when string) {
+		t.Helper()
+		for _, k := range keys {
+			if !f.idem.mayContain(k) {
+				t.Fatalf("%s: stored key %q not in the filter", when, k)
+			}
+		}
+	}
+	check("after opening")
+
+	write(int(2*c.sizedAt - c.keys.Load())) // full: the next batch rebuilds it
+	f.idem.maintain(f.db)
+	if f.idem.next == nil {
+		t.Fatal("a full filter was not rebuilt")
+	}
+	write(10) // while the rebuild scans
+	if c2 := waitFilter(t, f); c2 == c || c2.sizedAt < int64(len(keys))-10 {
+		t.Fatalf("rebuilt filter sized for %d keys, want at least %d", c2.sizedAt, len(keys)-10)
+	}
+	check("after the rebuild")
+	if f.idem.mayContain(idemKey("book:c", "never written")) && f.idem.mayContain(idemKey("book:c", "nor this")) {
+		t.Error("the filter lets absent keys through")
+	}
+}
