@@ -196,6 +196,7 @@ func indexOf(t *testing.T, id string) uint64 {
 	if !ok {
 		t.Fatalf("id %q has no index", id)
 	}
+	num, _, _ = strings.Cut(num, "-") // the command's place in a shared entry
 	idx, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
 		t.Fatalf("id %q: %v", id, err)

@@ -28,6 +28,7 @@ type Node struct {
 	clock      stampClock
 	leaderAddr addrCache
 	reads      *readGate
+	packer     *packer
 	stopCh     chan struct{}
 	stopped    sync.WaitGroup
 	closeMu    sync.Mutex
@@ -109,6 +110,7 @@ func (n *Node) open() error {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
 	n.reads = newReadGate(n.raft)
+	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.stopped.Add(3)
 	go n.watchLeadership(leaderCh)
 	go n.whileLeading(n.cfg.SweepInterval, n.sweepHolds)
