@@ -8,6 +8,10 @@
 // are derived from the Raft index that introduced them. A whole Raft batch is
 // applied in one Pebble batch together with the applied index, so a restart
 // resumes exactly where the stored state ends and re-applies nothing twice.
+// What the FSM keeps in memory (decoded events and counters in cache.go, hot
+// events' seats in seatindex.go, a filter of idempotency keys in
+// keyfilter.go) changes only where a read is served from, never its answer;
+// each batch is committed in key order (commit.go).
 //
 // Rules of the domain:
 //   - A hold claims GA tickets or named seats all or nothing. It counts while
