@@ -162,7 +162,8 @@ func mutate[Resp proto.Message](ctx context.Context, s *service, req proto.Messa
 
 // read serves a read at the consistency the request asks for: stale reads
 // from this node's state, linearizable reads on the leader after a read
-// barrier (a follower forwards them).
+// barrier (a follower forwards them). A stale read that finds nothing on a
+// follower asks the leader.
 func read[Resp proto.Message](ctx context.Context, s *service, opts *bookdv1.ReadOptions,
 	local func() (Resp, error), forward func(context.Context, *peer) (Resp, error)) (Resp, error) {
 	var zero Resp
@@ -189,7 +190,13 @@ func read[Resp proto.Message](ctx context.Context, s *service, opts *bookdv1.Rea
 	}
 	resp, err := local()
 	if err != nil {
-		return zero, toConnect(err)
+		err = toConnect(err)
+		if connect.CodeOf(err) == connect.CodeNotFound && !s.node.IsLeader() {
+			// Maybe created after this node's state: a client that just
+			// created it must not be told it does not exist.
+			return toLeader(ctx, s, forward)
+		}
+		return zero, err
 	}
 	return resp, nil
 }
