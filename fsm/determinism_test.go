@@ -41,16 +41,16 @@ func domainScript(h *harness) {
 	}
 	h.at(2*time.Hour + 30*time.Second)
 	for _, c := range []string{"frank", "gina", "hugo"} {
-		h.exec(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: c, Quantity: 3, Section: "S"})
+		h.do(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: c, Quantity: 3, Section: "S"})
 	}
 	h.extend(holds[0], time.Hour)
 	h.at(2*time.Hour + 30*time.Minute) // the other holds expire: offers
 	h.do(&fsmv1.ExpireHolds{})
 	h.confirm(holds[0])
-	h.exec(&bookdv1.CloseEventRequest{EventId: ev})
+	h.do(&bookdv1.CloseEventRequest{EventId: ev})
 	h.at(3*day + time.Hour)
-	h.exec(&fsmv1.Purge{IdempotencyBeforeUnixNanos: h.now - day.Nanoseconds(), FeedBeforeUnixNanos: t0 + (2*time.Hour + 20*time.Second).Nanoseconds()})
-	h.exec(&bookdv1.CancelEventRequest{EventId: ev})
+	h.do(&fsmv1.Purge{IdempotencyBeforeUnixNanos: h.now - day.Nanoseconds(), FeedBeforeUnixNanos: t0 + (2*time.Hour + 20*time.Second).Nanoseconds()})
+	h.do(&bookdv1.CancelEventRequest{EventId: ev})
 }
 
 // The same commands applied to two fresh state machines leave equal

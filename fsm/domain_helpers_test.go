@@ -6,65 +6,27 @@ import (
 	"time"
 
 	"github.com/bookd/bookd/fsm"
-	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-// Helpers for the booking-domain commands (products, seat maps, limits,
-// ExtendHold, waitlists, close/cancel, Purge), which command in
-// helpers_test.go does not build.
-
-// anyCommand wraps any request the state machine takes in a log command.
-func anyCommand(req proto.Message) *fsmv1.Command {
-	c := &fsmv1.Command{RequestHash: fsm.RequestHash(req)}
-	switch r := req.(type) {
-	case *bookdv1.CreateProductRequest:
-		c.Op = &fsmv1.Command_CreateProduct{CreateProduct: r}
-	case *bookdv1.CloseEventRequest:
-		c.Op = &fsmv1.Command_CloseEvent{CloseEvent: r}
-	case *bookdv1.CancelEventRequest:
-		c.Op = &fsmv1.Command_CancelEvent{CancelEvent: r}
-	case *bookdv1.ExtendHoldRequest:
-		c.Op = &fsmv1.Command_ExtendHold{ExtendHold: r}
-	case *bookdv1.JoinWaitlistRequest:
-		c.Op = &fsmv1.Command_JoinWaitlist{JoinWaitlist: r}
-	case *bookdv1.LeaveWaitlistRequest:
-		c.Op = &fsmv1.Command_LeaveWaitlist{LeaveWaitlist: r}
-	case *fsmv1.Purge:
-		c.Op = &fsmv1.Command_Purge{Purge: r}
-	default:
-		return command(req)
-	}
-	return c
-}
-
-// exec applies one request of any kind stamped with h.now, alone in its entry.
-func (h *harness) exec(req proto.Message) *fsm.Result {
-	h.t.Helper()
-	c := anyCommand(req)
-	c.StampUnixNanos = h.now
-	return h.applyCommands(c)[0]
-}
 
 // at moves the harness clock to t0+d.
 func (h *harness) at(d time.Duration) { h.now = t0 + d.Nanoseconds() }
 
 func (h *harness) createProduct(name string) *bookdv1.Product {
 	h.t.Helper()
-	return mustOK[*bookdv1.CreateProductResponse](h.t, h.exec(&bookdv1.CreateProductRequest{Name: name})).GetProduct()
+	return mustOK[*bookdv1.CreateProductResponse](h.t, h.do(&bookdv1.CreateProductRequest{Name: name})).GetProduct()
 }
 
 func (h *harness) extend(holdID string, ttl time.Duration) *bookdv1.Hold {
 	h.t.Helper()
-	return mustOK[*bookdv1.ExtendHoldResponse](h.t, h.exec(&bookdv1.ExtendHoldRequest{HoldId: holdID, Ttl: durationpb.New(ttl)})).GetHold()
+	return mustOK[*bookdv1.ExtendHoldResponse](h.t, h.do(&bookdv1.ExtendHoldRequest{HoldId: holdID, Ttl: durationpb.New(ttl)})).GetHold()
 }
 
 func (h *harness) join(eventID, customer string, quantity int64) *bookdv1.WaitlistEntry {
 	h.t.Helper()
-	return mustOK[*bookdv1.JoinWaitlistResponse](h.t, h.exec(&bookdv1.JoinWaitlistRequest{
+	return mustOK[*bookdv1.JoinWaitlistResponse](h.t, h.do(&bookdv1.JoinWaitlistRequest{
 		EventId: eventID, CustomerId: customer, Quantity: quantity})).GetEntry()
 }
 

@@ -29,7 +29,7 @@ func TestDomainRandom(t *testing.T) {
 			a, b := newHarness(t), newHarness(t)
 			do := func(req proto.Message) proto.Message {
 				t.Helper()
-				ra, rb := a.exec(req), b.exec(req)
+				ra, rb := a.do(req), b.do(req)
 				if !sameResult(ra, rb) {
 					t.Fatalf("two state machines answered %v/%v and %v/%v", ra.Response, ra.Err, rb.Response, rb.Err)
 				}

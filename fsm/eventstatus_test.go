@@ -25,7 +25,7 @@ func TestClaimsRefusedWhenSalesStop(t *testing.T) {
 			if cancel {
 				stop = &bookdv1.CancelEventRequest{EventId: ev}
 			}
-			if res := h.exec(stop); res.Err != nil {
+			if res := h.do(stop); res.Err != nil {
 				t.Fatal(res.Err)
 			}
 			claims := map[string]proto.Message{
@@ -37,7 +37,7 @@ func TestClaimsRefusedWhenSalesStop(t *testing.T) {
 				"join waitlist":  &bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "bob", Quantity: 20},
 			}
 			for what, req := range claims {
-				t.Run(what, func(t *testing.T) { wantErr(t, h.exec(req), fsm.CodeFailedPrecondition, reason, ev+" "+msg) })
+				t.Run(what, func(t *testing.T) { wantErr(t, h.do(req), fsm.CodeFailedPrecondition, reason, ev+" "+msg) })
 			}
 			a := h.avail(ev)
 			checkAvail(t, a, 10, 0, 0, allSeats)
@@ -49,8 +49,8 @@ func TestClaimsRefusedWhenSalesStop(t *testing.T) {
 				t.Errorf("status %v / %v, want %v", a.GetStatus(), h.event(ev).GetStatus(), wantStatus)
 			}
 			// Stopping again is refused; a closed event may still be cancelled.
-			wantErr(t, h.exec(&bookdv1.CloseEventRequest{EventId: ev}), fsm.CodeFailedPrecondition, reason)
-			res := h.exec(&bookdv1.CancelEventRequest{EventId: ev})
+			wantErr(t, h.do(&bookdv1.CloseEventRequest{EventId: ev}), fsm.CodeFailedPrecondition, reason)
+			res := h.do(&bookdv1.CancelEventRequest{EventId: ev})
 			if cancel {
 				wantErr(t, res, fsm.CodeFailedPrecondition, fsm.ReasonEventCancelled, "already cancelled")
 			} else {
@@ -69,7 +69,7 @@ func TestCloseEventKeepsHolds(t *testing.T) {
 	seats := h.hold(seatHold(ev, time.Minute, "A1", "A2"))
 	released := h.hold(gaHold(ev, 1, time.Minute))
 	expiring := h.hold(seatHold(ev, 10*time.Second, "A5"))
-	closed := mustOK[*bookdv1.CloseEventResponse](t, h.exec(&bookdv1.CloseEventRequest{EventId: ev})).GetEvent()
+	closed := mustOK[*bookdv1.CloseEventResponse](t, h.do(&bookdv1.CloseEventRequest{EventId: ev})).GetEvent()
 	if closed.GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CLOSED || closed.GetId() != ev || len(closed.GetSeats()) != 5 {
 		t.Errorf("CloseEvent returned %v, want the closed event with its 5 seats", closed)
 	}
@@ -103,7 +103,7 @@ func TestCancelEvent(t *testing.T) {
 
 	h.at(time.Minute)
 	from := h.next
-	resp := mustOK[*bookdv1.CancelEventResponse](t, h.exec(&bookdv1.CancelEventRequest{EventId: ev}))
+	resp := mustOK[*bookdv1.CancelEventResponse](t, h.do(&bookdv1.CancelEventRequest{EventId: ev}))
 	if resp.GetReleasedHolds() != 2 || resp.GetTicketsToRefund() != 5 || resp.GetEvent().GetStatus() != bookdv1.EventStatus_EVENT_STATUS_CANCELLED || len(resp.GetEvent().GetSeats()) != 5 {
 		t.Errorf("CancelEvent = released %d, to refund %d, status %v; want 2, 5 (GA 2, seats A3-A5), cancelled",
 			resp.GetReleasedHolds(), resp.GetTicketsToRefund(), resp.GetEvent().GetStatus())
@@ -154,7 +154,7 @@ func TestStopSalesBadEvent(t *testing.T) {
 		{"hd_1", fsm.CodeInvalidArgument, "event_id:"},
 		{"", fsm.CodeInvalidArgument, "event_id:"},
 	} {
-		wantErr(t, h.exec(&bookdv1.CloseEventRequest{EventId: tt.id}), tt.code, "", tt.msg)
-		wantErr(t, h.exec(&bookdv1.CancelEventRequest{EventId: tt.id}), tt.code, "", tt.msg)
+		wantErr(t, h.do(&bookdv1.CloseEventRequest{EventId: tt.id}), tt.code, "", tt.msg)
+		wantErr(t, h.do(&bookdv1.CancelEventRequest{EventId: tt.id}), tt.code, "", tt.msg)
 	}
 }

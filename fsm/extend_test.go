@@ -46,7 +46,7 @@ func TestExtendHold(t *testing.T) {
 			}
 			for i, x := range tt.extends {
 				h.at(x.at)
-				res := h.exec(&bookdv1.ExtendHoldRequest{HoldId: hd.GetId(), Ttl: durationpb.New(x.ttl)})
+				res := h.do(&bookdv1.ExtendHoldRequest{HoldId: hd.GetId(), Ttl: durationpb.New(x.ttl)})
 				if x.reason != "" {
 					wantErr(t, res, fsm.CodeFailedPrecondition, x.reason, append(x.msg, hd.GetId())...)
 					continue
@@ -105,7 +105,7 @@ func TestExtendHoldRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantErr(t, h.exec(tt.req), tt.code, tt.reason, tt.msg)
+			wantErr(t, h.do(tt.req), tt.code, tt.reason, tt.msg)
 		})
 	}
 	if e := h.readHold(active, 0).GetExpiresAt().AsTime(); !e.Equal(ts(time.Minute).AsTime()) {
@@ -144,7 +144,7 @@ func TestExpiryBoundary(t *testing.T) {
 				return
 			}
 			mustOK[*bookdv1.HoldResponse](t, claim)
-			wantErr(t, h.exec(&bookdv1.ExtendHoldRequest{HoldId: hd.GetId(), Ttl: durationpb.New(time.Minute)}),
+			wantErr(t, h.do(&bookdv1.ExtendHoldRequest{HoldId: hd.GetId(), Ttl: durationpb.New(time.Minute)}),
 				fsm.CodeFailedPrecondition, fsm.ReasonHoldExpired, "expired at")
 			wantErr(t, h.do(&bookdv1.ReleaseHoldRequest{HoldId: hd.GetId()}), fsm.CodeFailedPrecondition, fsm.ReasonHoldExpired)
 			wantStrings(t, "changes", kindsSince(t, h.f, 2), []string{"hold_created:" + hd.GetId(), "hold_expired:" + hd.GetId(), "hold_created:" + id("hd", 3)})

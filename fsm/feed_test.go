@@ -22,7 +22,7 @@ func feedScenario(h *harness) []string {
 		step++
 		h.at(time.Duration(step) * time.Second)
 		// A refused command changes nothing and reports nothing.
-		wantErr(h.t, h.exec(&bookdv1.ConfirmRequest{HoldId: "hd_999999"}), fsm.CodeNotFound, "")
+		wantErr(h.t, h.do(&bookdv1.ConfirmRequest{HoldId: "hd_999999"}), fsm.CodeNotFound, "")
 	}
 	p := h.createProduct("Tour")
 	tick()
@@ -48,16 +48,16 @@ func feedScenario(h *harness) []string {
 	tick()
 	wl2 := h.join(ev, "carol", 2)
 	tick()
-	mustOK[*bookdv1.LeaveWaitlistResponse](h.t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: wl2.GetId()}))
+	mustOK[*bookdv1.LeaveWaitlistResponse](h.t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: wl2.GetId()}))
 	tick()
 	h.at(time.Hour) // bob's offer expires
 	h.do(&fsmv1.ExpireHolds{})
 	tick()
 	last := h.hold(seatHold(ev, time.Minute, "A2"))
 	tick()
-	mustOK[*bookdv1.CloseEventResponse](h.t, h.exec(&bookdv1.CloseEventRequest{EventId: ev}))
+	mustOK[*bookdv1.CloseEventResponse](h.t, h.do(&bookdv1.CloseEventRequest{EventId: ev}))
 	tick()
-	mustOK[*bookdv1.CancelEventResponse](h.t, h.exec(&bookdv1.CancelEventRequest{EventId: ev}))
+	mustOK[*bookdv1.CancelEventResponse](h.t, h.do(&bookdv1.CancelEventRequest{EventId: ev}))
 	offer := offerID(wl)
 	return []string{
 		"product_created:",
@@ -211,7 +211,7 @@ func batchEntry(h *harness, reqs ...proto.Message) []*fsm.Result {
 	h.t.Helper()
 	cmds := make([]*fsm.Command, len(reqs))
 	for i, r := range reqs {
-		cmds[i] = anyCommand(r)
+		cmds[i] = command(r)
 		cmds[i].StampUnixNanos = h.now
 	}
 	data, included, _ := fsm.EncodeBatch(cmds)

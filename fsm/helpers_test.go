@@ -94,6 +94,20 @@ func command(req proto.Message) *fsmv1.Command {
 		c.Op = &fsmv1.Command_RegisterMember{RegisterMember: r}
 	case *fsmv1.UnregisterMember:
 		c.Op = &fsmv1.Command_UnregisterMember{UnregisterMember: r}
+	case *bookdv1.CreateProductRequest:
+		c.Op = &fsmv1.Command_CreateProduct{CreateProduct: r}
+	case *bookdv1.CloseEventRequest:
+		c.Op = &fsmv1.Command_CloseEvent{CloseEvent: r}
+	case *bookdv1.CancelEventRequest:
+		c.Op = &fsmv1.Command_CancelEvent{CancelEvent: r}
+	case *bookdv1.ExtendHoldRequest:
+		c.Op = &fsmv1.Command_ExtendHold{ExtendHold: r}
+	case *bookdv1.JoinWaitlistRequest:
+		c.Op = &fsmv1.Command_JoinWaitlist{JoinWaitlist: r}
+	case *bookdv1.LeaveWaitlistRequest:
+		c.Op = &fsmv1.Command_LeaveWaitlist{LeaveWaitlist: r}
+	case *fsmv1.Purge:
+		c.Op = &fsmv1.Command_Purge{Purge: r}
 	default:
 		panic(fmt.Sprintf("command: unsupported request %T", req))
 	}

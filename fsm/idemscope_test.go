@@ -94,16 +94,16 @@ func TestIdempotencyNewMutations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			fx := newIdemFixture(h)
-			first := h.exec(tt.req(fx, "k"))
+			first := h.do(tt.req(fx, "k"))
 			mustOK[proto.Message](t, first)
 			before, feed, products := h.state(fx.ev, fx.soldOut), len(allChanges(t, h.f)), listProducts(t, h.f)
 			h.at(time.Second)
-			again := h.exec(tt.req(fx, "k"))
+			again := h.do(tt.req(fx, "k"))
 			if !sameResult(first, again) {
 				t.Errorf("retry answered %v / %v, want %v", again.Response, again.Err, first.Response)
 			}
 			if tt.other != nil {
-				wantErr(t, h.exec(tt.other(fx, "k")), fsm.CodeAlreadyExists, fsm.ReasonKeyReused, "idempotency_key")
+				wantErr(t, h.do(tt.other(fx, "k")), fsm.CodeAlreadyExists, fsm.ReasonKeyReused, "idempotency_key")
 			}
 			sameState(t, before, h.state(fx.ev, fx.soldOut))
 			if n := len(allChanges(t, h.f)); n != feed {
@@ -114,7 +114,7 @@ func TestIdempotencyNewMutations(t *testing.T) {
 			if tt.other == nil {
 				return
 			}
-			if res := h.exec(tt.other(fx, "k2")); res.Err != nil && res.Err.Reason == fsm.ReasonKeyReused {
+			if res := h.do(tt.other(fx, "k2")); res.Err != nil && res.Err.Reason == fsm.ReasonKeyReused {
 				t.Errorf("another key is refused as a reuse: %v", res.Err)
 			}
 		})
@@ -189,13 +189,13 @@ func TestIdempotentReplayOfErrorNewMutations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			fx := newIdemFixture(h)
-			first := h.exec(tt.req(fx, "k"))
+			first := h.do(tt.req(fx, "k"))
 			wantErr(t, first, tt.code, tt.reason)
 			h.at(time.Second)
 			tt.change(h, fx)
 			h.at(2 * time.Second)
 			feed := len(allChanges(t, h.f))
-			again := h.exec(tt.req(fx, "k"))
+			again := h.do(tt.req(fx, "k"))
 			if !sameResult(first, again) {
 				t.Errorf("retry answered %v / %+v, want the first refusal %+v", again.Response, again.Err, first.Err)
 			}
@@ -203,7 +203,7 @@ func TestIdempotentReplayOfErrorNewMutations(t *testing.T) {
 				t.Errorf("the retry added %d changes", n-feed)
 			}
 			// The same request under a new key now goes through.
-			if res := h.exec(tt.req(fx, "k2")); res.Err != nil {
+			if res := h.do(tt.req(fx, "k2")); res.Err != nil {
 				t.Errorf("the request under a new key is refused: %v", res.Err)
 			}
 		})
@@ -225,20 +225,20 @@ func TestIdempotencyKeysPerCustomer(t *testing.T) {
 	for _, c := range []string{"alice", "bob"} {
 		hold := holdFor(ev, c, 1, time.Minute)
 		hold.IdempotencyKey = key
-		hd := mustOK[*bookdv1.HoldResponse](t, h.exec(hold)).GetHold()
+		hd := mustOK[*bookdv1.HoldResponse](t, h.do(hold)).GetHold()
 		hold2 := holdFor(ev, c, 2, time.Minute)
 		hd2 := h.hold(hold2)
 		hd3 := h.hold(holdFor(ev, c, 3, time.Minute))
 		book := bookFor(ev, c, 1)
 		book.IdempotencyKey = key
-		b := mustOK[*bookdv1.BookResponse](t, h.exec(book)).GetBooking()
+		b := mustOK[*bookdv1.BookResponse](t, h.do(book)).GetBooking()
 		join := &bookdv1.JoinWaitlistRequest{EventId: full, CustomerId: c, Quantity: 1, IdempotencyKey: key}
-		e := mustOK[*bookdv1.JoinWaitlistResponse](t, h.exec(join)).GetEntry()
-		ext := mustOK[*bookdv1.ExtendHoldResponse](t, h.exec(&bookdv1.ExtendHoldRequest{HoldId: hd.GetId(), Ttl: ttl, IdempotencyKey: key})).GetHold()
-		conf := mustOK[*bookdv1.ConfirmResponse](t, h.exec(&bookdv1.ConfirmRequest{HoldId: hd2.GetId(), IdempotencyKey: key})).GetBooking()
-		rel := mustOK[*bookdv1.ReleaseHoldResponse](t, h.exec(&bookdv1.ReleaseHoldRequest{HoldId: hd3.GetId(), IdempotencyKey: key})).GetHold()
-		canc := mustOK[*bookdv1.CancelBookingResponse](t, h.exec(&bookdv1.CancelBookingRequest{BookingId: b.GetId(), IdempotencyKey: key})).GetBooking()
-		left := mustOK[*bookdv1.LeaveWaitlistResponse](t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: e.GetId(), IdempotencyKey: key})).GetEntry()
+		e := mustOK[*bookdv1.JoinWaitlistResponse](t, h.do(join)).GetEntry()
+		ext := mustOK[*bookdv1.ExtendHoldResponse](t, h.do(&bookdv1.ExtendHoldRequest{HoldId: hd.GetId(), Ttl: ttl, IdempotencyKey: key})).GetHold()
+		conf := mustOK[*bookdv1.ConfirmResponse](t, h.do(&bookdv1.ConfirmRequest{HoldId: hd2.GetId(), IdempotencyKey: key})).GetBooking()
+		rel := mustOK[*bookdv1.ReleaseHoldResponse](t, h.do(&bookdv1.ReleaseHoldRequest{HoldId: hd3.GetId(), IdempotencyKey: key})).GetHold()
+		canc := mustOK[*bookdv1.CancelBookingResponse](t, h.do(&bookdv1.CancelBookingRequest{BookingId: b.GetId(), IdempotencyKey: key})).GetBooking()
+		left := mustOK[*bookdv1.LeaveWaitlistResponse](t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: e.GetId(), IdempotencyKey: key})).GetEntry()
 		ids[c] = []string{hd.GetId(), b.GetId(), e.GetId(), ext.GetId(), conf.GetId(), rel.GetId(), canc.GetId(), left.GetId()}
 		for _, got := range []string{hd.GetCustomerId(), b.GetCustomerId(), e.GetCustomerId(), conf.GetCustomerId()} {
 			if got != c {
@@ -255,7 +255,7 @@ func TestIdempotencyKeysPerCustomer(t *testing.T) {
 	// for the same hold under it is another request; any other hold's use
 	// of it is a scope of its own.
 	alice := ids["alice"][0]
-	wantErr(t, h.exec(&bookdv1.ExtendHoldRequest{HoldId: alice, Ttl: durationpb.New(2 * time.Minute), IdempotencyKey: key}), fsm.CodeAlreadyExists, fsm.ReasonKeyReused)
+	wantErr(t, h.do(&bookdv1.ExtendHoldRequest{HoldId: alice, Ttl: durationpb.New(2 * time.Minute), IdempotencyKey: key}), fsm.CodeAlreadyExists, fsm.ReasonKeyReused)
 	alice2 := h.hold(holdFor(ev, "alice", 1, time.Minute)).GetId()
-	mustOK[*bookdv1.ExtendHoldResponse](t, h.exec(&bookdv1.ExtendHoldRequest{HoldId: alice2, Ttl: ttl, IdempotencyKey: key}))
+	mustOK[*bookdv1.ExtendHoldResponse](t, h.do(&bookdv1.ExtendHoldRequest{HoldId: alice2, Ttl: ttl, IdempotencyKey: key}))
 }

@@ -29,7 +29,7 @@ func catalog(h *harness) (map[string]string, string, string) {
 	h.book(bookFor(add("e2", dep("Harbour Tour noon", pA, 2, 2)), "bob", 2)) // sold out
 	h.hold(holdFor(add("e3", dep("Night Walk", pB, 2, 5)), "bob", 3, time.Hour))
 	add("e4", dep("Gala", "", -1, 100))
-	mustOK[*bookdv1.CloseEventResponse](h.t, h.exec(&bookdv1.CloseEventRequest{EventId: add("e5", dep("Harbour Tour evening", pA, 3, 10))}))
+	mustOK[*bookdv1.CloseEventResponse](h.t, h.do(&bookdv1.CloseEventRequest{EventId: add("e5", dep("Harbour Tour evening", pA, 3, 10))}))
 	seats := mapEvent(section("S", row("A", 4, 2)))
 	seats.Name, seats.StartsAt = "Seat show", ts(4*24*time.Hour)
 	add("e6", seats) // 3 seats for sale

@@ -13,7 +13,7 @@ import (
 func TestCreateProduct(t *testing.T) {
 	h := newHarness(t)
 	index := h.next
-	p := mustOK[*bookdv1.CreateProductResponse](t, h.exec(&bookdv1.CreateProductRequest{Name: "Harbour tour", Description: "Two hours on the water."})).GetProduct()
+	p := mustOK[*bookdv1.CreateProductResponse](t, h.do(&bookdv1.CreateProductRequest{Name: "Harbour tour", Description: "Two hours on the water."})).GetProduct()
 	want := &bookdv1.Product{Id: id("pr", index), Name: "Harbour tour", Description: "Two hours on the water.",
 		CreatedAt: &timestamppb.Timestamp{Seconds: t0 / sec}}
 	if !proto.Equal(p, want) {
@@ -32,7 +32,7 @@ func TestCreateProduct(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantErr(t, h.exec(tt.req), fsm.CodeInvalidArgument, "", tt.msg)
+			wantErr(t, h.do(tt.req), fsm.CodeInvalidArgument, "", tt.msg)
 		})
 	}
 	wantStrings(t, "products", listProducts(t, h.f), []string{p.GetId() + " Harbour tour"})
@@ -43,7 +43,7 @@ func TestListProductsPaging(t *testing.T) {
 	var want []string
 	for i := range 5 {
 		want = append(want, h.createProduct("p"+string(rune('a'+i))).GetId())
-		h.exec(&bookdv1.CreateProductRequest{}) // refused: a gap in the ids
+		h.do(&bookdv1.CreateProductRequest{}) // refused: a gap in the ids
 	}
 	for _, limit := range []int{1, 2, 4, 5, 6} {
 		var got []string

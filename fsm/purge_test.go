@@ -22,7 +22,7 @@ func purgeAt(h *harness, idemBefore, feedBefore time.Duration) *fsm.Result {
 	if feedBefore != 0 {
 		p.FeedBeforeUnixNanos = t0 + feedBefore.Nanoseconds()
 	}
-	return h.exec(p)
+	return h.do(p)
 }
 
 // Purge never forgets an idempotency record younger than 24 hours by the

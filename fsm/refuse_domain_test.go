@@ -37,8 +37,8 @@ func TestCertainRefusalsMatchTheStateMachine(t *testing.T) {
 		{Name: "S", Rows: []*bookdv1.SeatRow{{Name: "A", Seats: 3, Blocked: []int32{1}}}}}})
 	h.book(seatBook(seated, "S-A-3"))
 	h.hold(seatHold(seated, time.Hour, "S-A-2"))
-	mustOK[*bookdv1.CloseEventResponse](t, h.exec(&bookdv1.CloseEventRequest{EventId: closed}))
-	mustOK[*bookdv1.CancelEventResponse](t, h.exec(&bookdv1.CancelEventRequest{EventId: cancelled}))
+	mustOK[*bookdv1.CloseEventResponse](t, h.do(&bookdv1.CloseEventRequest{EventId: closed}))
+	mustOK[*bookdv1.CancelEventResponse](t, h.do(&bookdv1.CancelEventRequest{EventId: cancelled}))
 
 	type claim struct {
 		name string
@@ -63,12 +63,12 @@ func TestCertainRefusalsMatchTheStateMachine(t *testing.T) {
 	cmds := make([]*fsm.Command, len(claims))
 	for i, c := range claims {
 		setKey(c.req, fmt.Sprint("k", i))
-		cmds[i] = anyCommand(c.req)
+		cmds[i] = command(c.req)
 	}
 	early := h.f.CertainRefusals(cmds)
 	refused := 0
 	for i, c := range claims {
-		res := h.exec(c.req)
+		res := h.do(c.req)
 		if early[i] == nil {
 			continue
 		}

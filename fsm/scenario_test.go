@@ -189,7 +189,7 @@ func (s *scenario) run(t *testing.T, b block) string {
 	if err := prototext.Unmarshal([]byte(b.input), req); err != nil {
 		t.Fatalf("line %d: %s: %v", b.line, name, err)
 	}
-	res := h.exec(req)
+	res := h.do(req)
 	if res.Err != nil {
 		return errorLine(res.Err)
 	}

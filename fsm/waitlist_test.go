@@ -162,7 +162,7 @@ func TestWaitlistOffersRespectLimits(t *testing.T) {
 	bob1 := h.join(ev, "bob", 1)
 	bob2 := h.join(ev, "bob", 2) // fits the limit alone, not with bob1's offer
 	carol := h.join(ev, "carol", 1)
-	wantErr(t, h.exec(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "erin", Quantity: 3}),
+	wantErr(t, h.do(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "erin", Quantity: 3}),
 		fsm.CodeFailedPrecondition, fsm.ReasonCustomerLimit, "at most 2 tickets")
 
 	h.at(time.Second)
@@ -237,9 +237,9 @@ func TestWaitlistDroppedWhenSalesStop(t *testing.T) {
 			hd := h.hold(holdFor(ev, "alice", 4, time.Minute))
 			bob := h.join(ev, "bob", 1)
 			if cancel {
-				mustOK[*bookdv1.CancelEventResponse](t, h.exec(&bookdv1.CancelEventRequest{EventId: ev}))
+				mustOK[*bookdv1.CancelEventResponse](t, h.do(&bookdv1.CancelEventRequest{EventId: ev}))
 			} else {
-				mustOK[*bookdv1.CloseEventResponse](t, h.exec(&bookdv1.CloseEventRequest{EventId: ev}))
+				mustOK[*bookdv1.CloseEventResponse](t, h.do(&bookdv1.CloseEventRequest{EventId: ev}))
 				h.release(hd.GetId())
 			}
 			h.at(time.Minute)
@@ -256,9 +256,9 @@ func TestWaitlistDroppedWhenSalesStop(t *testing.T) {
 			if got := kindsOf(t, h.f, "waitlist_dropped"); len(got) != 1 || !strings.HasSuffix(got[0], bob.GetId()) {
 				t.Errorf("dropped entries in the feed: %q, want bob's %s", got, bob.GetId())
 			}
-			wantErr(t, h.exec(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "carol", Quantity: 1}),
+			wantErr(t, h.do(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "carol", Quantity: 1}),
 				fsm.CodeFailedPrecondition, reason, ev)
-			wantErr(t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()}),
+			wantErr(t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()}),
 				fsm.CodeFailedPrecondition, fsm.ReasonNotWaiting, "WAITLIST_STATUS_DROPPED")
 		})
 	}
@@ -292,7 +292,7 @@ func TestWaitlistJoinRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantErr(t, h.exec(tt.req), tt.code, tt.reason, tt.msg)
+			wantErr(t, h.do(tt.req), tt.code, tt.reason, tt.msg)
 		})
 	}
 	if n := h.avail(ev).GetWaitlistLength(); n != 0 {
@@ -308,21 +308,21 @@ func TestWaitlistLeave(t *testing.T) {
 	hd := h.hold(holdFor(ev, "alice", 4, time.Hour))
 	bob := h.join(ev, "bob", 2)
 	carol := h.join(ev, "carol", 2)
-	left := mustOK[*bookdv1.LeaveWaitlistResponse](t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()})).GetEntry()
+	left := mustOK[*bookdv1.LeaveWaitlistResponse](t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()})).GetEntry()
 	if left.GetStatus() != bookdv1.WaitlistStatus_WAITLIST_STATUS_LEFT {
 		t.Errorf("LeaveWaitlist returned %v, want left", left.GetStatus())
 	}
 	checkWaiting(h, carol, 1)
-	wantErr(t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()}), fsm.CodeFailedPrecondition, fsm.ReasonNotWaiting, bob.GetId())
-	wantErr(t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: "wl_999"}), fsm.CodeNotFound, "", "waitlist entry wl_999 not found")
-	wantErr(t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: "hd_1"}), fsm.CodeInvalidArgument, "", "entry_id:")
+	wantErr(t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: bob.GetId()}), fsm.CodeFailedPrecondition, fsm.ReasonNotWaiting, bob.GetId())
+	wantErr(t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: "wl_999"}), fsm.CodeNotFound, "", "waitlist entry wl_999 not found")
+	wantErr(t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: "hd_1"}), fsm.CodeInvalidArgument, "", "entry_id:")
 	h.release(hd.GetId())
 	checkOffer(h, carol, offerTTL)
 	if e, _ := h.entry(bob.GetId()); e.GetStatus() != bookdv1.WaitlistStatus_WAITLIST_STATUS_LEFT {
 		t.Errorf("bob's entry is %v, want left", e.GetStatus())
 	}
 	wantStrings(t, "entries in the feed", kindsOf(t, h.f, "waitlist_left"), []string{bob.GetId()})
-	wantErr(t, h.exec(&bookdv1.LeaveWaitlistRequest{EntryId: carol.GetId()}), fsm.CodeFailedPrecondition, fsm.ReasonNotWaiting, "OFFERED")
+	wantErr(t, h.do(&bookdv1.LeaveWaitlistRequest{EntryId: carol.GetId()}), fsm.CodeFailedPrecondition, fsm.ReasonNotWaiting, "OFFERED")
 }
 
 // On an event with a seat map and no GA, an offer is of best-available
@@ -334,7 +334,7 @@ func TestWaitlistSeatedOffer(t *testing.T) {
 	ev := h.createEvent(req).GetId()
 	front := h.hold(&bookdv1.HoldRequest{EventId: ev, CustomerId: "alice", Quantity: 4, Section: "FRONT", BestAvailable: true})
 	back := h.hold(&bookdv1.HoldRequest{EventId: ev, CustomerId: "alice", Quantity: 2, Section: "BACK", BestAvailable: true})
-	bob := mustOK[*bookdv1.JoinWaitlistResponse](t, h.exec(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "bob", Quantity: 2, Section: "FRONT"})).GetEntry()
+	bob := mustOK[*bookdv1.JoinWaitlistResponse](t, h.do(&bookdv1.JoinWaitlistRequest{EventId: ev, CustomerId: "bob", Quantity: 2, Section: "FRONT"})).GetEntry()
 	h.release(back.GetId()) // frees BACK only: bob waits for FRONT
 	checkWaiting(h, bob, 1)
 	h.release(front.GetId())
