@@ -141,14 +141,19 @@ func (t *txn) seat(event uint64, label string) (seatValue, bool) {
 	}
 	v, ok, err := getValue(t.b, k)
 	must(err)
-	t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats())
-	if !ok {
-		return seatValue{}, false
+	var sv seatValue
+	if ok {
+		sv, err = decodeSeat(v)
+		must(err)
 	}
-	sv, err := decodeSeat(v)
-	must(err)
-	t.cacheSeat(k, sv)
-	return sv, true
+	if t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats()) {
+		// The event's seats are in memory from now on, and written there:
+		// what this batch cached of them would go stale.
+		t.seats = nil
+	} else if ok {
+		t.cacheSeat(k, sv)
+	}
+	return sv, ok
 }
 
 // setSeat writes a seat's state to the batch, and to memory or the batch's
@@ -156,9 +161,7 @@ func (t *txn) seat(event uint64, label string) (seatValue, bool) {
 func (t *txn) setSeat(event uint64, label string, sv seatValue) {
 	k := seatKey(event, label)
 	t.set(k, sv.encode())
-	if t.f.seats.set(event, label, sv) {
-		delete(t.seats, string(k)) // stale if read before the event came into memory
-	} else {
+	if !t.f.seats.set(event, label, sv) {
 		t.cacheSeat(k, sv)
 	}
 }

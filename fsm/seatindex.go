@@ -99,18 +99,18 @@ func (x *seatIndex) set(event uint64, label string, sv seatValue) bool {
 }
 
 // missed counts a read of an event's seat that went to the store, and
-// loads the event's seats from r once they are worth it. seats is the
-// event's seat count. FSM goroutine.
-func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64) {
+// loads the event's seats from r once they are worth it, reporting whether
+// it did. seats is the event's seat count. FSM goroutine.
+func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64) bool {
 	if seats <= 0 || seats > int64(x.max()) {
-		return
+		return false
 	}
 	if x.asks == nil || len(x.asks) >= maxAskedEvents {
 		x.asks = make(map[uint64]int)
 	}
 	x.asks[event]++
 	if int64(x.asks[event])*seatsPerAsk < seats {
-		return
+		return false
 	}
 	delete(x.asks, event)
 	es := &eventSeats{state: make(map[string]seatValue, seats)}
@@ -124,6 +124,7 @@ func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64) {
 	}
 	must(it.Close())
 	x.add(event, es)
+	return true
 }
 
 func (x *seatIndex) max() int {

@@ -103,3 +103,41 @@ func TestRestoreDropsSeatsInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Within one batch, an event's seats come into memory after the batch has
+// cached some of them, change there, and leave memory again (another event
+// needs the room): the batch must not answer from what it cached before.
+func TestSeatsLeavingMemoryMidBatchAreReadAgain(t *testing.T) {
+	h := newHarness(t)
+	fsm.LimitSeatsInMemory(h.f, 100) // room for one 64-seat event
+	labels := func(prefix string) []string {
+		var s []string
+		for i := 1; i <= 64; i++ {
+			s = append(s, fmt.Sprint(prefix, i))
+		}
+		return s
+	}
+	a := h.createEvent(seatEvent(labels("A")...))
+	b := h.createEvent(seatEvent(labels("B")...))
+	book := func(ev, key string, seats ...string) *bookdv1.BookRequest {
+		r := seatBook(ev, seats...)
+		r.IdempotencyKey = key
+		return r
+	}
+	_, res := h.applyBatchEntry(
+		stampedCommand(t0+1, book(a.Id, "k1", "A3", "ZZ")), // reads A3 (free) from the store, then fails
+		stampedCommand(t0+2, book(a.Id, "k2", "A4")),       // A's seats come into memory
+		stampedCommand(t0+3, book(a.Id, "k3", "A3")),       // A3 booked, in memory
+		stampedCommand(t0+4, book(b.Id, "k4", "B1")),
+		stampedCommand(t0+5, book(b.Id, "k5", "B2")), // B's seats come in, A's go
+		stampedCommand(t0+6, book(a.Id, "k6", "A3")), // must see A3 booked
+	)
+	wantErr(t, res[0], fsm.CodeInvalidArgument, fsm.ReasonUnknownSeat)
+	for _, i := range []int{1, 2, 3, 4} {
+		mustOK[*bookdv1.BookResponse](t, res[i])
+	}
+	wantErr(t, res[5], fsm.CodeFailedPrecondition, fsm.ReasonSeatTaken, "A3")
+	if _, err := fsm.CheckSeatIndex(h.f); err != nil {
+		t.Fatal(err)
+	}
+}
