@@ -79,7 +79,7 @@ func (f *keyFilter) mayContain(k []byte) bool {
 // idemFilter is the FSM's filter of idempotency keys: the one that answers
 // and the one being built.
 type idemFilter struct {
-	current atomic.Pointer[keyFilter] // answers once ready
+	current atomic.Pointer[keyFilter] // ready; nil until the first build ends
 	next    *keyFilter                // being built; FSM goroutine
 
 	stop chan struct{} // closed to end a build's scan
@@ -89,7 +89,7 @@ type idemFilter struct {
 // mayContain reports whether k may be in the store; false is certain.
 func (x *idemFilter) mayContain(k []byte) bool {
 	c := x.current.Load()
-	return c == nil || !c.ready.Load() || c.mayContain(k)
+	return c == nil || c.mayContain(k)
 }
 
 // add records a key written to the store (FSM goroutine).
@@ -103,8 +103,7 @@ func (x *idemFilter) add(k []byte) {
 }
 
 // maintain, called on the FSM goroutine between batches, puts a finished
-// build in place and starts one when there is no filter or the current one
-// is full.
+// build in place and starts another when the current filter is full.
 func (x *idemFilter) maintain(db *pebble.DB) {
 	if x.next != nil {
 		if !x.next.ready.Load() {
@@ -113,26 +112,17 @@ func (x *idemFilter) maintain(db *pebble.DB) {
 		x.current.Store(x.next)
 		x.next = nil
 	}
-	c := x.current.Load()
-	if c != nil && (!c.ready.Load() || c.keys.Load() < 2*c.sizedAt) {
-		return
+	if c := x.current.Load(); c != nil && c.keys.Load() >= 2*c.sizedAt {
+		x.build(db, c.keys.Load())
 	}
-	var keys int64
-	if c != nil {
-		keys = c.keys.Load()
-	}
-	x.build(db, keys)
 }
 
-// build starts filling a new filter from a snapshot of db, in the
-// background. FSM goroutine, between batches.
+// build starts filling a new filter, sized for keys, from a snapshot of db
+// in the background; maintain puts it in place once the scan ends. FSM
+// goroutine, between batches.
 func (x *idemFilter) build(db *pebble.DB, keys int64) {
 	next := newKeyFilter(keys)
-	if x.current.Load() == nil {
-		x.current.Store(next) // not ready: lookups go to the store meanwhile
-	} else {
-		x.next = next
-	}
+	x.next = next
 	snap := db.NewSnapshot()
 	if x.stop == nil {
 		x.stop = make(chan struct{})
