@@ -44,15 +44,7 @@ func TestPageViewsDoNotReachTheCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	srv, err := edge.New(edge.Config{Cluster: cl, Staleness: time.Hour}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := edge.Start("127.0.0.1:0", srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { run.Close() })
+	run, _ := startEdge(t, c, edge.Config{Cluster: cl, Staleness: time.Hour})
 	ec := edgeClient(run)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

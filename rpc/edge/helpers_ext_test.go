@@ -13,15 +13,17 @@ import (
 )
 
 // startEdge serves an edge for cluster c on a loopback port and returns it
-// with the client it forwards through.
+// with its server. It forwards through cfg.Cluster, or a new client of c.
 func startEdge(t *testing.T, c *clustertest.Cluster, cfg edge.Config) (*edge.Running, *edge.Server) {
 	t.Helper()
-	cl, err := client.New(c.Endpoints())
-	if err != nil {
-		t.Fatal(err)
+	if cfg.Cluster == nil {
+		cl, err := client.New(c.Endpoints())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close() })
+		cfg.Cluster = cl
 	}
-	t.Cleanup(func() { cl.Close() })
-	cfg.Cluster = cl
 	srv, err := edge.New(cfg, "admin-token-for-tests")
 	if err != nil {
 		t.Fatal(err)
