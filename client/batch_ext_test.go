@@ -692,11 +692,20 @@ func batchingThrough(t *testing.T, d disruption) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		av, err := st.Availability(ctxWithTimeout(t, 10*time.Second), ev.Id, client.Stale(0))
-		st.Close()
-		if err != nil {
-			t.Fatal(err)
+		// A follower learns the last commit with raft's next append (at most
+		// its CommitTimeout later when idle): read until it has caught up.
+		var av *bookdv1.GetAvailabilityResponse
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			av, err = st.Availability(ctxWithTimeout(t, 10*time.Second), ev.Id, client.Stale(0))
+			if err != nil {
+				st.Close()
+				t.Fatal(err)
+			}
+			if av.BookedQuantity == wantQty || time.Now().After(deadline) {
+				break
+			}
 		}
+		st.Close()
 		if av.BookedQuantity != wantQty {
 			t.Errorf("%s: %d tickets booked, the writes booked %d", nd.ID, av.BookedQuantity, wantQty)
 		}
