@@ -65,8 +65,9 @@ func configuration(peers []Peer) (raft.Configuration, error) {
 }
 
 // SeedFromBackup prepares the empty data directory of a new cluster's
-// member: it loads the backup into the state machine (which checks it) and
-// writes it as a Raft snapshot whose configuration is peers. Every member of
+// member: it loads the backup into the state machine (which checks it),
+// drops the old cluster's member records, and writes the state as a Raft
+// snapshot whose configuration is peers. Every member of
 // the new cluster is seeded from the same backup with the same peers, then
 // started without --initial-cluster or --join. It returns the Raft index
 // the backup is at.
@@ -83,39 +84,32 @@ func SeedFromBackup(dataDir string, backup io.Reader, peers []Peer, logger *slog
 	if existing, err := raft.HasExistingState(s.store, s.store, s.snaps); err != nil || existing {
 		return 0, errors.Join(err, fmt.Errorf("raftnode: %s already holds Raft state; seed an empty directory", dataDir))
 	}
-	tmp, err := os.CreateTemp(dataDir, "backup-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if _, err := io.Copy(tmp, backup); err != nil {
-		return 0, fmt.Errorf("raftnode: read backup: %w", err)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return 0, err
-	}
-	if err := s.fsm.Restore(io.NopCloser(tmp)); err != nil {
+	if err := s.fsm.Restore(io.NopCloser(backup)); err != nil {
 		return 0, fmt.Errorf("raftnode: backup does not load: %w", err)
 	}
 	applied := s.fsm.AppliedIndex()
 	if applied == 0 {
 		return 0, errors.New("raftnode: the backup holds no state")
 	}
+	// The backup's member records are the old cluster's RPC addresses.
+	if err := s.fsm.ForgetMembers(); err != nil {
+		return 0, fmt.Errorf("raftnode: forget the old cluster's members: %w", err)
+	}
 	_, trans := raft.NewInmemTransport("")
 	sink, err := s.snaps.Create(raft.SnapshotVersionMax, applied, 1, conf, applied, trans)
 	if err != nil {
 		return 0, fmt.Errorf("raftnode: create snapshot: %w", err)
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	snap, err := s.fsm.Snapshot()
+	if err != nil {
 		sink.Cancel()
 		return 0, err
 	}
-	if _, err := io.Copy(sink, tmp); err != nil {
-		sink.Cancel()
+	defer snap.Release()
+	if err := snap.Persist(sink); err != nil { // closes or cancels sink
 		return 0, fmt.Errorf("raftnode: write snapshot: %w", err)
 	}
-	return applied, sink.Close()
+	return applied, nil
 }
 
 // RecoverCluster rewrites the Raft configuration of the stopped node id in
