@@ -209,7 +209,14 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 	if t.f.idem.mayContain(k) && t.getProto(k, &rec) {
 		return replay(&rec, cmd.GetRequestHash(), o.newResponse)
 	}
+	t.refusedForGood = false
 	resp, err := o.run(t)
+	if err != nil && t.refusedForGood && cmd.GetFirstAttempt() && (cmd.GetBook() != nil || cmd.GetHold() != nil) {
+		// Not recorded, as the leader's early refusal of the same claim
+		// would not be (CertainRefusals): the key's first request, refused
+		// by inventory only a cancellation can free.
+		return &Result{Err: err}
+	}
 	rec = IdempotencyRecord{RequestHash: cmd.GetRequestHash(), CreatedUnixNanos: t.now}
 	if err != nil {
 		rec.ErrorCode, rec.ErrorReason, rec.ErrorMessage = int32(err.Code), err.Reason, err.Message
@@ -230,6 +237,11 @@ type txn struct {
 	entry uint64 // Raft index of the command's log entry
 	now   int64  // state machine time, Unix ns
 	seq   uint32 // change feed records written by this entry so far
+
+	// refusedForGood: the claim being applied was refused by inventory
+	// that only a cancellation can free (a booked seat, GA tickets its
+	// bookings sold).
+	refusedForGood bool
 
 	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
 	seats    map[string]seatValue      // seats read or written by this batch (cache.go)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/bookd/bookd/fsm"
+	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -310,4 +311,61 @@ func sameResult(a, b *fsm.Result) bool {
 		return *a.Err == *b.Err
 	}
 	return proto.Equal(a.Response, b.Response)
+}
+
+// A first attempt (the sender made the key for it) refused by inventory
+// only a cancellation frees — a booked seat, GA tickets its bookings sold —
+// is not recorded under its key, as the leader's early refusal would not
+// be: once a cancellation frees it, the key books. Refusals by holds, which
+// may expire, and refusals of later attempts are recorded and replayed.
+func TestFirstAttemptRefusedForGoodIsNotRecorded(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(mixedEvent()).GetId() // GA 10, seats A1-A5
+	seatBlocker := h.book(seatBook(ev, "A2"))
+	seatHolder := h.hold(seatHold(ev, time.Minute, "A1"))
+	gaBlocker := h.book(gaBook(ev, 9))
+	gaHolder := h.hold(gaHold(ev, 1, time.Minute))
+
+	keyed := func(req proto.Message, key string) proto.Message {
+		switch r := req.(type) {
+		case *bookdv1.BookRequest:
+			r.IdempotencyKey = key
+		case *bookdv1.HoldRequest:
+			r.IdempotencyKey = key
+		}
+		return req
+	}
+	reqs := []proto.Message{
+		keyed(seatBook(ev, "A3", "A2"), "booked seat"),      // not recorded
+		keyed(seatHold(ev, time.Minute, "A1"), "held seat"), // recorded
+		keyed(gaBook(ev, 2), "sold by bookings"),            // not recorded
+		keyed(gaBook(ev, 1), "sold by a hold"),              // recorded
+		keyed(seatBook(ev, "A2"), "retry of booked seat"),   // recorded: not a first attempt
+	}
+	cmds := make([]*fsmv1.Command, len(reqs))
+	for i, r := range reqs {
+		cmds[i] = stampedCommand(h.now, r)
+		cmds[i].FirstAttempt = i < 4
+	}
+	first := h.applyCommands(cmds...)
+	wantErr(t, first[0], fsm.CodeFailedPrecondition, fsm.ReasonSeatTaken, "seat A2 ")
+	wantErr(t, first[1], fsm.CodeFailedPrecondition, fsm.ReasonSeatTaken, "seat A1 ")
+	wantErr(t, first[2], fsm.CodeFailedPrecondition, fsm.ReasonSoldOut)
+	wantErr(t, first[3], fsm.CodeFailedPrecondition, fsm.ReasonSoldOut)
+	wantErr(t, first[4], fsm.CodeFailedPrecondition, fsm.ReasonSeatTaken, "seat A2 ")
+
+	h.now = t0 + 5*sec
+	h.cancel(seatBlocker.GetId())
+	h.release(seatHolder.GetId())
+	h.cancel(gaBlocker.GetId())
+	h.release(gaHolder.GetId())
+
+	again := h.doAll(reqs...) // retries: first_attempt unset
+	mustOK[*bookdv1.BookResponse](t, again[0])
+	mustOK[*bookdv1.BookResponse](t, again[2])
+	for _, i := range []int{1, 3, 4} {
+		if !sameResult(again[i], first[i]) {
+			t.Errorf("retry %d answered %v / %+v, want the recorded refusal %+v", i, again[i].Response, again[i].Err, first[i].Err)
+		}
+	}
 }

@@ -39,6 +39,8 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 			return nil, invalid("quantity: event %s has no general admission; give seats or best_available", c.eventID)
 		}
 		left := ev.GetCapacity() - counters.GetHeldQuantity() - counters.GetBookedQuantity()
+		// Bookings alone leaving too few: only a cancellation changes that.
+		t.refusedForGood = quantity > ev.GetCapacity()-counters.GetBookedQuantity()
 		switch {
 		case left <= 0:
 			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", c.eventID)
@@ -56,6 +58,7 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 		case v.state == seatBlocked:
 			return nil, errorf(CodeFailedPrecondition, ReasonSeatBlocked, "seat %s of event %s is not for sale", s, c.eventID)
 		case v.state != seatFree:
+			t.refusedForGood = v.state == seatBooked // a hold may expire
 			return nil, errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, c.eventID)
 		}
 	}

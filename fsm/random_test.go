@@ -64,6 +64,9 @@ func (w *workload) entry() *raft.Log {
 	w.created = nil
 	c := command(w.request())
 	c.StampUnixNanos = w.stamp
+	if c.GetBook() != nil || c.GetHold() != nil {
+		c.FirstAttempt = w.r.Intn(3) == 0 // the sender's promise, kept or not
+	}
 	l := &raft.Log{Index: w.index, Type: raft.LogCommand, Data: encode(w.t, c)}
 	res := w.oracle.f.ApplyBatch([]*raft.Log{l})[0].(*fsm.Result)
 	if res.Err == nil && w.created != nil {

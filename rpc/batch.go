@@ -155,6 +155,7 @@ func writeCommand(w *bookdv1.Write) (*fsm.Command, error) {
 		return nil, bad
 	}
 	cmd.RequestHash = fsm.RequestHash(req)
+	cmd.FirstAttempt = w.GetFirstAttempt()
 	return cmd, nil
 }
 

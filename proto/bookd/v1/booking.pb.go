@@ -3768,10 +3768,10 @@ type Write struct {
 	Op isWrite_Op `protobuf_oneof:"op"`
 	// The sender promises that no request with this write's idempotency key
 	// was ever sent before: it made the key for this write, and this is not a
-	// retry. A claim that the stored state already refuses for good (a booked
-	// seat, a GA event its bookings have sold out) may then be refused without
-	// going through the Raft log, and that refusal is not recorded under the
-	// key. Leave it false when unsure.
+	// retry. A claim refused for good (a booked seat, a GA event its bookings
+	// have sold out) is then not recorded under the key, so the key may still
+	// be used for a claim that succeeds later; the leader may refuse such a
+	// claim without going through the Raft log. Leave it false when unsure.
 	FirstAttempt  bool `protobuf:"varint,6,opt,name=first_attempt,json=firstAttempt,proto3" json:"first_attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

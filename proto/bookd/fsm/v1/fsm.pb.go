@@ -83,6 +83,12 @@ type Command struct {
 	// idempotency key is reused. Kept in the log so every replica compares the
 	// same bytes whatever binary version it runs.
 	RequestHash []byte `protobuf:"bytes,2,opt,name=request_hash,json=requestHash,proto3" json:"request_hash,omitempty"`
+	// The sender promised the claim is the first request ever sent under its
+	// idempotency key (bookd.v1.Write.first_attempt). A claim refused for good
+	// (a booked seat, a GA event its bookings sold out) is then not recorded
+	// under the key, as it would not be had the leader refused it before the
+	// log.
+	FirstAttempt bool `protobuf:"varint,3,opt,name=first_attempt,json=firstAttempt,proto3" json:"first_attempt,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_CreateEvent
@@ -148,6 +154,13 @@ func (x *Command) GetRequestHash() []byte {
 		return x.RequestHash
 	}
 	return nil
+}
+
+func (x *Command) GetFirstAttempt() bool {
+	if x != nil {
+		return x.FirstAttempt
+	}
+	return false
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -1085,10 +1098,11 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\"*\n" +
 	"\fCommandBatch\x12\x1a\n" +
-	"\bcommands\x18\x01 \x03(\fR\bcommands\"\xdb\b\n" +
+	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x80\t\n" +
 	"\aCommand\x12(\n" +
 	"\x10stamp_unix_nanos\x18\x01 \x01(\x03R\x0estampUnixNanos\x12!\n" +
-	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12A\n" +
+	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12#\n" +
+	"\rfirst_attempt\x18\x03 \x01(\bR\ffirstAttempt\x12A\n" +
 	"\fcreate_event\x18\n" +
 	" \x01(\v2\x1c.bookd.v1.CreateEventRequestH\x00R\vcreateEvent\x12+\n" +
 	"\x04hold\x18\v \x01(\v2\x15.bookd.v1.HoldRequestH\x00R\x04hold\x124\n" +
