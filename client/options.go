@@ -69,13 +69,15 @@ func WithBackoff(initial, max time.Duration) Option {
 // ExtendHold, Book, CancelBooking) that its callers make concurrently to a node together,
 // up to maxWrites (at most 1,000) in one BatchWrite call. Each write keeps its
 // own idempotency key, result, error and retries. A write goes at once when
-// the node has fewer than a few batches in flight and otherwise waits for
-// one of them to return, so batching adds no delay when idle and raises
-// throughput under load. 0 turns batching off (the default).
+// no batch is out to the node and otherwise leaves with the writes that
+// arrive while it is (a full batch leaves anyway), so batching adds no delay
+// when idle and raises throughput under load. 0 turns batching off (the
+// default).
 //
 // A batched Hold or Book whose IdempotencyKey was left empty (so the Client
-// made the key) may be refused by the leader without the Raft log when the
-// inventory is already sold; such a refusal is not recorded under the key.
+// made the key) and that is refused because its inventory is sold (a booked
+// seat, GA tickets its bookings took) is not recorded under the key; the
+// leader may answer it without the Raft log.
 func WithBatching(maxWrites int) Option {
 	return func(c *config) { c.batchWrites = maxWrites }
 }
