@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bookd/bookd/fsm"
 )
 
 // Peer is a member of the initial cluster.
@@ -89,6 +91,9 @@ func (c *Config) setDefaults() {
 func (c *Config) validate() error {
 	if c.ID == "" {
 		return fmt.Errorf("raftnode: --id is required")
+	}
+	if err := fsm.ValidateMember(c.ID, ""); err != nil {
+		return fmt.Errorf("raftnode: --%s", err.Message) // an id it could never register under
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("raftnode: --data-dir is required")

@@ -87,6 +87,8 @@ func TestOpenValidatesConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"missing id", func(c *raftnode.Config) { c.ID = "" }, "--id is required"},
+		{"id too long to register", func(c *raftnode.Config) { c.ID = strings.Repeat("n", 129) }, "--id: at most 128 bytes"},
+		{"id with a control character", func(c *raftnode.Config) { c.ID = "n\t1" }, "--id: control characters"},
 		{"missing data dir", func(c *raftnode.Config) { c.DataDir = "" }, "--data-dir is required"},
 		{"raft addr wildcard", func(c *raftnode.Config) { c.RaftAddr = "0.0.0.0:7001" }, "--raft-addr"},
 		{"raft addr no host", func(c *raftnode.Config) { c.RaftAddr = ":7001" }, "--raft-addr"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bookd/bookd/fsm"
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
@@ -29,11 +30,11 @@ func (n *Node) AddSelf(ctx context.Context, id, raftAddr, rpcAddr string, voter 
 }
 
 func (n *Node) addMember(ctx context.Context, id, raftAddr, rpcAddr string, voter, self bool) error {
+	if err := checkMember(id, raftAddr, rpcAddr); err != nil {
+		return err
+	}
 	if n.raft.State() != raft.Leader {
 		return ErrNotLeader
-	}
-	if err := checkRoutable("raft_address", raftAddr); err != nil {
-		return err
 	}
 	// Membership changes on this leader run one at a time, and each starts
 	// from a state that holds every committed change (a removal's tombstone
@@ -79,6 +80,26 @@ func (n *Node) addMember(ctx context.Context, id, raftAddr, rpcAddr string, vote
 		return nil
 	}
 	return n.RegisterMember(id, rpcAddr)
+}
+
+// checkMember checks a member to be added before the configuration
+// changes: its id and RPC address as the state machine will when it
+// records them, and that its addresses can be dialled. Each failure is an
+// *fsm.Error with code INVALID_ARGUMENT naming the field.
+func checkMember(id, raftAddr, rpcAddr string) error {
+	if err := fsm.ValidateMember(id, rpcAddr); err != nil {
+		return err
+	}
+	if err := checkRoutable("raft_address", raftAddr); err != nil {
+		return &fsm.Error{Code: fsm.CodeInvalidArgument, Message: strings.TrimPrefix(err.Error(), "raftnode: ")}
+	}
+	if rpcAddr == "" || isTombstone(rpcAddr) {
+		return nil
+	}
+	if err := checkRoutable("rpc_address", rpcAddr); err != nil {
+		return &fsm.Error{Code: fsm.CodeInvalidArgument, Message: strings.TrimPrefix(err.Error(), "raftnode: ")}
+	}
+	return nil
 }
 
 // configMember looks id up in the latest Raft configuration.
