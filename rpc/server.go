@@ -204,7 +204,7 @@ func (s *Server) register(join []string) (member bool, err error) {
 		return false, s.askToJoin(ctx, join, req)
 	case !inConfig:
 		return false, errors.New("not a member of any cluster")
-	case committed && self.RPCAddr == s.node.RPCAddr():
+	case committed && self.RPCAddr == s.node.RPCAddr() && self.RaftAddr == s.node.RaftAddr():
 		return true, nil
 	case s.node.IsLeader():
 		return committed, s.node.AddSelf(ctx, st.NodeID, s.node.RaftAddr(), s.node.RPCAddr(), self.Voter)
@@ -215,7 +215,19 @@ func (s *Server) register(join []string) (member bool, err error) {
 	req.Nonvoter = !self.Voter
 	_, p, err := s.svc.leaderPeer(ctx)
 	if err != nil {
-		return committed, err
+		// No leader known: a node restarted on a new Raft address hears
+		// from none, as the leader still dials the old one. The members it
+		// knows of forward its request to the leader.
+		var others []string
+		for _, m := range st.Members {
+			if m.ID != st.NodeID && m.RPCAddr != "" {
+				others = append(others, m.RPCAddr)
+			}
+		}
+		if len(others) == 0 {
+			return committed, err
+		}
+		return committed, s.askToJoin(ctx, others, req)
 	}
 	_, err = p.cluster.AddNode(ctx, req)
 	return committed, err

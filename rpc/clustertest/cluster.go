@@ -172,6 +172,22 @@ func (c *Cluster) Restart(nd *Node) {
 	c.startNode(nd)
 }
 
+// Move restarts a stopped node on a new Raft address (its data and RPC
+// address kept), as an operator moving it would, and returns the address.
+func (c *Cluster) Move(nd *Node) string {
+	c.t.Helper()
+	nd.RaftAddr = freeAddr(c.t)
+	moved := append([]raftnode.Peer(nil), nd.peers...)
+	for i := range moved {
+		if moved[i].ID == nd.ID {
+			moved[i].RaftAddr = nd.RaftAddr
+		}
+	}
+	nd.peers = moved
+	c.startNode(nd)
+	return nd.RaftAddr
+}
+
 // Close stops every node.
 func (c *Cluster) Close() {
 	for _, nd := range c.Nodes {
