@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -139,7 +140,20 @@ func (n *Node) watchLeadership(ch <-chan bool) {
 }
 
 // registerSelf records this node's RPC address in the replicated state.
+// Like any membership change on this leader it runs alone, from a state
+// that holds every committed change: a tombstone the previous leader
+// committed just before this node won is seen, and kept.
 func (n *Node) registerSelf() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n.membership.Lock()
+	defer n.membership.Unlock()
+	if err := n.ReadBarrier(ctx); err != nil {
+		if !errors.Is(err, ErrNotLeader) {
+			n.log.Warn("register rpc address", "err", err)
+		}
+		return // the node's register loop asks again
+	}
 	if removed, err := n.Removed(n.cfg.ID); err != nil || removed {
 		return // an operator is removing this node: keep its tombstone
 	}

@@ -13,7 +13,10 @@ import (
 // acknowledged booking is lost, and the old leader catches up on restart.
 func TestLeaderStoppedMidStorm(t *testing.T) {
 	c := clustertest.Start(t, 3, clustertest.Options{})
-	ev := createEvent(t, c.Nodes[0].RPCAddr, 5000, seatLabels(200))
+	// Tickets enough that the storm cannot sell out while the leader stops
+	// (a stop under load took 1-5 s, ~1,700 bookings a second here): the
+	// test needs bookings to go on under the new leader.
+	ev := createEvent(t, c.Nodes[0].RPCAddr, 1_000_000, seatLabels(200))
 	l := &ledger{bookings: map[string]*bookdv1.Booking{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
