@@ -77,3 +77,30 @@ func reason(err error) string {
 	}
 	return ""
 }
+
+// A removed node that comes back empty learns it was removed from the
+// leader's answer even when a join endpoint before the leader is down (the
+// joined errors used to hide the removal behind the first one).
+func TestRemovedNodeLearnsItPastADeadJoinEndpoint(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	ctx := context.Background()
+	n4 := c.Join("n4")
+	c.Eventually(20*time.Second, func() error { return hasVoter(ctx, c.Nodes[0].RPCAddr, "n4", n4.RPCAddr) })
+	c.WaitConverged()
+	if _, err := retry(ctx, func(ctx context.Context) (*bookdv1.RemoveNodeResponse, error) {
+		return clusterClient(c.Nodes[0].RPCAddr).RemoveNode(ctx, &bookdv1.RemoveNodeRequest{Id: "n4"})
+	}); err != nil {
+		t.Fatalf("remove n4: %v", err)
+	}
+	dead, err := clustertest.FreeAddr() // nothing listens there
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Wipe(n4, dead, c.Nodes[0].RPCAddr, c.Nodes[1].RPCAddr, c.Nodes[2].RPCAddr)
+	c.Eventually(20*time.Second, func() error {
+		if !n4.Server.Removed() {
+			return errors.New("n4 has not learnt it was removed")
+		}
+		return nil
+	})
+}

@@ -251,6 +251,9 @@ func (s *Server) askToJoin(ctx context.Context, join []string, req *bookdv1.AddN
 			s.log.Info("joined cluster", "via", addr)
 			return nil
 		}
+		if connect.CodeOf(err) == connect.CodeFailedPrecondition && reasonOf(err) == ReasonMemberRemoved {
+			return err // the leader's answer, whatever the other endpoints said
+		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
 	return fmt.Errorf("join: %w", errors.Join(errs...))
