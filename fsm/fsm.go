@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -102,7 +103,10 @@ func (f *FSM) Close() error {
 		return nil
 	}
 	f.idem.reset()
-	err := f.db.Close()
+	// Flushing the memtables now spares the next start replaying their WAL
+	// and flushing it before Pebble opens: with 64 MiB memtables that took
+	// ~1 s, on the start, where it counts.
+	err := errors.Join(f.db.Flush(), f.db.Close())
 	f.db = nil
 	return err
 }

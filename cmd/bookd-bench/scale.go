@@ -79,8 +79,10 @@ func scaleCmd(ctx context.Context, args []string) error {
 		row.Run = r
 		printResult(os.Stderr, r)
 		stored += r.Bookings
-		for _, kill := range []bool{false, true} {
-			d, err := coldStart(ctx, cluster, stock, filled, kill)
+		// Each follower stops once, right after the load, so that both
+		// starts find the memtables the load left behind.
+		for follower, kill := range []bool{false, true} {
+			d, err := coldStart(ctx, cluster, stock, filled, follower, kill)
 			if err != nil {
 				return err
 			}
@@ -114,24 +116,25 @@ type scaleRow struct {
 	ColdStartKillS float64 `json:"cold_start_sigkill_s"`
 }
 
-// coldStart stops a follower (SIGTERM, or SIGKILL when kill), starts it
-// again and returns the time from starting it to its first stale read that
-// sees all of event's booked tickets.
-func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64, kill bool) (time.Duration, error) {
+// coldStart stops a follower, the one at position follower among them
+// (SIGTERM, or SIGKILL when kill), starts it again and returns the time from
+// starting it to its first stale read that sees all of event's booked
+// tickets.
+func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64, follower int, kill bool) (time.Duration, error) {
 	leader, err := c.Leader(ctx)
 	if err != nil {
 		return 0, err
 	}
-	var node *procs.Node
+	var followers []*procs.Node
 	for _, n := range c.Nodes() {
 		if n.ID != leader {
-			node = n
-			break
+			followers = append(followers, n)
 		}
 	}
-	if node == nil {
+	if len(followers) == 0 {
 		return 0, errors.New("cold start: the cluster has no follower")
 	}
+	node := followers[follower%len(followers)]
 	if kill {
 		err = c.Kill(node.ID)
 	} else {
