@@ -90,13 +90,15 @@ func checkMember(id, raftAddr, rpcAddr string) error {
 	if err := fsm.ValidateMember(id, rpcAddr); err != nil {
 		return err
 	}
-	if err := checkRoutable("raft_address", raftAddr); err != nil {
-		return &fsm.Error{Code: fsm.CodeInvalidArgument, Message: strings.TrimPrefix(err.Error(), "raftnode: ")}
+	if err := dialable("raft_address", raftAddr); err != nil || rpcAddr == "" || isTombstone(rpcAddr) {
+		return err
 	}
-	if rpcAddr == "" || isTombstone(rpcAddr) {
-		return nil
-	}
-	if err := checkRoutable("rpc_address", rpcAddr); err != nil {
+	return dialable("rpc_address", rpcAddr)
+}
+
+// dialable is checkRoutable's answer as an INVALID_ARGUMENT naming field.
+func dialable(field, addr string) error {
+	if err := checkRoutable(field, addr); err != nil {
 		return &fsm.Error{Code: fsm.CodeInvalidArgument, Message: strings.TrimPrefix(err.Error(), "raftnode: ")}
 	}
 	return nil
