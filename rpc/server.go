@@ -204,14 +204,16 @@ func (s *Server) register(join []string) (member bool, err error) {
 		return false, s.askToJoin(ctx, join, req)
 	case !inConfig:
 		return false, errors.New("not a member of any cluster")
-	case committed && self.RPCAddr == s.node.RPCAddr() && self.RaftAddr == s.node.RaftAddr():
+	case committed && self.RPCAddr == s.node.RPCAddr() && self.RaftAddr == s.node.RaftAddr() && leaderKnown(s.node):
 		return true, nil
 	case s.node.IsLeader():
 		return committed, s.node.AddSelf(ctx, st.NodeID, s.node.RaftAddr(), s.node.RPCAddr(), self.Voter)
 	}
 	// In a configuration this node has not seen committed, it asks the
 	// leader too: an addition lost with a leader change is made again
-	// (unless an operator removed the node meanwhile).
+	// (unless an operator removed the node meanwhile). So does a member
+	// that knows no leader: one removed before the entries saying so
+	// reached it hears from nobody, and learns it from the answer.
 	req.Nonvoter = !self.Voter
 	_, p, err := s.svc.leaderPeer(ctx)
 	if err != nil {
@@ -231,6 +233,12 @@ func (s *Server) register(join []string) (member bool, err error) {
 	}
 	_, err = p.cluster.AddNode(ctx, req)
 	return committed, err
+}
+
+// leaderKnown reports whether this node knows a leader.
+func leaderKnown(n *raftnode.Node) bool {
+	id, _ := n.Leader()
+	return id != ""
 }
 
 // reasonOf is the Bookd-Reason of a Connect error, or "".
