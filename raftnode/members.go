@@ -90,10 +90,10 @@ func checkMember(id, raftAddr, rpcAddr string) error {
 	if err := fsm.ValidateMember(id, rpcAddr); err != nil {
 		return err
 	}
-	if err := dialable("raft_address", raftAddr); err != nil || rpcAddr == "" || isTombstone(rpcAddr) {
+	if err := dialable("raft_address", raftAddr); err != nil || rpcAddr == "" {
 		return err
 	}
-	return dialable("rpc_address", rpcAddr)
+	return dialable("rpc_address", rpcAddr) // a removal's tombstone is no address either
 }
 
 // dialable is checkRoutable's answer as an INVALID_ARGUMENT naming field.

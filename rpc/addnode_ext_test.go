@@ -31,6 +31,7 @@ func TestAddNodeRefusesBadMembersBeforeChangingTheConfiguration(t *testing.T) {
 		{&bookdv1.AddNodeRequest{Id: "n9", RaftAddress: "127.0.0.1:1", RpcAddress: "no port"}, "rpc_address"},
 		{&bookdv1.AddNodeRequest{Id: "n9", RaftAddress: "127.0.0.1:1", RpcAddress: "127.0.0.1:2\n"}, "rpc_address"},
 		{&bookdv1.AddNodeRequest{Id: "n9", RaftAddress: "0.0.0.0:7001"}, "raft_address"},
+		{&bookdv1.AddNodeRequest{Id: "n9", RaftAddress: "127.0.0.1:1", RpcAddress: "!removed"}, "rpc_address"}, // a forged tombstone
 		{&bookdv1.AddNodeRequest{Id: "n9", RaftAddress: "127.0.0.1:1", ForSelf: true, RpcAddress: strings.Repeat("h", 200) + ":1"}, "rpc_address"},
 	} {
 		for _, nd := range c.Nodes { // the leader, and followers that forward

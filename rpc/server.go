@@ -201,7 +201,11 @@ func (s *Server) register(join []string) (member bool, err error) {
 	switch {
 	case !committed && len(join) > 0:
 		req.Nonvoter = s.nonvoter
-		return false, s.askToJoin(ctx, join, req)
+		via, err := s.askVia(ctx, join, req)
+		if err == nil {
+			s.log.Info("joined cluster", "via", via)
+		}
+		return false, err
 	case !inConfig:
 		return false, errors.New("not a member of any cluster")
 	case committed && self.RPCAddr == s.node.RPCAddr() && self.RaftAddr == s.node.RaftAddr() && leaderKnown(s.node):
@@ -229,7 +233,8 @@ func (s *Server) register(join []string) (member bool, err error) {
 		if len(others) == 0 {
 			return committed, err
 		}
-		return committed, s.askToJoin(ctx, others, req)
+		_, err := s.askVia(ctx, others, req)
+		return committed, err
 	}
 	_, err = p.cluster.AddNode(ctx, req)
 	return committed, err
@@ -250,19 +255,19 @@ func reasonOf(err error) string {
 	return ""
 }
 
-// askToJoin asks the join endpoints, in turn, to add this node.
-func (s *Server) askToJoin(ctx context.Context, join []string, req *bookdv1.AddNodeRequest) error {
+// askVia sends req to endpoints in turn (a follower forwards it to the
+// leader) until one takes it, and returns that endpoint.
+func (s *Server) askVia(ctx context.Context, endpoints []string, req *bookdv1.AddNodeRequest) (string, error) {
 	var errs []error
-	for _, addr := range join {
+	for _, addr := range endpoints {
 		_, err := s.svc.peers.get(addr).cluster.AddNode(ctx, req)
 		if err == nil {
-			s.log.Info("joined cluster", "via", addr)
-			return nil
+			return addr, nil
 		}
 		if connect.CodeOf(err) == connect.CodeFailedPrecondition && reasonOf(err) == ReasonMemberRemoved {
-			return err // the leader's answer, whatever the other endpoints said
+			return "", err // the leader's answer, whatever the other endpoints said
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
-	return fmt.Errorf("join: %w", errors.Join(errs...))
+	return "", fmt.Errorf("join: %w", errors.Join(errs...))
 }
