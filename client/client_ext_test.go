@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,6 +142,15 @@ func TestNewIdempotencyKey(t *testing.T) {
 	}
 	if a == b {
 		t.Errorf("two calls to NewIdempotencyKey() returned %q", a)
+	}
+	// Keys lead with the time in milliseconds: one made later sorts after.
+	time.Sleep(2 * time.Millisecond)
+	if c := client.NewIdempotencyKey(); c <= a || c <= b {
+		t.Errorf("NewIdempotencyKey() = %q after %q and %q, want it to sort after both", c, a, b)
+	}
+	ms, err := strconv.ParseInt(a[:12], 16, 64)
+	if now := time.Now().UnixMilli(); err != nil || ms > now || ms < now-60_000 {
+		t.Errorf("NewIdempotencyKey() = %q: its first 12 digits are not the time in ms (now %x)", a, now)
 	}
 }
 

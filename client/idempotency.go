@@ -2,18 +2,26 @@ package client
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// NewIdempotencyKey returns a fresh random 128-bit key, hex-encoded. Set it
-// on a mutation request to retry the request yourself, beyond the Client's
-// own attempts, without applying it twice.
+// NewIdempotencyKey returns a fresh 128-bit key, hex-encoded: the current
+// time in milliseconds (48 bits) followed by 80 random bits, as in a UUIDv7.
+// Set it on a mutation request to retry the request yourself, beyond the
+// Client's own attempts, without applying it twice.
+//
+// Any unique key works. Keys that start with their time are cheaper for the
+// cluster: it stores each write's key in an ordered index, where fresh keys
+// that sort together are appended instead of inserted at random places.
 func NewIdempotencyKey() string {
 	var b [16]byte
-	rand.Read(b[:]) // never returns an error
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	rand.Read(b[6:]) // never returns an error
 	return hex.EncodeToString(b[:])
 }
 

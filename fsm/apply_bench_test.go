@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/bookd/bookd/fsm"
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
@@ -18,6 +19,7 @@ func BenchmarkApplyBook(b *testing.B) {
 	for _, batch := range []int{1, 64, 512} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			h := newHarness(b)
+			r := rand.New(rand.NewSource(1))
 			ev := h.createEvent(gaEvent(fsm.MaxCapacity))
 			cmds := make([]*fsmv1.Command, 0, batch)
 			b.ResetTimer()
@@ -26,7 +28,7 @@ func BenchmarkApplyBook(b *testing.B) {
 				for j := i; j < min(i+batch, b.N); j++ {
 					h.now++
 					cmds = append(cmds, stampedCommand(h.now, &bookdv1.BookRequest{EventId: ev.Id, CustomerId: "customer",
-						Quantity: 1, IdempotencyKey: fmt.Sprintf("bench-customer-%d", j)}))
+						Quantity: 1, IdempotencyKey: benchKey(r)}))
 				}
 				h.applyCommands(cmds...)
 			}
@@ -64,7 +66,7 @@ func BenchmarkApplySeatBook(b *testing.B) {
 					}
 					h.now++
 					cmds = append(cmds, stampedCommand(h.now, &bookdv1.BookRequest{EventId: ev.Id, CustomerId: fmt.Sprint("customer-", r.Intn(1_000_000)),
-						Seats: free[:2], IdempotencyKey: fmt.Sprintf("bench-key-%d", j)}))
+						Seats: free[:2], IdempotencyKey: benchKey(r)}))
 					free = free[2:]
 				}
 				h.applyBatchEntry(cmds...) // as the leader proposes them
@@ -72,4 +74,10 @@ func BenchmarkApplySeatBook(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
 		})
 	}
+}
+
+// benchKey is a fresh idempotency key as the client package makes them: the
+// time in milliseconds, then random bits.
+func benchKey(r *rand.Rand) string {
+	return fmt.Sprintf("%012x%020x", time.Now().UnixMilli(), r.Uint64())
 }

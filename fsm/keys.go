@@ -30,12 +30,17 @@ import (
 //	x/ps/<product><starts ns><event> index of a product's events by start time
 //	x/wl/<event><entry>            the waiting entries of an event's waitlist
 //	x/ik/<created ns><record key>  index of idempotency records by age
-//	i/<scope>0<key>                fsmv1.IdempotencyRecord
+//	i/<key>0<scope>                fsmv1.IdempotencyRecord
 //	f/<raft index><seq>            fsmv1.Change (the change feed)
 //	n/<member id>                  member RPC address
 //
-// <customer>, <scope> and <key> are followed by a 0 byte, which they
-// cannot contain (checkText refuses control characters).
+// <customer> and <key> are followed by a 0 byte, which they cannot
+// contain (checkText refuses control characters). An idempotency record
+// leads with its key, not its scope: keys the client package makes start
+// with their creation time (client.NewIdempotencyKey), so fresh records
+// land next to each other at the end of the family, which costs the
+// memtable a step each instead of a search from the top (a scope leading
+// with a customer put each at a random place).
 // <event>, <hold>, <booking>, <product> and <entry> are the 8-byte number of the command that
 // created them (objectNumber: Raft index and position in the entry).
 var (
@@ -84,11 +89,11 @@ func expiryKey(expiresAt int64, hold uint64) []byte {
 }
 
 func idemKey(scope, k string) []byte {
-	b := make([]byte, 0, len(prefixIdem)+len(scope)+1+len(k))
+	b := make([]byte, 0, len(prefixIdem)+len(k)+1+len(scope))
 	b = append(b, prefixIdem...)
-	b = append(b, scope...)
+	b = append(b, k...)
 	b = append(b, 0)
-	return append(b, k...)
+	return append(b, scope...)
 }
 
 func idemAgeKey(created int64, record []byte) []byte {
