@@ -24,7 +24,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 		CreatedAt:  t.timestamp(),
 		Status:     bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
 	}
-	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatBooked, t.index)
+	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatBooked)
 	t.addTickets(cl.event, r.GetCustomerId(), cl.quantity)
 	t.putBooking(cl.event, t.index, b)
 	t.feed(bookingChange("booking_confirmed", b))
@@ -44,7 +44,7 @@ func (t *txn) cancelBooking(r *bookdv1.CancelBookingRequest) (proto.Message, *Er
 		return nil, errorf(CodeFailedPrecondition, ReasonBookingCancelled, "booking %s is already cancelled", b.GetId())
 	}
 	event, _ := parseID(kindEvent, b.GetEventId())
-	t.shift(event, b.GetQuantity(), b.GetSeats(), seatBooked, seatFree, 0)
+	t.shift(event, b.GetQuantity(), b.GetSeats(), seatBooked, seatFree)
 	t.addTickets(event, b.GetCustomerId(), -b.GetQuantity())
 	b.Status = bookdv1.BookingStatus_BOOKING_STATUS_CANCELLED
 	b.CancelledAt = t.timestamp()

@@ -20,9 +20,7 @@ import (
 //   - Counters change with every claim: a batch loads each event's counters
 //     once, updates them in memory, and writes them back once before the
 //     batch commits.
-//   - Seats a claim checks are read again when it takes them: a batch
-//     remembers the seats it read or wrote (writes still go to the batch at
-//     once).
+//   - Seats of a hot event are kept in memory (seatindex.go).
 
 // maxCachedEvents bounds the event cache; past it the cache starts over.
 const maxCachedEvents = 10_000
@@ -112,13 +110,3 @@ func (t *txn) layout(event uint64) *fsmv1.SeatLayout {
 
 // maxCachedLayouts bounds the layout cache, whose layouts can be large.
 const maxCachedLayouts = 64
-
-// maxCachedSeats bounds a batch's seat cache; past it the cache starts over.
-const maxCachedSeats = 4096
-
-func (t *txn) cacheSeat(k []byte, sv seatValue) {
-	if t.seats == nil || len(t.seats) >= maxCachedSeats {
-		t.seats = make(map[string]seatValue)
-	}
-	t.seats[string(k)] = sv
-}

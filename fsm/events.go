@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"encoding/binary"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -47,13 +48,11 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 		t.set(startsKey(u64(append([]byte{}, prefixProdEv...), product), starts, t.index), nil)
 	}
 	t.setProto(key(prefixCount, t.index), &EventCounters{Seats: int64(len(labels)), BlockedSeats: int64(len(blocked))})
-	free, notForSale := seatValue{}.encode(), seatValue{state: seatBlocked}.encode()
-	for _, s := range labels {
-		v := free
-		if blocked[s] {
-			v = notForSale
-		}
-		t.set(seatKey(t.index, s), v) // not in the seat cache: there may be 100,000
+	for i, s := range labels {
+		t.set(seatKey(t.index, s), binary.BigEndian.AppendUint32(nil, uint32(i)))
+	}
+	for c, chunk := range newSeatChunks(labels, blocked) {
+		t.set(seatChunkKey(t.index, uint32(c)), chunk)
 	}
 	t.feed(&Change{Kind: "event_created", EventId: ev.Id, ProductId: ev.ProductId, Quantity: ev.Capacity})
 	out := proto.Clone(ev).(*bookdv1.Event)

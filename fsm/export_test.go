@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -13,28 +14,19 @@ func CheckSeatIndex(f *FSM) (events int, err error) {
 	defer f.seats.mu.RUnlock()
 	total := 0
 	for event, es := range f.seats.events {
-		total += len(es.state)
+		total += len(es.nos)
 		err := f.view(func(r pebble.Reader) error {
-			prefix := key(prefixSeat, event)
-			it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+			nos, states, err := storedSeats(r, event)
 			if err != nil {
 				return err
 			}
-			defer it.Close()
-			n := 0
-			for it.First(); it.Valid(); it.Next() {
-				n++
-				label := string(it.Key()[len(prefix):])
-				stored, err := decodeSeat(it.Value())
-				if err != nil {
-					return err
-				}
-				if mem, ok := es.state[label]; !ok || mem != stored {
-					return fmt.Errorf("event %d seat %q: in memory %+v (present %v), stored %+v", event, label, mem, ok, stored)
-				}
+			if len(nos) != len(es.nos) || !bytes.Equal(states, es.state) {
+				return fmt.Errorf("event %d: %d seats in memory, %d stored; states in memory %x, stored %x", event, len(es.nos), len(nos), es.state, states)
 			}
-			if n != len(es.state) {
-				return fmt.Errorf("event %d: %d seats in memory, %d stored", event, len(es.state), n)
+			for label, no := range nos {
+				if mem, ok := es.nos[label]; !ok || mem != no {
+					return fmt.Errorf("event %d seat %q: number %d in memory (present %v), %d stored", event, label, mem, ok, no)
+				}
 			}
 			return nil
 		})

@@ -248,7 +248,6 @@ type txn struct {
 	refusedForGood bool
 
 	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
-	seats    map[string]seatValue      // seats read or written by this batch (cache.go)
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be

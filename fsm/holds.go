@@ -42,7 +42,7 @@ func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.
 		WaitlistEntryId: entryID,
 		MaxExpiresAt:    nanosToTimestamp(t.now + MaxHoldLifetime.Nanoseconds()),
 	}
-	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld, n)
+	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld)
 	t.addTickets(cl.event, customer, cl.quantity)
 	t.setProto(key(prefixHold, n), h)
 	t.set(expiryKey(expires, n), nil)
@@ -77,7 +77,7 @@ func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 		CreatedAt:  t.timestamp(),
 		Status:     bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
 	}
-	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatBooked, t.index)
+	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatBooked)
 	h.BookingId = b.Id
 	t.endHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_CONFIRMED)
 	t.putBooking(event, t.index, b)
@@ -128,7 +128,7 @@ func (t *txn) extendHold(r *bookdv1.ExtendHoldRequest) (proto.Message, *Error) {
 // reports the change; it returns the hold's event.
 func (t *txn) freeHold(idx uint64, h *bookdv1.Hold, status bookdv1.HoldStatus, kind string) uint64 {
 	event, _ := parseID(kindEvent, h.GetEventId())
-	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatFree, 0)
+	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatFree)
 	t.addTickets(event, h.GetCustomerId(), -h.GetQuantity())
 	t.endHold(idx, h, status)
 	t.feed(holdChange(kind, h))

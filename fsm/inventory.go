@@ -51,14 +51,14 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 		return &claim{event: idx, quantity: quantity}, nil
 	}
 	for i, s := range c.seats {
-		v, ok := t.seat(idx, s)
+		state, ok := t.seat(idx, s)
 		switch {
 		case !ok:
 			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, c.eventID, s)
-		case v.state == seatBlocked:
+		case state == seatBlocked:
 			return nil, errorf(CodeFailedPrecondition, ReasonSeatBlocked, "seat %s of event %s is not for sale", s, c.eventID)
-		case v.state != seatFree:
-			t.refusedForGood = v.state == seatBooked // a hold may expire
+		case state != seatFree:
+			t.refusedForGood = state == seatBooked // a hold may expire
 			return nil, errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, c.eventID)
 		}
 	}
@@ -132,48 +132,10 @@ func (t *txn) addTickets(event uint64, customer string, delta int64) {
 	t.set(ticketKey(event, customer), u64(nil, uint64(n)))
 }
 
-// seat reads a seat's state: from memory when the event's seats are there
-// (seatindex.go), else through the batch's seat cache (cache.go).
-func (t *txn) seat(event uint64, label string) (seatValue, bool) {
-	if sv, found, indexed := t.f.seats.get(event, label); indexed {
-		return sv, found
-	}
-	k := seatKey(event, label)
-	if sv, ok := t.seats[string(k)]; ok {
-		return sv, true
-	}
-	v, ok, err := getValue(t.b, k)
-	must(err)
-	var sv seatValue
-	if ok {
-		sv, err = decodeSeat(v)
-		must(err)
-	}
-	if t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats()) {
-		// The event's seats are in memory from now on, and written there:
-		// what this batch cached of them would go stale.
-		t.seats = nil
-	} else if ok {
-		t.cacheSeat(k, sv)
-	}
-	return sv, ok
-}
-
-// setSeat writes a seat's state to the batch, and to memory or the batch's
-// seat cache.
-func (t *txn) setSeat(event uint64, label string, sv seatValue) {
-	k := seatKey(event, label)
-	t.set(k, sv.encode())
-	if !t.f.seats.set(event, label, sv) {
-		t.cacheSeat(k, sv)
-	}
-}
-
 // shift moves inventory between states (seatFree, seatHeld, seatBooked) and
-// keeps the event's counters in step. owner is the hold or booking that has
-// the inventory in its new state. A seat not in the expected state means the
-// stored state is corrupt: the node stops.
-func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte, owner uint64) {
+// keeps the event's counters in step. A seat not in the expected state means
+// the stored state is corrupt: the node stops.
+func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte) {
 	counters := t.eventCounters(event)
 	delta := func(state byte, n int64) {
 		switch {
@@ -189,13 +151,12 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte,
 	}
 	delta(from, -quantity)
 	delta(to, quantity)
-	next := seatValue{state: to, owner: owner}
 	for _, s := range seats {
-		v, ok := t.seat(event, s)
-		if !ok || v.state != from {
-			panic(fmt.Sprintf("fsm: seat %q of event %d is in state %d, expected %d", s, event, v.state, from))
+		state, ok := t.seat(event, s)
+		if !ok || state != from {
+			panic(fmt.Sprintf("fsm: seat %q of event %d is in state %d, expected %d", s, event, state, from))
 		}
-		t.setSeat(event, s, next)
+		t.setSeat(event, s, to)
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 //	es/<event>                     bookd.v1.Event holding only the seat labels
 //	sl/<event>                     fsmv1.SeatLayout (the seats in rows)
 //	c/<event>                      fsmv1.EventCounters
-//	s/<event><label>               seat state (seatValue)
+//	s/<event><label>               seat number (seats.go)
+//	ss/<event><chunk>              states of a chunk of seats (seats.go)
 //	t/<event><customer>            tickets of a customer in live holds and bookings (8 bytes)
 //	w/<entry>                      bookd.v1.WaitlistEntry
 //	h/<hold>                       bookd.v1.Hold
@@ -44,29 +45,30 @@ import (
 // <event>, <hold>, <booking>, <product> and <entry> are the 8-byte number of the command that
 // created them (objectNumber: Raft index and position in the entry).
 var (
-	keyApplied   = []byte("m/applied")
-	keyClock     = []byte("m/clock")
-	keyFeedStart = []byte("m/feedstart")
-	prefixProd   = []byte("p/")
-	prefixLayout = []byte("sl/")
-	prefixTicket = []byte("t/")
-	prefixWait   = []byte("w/")
-	prefixCuBook = []byte("x/cb/")
-	prefixStarts = []byte("x/st/")
-	prefixProdEv = []byte("x/ps/")
-	prefixWaitEv = []byte("x/wl/")
-	prefixIdemAt = []byte("x/ik/")
-	prefixEvent  = []byte("e/")
-	prefixLabels = []byte("es/")
-	prefixCount  = []byte("c/")
-	prefixSeat   = []byte("s/")
-	prefixHold   = []byte("h/")
-	prefixBook   = []byte("b/")
-	prefixExpiry = []byte("x/exp/")
-	prefixEvBook = []byte("x/eb/")
-	prefixIdem   = []byte("i/")
-	prefixFeed   = []byte("f/")
-	prefixMember = []byte("n/")
+	keyApplied      = []byte("m/applied")
+	keyClock        = []byte("m/clock")
+	keyFeedStart    = []byte("m/feedstart")
+	prefixProd      = []byte("p/")
+	prefixLayout    = []byte("sl/")
+	prefixTicket    = []byte("t/")
+	prefixWait      = []byte("w/")
+	prefixCuBook    = []byte("x/cb/")
+	prefixStarts    = []byte("x/st/")
+	prefixProdEv    = []byte("x/ps/")
+	prefixWaitEv    = []byte("x/wl/")
+	prefixIdemAt    = []byte("x/ik/")
+	prefixEvent     = []byte("e/")
+	prefixLabels    = []byte("es/")
+	prefixCount     = []byte("c/")
+	prefixSeat      = []byte("s/")
+	prefixSeatState = []byte("ss/")
+	prefixHold      = []byte("h/")
+	prefixBook      = []byte("b/")
+	prefixExpiry    = []byte("x/exp/")
+	prefixEvBook    = []byte("x/eb/")
+	prefixIdem      = []byte("i/")
+	prefixFeed      = []byte("f/")
+	prefixMember    = []byte("n/")
 )
 
 func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
@@ -78,10 +80,6 @@ func key(prefix []byte, ids ...uint64) []byte {
 		k = u64(k, id)
 	}
 	return k
-}
-
-func seatKey(event uint64, label string) []byte {
-	return append(key(prefixSeat, event), label...)
 }
 
 func expiryKey(expiresAt int64, hold uint64) []byte {
@@ -194,7 +192,7 @@ func canonicalUint(s string) (uint64, bool) {
 	return n, err == nil
 }
 
-// Seat states as stored under s/<event><label>.
+// Seat states, as stored in ss/<event><chunk> (seats.go).
 const (
 	seatFree   byte = 0
 	seatHeld   byte = 1
@@ -202,29 +200,6 @@ const (
 	// A seat of the seat map that is not for sale.
 	seatBlocked byte = 3
 )
-
-// seatValue is a seat's state and, unless free, the hold or booking that has it.
-type seatValue struct {
-	state byte
-	owner uint64
-}
-
-func (v seatValue) encode() []byte {
-	if v.state == seatFree || v.state == seatBlocked {
-		return []byte{v.state}
-	}
-	return u64([]byte{v.state}, v.owner)
-}
-
-func decodeSeat(b []byte) (seatValue, error) {
-	switch {
-	case len(b) == 1 && (b[0] == seatFree || b[0] == seatBlocked):
-		return seatValue{state: b[0]}, nil
-	case len(b) == 9 && (b[0] == seatHeld || b[0] == seatBooked):
-		return seatValue{state: b[0], owner: binary.BigEndian.Uint64(b[1:])}, nil
-	}
-	return seatValue{}, fmt.Errorf("fsm: corrupt seat value %x", b)
-}
 
 func decodeU64(b []byte) (uint64, error) {
 	if len(b) != 8 {

@@ -150,7 +150,11 @@ func (w *workload) pick(ids []string, kind string) string {
 
 func (w *workload) createEvent() *bookdv1.CreateEventRequest {
 	req := &bookdv1.CreateEventRequest{Name: fmt.Sprint("event ", w.index), Capacity: int64(w.r.Intn(15)), IdempotencyKey: w.key()}
-	for i := range w.r.Intn(7) {
+	n := w.r.Intn(7)
+	if w.r.Intn(8) == 0 {
+		n = 60 + w.r.Intn(80) // seats in two or three chunks of stored states
+	}
+	for i := range n {
 		req.Seats = append(req.Seats, fmt.Sprintf("S%d", i+1))
 	}
 	w.r.Shuffle(len(req.Seats), func(i, j int) { req.Seats[i], req.Seats[j] = req.Seats[j], req.Seats[i] })

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
@@ -341,33 +342,25 @@ func dueHolds(r pebble.Reader, eventID string, now int64) (int64, map[string]boo
 // holds count as free) and appends the free ones to free, sorted by label;
 // with keep it returns every seat's state.
 func seatStates(r pebble.Reader, event uint64, due map[string]bool, free *[]string, keep bool) (map[string]byte, error) {
-	prefix := key(prefixSeat, event)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	nos, stored, err := storedSeats(r, event)
 	if err != nil {
 		return nil, err
 	}
-	defer it.Close()
 	states := map[string]byte{}
-	for ok := it.First(); ok; ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, err
+	first := len(*free)
+	for label, no := range nos {
+		state := stored[no]
+		if state == seatHeld && due[label] {
+			state = seatFree
 		}
-		sv, err := decodeSeat(v)
-		if err != nil {
-			return nil, err
-		}
-		label := string(it.Key()[len(prefix):])
-		if sv.state == seatHeld && due[label] {
-			sv.state = seatFree
-		}
-		if sv.state == seatFree {
+		if state == seatFree {
 			*free = append(*free, label)
 		}
 		if keep {
-			states[label] = sv.state
+			states[label] = state
 		}
 	}
+	slices.Sort((*free)[first:])
 	return states, nil
 }
 

@@ -124,13 +124,13 @@ func (f *FSM) refusedFirst(r pebble.Reader, event uint64, customer string, quant
 // left caches, per GA event, the tickets its bookings leave.
 func (f *FSM) soldFor(r pebble.Reader, event uint64, eventID string, quantity int64, seats []string, left map[uint64]int64) (*Error, error) {
 	for _, s := range seats {
-		sv, found, err := f.peekSeat(r, event, s)
+		state, found, err := f.peekSeat(r, event, s)
 		if err != nil || !found {
 			return nil, err
 		}
 		// The state machine refuses at the first seat that is not free;
 		// only a booked one is sure to still be there, with this answer.
-		switch sv.state {
+		switch state {
 		case seatBooked:
 			return errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, eventID), nil
 		case seatHeld, seatBlocked:
@@ -167,14 +167,9 @@ func (f *FSM) soldFor(r pebble.Reader, event uint64, eventID string, quantity in
 // peekSeat reads a seat from memory if its event is there, else from r.
 // Memory may be ahead of r (see seatindex.go): either way the answer is a
 // state the seat had after r's, which is what a refusal needs.
-func (f *FSM) peekSeat(r pebble.Reader, event uint64, label string) (seatValue, bool, error) {
-	if sv, found, indexed := f.seats.peek(event, label); indexed {
-		return sv, found, nil
+func (f *FSM) peekSeat(r pebble.Reader, event uint64, label string) (state byte, found bool, err error) {
+	if state, found, indexed := f.seats.peek(event, label); indexed {
+		return state, found, nil
 	}
-	v, found, err := getValue(r, seatKey(event, label))
-	if err != nil || !found {
-		return seatValue{}, false, err
-	}
-	sv, err := decodeSeat(v)
-	return sv, err == nil, err
+	return storedSeat(r, event, label)
 }

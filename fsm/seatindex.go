@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -46,9 +47,11 @@ type seatIndex struct {
 	asks map[uint64]int
 }
 
-// eventSeats is the state of every seat of one event, by label.
+// eventSeats is the state of every seat of one event: nos numbers the
+// seats by label, state is theirs by number (seats.go).
 type eventSeats struct {
-	state    map[string]seatValue
+	nos      map[string]uint32
+	state    []byte
 	lastUsed uint64
 }
 
@@ -61,41 +64,53 @@ func (x *seatIndex) reset() {
 
 // get reads a seat from memory: indexed is false when the event is not
 // there; found is false when the event has no such seat. FSM goroutine.
-func (x *seatIndex) get(event uint64, label string) (sv seatValue, found, indexed bool) {
+func (x *seatIndex) get(event uint64, label string) (state byte, found, indexed bool) {
 	es, indexed := x.events[event]
 	if !indexed {
-		return seatValue{}, false, false
+		return 0, false, false
 	}
 	x.clock++
 	es.lastUsed = x.clock
-	sv, found = es.state[label]
-	return sv, found, true
+	no, found := es.nos[label]
+	if found {
+		state = es.state[no]
+	}
+	return state, found, true
 }
 
 // peek is get for other goroutines.
-func (x *seatIndex) peek(event uint64, label string) (sv seatValue, found, indexed bool) {
+func (x *seatIndex) peek(event uint64, label string) (state byte, found, indexed bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	es, indexed := x.events[event]
 	if !indexed {
-		return seatValue{}, false, false
+		return 0, false, false
 	}
-	sv, found = es.state[label]
-	return sv, found, true
+	no, found := es.nos[label]
+	if found {
+		state = es.state[no]
+	}
+	return state, found, true
 }
 
 // set writes a seat of an event in memory, if the event is there, and
-// reports whether it was. FSM goroutine, after writing the seat to the
-// batch.
-func (x *seatIndex) set(event uint64, label string, sv seatValue) bool {
-	es, ok := x.events[event]
-	if !ok {
-		return false
+// returns the seat's number and the chunk of states that holds it, for the
+// batch: write it before the FSM goroutine changes another seat. indexed is
+// false when the event is not in memory. FSM goroutine.
+func (x *seatIndex) set(event uint64, label string, state byte) (no uint32, chunk []byte, indexed bool) {
+	es, indexed := x.events[event]
+	if !indexed {
+		return 0, nil, false
+	}
+	no, found := es.nos[label]
+	if !found {
+		panic(fmt.Sprintf("fsm: event %d has no seat %q", event, label))
 	}
 	x.mu.Lock()
-	es.state[label] = sv
+	es.state[no] = state
 	x.mu.Unlock()
-	return true
+	lo := no / seatChunk * seatChunk
+	return no, es.state[lo:min(lo+seatChunk, uint32(len(es.state)))], true
 }
 
 // missed counts a read of an event's seat that went to the store, and
@@ -113,17 +128,9 @@ func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64) bool {
 		return false
 	}
 	delete(x.asks, event)
-	es := &eventSeats{state: make(map[string]seatValue, seats)}
-	prefix := key(prefixSeat, event)
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	nos, state, err := storedSeats(r, event)
 	must(err)
-	for it.First(); it.Valid(); it.Next() {
-		sv, err := decodeSeat(it.Value())
-		must(err)
-		es.state[string(it.Key()[len(prefix):])] = sv
-	}
-	must(it.Close())
-	x.add(event, es)
+	x.add(event, &eventSeats{nos: nos, state: state})
 	return true
 }
 
@@ -139,7 +146,7 @@ func (x *seatIndex) max() int {
 func (x *seatIndex) add(event uint64, es *eventSeats) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for x.seats+len(es.state) > x.max() {
+	for x.seats+len(es.nos) > x.max() {
 		var oldest uint64
 		var victim *eventSeats
 		for id, e := range x.events {
@@ -147,7 +154,7 @@ func (x *seatIndex) add(event uint64, es *eventSeats) {
 				oldest, victim = id, e
 			}
 		}
-		x.seats -= len(victim.state)
+		x.seats -= len(victim.nos)
 		delete(x.events, oldest)
 	}
 	if x.events == nil {
@@ -156,5 +163,5 @@ func (x *seatIndex) add(event uint64, es *eventSeats) {
 	x.clock++
 	es.lastUsed = x.clock
 	x.events[event] = es
-	x.seats += len(es.state)
+	x.seats += len(es.nos)
 }

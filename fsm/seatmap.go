@@ -153,8 +153,8 @@ func (t *txn) bestAvailable(event uint64, layout *fsmv1.SeatLayout, section stri
 		}
 		free := make([]bool, len(row.GetLabels()))
 		for i, l := range row.GetLabels() {
-			v, _ := t.seat(event, l)
-			free[i] = v.state == seatFree
+			state, _ := t.seat(event, l)
+			free[i] = state == seatFree
 		}
 		if seats := adjacentRun(row, free, n); seats != nil {
 			return seats

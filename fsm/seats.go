@@ -1,0 +1,187 @@
+package fsm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// How seats are stored. An event's seats are numbered in the order of its
+// seat list, from 0, and kept in two families:
+//
+//	s/<event><label>    the seat's number (4 bytes), written when the event
+//	                    is created and never changed
+//	ss/<event><chunk>   the states of the seats numbered chunk·seatChunk up
+//	                    to the next chunk, a byte each (seatFree, ...)
+//
+// A claim of adjacent seats changes one chunk, seldom two, and a batch that
+// books many seats in the hot rows of a venue writes each chunk it changed
+// once: commitSorted keeps the last write of a key. With a key per seat,
+// every seat booked was a search of the memtable; those searches were the
+// largest cost of applying a seat booking.
+const seatChunk = 64
+
+func seatKey(event uint64, label string) []byte {
+	return append(key(prefixSeat, event), label...)
+}
+
+func seatChunkKey(event uint64, chunk uint32) []byte {
+	return binary.BigEndian.AppendUint32(key(prefixSeatState, event), chunk)
+}
+
+func decodeSeatNo(b []byte) (uint32, error) {
+	if len(b) != 4 {
+		return 0, fmt.Errorf("fsm: corrupt seat number %x", b)
+	}
+	return binary.BigEndian.Uint32(b), nil
+}
+
+// checkStates verifies that every byte of a stored chunk is a seat state.
+func checkStates(chunk []byte) error {
+	if len(chunk) == 0 || len(chunk) > seatChunk || bytes.ContainsFunc(chunk, func(r rune) bool { return r > rune(seatBlocked) }) {
+		return fmt.Errorf("fsm: corrupt seat states %x", chunk)
+	}
+	return nil
+}
+
+// newSeatChunks are the chunks of a new event's seats: free, or blocked
+// when blocked names them.
+func newSeatChunks(labels []string, blocked map[string]bool) [][]byte {
+	var chunks [][]byte
+	for lo := 0; lo < len(labels); lo += seatChunk {
+		chunk := make([]byte, min(seatChunk, len(labels)-lo))
+		for i := range chunk {
+			if blocked[labels[lo+i]] {
+				chunk[i] = seatBlocked
+			}
+		}
+		chunks = append(chunks, chunk)
+	}
+	return chunks
+}
+
+// storedSeatNo reads a seat's number; found is false when the event has no
+// such seat.
+func storedSeatNo(r pebble.Reader, event uint64, label string) (no uint32, found bool, err error) {
+	v, found, err := getValue(r, seatKey(event, label))
+	if err != nil || !found {
+		return 0, false, err
+	}
+	no, err = decodeSeatNo(v)
+	return no, err == nil, err
+}
+
+// storedChunk reads the chunk that holds seat no.
+func storedChunk(r pebble.Reader, event uint64, no uint32) ([]byte, error) {
+	k := seatChunkKey(event, no/seatChunk)
+	chunk, found, err := getValue(r, k)
+	if err != nil {
+		return nil, err
+	}
+	if !found || int(no%seatChunk) >= len(chunk) {
+		return nil, fmt.Errorf("fsm: event %d has no state for seat number %d", event, no)
+	}
+	return chunk, checkStates(chunk)
+}
+
+// storedSeat reads a seat's state from r; found is false when the event has
+// no such seat.
+func storedSeat(r pebble.Reader, event uint64, label string) (state byte, found bool, err error) {
+	no, found, err := storedSeatNo(r, event, label)
+	if err != nil || !found {
+		return 0, false, err
+	}
+	chunk, err := storedChunk(r, event, no)
+	if err != nil {
+		return 0, false, err
+	}
+	return chunk[no%seatChunk], true, nil
+}
+
+// storedSeats reads every seat of an event from r: their numbers by label,
+// and their states by number.
+func storedSeats(r pebble.Reader, event uint64) (nos map[string]uint32, states []byte, err error) {
+	nos = make(map[string]uint32)
+	prefix := key(prefixSeat, event)
+	err = scan(r, prefix, func(k, v []byte) error {
+		no, err := decodeSeatNo(v)
+		nos[string(k[len(prefix):])] = no
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	prefix = key(prefixSeatState, event)
+	err = scan(r, prefix, func(k, v []byte) error {
+		if len(k) != len(prefix)+4 || int(binary.BigEndian.Uint32(k[len(prefix):])) != len(states)/seatChunk || len(states)%seatChunk != 0 {
+			return fmt.Errorf("fsm: seat states of event %d out of order at %x", event, k)
+		}
+		if err := checkStates(v); err != nil {
+			return err
+		}
+		states = append(states, v...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for label, no := range nos {
+		if int(no) >= len(states) {
+			return nil, nil, fmt.Errorf("fsm: seat %q of event %d has number %d, past the %d states stored", label, event, no, len(states))
+		}
+	}
+	return nos, states, nil
+}
+
+// scan calls fn with every key and value under prefix, in key order. The
+// slices are valid during the call only.
+func scan(r pebble.Reader, prefix []byte, fn func(k, v []byte) error) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		v, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(it.Key(), v)
+		}
+		if err != nil {
+			return errors.Join(err, it.Close())
+		}
+	}
+	return it.Close()
+}
+
+// seat reads a seat's state: from memory when the event's seats are there
+// (seatindex.go), else from the batch. found is false when the event has no
+// such seat.
+func (t *txn) seat(event uint64, label string) (state byte, found bool) {
+	if state, found, indexed := t.f.seats.get(event, label); indexed {
+		return state, found
+	}
+	state, found, err := storedSeat(t.b, event, label)
+	must(err)
+	t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats())
+	return state, found
+}
+
+// setSeat writes a seat's state to the batch, and to memory when its event
+// is there. The seat exists: the command has read it.
+func (t *txn) setSeat(event uint64, label string, state byte) {
+	if no, chunk, indexed := t.f.seats.set(event, label, state); indexed {
+		t.set(seatChunkKey(event, no/seatChunk), chunk)
+		return
+	}
+	no, found, err := storedSeatNo(t.b, event, label)
+	must(err)
+	if !found {
+		panic(fmt.Sprintf("fsm: event %d has no seat %q", event, label))
+	}
+	chunk, err := storedChunk(t.b, event, no)
+	must(err)
+	chunk[no%seatChunk] = state
+	t.set(seatChunkKey(event, no/seatChunk), chunk)
+}
