@@ -48,9 +48,9 @@ func TestChaosCatchesADoubleHold(t *testing.T) {
 	}
 	bin := buildMutant(t, "fsm/inventory.go", map[string]string{
 		// Claiming checks only for booked seats, so a held seat is claimable...
-		"case v.state != seatFree:": "case v.state == seatBooked:",
+		"case state != seatFree:": "case state == seatBooked:",
 		// ...and moving a seat no longer insists on the state it leaves.
-		"if !ok || v.state != from {": "if !ok {",
+		"if !ok || state != from {": "if !ok {",
 	})
 	rep := runChaos(t, bin, 2, 20*time.Second, false)
 	if len(rep.Anomalies) == 0 {
