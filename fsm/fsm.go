@@ -182,6 +182,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	t.flushCounters()
 	t.set(keyApplied, u64(nil, last))
 	t.set(keyClock, u64(nil, uint64(f.clock)))
+	t.set(keyLayout, u64(nil, stateLayout))
 	if err := commitSorted(f.db, t.b); err != nil {
 		panic(fmt.Sprintf("fsm: commit batch up to index %d: %v", last, err))
 	}

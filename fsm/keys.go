@@ -12,6 +12,7 @@ import (
 //
 //	m/applied                      last applied Raft index (8 bytes)
 //	m/clock                        state machine time, Unix ns (8 bytes)
+//	m/layout                       stateLayout of the keys below (8 bytes)
 //	m/feedstart                    fsmv1.FeedStart: the change feed was purged up to it
 //	p/<product>                    bookd.v1.Product
 //	e/<event>                      bookd.v1.Event without its seats
@@ -47,6 +48,7 @@ import (
 var (
 	keyApplied      = []byte("m/applied")
 	keyClock        = []byte("m/clock")
+	keyLayout       = []byte("m/layout")
 	keyFeedStart    = []byte("m/feedstart")
 	prefixProd      = []byte("p/")
 	prefixLayout    = []byte("sl/")

@@ -82,6 +82,31 @@ func getProto(r pebble.Reader, k []byte, m proto.Message) (ok bool, err error) {
 	return true, nil
 }
 
+// stateLayout numbers the key layout of keys.go. It changes when a bookd
+// could no longer read what an older one stored: 2 stores seats in chunks
+// and idempotency records key first.
+const stateLayout = 2
+
+// checkLayout refuses a store (or a snapshot's) holding applied state in
+// another layout than this bookd's: reading it would stop the node at the
+// first command that touched what changed.
+func checkLayout(r pebble.Reader, applied uint64) error {
+	v, ok, err := getValue(r, keyLayout)
+	if err != nil || (!ok && applied == 0) {
+		return err
+	}
+	layout := uint64(0)
+	if ok {
+		if layout, err = decodeU64(v); err != nil {
+			return err
+		}
+	}
+	if layout != stateLayout {
+		return fmt.Errorf("fsm: the state was stored in layout %d by another version of bookd; this one reads layout %d: start this node with an empty data directory and let it catch up, or restore a backup taken by this version", layout, stateLayout)
+	}
+	return nil
+}
+
 // readMeta loads the applied index, clock and earliest hold expiry of a store.
 func readMeta(r pebble.Reader) (applied uint64, clock int64, nextExpiry int64, err error) {
 	if v, ok, err := getValue(r, keyApplied); err != nil {
@@ -90,6 +115,9 @@ func readMeta(r pebble.Reader) (applied uint64, clock int64, nextExpiry int64, e
 		if applied, err = decodeU64(v); err != nil {
 			return 0, 0, 0, err
 		}
+	}
+	if err := checkLayout(r, applied); err != nil {
+		return 0, 0, 0, err
 	}
 	if v, ok, err := getValue(r, keyClock); err != nil {
 		return 0, 0, 0, err
