@@ -180,6 +180,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		return results
 	}
 	t.flushCounters()
+	t.flushSeats()
 	t.set(keyApplied, u64(nil, last))
 	t.set(keyClock, u64(nil, uint64(f.clock)))
 	t.set(keyLayout, u64(nil, stateLayout))
@@ -248,7 +249,8 @@ type txn struct {
 	// bookings sold).
 	refusedForGood bool
 
-	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
+	counters   map[uint64]*EventCounters // loaded by this batch (cache.go)
+	dirtySeats []dirtyChunk              // seat chunks changed in memory, not yet in the batch (seats.go)
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be

@@ -152,11 +152,7 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte)
 	delta(from, -quantity)
 	delta(to, quantity)
 	for _, s := range seats {
-		state, ok := t.seat(event, s)
-		if !ok || state != from {
-			panic(fmt.Sprintf("fsm: seat %q of event %d is in state %d, expected %d", s, event, state, from))
-		}
-		t.setSeat(event, s, to)
+		t.moveSeat(event, s, from, to)
 	}
 }
 

@@ -1,7 +1,6 @@
 package fsm
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -93,30 +92,42 @@ func (x *seatIndex) peek(event uint64, label string) (state byte, found, indexed
 	return state, found, true
 }
 
-// set writes a seat of an event in memory, if the event is there, and
-// returns the seat's number and the chunk of states that holds it, for the
-// batch: write it before the FSM goroutine changes another seat. indexed is
-// false when the event is not in memory. FSM goroutine.
-func (x *seatIndex) set(event uint64, label string, state byte) (no uint32, chunk []byte, indexed bool) {
+// move changes a seat of an event in memory from state from to state to,
+// if the event is there (indexed), and returns the number of the chunk that
+// holds it. ok is false, and nothing changes, when the event has no such
+// seat or it is not in state from. FSM goroutine.
+func (x *seatIndex) move(event uint64, label string, from, to byte) (chunk uint32, ok, indexed bool) {
 	es, indexed := x.events[event]
 	if !indexed {
-		return 0, nil, false
+		return 0, false, false
 	}
 	no, found := es.nos[label]
-	if !found {
-		panic(fmt.Sprintf("fsm: event %d has no seat %q", event, label))
+	if !found || es.state[no] != from {
+		return 0, false, true
 	}
 	x.mu.Lock()
-	es.state[no] = state
+	es.state[no] = to
 	x.mu.Unlock()
-	lo := no / seatChunk * seatChunk
-	return no, es.state[lo:min(lo+seatChunk, uint32(len(es.state)))], true
+	return no / seatChunk, true, true
+}
+
+// chunk returns the states of a chunk of an event's seats in memory, or
+// false when the event is not there. FSM goroutine; the slice is valid
+// until the next change.
+func (x *seatIndex) chunk(event uint64, chunk uint32) ([]byte, bool) {
+	es, ok := x.events[event]
+	if !ok {
+		return nil, false
+	}
+	lo := chunk * seatChunk
+	return es.state[lo:min(lo+seatChunk, uint32(len(es.state)))], true
 }
 
 // missed counts a read of an event's seat that went to the store, and
 // loads the event's seats from r once they are worth it, reporting whether
-// it did. seats is the event's seat count. FSM goroutine.
-func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64) bool {
+// it did; beforeLoad runs first. seats is the event's seat count. FSM
+// goroutine.
+func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64, beforeLoad func()) bool {
 	if seats <= 0 || seats > int64(x.max()) {
 		return false
 	}
@@ -128,6 +139,7 @@ func (x *seatIndex) missed(r pebble.Reader, event uint64, seats int64) bool {
 		return false
 	}
 	delete(x.asks, event)
+	beforeLoad()
 	nos, state, err := storedSeats(r, event)
 	must(err)
 	x.add(event, &eventSeats{nos: nos, state: state})

@@ -2,9 +2,11 @@ package fsm
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -164,15 +166,22 @@ func (t *txn) seat(event uint64, label string) (state byte, found bool) {
 	}
 	state, found, err := storedSeat(t.b, event, label)
 	must(err)
-	t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats())
+	// Loading may push out an event whose changes are not in the batch yet.
+	t.f.seats.missed(t.b, event, t.eventCounters(event).GetSeats(), t.flushSeats)
 	return state, found
 }
 
-// setSeat writes a seat's state to the batch, and to memory when its event
-// is there. The seat exists: the command has read it.
-func (t *txn) setSeat(event uint64, label string, state byte) {
-	if no, chunk, indexed := t.f.seats.set(event, label, state); indexed {
-		t.set(seatChunkKey(event, no/seatChunk), chunk)
+// moveSeat changes a seat from state from to state to: in memory when its
+// event is there, with the chunk written when the batch ends (or before
+// another event's seats come into memory, which may push this one out);
+// else in the batch at once. A seat missing or not in state from means the
+// stored state is corrupt: the node stops.
+func (t *txn) moveSeat(event uint64, label string, from, to byte) {
+	if chunk, ok, indexed := t.f.seats.move(event, label, from, to); indexed {
+		if !ok {
+			panic(fmt.Sprintf("fsm: seat %q of event %d is not in state %d", label, event, from))
+		}
+		t.dirtySeats = append(t.dirtySeats, dirtyChunk{event, chunk})
 		return
 	}
 	no, found, err := storedSeatNo(t.b, event, label)
@@ -182,6 +191,36 @@ func (t *txn) setSeat(event uint64, label string, state byte) {
 	}
 	chunk, err := storedChunk(t.b, event, no)
 	must(err)
-	chunk[no%seatChunk] = state
+	if chunk[no%seatChunk] != from {
+		panic(fmt.Sprintf("fsm: seat %q of event %d is in state %d, expected %d", label, event, chunk[no%seatChunk], from))
+	}
+	chunk[no%seatChunk] = to
 	t.set(seatChunkKey(event, no/seatChunk), chunk)
+}
+
+// dirtyChunk names a chunk of seat states changed in memory and not yet
+// written to the batch.
+type dirtyChunk struct {
+	event uint64
+	chunk uint32
+}
+
+// flushSeats writes the chunks changed in memory to the batch, each once.
+// Their events are in memory: only loading another event's seats pushes one
+// out, and flushSeats runs before that.
+func (t *txn) flushSeats() {
+	slices.SortFunc(t.dirtySeats, func(a, b dirtyChunk) int {
+		return cmp.Or(cmp.Compare(a.event, b.event), cmp.Compare(a.chunk, b.chunk))
+	})
+	for i, d := range t.dirtySeats {
+		if i > 0 && d == t.dirtySeats[i-1] {
+			continue
+		}
+		states, ok := t.f.seats.chunk(d.event, d.chunk)
+		if !ok {
+			panic(fmt.Sprintf("fsm: seats of event %d left memory with changes not stored", d.event))
+		}
+		t.set(seatChunkKey(d.event, d.chunk), states)
+	}
+	t.dirtySeats = t.dirtySeats[:0]
 }
