@@ -181,6 +181,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	}
 	t.flushCounters()
 	t.flushSeats()
+	t.flushAges()
 	t.set(keyApplied, u64(nil, last))
 	t.set(keyClock, u64(nil, uint64(f.clock)))
 	t.set(keyLayout, u64(nil, stateLayout))
@@ -231,7 +232,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 	}
 	t.setProto(k, &rec)
 	t.f.idem.add(k)
-	t.set(idemAgeKey(t.now, k), nil)
+	t.ageRecord(k)
 	return &Result{Response: resp, Err: err}
 }
 
@@ -251,6 +252,9 @@ type txn struct {
 
 	counters   map[uint64]*EventCounters // loaded by this batch (cache.go)
 	dirtySeats []dirtyChunk              // seat chunks changed in memory, not yet in the batch (seats.go)
+	ages       []byte                    // record keys of entry agesEntry for the age index (idemage.go)
+	agesEntry  uint64
+	agesNewest int64 // time of the newest of them
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be

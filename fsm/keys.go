@@ -31,7 +31,7 @@ import (
 //	x/st/<starts ns><event>        index of events by start time
 //	x/ps/<product><starts ns><event> index of a product's events by start time
 //	x/wl/<event><entry>            the waiting entries of an event's waitlist
-//	x/ik/<created ns><record key>  index of idempotency records by age
+//	x/ik/<created ns><raft index>  the idempotency records an entry wrote, by age (idemage.go)
 //	i/<key>0<scope>                fsmv1.IdempotencyRecord
 //	f/<raft index><seq>            fsmv1.Change (the change feed)
 //	n/<member id>                  member RPC address
@@ -94,10 +94,6 @@ func idemKey(scope, k string) []byte {
 	b = append(b, k...)
 	b = append(b, 0)
 	return append(b, scope...)
-}
-
-func idemAgeKey(created int64, record []byte) []byte {
-	return append(key(prefixIdemAt, uint64(created)), record...)
 }
 
 func ticketKey(event uint64, customer string) []byte {

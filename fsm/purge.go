@@ -20,7 +20,8 @@ const (
 	// kept at least: a retry within it replays the first answer.
 	IdempotencyRetention = 24 * time.Hour
 	// maxPurgePerCommand bounds the records one Purge deletes of each kind,
-	// so that one command stays small; the next Purge goes on.
+	// so that one command stays small; the next Purge goes on. Idempotency
+	// records go an entry's at a time, so up to an entry's more (1,023).
 	maxPurgePerCommand = 10_000
 )
 
@@ -46,9 +47,13 @@ func (t *txn) purgeIdempotency(before int64) {
 	var last []byte
 	n := 0
 	for ok := it.First(); ok && n < maxPurgePerCommand; ok = it.Next() {
-		t.delete(it.Key()[len(prefixIdemAt)+8:])
+		for records := it.Value(); len(records) > 0; n++ {
+			k, rest, err := nextAgedRecord(records)
+			must(err)
+			t.delete(k)
+			records = rest
+		}
 		last = append(last[:0], it.Key()...)
-		n++
 	}
 	must(it.Close())
 	if last != nil {
