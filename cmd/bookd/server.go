@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ func newServerCmd() *cobra.Command {
 	var initial, join, logLevel, logFormat, debugAddr string
 	var sec securityFlags
 	var nonvoter bool
+	var gcPercent int
 	var traces tracingFlags
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
@@ -48,6 +50,9 @@ func newServerCmd() *cobra.Command {
 				logger.Warn("neither --initial-cluster nor --join given: unless this node has state, it waits to be added with `bookd cluster add`")
 			}
 			cfg.Logger = logger
+			if cmd.Flags().Changed("gc-percent") || os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(gcPercent)
+			}
 			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, JoinAsNonvoter: nonvoter, Logger: logger}
 			if err := sec.apply(&scfg, map[string]string{"--rpc-addr": cfg.RPCAddr, "--raft-addr": cfg.RaftAddr, "--debug-addr": debugAddr}); err != nil {
 				return err
@@ -96,6 +101,7 @@ func newServerCmd() *cobra.Command {
 	f.DurationVar(&cfg.FeedRetention, "feed-retention", 72*time.Hour, "how long change-feed records are kept; older cursors get OUT_OF_RANGE")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.IntVar(&gcPercent, "gc-percent", 400, "Go garbage collector target (as GOGC): the heap may grow this many percent past what is live before a collection. The state lives in Pebble, off the Go heap, so the heap is small and collections cost CPU, not memory; -1 turns the collector off. Without the flag, GOGC from the environment wins")
 	f.StringVar(&debugAddr, "debug-addr", "", "admin listener: Prometheus /metrics, Go profiles (/debug/pprof/) and Raft timings (/debug/metrics); keep it private")
 	sec.register(f)
 	traces.register(f)
