@@ -113,8 +113,8 @@ func (n *Node) open() error {
 	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
-	n.reads = newReadGate(n.raft)
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
+	n.reads = newReadGate(n.raft, n.packer)
 	n.stopped.Add(3)
 	go n.watchLeadership(leaderCh)
 	go n.whileLeading(n.cfg.SweepInterval, n.sweepHolds)

@@ -32,6 +32,24 @@ type packer struct {
 	mu       sync.Mutex
 	queue    []*proposal
 	inFlight int
+	// readers wait for the next entry proposed, to be applied (read.go).
+	readers []chan error
+}
+
+// afterNextEntry returns a channel that gets the outcome of the next entry
+// this packer proposes, once it is applied, or false when no entry is
+// queued or in flight, so that none may come. An entry proposed after the
+// call began is a read barrier that costs the log nothing: it commits only
+// in this leader's term, after everything acknowledged before the call.
+func (p *packer) afterNextEntry() (<-chan error, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 && p.inFlight == 0 {
+		return nil, false
+	}
+	ch := make(chan error, 1)
+	p.readers = append(p.readers, ch)
+	return ch, true
 }
 
 // proposal is one command waiting for its outcome.
@@ -118,13 +136,18 @@ func (p *packer) proposeLocked(batch []*proposal) {
 	}
 	future := p.raft.Apply(data, enqueueTimeout)
 	p.inFlight++
-	go p.await(future, live)
+	readers := p.readers
+	p.readers = nil
+	go p.await(future, live, readers)
 }
 
-// await hands an entry's outcome to its proposals and lets the next
-// entry go.
-func (p *packer) await(future raft.ApplyFuture, entry []*proposal) {
+// await hands an entry's outcome to its proposals and to the readers
+// waiting on it, and lets the next entry go.
+func (p *packer) await(future raft.ApplyFuture, entry []*proposal, readers []chan error) {
 	err := future.Error()
+	for _, r := range readers {
+		r <- err // Raft's own: the read gate says what it means
+	}
 	var results []*fsm.Result
 	if err == nil {
 		switch out := future.Response().(type) {
@@ -149,6 +172,17 @@ func (p *packer) await(future raft.ApplyFuture, entry []*proposal) {
 	p.mu.Lock()
 	p.inFlight--
 	p.flushLocked()
+	if p.inFlight == 0 && len(p.readers) > 0 {
+		// Nothing left to propose: the readers waiting get a barrier.
+		readers := p.readers
+		p.readers = nil
+		go func() {
+			err := p.raft.Barrier(enqueueTimeout).Error()
+			for _, r := range readers {
+				r <- err
+			}
+		}()
+	}
 	p.mu.Unlock()
 }
 

@@ -3,10 +3,14 @@ package raftnode_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // Commands proposed at the same time share log entries, each with its own
@@ -47,5 +51,78 @@ func TestConcurrentProposalsShareEntries(t *testing.T) {
 	}
 	if after := n.FSM().AppliedIndex(); after != before {
 		t.Errorf("applied index moved from %d to %d for a proposal whose caller had gone", before, after)
+	}
+}
+
+// While commands flow, reads wait for the next entry of commands instead of
+// adding barrier entries to the log, and still see every write acknowledged
+// before they began.
+func TestReadsRideOnCommandEntries(t *testing.T) {
+	cfg := nodeConfig(t, "n1")
+	n := singleNode(t, cfg)
+	ctx := context.Background()
+	first := n.Raft().LastIndex() + 1
+	stop := make(chan struct{})
+	var acked atomic.Uint64 // FSM applied index after the latest acknowledged write
+	var writers sync.WaitGroup
+	for w := range 8 {
+		writers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := n.Propose(ctx, createEventCmd(fmt.Sprintf("w%d-%d", w, i), 1)); err != nil {
+					t.Errorf("Propose: %v", err)
+					return
+				}
+				acked.Store(n.FSM().AppliedIndex())
+			}
+		})
+	}
+	const reads = 200
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for range reads / 4 {
+				before := acked.Load()
+				if err := n.ReadBarrier(ctx); err != nil {
+					t.Errorf("ReadBarrier: %v", err)
+					return
+				}
+				if got := n.FSM().AppliedIndex(); got < before {
+					t.Errorf("a read that began after index %d was acknowledged saw state at %d", before, got)
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	writers.Wait()
+	last := n.Raft().LastIndex()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.DataDir, "raft.db"), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	barriers := 0
+	for i := first; i <= last; i++ {
+		var l raft.Log
+		if err := store.GetLog(i, &l); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if l.Type == raft.LogBarrier {
+			barriers++
+		}
+	}
+	// A read finds the packer idle now and then, between a writer's answer
+	// and its next command, and takes a barrier; one per round would be a
+	// quarter of the reads.
+	if barriers > reads/10 {
+		t.Errorf("%d reads during a stream of writes added %d barrier entries, want at most %d", reads, barriers, reads/10)
 	}
 }

@@ -15,16 +15,18 @@ import (
 // hashicorp/raft has no ReadIndex API, and VerifyLeader plus waiting for the
 // commit index does not work with a batching FSM: no-op and barrier entries
 // count in the commit index but never reach the FSM. So each read waits for
-// a Raft Barrier: it commits only with a quorum in the leader's current
-// term, and resolves only after the FSM has applied everything before it.
-// Reads arriving while a Barrier is in flight share the next one, so a surge
-// of reads costs one log entry per round trip, not one per read.
+// an entry proposed after it began to be applied: such an entry commits only
+// with a quorum in the leader's current term, and is applied only after
+// everything before it. Under write load that is the packer's next entry of
+// commands (packer.afterNextEntry), which costs the log nothing; otherwise a
+// Raft Barrier. Reads arriving while a round is waiting share the next one.
 func (n *Node) ReadBarrier(ctx context.Context) error {
 	return n.reads.wait(ctx)
 }
 
 type readGate struct {
-	raft *raft.Raft
+	raft   *raft.Raft
+	packer *packer
 
 	mu      sync.Mutex
 	pending *readRound // the round reads join; it starts when the current one ends
@@ -36,7 +38,7 @@ type readRound struct {
 	err  error
 }
 
-func newReadGate(r *raft.Raft) *readGate { return &readGate{raft: r} }
+func newReadGate(r *raft.Raft, p *packer) *readGate { return &readGate{raft: r, packer: p} }
 
 func (g *readGate) wait(ctx context.Context) error {
 	if g.raft.State() != raft.Leader {
@@ -74,7 +76,13 @@ func (g *readGate) runRounds() {
 			return
 		}
 		g.mu.Unlock()
-		if err := g.raft.Barrier(enqueueTimeout).Error(); err != nil {
+		var err error
+		if next, ok := g.packer.afterNextEntry(); ok {
+			err = <-next
+		} else {
+			err = g.raft.Barrier(enqueueTimeout).Error()
+		}
+		if err != nil {
 			round.err = proposeError(err)
 		}
 		close(round.done)

@@ -46,11 +46,12 @@ func TestChaosCatchesADoubleHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a broken bookd and runs it under faults")
 	}
-	bin := buildMutant(t, "fsm/inventory.go", map[string]string{
+	bin := buildMutant(t, map[string]map[string]string{
 		// Claiming checks only for booked seats, so a held seat is claimable...
-		"case state != seatFree:": "case state == seatBooked:",
+		"fsm/inventory.go": {"case state != seatFree:": "case state == seatBooked:"},
 		// ...and moving a seat no longer insists on the state it leaves.
-		"if !ok || state != from {": "if !ok {",
+		"fsm/seatindex.go": {"if !found || es.state[no] != from {": "if !found {"},
+		"fsm/seats.go":     {"if chunk[no%seatChunk] != from {": "if false {"},
 	})
 	rep := runChaos(t, bin, 2, 20*time.Second, false)
 	if len(rep.Anomalies) == 0 {
@@ -101,10 +102,10 @@ func logTails(dir string) string {
 	return b.String()
 }
 
-// buildMutant copies the module, applies replacements to one file (each
-// must match exactly once, so the mutation cannot silently stop applying),
-// and builds bookd from the copy.
-func buildMutant(t *testing.T, file string, edits map[string]string) string {
+// buildMutant copies the module, applies replacements to files (each must
+// match exactly once, so the mutation cannot silently stop applying), and
+// builds bookd from the copy.
+func buildMutant(t *testing.T, files map[string]map[string]string) string {
 	t.Helper()
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -137,20 +138,22 @@ func buildMutant(t *testing.T, file string, edits map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := filepath.Join(copyDir, file)
-	src, err := os.ReadFile(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(src)
-	for from, to := range edits {
-		if n := strings.Count(s, from); n != 1 {
-			t.Fatalf("mutation %q matches %d times in %s: update the test", from, n, file)
+	for file, edits := range files {
+		target := filepath.Join(copyDir, file)
+		src, err := os.ReadFile(target)
+		if err != nil {
+			t.Fatal(err)
 		}
-		s = strings.Replace(s, from, to, 1)
-	}
-	if err := os.WriteFile(target, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
+		s := string(src)
+		for from, to := range edits {
+			if n := strings.Count(s, from); n != 1 {
+				t.Fatalf("mutation %q matches %d times in %s: update the test", from, n, file)
+			}
+			s = strings.Replace(s, from, to, 1)
+		}
+		if err := os.WriteFile(target, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "bookd-mutant")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/bookd")
