@@ -81,12 +81,24 @@ func (p *packer) propose(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Resul
 }
 
 // flushLocked proposes queued commands while there is room in flight.
+// Readers left waiting with nothing in flight (the queue ran dry, or held
+// only commands whose callers had gone) get a barrier instead.
 func (p *packer) flushLocked() {
 	for len(p.queue) > 0 && p.inFlight < maxEntriesInFlight {
 		n := min(len(p.queue), fsm.MaxCommandsPerEntry)
 		batch := p.queue[:n:n]
 		p.queue = append([]*proposal(nil), p.queue[n:]...)
 		p.proposeLocked(batch)
+	}
+	if p.inFlight == 0 && len(p.readers) > 0 {
+		readers := p.readers
+		p.readers = nil
+		go func() {
+			err := p.raft.Barrier(enqueueTimeout).Error()
+			for _, r := range readers {
+				r <- err
+			}
+		}()
 	}
 }
 
@@ -172,17 +184,6 @@ func (p *packer) await(future raft.ApplyFuture, entry []*proposal, readers []cha
 	p.mu.Lock()
 	p.inFlight--
 	p.flushLocked()
-	if p.inFlight == 0 && len(p.readers) > 0 {
-		// Nothing left to propose: the readers waiting get a barrier.
-		readers := p.readers
-		p.readers = nil
-		go func() {
-			err := p.raft.Barrier(enqueueTimeout).Error()
-			for _, r := range readers {
-				r <- err
-			}
-		}()
-	}
 	p.mu.Unlock()
 }
 
