@@ -37,7 +37,8 @@ type packer struct {
 }
 
 // afterNextEntry returns a channel that gets the outcome of the next entry
-// this packer proposes, once it is applied, or false when no entry is
+// this packer proposes, once it is applied (or of a Raft barrier, should the
+// packer run out of entries in flight first), or false when no entry is
 // queued or in flight, so that none may come. An entry proposed after the
 // call began is a read barrier that costs the log nothing: it commits only
 // in this leader's term, after everything acknowledged before the call.
