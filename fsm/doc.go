@@ -1,6 +1,8 @@
 // Package fsm owns bookd's replicated state: the encoding of Raft log
 // commands, the business rules that apply them, the Pebble key layout that
-// stores the result, and snapshots of it.
+// stores the result (keys.go; seats in chunks, seats.go; the idempotency
+// age index, idemage.go; its version, m/layout, store.go), and snapshots
+// of it.
 //
 // The state machine is a pure function of the log. It never reads a local
 // clock or a random source and never iterates a Go map: time comes from the
