@@ -1,7 +1,6 @@
 package fsm
 
 import (
-	"encoding/binary"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -49,7 +48,7 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 	}
 	t.setProto(key(prefixCount, t.index), &EventCounters{Seats: int64(len(labels)), BlockedSeats: int64(len(blocked))})
 	for i, s := range labels {
-		t.set(seatKey(t.index, s), binary.BigEndian.AppendUint32(nil, uint32(i)))
+		t.set(seatKey(t.index, s), encodeSeatNo(uint32(i)))
 	}
 	for c, chunk := range newSeatChunks(labels, blocked) {
 		t.set(seatChunkKey(t.index, uint32(c)), chunk)

@@ -196,33 +196,39 @@ func notFoundIf(cond bool, format string, args ...any) error {
 	return notFound(format, args...)
 }
 
-// scan calls fn on up to limit keys in [start, end) (all of them when limit
-// is negative) and reports whether more keys follow.
-func (f *FSM) scan(start, end []byte, limit int, fn func(r pebble.Reader, k, v []byte) error) (more bool, err error) {
+// scan is scanRange over a consistent view of the store.
+func (f *FSM) scan(start, end []byte, limit int, fn func(k, v []byte) error) (more bool, err error) {
 	err = f.view(func(r pebble.Reader) error {
-		it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		n := 0
-		for ok := it.First(); ok; ok = it.Next() {
-			if n == limit {
-				more = true
-				return nil
-			}
-			v, err := it.ValueAndErr()
-			if err != nil {
-				return err
-			}
-			if err := fn(r, it.Key(), v); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		more, err = scanRange(r, start, end, limit, fn)
+		return err
 	})
 	return more, err
+}
+
+// scanRange calls fn on up to limit keys of r in [start, end), in key order
+// (all of them when limit is negative), and reports whether more keys
+// follow. The slices fn gets are valid during the call only.
+func scanRange(r pebble.Reader, start, end []byte, limit int, fn func(k, v []byte) error) (more bool, err error) {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if n == limit {
+			return true, nil
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return false, err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			return false, err
+		}
+		n++
+	}
+	return false, nil
 }
 
 // Availability reports what of an event can be held, as of max(the store's
@@ -417,7 +423,7 @@ type Member struct {
 // Members returns the registered members, ordered by id.
 func (f *FSM) Members() ([]Member, error) {
 	var members []Member
-	_, err := f.scan(prefixMember, prefixEnd(prefixMember), -1, func(_ pebble.Reader, k, v []byte) error {
+	_, err := f.scan(prefixMember, prefixEnd(prefixMember), -1, func(k, v []byte) error {
 		members = append(members, Member{ID: string(k[len(prefixMember):]), RPCAddress: string(v)})
 		return nil
 	})

@@ -133,7 +133,7 @@ func (f *FSM) ListProducts(after string, limit int) ([]*bookdv1.Product, string,
 		start = key(prefixProd, idx+1)
 	}
 	var products []*bookdv1.Product
-	more, err := f.scan(start, prefixEnd(prefixProd), limit, func(_ pebble.Reader, _, v []byte) error {
+	more, err := f.scan(start, prefixEnd(prefixProd), limit, func(_, v []byte) error {
 		p := new(bookdv1.Product)
 		products = append(products, p)
 		return proto.Unmarshal(v, p)

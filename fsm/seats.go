@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -33,6 +32,8 @@ func seatKey(event uint64, label string) []byte {
 func seatChunkKey(event uint64, chunk uint32) []byte {
 	return binary.BigEndian.AppendUint32(key(prefixSeatState, event), chunk)
 }
+
+func encodeSeatNo(no uint32) []byte { return binary.BigEndian.AppendUint32(nil, no) }
 
 func decodeSeatNo(b []byte) (uint32, error) {
 	if len(b) != 4 {
@@ -107,17 +108,19 @@ func storedSeat(r pebble.Reader, event uint64, label string) (state byte, found 
 // and their states by number.
 func storedSeats(r pebble.Reader, event uint64) (nos map[string]uint32, states []byte, err error) {
 	nos = make(map[string]uint32)
+	var most uint32 // the highest seat number
 	prefix := key(prefixSeat, event)
-	err = scan(r, prefix, func(k, v []byte) error {
+	_, err = scanRange(r, prefix, prefixEnd(prefix), -1, func(k, v []byte) error {
 		no, err := decodeSeatNo(v)
 		nos[string(k[len(prefix):])] = no
+		most = max(most, no)
 		return err
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	prefix = key(prefixSeatState, event)
-	err = scan(r, prefix, func(k, v []byte) error {
+	_, err = scanRange(r, prefix, prefixEnd(prefix), -1, func(k, v []byte) error {
 		if len(k) != len(prefix)+4 || int(binary.BigEndian.Uint32(k[len(prefix):])) != len(states)/seatChunk || len(states)%seatChunk != 0 {
 			return fmt.Errorf("fsm: seat states of event %d out of order at %x", event, k)
 		}
@@ -130,31 +133,10 @@ func storedSeats(r pebble.Reader, event uint64) (nos map[string]uint32, states [
 	if err != nil {
 		return nil, nil, err
 	}
-	for label, no := range nos {
-		if int(no) >= len(states) {
-			return nil, nil, fmt.Errorf("fsm: seat %q of event %d has number %d, past the %d states stored", label, event, no, len(states))
-		}
+	if len(nos) > 0 && int(most) >= len(states) {
+		return nil, nil, fmt.Errorf("fsm: event %d has seat number %d, past the %d states stored", event, most, len(states))
 	}
 	return nos, states, nil
-}
-
-// scan calls fn with every key and value under prefix, in key order. The
-// slices are valid during the call only.
-func scan(r pebble.Reader, prefix []byte, fn func(k, v []byte) error) error {
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return err
-	}
-	for it.First(); it.Valid(); it.Next() {
-		v, err := it.ValueAndErr()
-		if err == nil {
-			err = fn(it.Key(), v)
-		}
-		if err != nil {
-			return errors.Join(err, it.Close())
-		}
-	}
-	return it.Close()
 }
 
 // seat reads a seat's state: from memory when the event's seats are there
