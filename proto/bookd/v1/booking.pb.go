@@ -696,7 +696,13 @@ type Hold struct {
 	// Set when the hold is a waitlist offer: the entry it was offered to.
 	WaitlistEntryId string `protobuf:"bytes,10,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
 	// ExtendHold cannot move expires_at past this.
-	MaxExpiresAt  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=max_expires_at,json=maxExpiresAt,proto3" json:"max_expires_at,omitempty"`
+	MaxExpiresAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=max_expires_at,json=maxExpiresAt,proto3" json:"max_expires_at,omitempty"`
+	// An unguessable secret (128 random bits, base64url), chosen by the leader
+	// when the hold was placed (a waitlist offer carries its entry's). An edge
+	// returns it only to the hold's creator; whoever presents it with the hold
+	// id may read, confirm, extend and release the hold there (a link in an
+	// e-mail). Nodes, which serve trusted back ends, show it to them.
+	ClientSecret  string `protobuf:"bytes,12,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -808,19 +814,28 @@ func (x *Hold) GetMaxExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Hold) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
 type Booking struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	EventId    string                 `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Tickets sold: the GA quantity, or the number of seats.
-	Quantity      int64                  `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
-	Seats         []string               `protobuf:"bytes,5,rep,name=seats,proto3" json:"seats,omitempty"`
-	PaymentRef    string                 `protobuf:"bytes,6,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
-	HoldId        string                 `protobuf:"bytes,7,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	Status        BookingStatus          `protobuf:"varint,9,opt,name=status,proto3,enum=bookd.v1.BookingStatus" json:"status,omitempty"`
-	CancelledAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=cancelled_at,json=cancelledAt,proto3" json:"cancelled_at,omitempty"`
+	Quantity    int64                  `protobuf:"varint,4,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Seats       []string               `protobuf:"bytes,5,rep,name=seats,proto3" json:"seats,omitempty"`
+	PaymentRef  string                 `protobuf:"bytes,6,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	HoldId      string                 `protobuf:"bytes,7,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Status      BookingStatus          `protobuf:"varint,9,opt,name=status,proto3,enum=bookd.v1.BookingStatus" json:"status,omitempty"`
+	CancelledAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=cancelled_at,json=cancelledAt,proto3" json:"cancelled_at,omitempty"`
+	// As Hold.client_secret: a booking confirmed from a hold keeps the hold's.
+	ClientSecret  string `protobuf:"bytes,11,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -923,6 +938,13 @@ func (x *Booking) GetCancelledAt() *timestamppb.Timestamp {
 		return x.CancelledAt
 	}
 	return nil
+}
+
+func (x *Booking) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
 }
 
 type CreateProductRequest struct {
@@ -1866,8 +1888,13 @@ type HoldRequest struct {
 	// Choose quantity seats: adjacent in one row where possible, front rows
 	// first, near the middle of the row.
 	BestAvailable bool `protobuf:"varint,8,opt,name=best_available,json=bestAvailable,proto3" json:"best_available,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// A waiting room's admission token (bookd edge). When given, the hold is
+	// placed only if the token is for this event and customer, unexpired, and
+	// has holds and tickets left; it is spent in the same commit as the hold,
+	// so no token is spent twice, through any edge or node.
+	AdmissionToken string `protobuf:"bytes,9,opt,name=admission_token,json=admissionToken,proto3" json:"admission_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HoldRequest) Reset() {
@@ -1956,6 +1983,13 @@ func (x *HoldRequest) GetBestAvailable() bool {
 	return false
 }
 
+func (x *HoldRequest) GetAdmissionToken() string {
+	if x != nil {
+		return x.AdmissionToken
+	}
+	return ""
+}
+
 type HoldResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Hold          *Hold                  `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
@@ -2001,9 +2035,11 @@ func (x *HoldResponse) GetHold() *Hold {
 }
 
 type GetHoldRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	HoldId        string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	Read          *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	Read   *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	// When given, the hold's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2050,6 +2086,13 @@ func (x *GetHoldRequest) GetRead() *ReadOptions {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *GetHoldRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
 }
 
 type GetHoldResponse struct {
@@ -2102,8 +2145,10 @@ type ConfirmRequest struct {
 	PaymentRef string                 `protobuf:"bytes,2,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
 	// Scoped to the hold (and so to its customer).
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When given, the hold's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,4,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfirmRequest) Reset() {
@@ -2157,6 +2202,13 @@ func (x *ConfirmRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *ConfirmRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
 type ConfirmResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Booking       *Booking               `protobuf:"bytes,1,opt,name=booking,proto3" json:"booking,omitempty"`
@@ -2205,8 +2257,10 @@ type ReleaseHoldRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	HoldId         string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
 	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When given, the hold's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseHoldRequest) Reset() {
@@ -2249,6 +2303,13 @@ func (x *ReleaseHoldRequest) GetHoldId() string {
 func (x *ReleaseHoldRequest) GetIdempotencyKey() string {
 	if x != nil {
 		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ReleaseHoldRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
 	}
 	return ""
 }
@@ -2555,8 +2616,10 @@ type ExtendHoldRequest struct {
 	// after its max_expires_at.
 	Ttl            *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	IdempotencyKey string               `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When given, the hold's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,4,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExtendHoldRequest) Reset() {
@@ -2606,6 +2669,13 @@ func (x *ExtendHoldRequest) GetTtl() *durationpb.Duration {
 func (x *ExtendHoldRequest) GetIdempotencyKey() string {
 	if x != nil {
 		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *ExtendHoldRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
 	}
 	return ""
 }
@@ -2875,8 +2945,10 @@ type WaitlistEntry struct {
 	Section string         `protobuf:"bytes,5,opt,name=section,proto3" json:"section,omitempty"`
 	Status  WaitlistStatus `protobuf:"varint,6,opt,name=status,proto3,enum=bookd.v1.WaitlistStatus" json:"status,omitempty"`
 	// The offer, once made.
-	HoldId        string                 `protobuf:"bytes,7,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	HoldId    string                 `protobuf:"bytes,7,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// As Hold.client_secret; the offer's hold carries the same.
+	ClientSecret  string `protobuf:"bytes,9,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2965,6 +3037,13 @@ func (x *WaitlistEntry) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *WaitlistEntry) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
 }
 
 type JoinWaitlistRequest struct {
@@ -3093,8 +3172,10 @@ type LeaveWaitlistRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	EntryId        string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
 	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When given, the entry's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LeaveWaitlistRequest) Reset() {
@@ -3137,6 +3218,13 @@ func (x *LeaveWaitlistRequest) GetEntryId() string {
 func (x *LeaveWaitlistRequest) GetIdempotencyKey() string {
 	if x != nil {
 		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *LeaveWaitlistRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
 	}
 	return ""
 }
@@ -3186,9 +3274,11 @@ func (x *LeaveWaitlistResponse) GetEntry() *WaitlistEntry {
 }
 
 type GetWaitlistEntryRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	EntryId       string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
-	Read          *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	EntryId string                 `protobuf:"bytes,1,opt,name=entry_id,json=entryId,proto3" json:"entry_id,omitempty"`
+	Read    *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	// When given, the entry's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3235,6 +3325,13 @@ func (x *GetWaitlistEntryRequest) GetRead() *ReadOptions {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *GetWaitlistEntryRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
 }
 
 type GetWaitlistEntryResponse struct {
@@ -3530,9 +3627,11 @@ func (x *WatchChangesResponse) GetChanges() []*Change {
 }
 
 type GetBookingRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	BookingId     string                 `protobuf:"bytes,1,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
-	Read          *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	BookingId string                 `protobuf:"bytes,1,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
+	Read      *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	// When given, the booking's client_secret: a wrong one answers NOT_FOUND.
+	ClientSecret  string `protobuf:"bytes,3,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3579,6 +3678,13 @@ func (x *GetBookingRequest) GetRead() *ReadOptions {
 		return x.Read
 	}
 	return nil
+}
+
+func (x *GetBookingRequest) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
 }
 
 type GetBookingResponse struct {
@@ -4268,7 +4374,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x18max_tickets_per_customer\x18\n" +
 	" \x01(\x03R\x15maxTicketsPerCustomer\x12/\n" +
 	"\x14max_tickets_per_hold\x18\v \x01(\x03R\x11maxTicketsPerHold\x12G\n" +
-	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"\xb5\x03\n" +
+	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"\xda\x03\n" +
 	"\x04Hold\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4285,7 +4391,8 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"booking_id\x18\t \x01(\tR\tbookingId\x12*\n" +
 	"\x11waitlist_entry_id\x18\n" +
 	" \x01(\tR\x0fwaitlistEntryId\x12@\n" +
-	"\x0emax_expires_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fmaxExpiresAt\"\xec\x02\n" +
+	"\x0emax_expires_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fmaxExpiresAt\x12#\n" +
+	"\rclient_secret\x18\f \x01(\tR\fclientSecret\"\x91\x03\n" +
 	"\aBooking\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4300,7 +4407,8 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12/\n" +
 	"\x06status\x18\t \x01(\x0e2\x17.bookd.v1.BookingStatusR\x06status\x12=\n" +
 	"\fcancelled_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\"u\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\x12#\n" +
+	"\rclient_secret\x18\v \x01(\tR\fclientSecret\"u\n" +
 	"\x14CreateProductRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
@@ -4377,7 +4485,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\n" +
 	"held_seats\x18\x03 \x01(\x03R\theldSeats\x12!\n" +
 	"\fbooked_seats\x18\x04 \x01(\x03R\vbookedSeats\x12#\n" +
-	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\x92\x02\n" +
+	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\xbb\x02\n" +
 	"\vHoldRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -4387,24 +4495,28 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x03ttl\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12\x18\n" +
 	"\asection\x18\a \x01(\tR\asection\x12%\n" +
-	"\x0ebest_available\x18\b \x01(\bR\rbestAvailable\"2\n" +
+	"\x0ebest_available\x18\b \x01(\bR\rbestAvailable\x12'\n" +
+	"\x0fadmission_token\x18\t \x01(\tR\x0eadmissionToken\"2\n" +
 	"\fHoldResponse\x12\"\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"T\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"y\n" +
 	"\x0eGetHoldRequest\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12)\n" +
-	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"5\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"5\n" +
 	"\x0fGetHoldResponse\x12\"\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"s\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\x98\x01\n" +
 	"\x0eConfirmRequest\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1f\n" +
 	"\vpayment_ref\x18\x02 \x01(\tR\n" +
 	"paymentRef\x12'\n" +
-	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\">\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\x12#\n" +
+	"\rclient_secret\x18\x04 \x01(\tR\fclientSecret\">\n" +
 	"\x0fConfirmResponse\x12+\n" +
-	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"V\n" +
+	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"{\n" +
 	"\x12ReleaseHoldRequest\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12'\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"9\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"9\n" +
 	"\x13ReleaseHoldResponse\x12\"\n" +
 	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xb3\x02\n" +
 	"\vBookRequest\x12\x19\n" +
@@ -4426,11 +4538,12 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"booking_id\x18\x01 \x01(\tR\tbookingId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"D\n" +
 	"\x15CancelBookingResponse\x12+\n" +
-	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\x82\x01\n" +
+	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\xa7\x01\n" +
 	"\x11ExtendHoldRequest\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
 	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
-	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"8\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\x12#\n" +
+	"\rclient_secret\x18\x04 \x01(\tR\fclientSecret\"8\n" +
 	"\x12ExtendHoldResponse\x12\"\n" +
 	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"W\n" +
 	"\x11CloseEventRequest\x12\x19\n" +
@@ -4444,7 +4557,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x13CancelEventResponse\x12%\n" +
 	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\x12%\n" +
 	"\x0ereleased_holds\x18\x02 \x01(\x03R\rreleasedHolds\x12*\n" +
-	"\x11tickets_to_refund\x18\x03 \x01(\x03R\x0fticketsToRefund\"\x97\x02\n" +
+	"\x11tickets_to_refund\x18\x03 \x01(\x03R\x0fticketsToRefund\"\xbc\x02\n" +
 	"\rWaitlistEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4455,7 +4568,8 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\x0e2\x18.bookd.v1.WaitlistStatusR\x06status\x12\x17\n" +
 	"\ahold_id\x18\a \x01(\tR\x06holdId\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xb0\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12#\n" +
+	"\rclient_secret\x18\t \x01(\tR\fclientSecret\"\xb0\x01\n" +
 	"\x13JoinWaitlistRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -4464,15 +4578,17 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\asection\x18\x04 \x01(\tR\asection\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"E\n" +
 	"\x14JoinWaitlistResponse\x12-\n" +
-	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"Z\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"\x7f\n" +
 	"\x14LeaveWaitlistRequest\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12'\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"F\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"F\n" +
 	"\x15LeaveWaitlistResponse\x12-\n" +
-	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"_\n" +
+	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"\x84\x01\n" +
 	"\x17GetWaitlistEntryRequest\x12\x19\n" +
 	"\bentry_id\x18\x01 \x01(\tR\aentryId\x12)\n" +
-	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"e\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"e\n" +
 	"\x18GetWaitlistEntryResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\x03R\bposition\"\xd5\x02\n" +
@@ -4497,11 +4613,12 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +
 	"\bevent_id\x18\x03 \x01(\tR\aeventId\"B\n" +
 	"\x14WatchChangesResponse\x12*\n" +
-	"\achanges\x18\x01 \x03(\v2\x10.bookd.v1.ChangeR\achanges\"]\n" +
+	"\achanges\x18\x01 \x03(\v2\x10.bookd.v1.ChangeR\achanges\"\x82\x01\n" +
 	"\x11GetBookingRequest\x12\x1d\n" +
 	"\n" +
 	"booking_id\x18\x01 \x01(\tR\tbookingId\x12)\n" +
-	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"A\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\x12#\n" +
+	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"A\n" +
 	"\x12GetBookingResponse\x12+\n" +
 	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\xb8\x01\n" +
 	"\x13ListBookingsRequest\x12\x19\n" +

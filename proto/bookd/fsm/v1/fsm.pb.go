@@ -89,6 +89,10 @@ type Command struct {
 	// under the key, as it would not be had the leader refused it before the
 	// log.
 	FirstAttempt bool `protobuf:"varint,3,opt,name=first_attempt,json=firstAttempt,proto3" json:"first_attempt,omitempty"`
+	// 16 random bytes the leader chose for the objects the command creates
+	// (a hold's, booking's or waitlist entry's client_secret), so that every
+	// replica stores the same secret.
+	Secret []byte `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_CreateEvent
@@ -161,6 +165,13 @@ func (x *Command) GetFirstAttempt() bool {
 		return x.FirstAttempt
 	}
 	return false
+}
+
+func (x *Command) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
 }
 
 func (x *Command) GetOp() isCommand_Op {
@@ -1092,17 +1103,168 @@ func (x *FeedStart) GetSeq() uint32 {
 	return 0
 }
 
+// AdmissionGrant is what a waiting room's admission token states (the token
+// is this message, base64url, then a dot and the edges' signature): ticket
+// may place up to max_holds holds of up to max_tickets tickets in all on
+// event_id, for customer_id, until expires_unix_ms.
+type AdmissionGrant struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Ticket     string                 `protobuf:"bytes,2,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	MaxHolds   int64                  `protobuf:"varint,4,opt,name=max_holds,json=maxHolds,proto3" json:"max_holds,omitempty"`
+	// 0: no bound beyond the event's own limits.
+	MaxTickets    int64 `protobuf:"varint,5,opt,name=max_tickets,json=maxTickets,proto3" json:"max_tickets,omitempty"`
+	ExpiresUnixMs int64 `protobuf:"varint,6,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdmissionGrant) Reset() {
+	*x = AdmissionGrant{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdmissionGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdmissionGrant) ProtoMessage() {}
+
+func (x *AdmissionGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdmissionGrant.ProtoReflect.Descriptor instead.
+func (*AdmissionGrant) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AdmissionGrant) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *AdmissionGrant) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *AdmissionGrant) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *AdmissionGrant) GetMaxHolds() int64 {
+	if x != nil {
+		return x.MaxHolds
+	}
+	return 0
+}
+
+func (x *AdmissionGrant) GetMaxTickets() int64 {
+	if x != nil {
+		return x.MaxTickets
+	}
+	return 0
+}
+
+func (x *AdmissionGrant) GetExpiresUnixMs() int64 {
+	if x != nil {
+		return x.ExpiresUnixMs
+	}
+	return 0
+}
+
+// AdmissionUse is what holds an admission ticket has placed so far.
+type AdmissionUse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Holds         int64                  `protobuf:"varint,1,opt,name=holds,proto3" json:"holds,omitempty"`
+	Tickets       int64                  `protobuf:"varint,2,opt,name=tickets,proto3" json:"tickets,omitempty"`
+	ExpiresUnixMs int64                  `protobuf:"varint,3,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdmissionUse) Reset() {
+	*x = AdmissionUse{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdmissionUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdmissionUse) ProtoMessage() {}
+
+func (x *AdmissionUse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdmissionUse.ProtoReflect.Descriptor instead.
+func (*AdmissionUse) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AdmissionUse) GetHolds() int64 {
+	if x != nil {
+		return x.Holds
+	}
+	return 0
+}
+
+func (x *AdmissionUse) GetTickets() int64 {
+	if x != nil {
+		return x.Tickets
+	}
+	return 0
+}
+
+func (x *AdmissionUse) GetExpiresUnixMs() int64 {
+	if x != nil {
+		return x.ExpiresUnixMs
+	}
+	return 0
+}
+
 var File_bookd_fsm_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\"*\n" +
 	"\fCommandBatch\x12\x1a\n" +
-	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x80\t\n" +
+	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x98\t\n" +
 	"\aCommand\x12(\n" +
 	"\x10stamp_unix_nanos\x18\x01 \x01(\x03R\x0estampUnixNanos\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12#\n" +
-	"\rfirst_attempt\x18\x03 \x01(\bR\ffirstAttempt\x12A\n" +
+	"\rfirst_attempt\x18\x03 \x01(\bR\ffirstAttempt\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\fR\x06secret\x12A\n" +
 	"\fcreate_event\x18\n" +
 	" \x01(\v2\x1c.bookd.v1.CreateEventRequestH\x00R\vcreateEvent\x12+\n" +
 	"\x04hold\x18\v \x01(\v2\x15.bookd.v1.HoldRequestH\x00R\x04hold\x124\n" +
@@ -1177,7 +1339,20 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\anumbers\x18\x04 \x03(\x05R\anumbers\"3\n" +
 	"\tFeedStart\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\rR\x03seqB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
+	"\x03seq\x18\x02 \x01(\rR\x03seq\"\xca\x01\n" +
+	"\x0eAdmissionGrant\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06ticket\x18\x02 \x01(\tR\x06ticket\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x1b\n" +
+	"\tmax_holds\x18\x04 \x01(\x03R\bmaxHolds\x12\x1f\n" +
+	"\vmax_tickets\x18\x05 \x01(\x03R\n" +
+	"maxTickets\x12&\n" +
+	"\x0fexpires_unix_ms\x18\x06 \x01(\x03R\rexpiresUnixMs\"f\n" +
+	"\fAdmissionUse\x12\x14\n" +
+	"\x05holds\x18\x01 \x01(\x03R\x05holds\x12\x18\n" +
+	"\atickets\x18\x02 \x01(\x03R\atickets\x12&\n" +
+	"\x0fexpires_unix_ms\x18\x03 \x01(\x03R\rexpiresUnixMsB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
 
 var (
 	file_bookd_fsm_v1_fsm_proto_rawDescOnce sync.Once
@@ -1191,7 +1366,7 @@ func file_bookd_fsm_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_bookd_fsm_v1_fsm_proto_rawDescData
 }
 
-var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*CommandBatch)(nil),            // 0: bookd.fsm.v1.CommandBatch
 	(*Command)(nil),                 // 1: bookd.fsm.v1.Command
@@ -1205,35 +1380,37 @@ var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*SeatLayout)(nil),              // 9: bookd.fsm.v1.SeatLayout
 	(*LayoutRow)(nil),               // 10: bookd.fsm.v1.LayoutRow
 	(*FeedStart)(nil),               // 11: bookd.fsm.v1.FeedStart
-	(*v1.CreateEventRequest)(nil),   // 12: bookd.v1.CreateEventRequest
-	(*v1.HoldRequest)(nil),          // 13: bookd.v1.HoldRequest
-	(*v1.ConfirmRequest)(nil),       // 14: bookd.v1.ConfirmRequest
-	(*v1.ReleaseHoldRequest)(nil),   // 15: bookd.v1.ReleaseHoldRequest
-	(*v1.BookRequest)(nil),          // 16: bookd.v1.BookRequest
-	(*v1.CancelBookingRequest)(nil), // 17: bookd.v1.CancelBookingRequest
-	(*v1.CreateProductRequest)(nil), // 18: bookd.v1.CreateProductRequest
-	(*v1.CloseEventRequest)(nil),    // 19: bookd.v1.CloseEventRequest
-	(*v1.CancelEventRequest)(nil),   // 20: bookd.v1.CancelEventRequest
-	(*v1.ExtendHoldRequest)(nil),    // 21: bookd.v1.ExtendHoldRequest
-	(*v1.JoinWaitlistRequest)(nil),  // 22: bookd.v1.JoinWaitlistRequest
-	(*v1.LeaveWaitlistRequest)(nil), // 23: bookd.v1.LeaveWaitlistRequest
+	(*AdmissionGrant)(nil),          // 12: bookd.fsm.v1.AdmissionGrant
+	(*AdmissionUse)(nil),            // 13: bookd.fsm.v1.AdmissionUse
+	(*v1.CreateEventRequest)(nil),   // 14: bookd.v1.CreateEventRequest
+	(*v1.HoldRequest)(nil),          // 15: bookd.v1.HoldRequest
+	(*v1.ConfirmRequest)(nil),       // 16: bookd.v1.ConfirmRequest
+	(*v1.ReleaseHoldRequest)(nil),   // 17: bookd.v1.ReleaseHoldRequest
+	(*v1.BookRequest)(nil),          // 18: bookd.v1.BookRequest
+	(*v1.CancelBookingRequest)(nil), // 19: bookd.v1.CancelBookingRequest
+	(*v1.CreateProductRequest)(nil), // 20: bookd.v1.CreateProductRequest
+	(*v1.CloseEventRequest)(nil),    // 21: bookd.v1.CloseEventRequest
+	(*v1.CancelEventRequest)(nil),   // 22: bookd.v1.CancelEventRequest
+	(*v1.ExtendHoldRequest)(nil),    // 23: bookd.v1.ExtendHoldRequest
+	(*v1.JoinWaitlistRequest)(nil),  // 24: bookd.v1.JoinWaitlistRequest
+	(*v1.LeaveWaitlistRequest)(nil), // 25: bookd.v1.LeaveWaitlistRequest
 }
 var file_bookd_fsm_v1_fsm_proto_depIdxs = []int32{
-	12, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
-	13, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
-	14, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
-	15, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	16, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
-	17, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	14, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
+	15, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
+	16, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
+	17, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	18, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
+	19, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
 	2,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
 	4,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
 	5,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
-	18, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
-	19, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
-	20, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
-	21, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
-	22, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
-	23, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
+	20, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
+	21, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
+	22, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
+	23, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	24, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
+	25, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
 	3,  // 15: bookd.fsm.v1.Command.purge:type_name -> bookd.fsm.v1.Purge
 	10, // 16: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
 	17, // [17:17] is the sub-list for method output_type
@@ -1272,7 +1449,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_fsm_v1_fsm_proto_rawDesc), len(file_bookd_fsm_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
