@@ -15,14 +15,15 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 		return nil, err
 	}
 	b := &bookdv1.Booking{
-		Id:         formatID(kindBooking, t.index),
-		EventId:    r.GetEventId(),
-		CustomerId: r.GetCustomerId(),
-		Quantity:   cl.quantity,
-		Seats:      cl.seats,
-		PaymentRef: r.GetPaymentRef(),
-		CreatedAt:  t.timestamp(),
-		Status:     bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
+		Id:           formatID(kindBooking, t.index),
+		EventId:      r.GetEventId(),
+		CustomerId:   r.GetCustomerId(),
+		Quantity:     cl.quantity,
+		Seats:        cl.seats,
+		PaymentRef:   r.GetPaymentRef(),
+		CreatedAt:    t.timestamp(),
+		Status:       bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
+		ClientSecret: t.secret,
 	}
 	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatBooked)
 	t.addTickets(cl.event, r.GetCustomerId(), cl.quantity)

@@ -16,6 +16,8 @@ const (
 	CodeAlreadyExists
 	// CodeOutOfRange: a change-feed cursor older than the retained feed.
 	CodeOutOfRange
+	// CodePermissionDenied: an admission token does not allow the hold.
+	CodePermissionDenied
 )
 
 // Reasons name why a command failed, for programs that branch on it.
@@ -36,6 +38,11 @@ const (
 	ReasonHoldCap          = "HOLD_CAP"
 	ReasonAvailable        = "AVAILABLE"
 	ReasonNotWaiting       = "NOT_WAITING"
+	// The hold's admission token is for another event or customer, has
+	// expired, or was spent already.
+	ReasonAdmissionInvalid = "ADMISSION_INVALID"
+	ReasonAdmissionExpired = "ADMISSION_EXPIRED"
+	ReasonAdmissionSpent   = "ADMISSION_SPENT"
 )
 
 // Error is a command the state machine refused. Refusals are deterministic:

@@ -45,3 +45,21 @@ func LimitSeatsInMemory(f *FSM, n int) {
 	f.seats.reset()
 	f.seats.limit = n
 }
+
+// CountKeys counts the stored keys that start with prefix.
+func CountKeys(f *FSM, prefix string) (n int) {
+	err := f.view(func(r pebble.Reader) error {
+		it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd([]byte(prefix))})
+		if err != nil {
+			return err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			n++
+		}
+		return it.Close()
+	})
+	if err != nil {
+		panic(err)
+	}
+	return n
+}

@@ -19,16 +19,22 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if err != nil {
 		return nil, err
 	}
+	spend, err := t.checkAdmission(r, cl.quantity)
+	if err != nil {
+		return nil, err
+	}
 	ttl := DefaultHoldTTL
 	if r.Ttl != nil {
 		ttl = r.Ttl.AsDuration()
 	}
-	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "")
+	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "", t.secret)
+	spend()
 	return &bookdv1.HoldResponse{Hold: h}, nil
 }
 
-// placeHold takes a claim's inventory for a hold numbered n.
-func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.Duration, entryID string) *bookdv1.Hold {
+// placeHold takes a claim's inventory for a hold numbered n, which
+// carries secret as its client_secret.
+func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.Duration, entryID, secret string) *bookdv1.Hold {
 	expires := t.now + ttl.Nanoseconds()
 	h := &bookdv1.Hold{
 		Id:              formatID(kindHold, n),
@@ -41,6 +47,7 @@ func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.
 		Status:          bookdv1.HoldStatus_HOLD_STATUS_ACTIVE,
 		WaitlistEntryId: entryID,
 		MaxExpiresAt:    nanosToTimestamp(t.now + MaxHoldLifetime.Nanoseconds()),
+		ClientSecret:    secret,
 	}
 	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld)
 	t.addTickets(cl.event, customer, cl.quantity)
@@ -61,21 +68,22 @@ func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 	if err := ValidateConfirm(r); err != nil {
 		return nil, err
 	}
-	idx, h, err := t.activeHold(r.GetHoldId())
+	idx, h, err := t.activeHold(r.GetHoldId(), r.GetClientSecret())
 	if err != nil {
 		return nil, err
 	}
 	event, _ := parseID(kindEvent, h.GetEventId())
 	b := &bookdv1.Booking{
-		Id:         formatID(kindBooking, t.index),
-		EventId:    h.GetEventId(),
-		CustomerId: h.GetCustomerId(),
-		Quantity:   h.GetQuantity(),
-		Seats:      h.GetSeats(),
-		PaymentRef: r.GetPaymentRef(),
-		HoldId:     h.GetId(),
-		CreatedAt:  t.timestamp(),
-		Status:     bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
+		ClientSecret: h.GetClientSecret(),
+		Id:           formatID(kindBooking, t.index),
+		EventId:      h.GetEventId(),
+		CustomerId:   h.GetCustomerId(),
+		Quantity:     h.GetQuantity(),
+		Seats:        h.GetSeats(),
+		PaymentRef:   r.GetPaymentRef(),
+		HoldId:       h.GetId(),
+		CreatedAt:    t.timestamp(),
+		Status:       bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
 	}
 	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatBooked)
 	h.BookingId = b.Id
@@ -89,7 +97,7 @@ func (t *txn) releaseHold(r *bookdv1.ReleaseHoldRequest) (proto.Message, *Error)
 	if err := ValidateReleaseHold(r); err != nil {
 		return nil, err
 	}
-	idx, h, err := t.activeHold(r.GetHoldId())
+	idx, h, err := t.activeHold(r.GetHoldId(), r.GetClientSecret())
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +110,7 @@ func (t *txn) extendHold(r *bookdv1.ExtendHoldRequest) (proto.Message, *Error) {
 	if err := ValidateExtendHold(r); err != nil {
 		return nil, err
 	}
-	idx, h, err := t.activeHold(r.GetHoldId())
+	idx, h, err := t.activeHold(r.GetHoldId(), r.GetClientSecret())
 	if err != nil {
 		return nil, err
 	}
@@ -174,12 +182,16 @@ func formatTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format("2006-01-02T15:04:05.000Z07:00")
 }
 
-// activeHold loads a hold that can still be confirmed or released.
-func (t *txn) activeHold(id string) (uint64, *bookdv1.Hold, *Error) {
+// activeHold loads a hold that can still be confirmed or released, for a
+// caller who presented secret (or none: see CheckSecret).
+func (t *txn) activeHold(id, secret string) (uint64, *bookdv1.Hold, *Error) {
 	idx, _ := parseID(kindHold, id)
 	h := new(bookdv1.Hold)
 	if !t.getProto(key(prefixHold, idx), h) {
 		return 0, nil, notFound("hold %s not found", id)
+	}
+	if err := CheckSecret("hold "+id, h.GetClientSecret(), secret); err != nil {
+		return 0, nil, err
 	}
 	switch h.GetStatus() {
 	case bookdv1.HoldStatus_HOLD_STATUS_ACTIVE:

@@ -35,6 +35,8 @@ import (
 //	i/<key>0<scope>                fsmv1.IdempotencyRecord
 //	f/<raft index><seq>            fsmv1.Change (the change feed)
 //	n/<member id>                  member RPC address
+//	a/<ticket>                     fsmv1.AdmissionUse: what an admission ticket has spent (admission.go)
+//	x/ax/<expires ns><ticket>      spent admission tickets by their token's expiry, for purging
 //
 // <customer> and <key> are followed by a 0 byte, which they cannot
 // contain (checkText refuses control characters). An idempotency record
@@ -46,31 +48,33 @@ import (
 // <event>, <hold>, <booking>, <product> and <entry> are the 8-byte number of the command that
 // created them (objectNumber: Raft index and position in the entry).
 var (
-	keyApplied      = []byte("m/applied")
-	keyClock        = []byte("m/clock")
-	keyLayout       = []byte("m/layout")
-	keyFeedStart    = []byte("m/feedstart")
-	prefixProd      = []byte("p/")
-	prefixLayout    = []byte("sl/")
-	prefixTicket    = []byte("t/")
-	prefixWait      = []byte("w/")
-	prefixCuBook    = []byte("x/cb/")
-	prefixStarts    = []byte("x/st/")
-	prefixProdEv    = []byte("x/ps/")
-	prefixWaitEv    = []byte("x/wl/")
-	prefixIdemAt    = []byte("x/ik/")
-	prefixEvent     = []byte("e/")
-	prefixLabels    = []byte("es/")
-	prefixCount     = []byte("c/")
-	prefixSeat      = []byte("s/")
-	prefixSeatState = []byte("ss/")
-	prefixHold      = []byte("h/")
-	prefixBook      = []byte("b/")
-	prefixExpiry    = []byte("x/exp/")
-	prefixEvBook    = []byte("x/eb/")
-	prefixIdem      = []byte("i/")
-	prefixFeed      = []byte("f/")
-	prefixMember    = []byte("n/")
+	keyApplied        = []byte("m/applied")
+	keyClock          = []byte("m/clock")
+	keyLayout         = []byte("m/layout")
+	keyFeedStart      = []byte("m/feedstart")
+	prefixProd        = []byte("p/")
+	prefixLayout      = []byte("sl/")
+	prefixTicket      = []byte("t/")
+	prefixWait        = []byte("w/")
+	prefixCuBook      = []byte("x/cb/")
+	prefixStarts      = []byte("x/st/")
+	prefixProdEv      = []byte("x/ps/")
+	prefixWaitEv      = []byte("x/wl/")
+	prefixIdemAt      = []byte("x/ik/")
+	prefixEvent       = []byte("e/")
+	prefixLabels      = []byte("es/")
+	prefixCount       = []byte("c/")
+	prefixSeat        = []byte("s/")
+	prefixSeatState   = []byte("ss/")
+	prefixHold        = []byte("h/")
+	prefixBook        = []byte("b/")
+	prefixExpiry      = []byte("x/exp/")
+	prefixEvBook      = []byte("x/eb/")
+	prefixIdem        = []byte("i/")
+	prefixFeed        = []byte("f/")
+	prefixMember      = []byte("n/")
+	prefixAdmission   = []byte("a/")
+	prefixAdmissionAt = []byte("x/ax/")
 )
 
 func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }

@@ -33,6 +33,7 @@ func (t *txn) purge(r *fsmv1.Purge) (proto.Message, *Error) {
 		return nil, invalid("feed_before_unix_nanos: in the future")
 	}
 	t.purgeIdempotency(r.GetIdempotencyBeforeUnixNanos())
+	t.purgeAdmissions(r.GetIdempotencyBeforeUnixNanos())
 	t.purgeFeed(r.GetFeedBeforeUnixNanos())
 	return r, nil
 }

@@ -79,6 +79,9 @@ func ValidateHold(r *bookdv1.HoldRequest) *Error {
 	if err := validateClaim(holdClaim(r)); err != nil {
 		return err
 	}
+	if err := validateAdmission(r); err != nil {
+		return err
+	}
 	return checkTTL("ttl", r.GetTtl())
 }
 
@@ -167,6 +170,9 @@ func ValidateExtendHold(r *bookdv1.ExtendHoldRequest) *Error {
 	if err := checkTTL("ttl", r.GetTtl()); err != nil {
 		return err
 	}
+	if err := checkText("client_secret", r.GetClientSecret(), MaxIDLen, false); err != nil {
+		return err
+	}
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
 }
 
@@ -191,6 +197,9 @@ func ValidateJoinWaitlist(r *bookdv1.JoinWaitlistRequest) *Error {
 
 // ValidateLeaveWaitlist checks a LeaveWaitlistRequest.
 func ValidateLeaveWaitlist(r *bookdv1.LeaveWaitlistRequest) *Error {
+	if err := checkText("client_secret", r.GetClientSecret(), MaxIDLen, false); err != nil {
+		return err
+	}
 	return checkRefAndKey("entry_id", kindEntry, r.GetEntryId(), r.GetIdempotencyKey())
 }
 
@@ -209,12 +218,18 @@ func ValidateConfirm(r *bookdv1.ConfirmRequest) *Error {
 	if err := checkText("payment_ref", r.GetPaymentRef(), MaxIDLen, false); err != nil {
 		return err
 	}
+	if err := checkText("client_secret", r.GetClientSecret(), MaxIDLen, false); err != nil {
+		return err
+	}
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
 }
 
 // ValidateReleaseHold checks a ReleaseHoldRequest.
 func ValidateReleaseHold(r *bookdv1.ReleaseHoldRequest) *Error {
 	if err := checkRef("hold_id", kindHold, r.GetHoldId()); err != nil {
+		return err
+	}
+	if err := checkText("client_secret", r.GetClientSecret(), MaxIDLen, false); err != nil {
 		return err
 	}
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)

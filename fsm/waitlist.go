@@ -43,13 +43,14 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 		return nil, err // closed, over a limit, unknown section...
 	}
 	e := &bookdv1.WaitlistEntry{
-		Id:         formatID(kindEntry, t.index),
-		EventId:    r.GetEventId(),
-		CustomerId: r.GetCustomerId(),
-		Quantity:   r.GetQuantity(),
-		Section:    r.GetSection(),
-		Status:     bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING,
-		CreatedAt:  t.timestamp(),
+		Id:           formatID(kindEntry, t.index),
+		EventId:      r.GetEventId(),
+		CustomerId:   r.GetCustomerId(),
+		Quantity:     r.GetQuantity(),
+		Section:      r.GetSection(),
+		Status:       bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING,
+		CreatedAt:    t.timestamp(),
+		ClientSecret: t.secret,
 	}
 	t.setProto(key(prefixWait, t.index), e)
 	t.set(key(prefixWaitEv, idx, t.index), nil)
@@ -66,6 +67,9 @@ func (t *txn) leaveWaitlist(r *bookdv1.LeaveWaitlistRequest) (proto.Message, *Er
 	e := new(bookdv1.WaitlistEntry)
 	if !t.getProto(key(prefixWait, n), e) {
 		return nil, notFound("waitlist entry %s not found", r.GetEntryId())
+	}
+	if err := CheckSecret("waitlist entry "+r.GetEntryId(), e.GetClientSecret(), r.GetClientSecret()); err != nil {
+		return nil, err
 	}
 	if e.GetStatus() != bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING {
 		return nil, errorf(CodeFailedPrecondition, ReasonNotWaiting, "waitlist entry %s is not waiting (%s)", e.GetId(), e.GetStatus())
@@ -101,7 +105,7 @@ func (t *txn) serveWaitlist(event uint64) {
 		if err != nil {
 			continue // does not fit (yet), or over the customer's limit
 		}
-		h := t.placeHold(n, e.GetEventId(), e.GetCustomerId(), cl, ttl, e.GetId())
+		h := t.placeHold(n, e.GetEventId(), e.GetCustomerId(), cl, ttl, e.GetId(), e.GetClientSecret())
 		e.HoldId = h.GetId()
 		t.endEntry(event, n, e, bookdv1.WaitlistStatus_WAITLIST_STATUS_OFFERED)
 	}

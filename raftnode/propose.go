@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -43,7 +44,21 @@ func (n *Node) ProposeMany(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Res
 	if err := ctx.Err(); err != nil {
 		return fail(len(cmds), err) // the caller has gone: propose nothing
 	}
+	for _, c := range cmds {
+		chooseSecret(c)
+	}
 	return n.packer.propose(ctx, cmds)
+}
+
+// chooseSecret gives a command that creates objects with a client secret
+// the random bytes of it (see fsm.NeedsSecret): chosen here, on the leader,
+// and carried in the log, since the state machine may not draw them.
+func chooseSecret(c *fsm.Command) {
+	if len(c.GetSecret()) > 0 || !fsm.NeedsSecret(c) {
+		return
+	}
+	c.Secret = make([]byte, fsm.SecretBytes)
+	rand.Read(c.Secret) // never fails (crypto/rand)
 }
 
 // fail gives each of n commands the same error.

@@ -129,6 +129,9 @@ func (h *BookingHandler) GetHold(ctx context.Context, req *bookdv1.GetHoldReques
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetHoldResponse, error) {
 			hold, err := h.s.node.FSM().Hold(req.GetHoldId(), 0)
+			if err == nil {
+				err = secretRefusal("hold "+req.GetHoldId(), hold.GetClientSecret(), req.GetClientSecret())
+			}
 			return &bookdv1.GetHoldResponse{Hold: hold}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetHoldResponse, error) {
@@ -143,6 +146,9 @@ func (h *BookingHandler) GetBooking(ctx context.Context, req *bookdv1.GetBooking
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetBookingResponse, error) {
 			b, err := h.s.node.FSM().Booking(req.GetBookingId())
+			if err == nil {
+				err = secretRefusal("booking "+req.GetBookingId(), b.GetClientSecret(), req.GetClientSecret())
+			}
 			return &bookdv1.GetBookingResponse{Booking: b}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetBookingResponse, error) {
@@ -174,6 +180,15 @@ func (h *BookingHandler) ListBookings(ctx context.Context, req *bookdv1.ListBook
 		func(ctx context.Context, p *peer) (*bookdv1.ListBookingsResponse, error) {
 			return p.booking.ListBookings(ctx, req)
 		})
+}
+
+// secretRefusal applies fsm.CheckSecret to a read: a client_secret that is
+// not the object's answers NOT_FOUND, as for a missing object.
+func secretRefusal(what, stored, presented string) error {
+	if err := fsm.CheckSecret(what, stored, presented); err != nil {
+		return err
+	}
+	return nil
 }
 
 func pageSize(n int32) (int, error) {

@@ -92,6 +92,9 @@ func (h *BookingHandler) GetWaitlistEntry(ctx context.Context, req *bookdv1.GetW
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetWaitlistEntryResponse, error) {
 			e, pos, err := h.s.node.FSM().WaitlistEntry(req.GetEntryId())
+			if err == nil {
+				err = secretRefusal("waitlist entry "+req.GetEntryId(), e.GetClientSecret(), req.GetClientSecret())
+			}
 			return &bookdv1.GetWaitlistEntryResponse{Entry: e, Position: pos}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetWaitlistEntryResponse, error) {

@@ -70,6 +70,8 @@ func fsmCode(c fsm.Code) connect.Code {
 		return connect.CodeAlreadyExists
 	case fsm.CodeOutOfRange:
 		return connect.CodeOutOfRange
+	case fsm.CodePermissionDenied:
+		return connect.CodePermissionDenied
 	}
 	return connect.CodeInternal
 }
