@@ -17,6 +17,7 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/raftnode"
 	"github.com/bookd/bookd/rpc/auth"
+	"github.com/bookd/bookd/rpc/cors"
 )
 
 // ServerConfig configures a bookd server: a Raft node and its RPC endpoint.
@@ -44,6 +45,11 @@ type ServerConfig struct {
 	// Shed bounds the writes the node takes on before refusing new ones
 	// with RESOURCE_EXHAUSTED (zero value: the defaults).
 	Shed ShedConfig
+	// CORSOrigins lists the origins (scheme://host[:port], as browsers
+	// send them) whose web pages may call the node from a browser: their
+	// preflights are answered before Auth, and the answers name the origin
+	// and expose bookd's headers (see package cors). None: CORS is off.
+	CORSOrigins []string
 }
 
 // Server is a running bookd server.
@@ -67,6 +73,10 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Node.Logger == nil {
 		cfg.Node.Logger = cfg.Logger
 	}
+	crossOrigin, err := cors.New(cors.Config{Origins: cfg.CORSOrigins})
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.Node.RPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: listen on %s: %w", cfg.Node.RPCAddr, err)
@@ -82,6 +92,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		handler = cfg.Auth.Middleware(handler)
 		token = cfg.Auth.Tokens().AdminToken
 	}
+	handler = crossOrigin.Handler(handler) // outermost: preflights carry no credentials
 	svc.peers.secure(cfg.PeerTLS, token)
 	svc.peers.opts = []connect.ClientOption{connect.WithInterceptors(cfg.Interceptors...)}
 	s := &Server{node: node, svc: svc, log: cfg.Logger.With("node", cfg.Node.ID), stop: make(chan struct{}), nonvoter: cfg.JoinAsNonvoter}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bookd/bookd/raftnode"
 	"github.com/bookd/bookd/rpc"
+	"github.com/bookd/bookd/rpc/cors"
 	"github.com/bookd/bookd/rpc/metrics"
 	"github.com/spf13/cobra"
 )
@@ -23,12 +24,17 @@ func newServerCmd() *cobra.Command {
 	var nonvoter bool
 	var gcPercent int
 	var traces tracingFlags
+	var corsFlag []string
 	cmd := &cobra.Command{
 		Use:   "server --id n1 --data-dir DIR --raft-addr HOST:PORT --rpc-addr HOST:PORT (--initial-cluster n1=HOST:PORT,... | --join HOST:PORT)",
 		Short: "Run one bookd node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			corsOrigins, err := corsOriginList(corsFlag)
 			if err != nil {
 				return err
 			}
@@ -53,7 +59,7 @@ func newServerCmd() *cobra.Command {
 			if cmd.Flags().Changed("gc-percent") || os.Getenv("GOGC") == "" {
 				debug.SetGCPercent(gcPercent)
 			}
-			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, JoinAsNonvoter: nonvoter, Logger: logger}
+			scfg := rpc.ServerConfig{Node: cfg, Join: joinList, JoinAsNonvoter: nonvoter, Logger: logger, CORSOrigins: corsOrigins}
 			if err := sec.apply(&scfg, map[string]string{"--rpc-addr": cfg.RPCAddr, "--raft-addr": cfg.RaftAddr, "--debug-addr": debugAddr}); err != nil {
 				return err
 			}
@@ -103,9 +109,28 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&gcPercent, "gc-percent", 400, "Go garbage collector target (as GOGC): the heap may grow this many percent past what is live before a collection. The state lives in Pebble, off the Go heap, so the heap is small and collections cost CPU, not memory; -1 turns the collector off. Without the flag, GOGC from the environment wins")
 	f.StringVar(&debugAddr, "debug-addr", "", "admin listener: Prometheus /metrics, Go profiles (/debug/pprof/) and Raft timings (/debug/metrics); keep it private")
+	f.StringArrayVar(&corsFlag, "cors-origin", nil, "`ORIGIN` (scheme://host[:port]) whose web pages may call this node from a browser (repeatable, or comma-separated; default none: no cross-origin calls)")
 	sec.register(f)
 	traces.register(f)
 	return cmd
+}
+
+// corsOriginList flattens --cors-origin values (each may list several,
+// comma-separated, as BOOKD_CORS_ORIGIN and a config file line do) and
+// checks them: a bad one is a usage error naming it.
+func corsOriginList(values []string) ([]string, error) {
+	var origins []string
+	for _, v := range values {
+		for o := range strings.SplitSeq(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				origins = append(origins, o)
+			}
+		}
+	}
+	if _, err := cors.New(cors.Config{Origins: origins}); err != nil {
+		return nil, usagef("--cors-origin: %v", err)
+	}
+	return origins, nil
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
