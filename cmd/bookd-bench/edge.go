@@ -15,6 +15,7 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/rpc/edge"
+	"github.com/bookd/bookd/rpc/edge/identity"
 )
 
 // edgeOptions put an edge (`bookd edge`, run in the load generator's
@@ -54,8 +55,16 @@ func (s *edgeServers) Connect(_ context.Context, clients int) (Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The customers are a portal's: each call carries the portal's token
+	// for its customer, as a portal's back end or page would send it.
+	portal := newPortal()
+	ident, err := identity.New(identity.Config{HMACKey: portal.key, SessionKey: portal.sessionKey})
+	if err != nil {
+		cluster.Close()
+		return nil, err
+	}
 	srv, err := edge.New(edge.Config{Cluster: cluster, Staleness: s.opts.Staleness, EventRate: s.opts.EventRate, MaxHoldsInFlight: s.opts.MaxHolds,
-		Logger: slog.New(slog.DiscardHandler)}, "")
+		Logger: slog.New(slog.DiscardHandler), Identity: ident}, "")
 	if err != nil {
 		cluster.Close()
 		return nil, err
@@ -65,7 +74,7 @@ func (s *edgeServers) Connect(_ context.Context, clients int) (Target, error) {
 		cluster.Close()
 		return nil, err
 	}
-	t := &edgeTarget{cluster: cluster, run: run, report: s.opts.Report}
+	t := &edgeTarget{cluster: cluster, run: run, report: s.opts.Report, portal: portal}
 	// Customers come over many connections, as browsers would, not all
 	// multiplexed over one.
 	for range max(1, min(edgeConns, clients)) {
@@ -88,6 +97,7 @@ type edgeTarget struct {
 	run     *edge.Running
 	hcs     []*http.Client
 	edges   []bookdv1connect.BookingServiceClient
+	portal  *portal
 	report  io.Writer
 	// shed counts the calls the edge or a node refused as overloaded.
 	shed histogram
@@ -147,8 +157,8 @@ func (t *edgeTarget) Book(ctx context.Context, event string, a Attempt) error {
 
 func (t *edgeTarget) Hold(ctx context.Context, event string, a Attempt) (string, error) {
 	began := time.Now()
-	res, err := t.edge(a.Customer).Hold(ctx, &bookdv1.HoldRequest{
-		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key + "-hold",
+	res, err := t.edge(a.Customer).Hold(t.portal.as(ctx, a.Customer), &bookdv1.HoldRequest{
+		EventId: event, Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key + "-hold",
 	})
 	if err != nil {
 		return "", t.note(began, conflictOrErr(err))
@@ -158,7 +168,7 @@ func (t *edgeTarget) Hold(ctx context.Context, event string, a Attempt) (string,
 
 func (t *edgeTarget) Confirm(ctx context.Context, event, hold string, a Attempt) error {
 	began := time.Now()
-	_, err := t.edge(a.Customer).Confirm(ctx, &bookdv1.ConfirmRequest{HoldId: hold, PaymentRef: "pay-" + a.Key, IdempotencyKey: a.Key + "-confirm"})
+	_, err := t.edge(a.Customer).Confirm(t.portal.as(ctx, a.Customer), &bookdv1.ConfirmRequest{HoldId: hold, PaymentRef: "pay-" + a.Key, IdempotencyKey: a.Key + "-confirm"})
 	return t.note(began, err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bookd/bookd/client"
 	"github.com/bookd/bookd/raftnode"
 	"github.com/bookd/bookd/rpc"
 	"github.com/spf13/cobra"
@@ -62,7 +63,12 @@ func newDevCmd() *cobra.Command {
 				servers = append(servers, srv)
 				eps = append(eps, rpcAddr)
 			}
-			run, stopEdge, err := edgeOpts.start(eps, logger)
+			cl, err := client.New(eps, client.WithLogger(logger))
+			if err != nil {
+				stopAll()
+				return err
+			}
+			run, stopEdge, err := edgeOpts.start(cl, logger)
 			if err != nil {
 				stopAll()
 				return err

@@ -153,15 +153,21 @@ func statusOf(ctx context.Context, addr string) (*bookdv1.GetStatusResponse, err
 // postJSON calls a procedure with Connect's JSON encoding, as curl would.
 func postJSON(t *testing.T, addr, procedure, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/bookd.v1."+procedure, "application/json", strings.NewReader(body))
+	return postConnectJSON(t, http.DefaultClient, "http://"+addr+"/bookd.v1."+procedure, body)
+}
+
+// postConnectJSON posts body to url with hc and decodes the JSON answer.
+func postConnectJSON(t *testing.T, hc *http.Client, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := hc.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
-		t.Fatalf("POST %s: %v", procedure, err)
+		t.Fatalf("POST %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("POST %s: %d %q is not JSON", procedure, resp.StatusCode, raw)
+		t.Fatalf("POST %s: %d %q is not JSON", url, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, out
 }

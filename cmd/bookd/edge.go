@@ -27,6 +27,9 @@ type edgeOptions struct {
 	secret      string
 	adminToken  string
 	rooms       []string
+	identity    edgeIdentityOptions
+	corsOrigins []string
+	proxies     []string
 }
 
 func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
@@ -42,29 +45,51 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 	f.StringVar(&o.secret, "secret", "", "shared secret (16+ bytes) that signs waiting-room admission tokens; set the same on every edge (BOOKD_SECRET)")
 	f.StringVar(&o.adminToken, "admin-token", "", "bearer token for the waiting-room operator API (PUT/DELETE /waitroom/v1/rooms/EVENT); empty: API off")
 	f.StringArrayVar(&o.rooms, "room", nil, "waiting room EVENT,RATE[,MAX_ACTIVE[,ON_SALE]] (repeatable; needs --secret)")
+	f.StringArrayVar(&o.corsOrigins, "cors-origin", nil, "origin (scheme://host[:port]) of a page elsewhere that may call this edge from a browser (repeatable; none by default)")
+	f.StringArrayVar(&o.proxies, "trusted-proxy", nil, "CIDR of a load balancer in front of the edge whose X-Forwarded-For is believed for rate limits (repeatable; none by default)")
+	o.identity.register(f)
 }
 
-// start connects to the cluster and serves an edge; stop closes both.
-func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Running, func() error, error) {
-	if err := o.check(); err != nil {
+// start serves an edge that forwards calls through cl; stop closes both.
+// The edge owns cl from here: start closes it when it fails.
+func (o *edgeOptions) start(cl *client.Client, logger *slog.Logger) (*edge.Running, func() error, error) {
+	srv, err := o.server(cl, logger)
+	if err != nil {
+		cl.Close()
 		return nil, nil, err
 	}
-	cl, err := client.New(endpoints, client.WithLogger(logger))
+	return serveEdge(o.listen, srv, cl)
+}
+
+// server is the edge the flags describe, forwarding calls through cl. It
+// checks every flag and touches no network.
+func (o *edgeOptions) server(cl *client.Client, logger *slog.Logger) (*edge.Server, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	ident, err := o.identity.verifier(o.secret, logger)
 	if err != nil {
-		return nil, nil, usagef("--endpoints: %v", err)
+		return nil, err
+	}
+	proxies, err := parsePrefixes("--trusted-proxy", o.proxies)
+	if err != nil {
+		return nil, err
+	}
+	origins, err := corsOriginList(o.corsOrigins)
+	if err != nil {
+		return nil, err
 	}
 	cfg := edge.Config{
 		Cluster: cl, Staleness: o.staleness, NodeStaleness: o.nodeStale,
 		ClientRate: o.clientRate, ClientBurst: o.clientBurst,
 		EventRate: o.eventRate, EventBurst: o.eventBurst, MaxHoldsInFlight: o.maxHolds,
-		Logger: logger,
+		Logger: logger, Identity: ident, CORSOrigins: origins, TrustedProxies: proxies,
 	}
 	var srv *edge.Server
 	if o.secret != "" || len(o.rooms) > 0 || o.adminToken != "" {
 		signer, err := waitroom.NewSigner([]byte(o.secret))
 		if err != nil {
-			cl.Close()
-			return nil, nil, usagef("--secret: %v", err)
+			return nil, usagef("--secret: %v", err)
 		}
 		cfg.Rooms = waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
 		for _, spec := range o.rooms {
@@ -73,16 +98,21 @@ func (o *edgeOptions) start(endpoints []string, logger *slog.Logger) (*edge.Runn
 				err = cfg.Rooms.Configure(rc)
 			}
 			if err != nil {
-				cl.Close()
-				return nil, nil, usagef("--room: %v", err)
+				return nil, usagef("--room: %v", err)
 			}
 		}
 	}
-	if srv, err = edge.New(cfg, o.adminToken); err != nil {
-		cl.Close()
-		return nil, nil, usageError{err}
+	srv, err = edge.New(cfg, o.adminToken)
+	if err != nil {
+		return nil, usageError{err}
 	}
-	run, err := edge.Start(o.listen, srv)
+	return srv, nil
+}
+
+// serveEdge serves srv on listen; stop closes it and cl, the client srv
+// forwards through. It closes cl when it fails.
+func serveEdge(listen string, srv *edge.Server, cl *client.Client) (*edge.Running, func() error, error) {
+	run, err := edge.Start(listen, srv)
 	if err != nil {
 		cl.Close()
 		return nil, nil, err
@@ -112,21 +142,43 @@ func newEdgeCmd(g *globals) *cobra.Command {
 	var o edgeOptions
 	var logLevel, logFormat string
 	cmd := &cobra.Command{
-		Use:   "edge [--listen HOST:PORT] [--endpoints ...] [--room EVENT,RATE,MAX_ACTIVE --secret S]",
+		Use:   "edge [--listen HOST:PORT] [--endpoints ...] [--ca-file CA --token T] [--room EVENT,RATE,MAX_ACTIVE --secret S]",
 		Short: "Run a stateless edge: the web booking page and a caching, rate-limiting API front",
 		Long: `bookd edge serves the web booking page and forwards customers' calls to the
 cluster named by --endpoints. It keeps no booking state: run as many as you
 like, anywhere, and kill any of them. Availability is cached for --staleness.
 Per-client and per-event rate limits refuse excess calls with
 RESOURCE_EXHAUSTED and a retry-after hint. --room puts a hot event behind a
-waiting room; every edge and node that shares --secret accepts its tokens.`,
+waiting room; every edge and node that shares --secret accepts its tokens.
+
+In front of a secured cluster give the edge --ca-file (the CA certificate
+that signed the nodes') and a booker token as --token (better BOOKD_TOKEN):
+the edge holds and books on its customers' behalf. At start it checks them
+against the nodes and refuses to start, naming the flag, when the nodes
+serve TLS and --ca-file is missing or does not trust them, when they check
+tokens and --token is missing or unknown, or when the token's role may not
+book (exit 7), and when --ca-file is given for nodes without TLS (exit 2).
+A cluster it cannot reach yet gets a warning, not a refusal: an edge may
+start before its cluster.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := newLogger(logLevel, logFormat)
 			if err != nil {
 				return err
 			}
-			run, stop, err := o.start(splitList(g.endpoints), logger)
+			cl, err := g.newClient(client.WithLogger(logger))
+			if err != nil {
+				return err
+			}
+			srv, err := o.server(cl, logger)
+			if err == nil {
+				err = checkEdgeCredentials(cmd.Context(), g, cl, logger)
+			}
+			if err != nil {
+				cl.Close()
+				return err
+			}
+			run, stop, err := serveEdge(o.listen, srv, cl)
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/bookd/bookd/client"
@@ -43,27 +43,32 @@ func (g *globals) client(cmd *cobra.Command) (*client.Client, context.Context, f
 // connect connects to the cluster with opts; the returned context is ctx,
 // bounded by --timeout when bounded.
 func (g *globals) connect(ctx context.Context, bounded bool, opts ...client.Option) (*client.Client, context.Context, func(), error) {
-	var eps []string
-	for _, e := range strings.Split(g.endpoints, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			eps = append(eps, e)
-		}
-	}
-	opts = append(opts, client.WithToken(g.token))
-	if g.caFile != "" {
-		tc, err := clientTLS(g.caFile)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		opts = append(opts, client.WithTLS(tc))
-	}
-	c, err := client.New(eps, opts...)
+	c, err := g.newClient(opts...)
 	if err != nil {
-		return nil, nil, nil, usagef("--endpoints: %v", err)
+		return nil, nil, nil, err
 	}
 	cancel := func() {}
 	if bounded {
 		ctx, cancel = context.WithTimeout(ctx, g.timeout)
 	}
 	return c, ctx, func() { cancel(); c.Close() }, nil
+}
+
+// newClient is a client for the cluster at --endpoints that sends --token
+// and, given --ca-file, speaks TLS trusting that CA; opts come first. No
+// call it makes is bounded by --timeout: `bookd edge` keeps it for good.
+func (g *globals) newClient(opts ...client.Option) (*client.Client, error) {
+	opts = append(slices.Clip(opts), client.WithToken(g.token))
+	if g.caFile != "" {
+		tc, err := clientTLS(g.caFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithTLS(tc))
+	}
+	c, err := client.New(splitList(g.endpoints), opts...)
+	if err != nil {
+		return nil, usagef("--endpoints: %v", err)
+	}
+	return c, nil
 }

@@ -18,6 +18,7 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/rpc/clustertest"
 	"github.com/bookd/bookd/rpc/edge"
+	"github.com/bookd/bookd/rpc/edge/identity"
 )
 
 // chromium finds Debian's chromium (or another Chrome). Without one the
@@ -167,6 +168,27 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	}
 	if holdWhat != "Seats A2, A3" {
 		t.Fatalf("hold panel says %q, want Seats A2, A3", holdWhat)
+	}
+
+	// A reload keeps the shopper's hold: the page finds it again, and the
+	// edge knows the shopper by their session cookie.
+	var heldID string
+	err = chromedp.Run(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Poll(`/^\d\d:\d\d$/.test(document.getElementById('countdown').textContent)`, nil),
+		chromedp.Text(`#hold-what`, &holdWhat, chromedp.ByQuery),
+		chromedp.Evaluate(`current.hold.id`, &heldID),
+		screenshot(dir, "3b-held-after-reload", &buf),
+	)
+	if err != nil {
+		t.Fatalf("reload with a hold: %v", err)
+	}
+	if holdWhat != "Seats A2, A3" {
+		t.Fatalf("after a reload the hold panel says %q, want Seats A2, A3", holdWhat)
+	}
+	if h, err := cl.GetHold(bctx, heldID); err != nil || !strings.HasPrefix(h.GetCustomerId(), identity.GuestPrefix) {
+		t.Fatalf("the page's hold %s: %v, %v; want one held for the browser's guest session", heldID, h, err)
 	}
 
 	// Confirm with a payment reference; the booking page shows it.

@@ -3,9 +3,11 @@ package edge
 import (
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/rpc/edge/identity"
 	"github.com/bookd/bookd/rpc/waitroom"
 )
 
@@ -44,6 +46,18 @@ type Config struct {
 	// CallTimeout bounds one forwarded call (default 10s).
 	CallTimeout time.Duration
 	Logger      *slog.Logger
+	// Identity tells who each call acts for: a customer token signed by
+	// the portal, or the edge's guest session. Nil: guests only, with a
+	// session key drawn at start (sessions then last as long as this
+	// process and do not carry over to other edges).
+	Identity *identity.Verifier
+	// CORSOrigins are the origins of pages elsewhere that may call this
+	// edge from a browser (none: only the edge's own page).
+	CORSOrigins []string
+	// TrustedProxies are the load balancers in front of the edge: a call
+	// from one of them is counted against the client address it appended
+	// to X-Forwarded-For. X-Forwarded-For from anyone else is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultStaleness is how old cached availability may be by default: well

@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/fsm"
 )
 
 // reasonHeader is the error metadata key of a refusal's reason, as nodes
@@ -39,4 +40,13 @@ func relay(err error) error {
 
 func invalid(format string, args ...any) error {
 	return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(format, args...))
+}
+
+// valid answers a request the state machine's own checks refuse (the same
+// code, run here first, so nothing malformed reaches the cluster).
+func valid(err *fsm.Error) error {
+	if err == nil {
+		return nil
+	}
+	return connect.NewError(connect.CodeInvalidArgument, errors.New(err.Message))
 }

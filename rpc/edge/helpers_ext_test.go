@@ -2,13 +2,22 @@ package edge_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/bookd/bookd/client"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/rpc/clustertest"
 	"github.com/bookd/bookd/rpc/edge"
+	"github.com/bookd/bookd/rpc/edge/identity"
 	"github.com/bookd/bookd/rpc/waitroom"
 )
 
@@ -23,6 +32,9 @@ func startEdge(t *testing.T, c *clustertest.Cluster, cfg edge.Config) (*edge.Run
 		}
 		t.Cleanup(func() { cl.Close() })
 		cfg.Cluster = cl
+	}
+	if cfg.Identity == nil {
+		cfg.Identity = testIdentity(t, nil)
 	}
 	srv, err := edge.New(cfg, "admin-token-for-tests")
 	if err != nil {
@@ -62,16 +74,64 @@ func createEvent(t *testing.T, cl *client.Client, req *bookdv1.CreateEventReques
 // rate people a second, with tokens signed by secret.
 func startGatedEdge(t *testing.T, c *clustertest.Cluster, secret, eventID string, rate float64, cfg edge.Config) *edge.Running {
 	t.Helper()
+	return startRoomEdge(t, c, secret, waitroom.Config{EventID: eventID, Rate: rate}, cfg)
+}
+
+// startRoomEdge serves an edge with the waiting room room, its tokens
+// signed by secret.
+func startRoomEdge(t *testing.T, c *clustertest.Cluster, secret string, room waitroom.Config, cfg edge.Config) *edge.Running {
+	t.Helper()
 	signer, err := waitroom.NewSigner([]byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var srv *edge.Server
 	cfg.Rooms = waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
-	if err := cfg.Rooms.Configure(waitroom.Config{EventID: eventID, Rate: rate}); err != nil {
+	if err := cfg.Rooms.Configure(room); err != nil {
 		t.Fatal(err)
 	}
 	var run *edge.Running
 	run, srv = startEdge(t, c, cfg)
 	return run
+}
+
+// testSessionKey signs every test edge's guest sessions, so a shopper's
+// cookie is good on each edge of a test, as it is on edges that share one
+// key in production.
+var testSessionKey = []byte("session key of the edge tests, 32+ bytes")
+
+// testIdentity is the edges' identity in tests: guest sessions, and
+// customer tokens signed with portalKey when it is given.
+func testIdentity(t *testing.T, portalKey []byte) *identity.Verifier {
+	t.Helper()
+	v, err := identity.New(identity.Config{SessionKey: testSessionKey, HMACKey: portalKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// signHS256 is a portal's customer token for sub, signed with key.
+func signHS256(t *testing.T, key []byte, sub string, exp time.Time) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	claims, err := json.Marshal(map[string]any{"sub": sub, "exp": exp.Unix(), "iat": time.Now().Add(-time.Minute).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(signed))
+	return signed + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// tokenClient is a client of run that sends a portal's customer token.
+func tokenClient(run *edge.Running, token string) bookdv1connect.BookingServiceClient {
+	bearer := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header().Set("Authorization", "Bearer "+token)
+			return next(ctx, req)
+		}
+	})
+	return bookdv1connect.NewBookingServiceClient(http.DefaultClient, "http://"+run.Addr(), connect.WithProtoJSON(), connect.WithInterceptors(bearer))
 }

@@ -2,18 +2,20 @@ package edge
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"runtime/debug"
-	"strings"
-	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/bookd/bookd/client"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/rpc/cors"
+	"github.com/bookd/bookd/rpc/edge/identity"
 	"github.com/bookd/bookd/rpc/edge/web"
 	"github.com/bookd/bookd/rpc/waitroom"
 )
@@ -22,14 +24,14 @@ import (
 // BookingService and, with rooms, the waiting room API.
 type Server struct {
 	cfg        Config
-	mux        *http.ServeMux
+	handler    http.Handler
 	avail      *cache[*bookdv1.GetAvailabilityResponse]
 	events     *cache[*bookdv1.Event]
 	lists      *cache[*bookdv1.ListEventsResponse]
 	clientLim  *limiter
 	eventLimit *limiter
 	holds      gate
-	wrote      sync.Map // event id -> true: written through this edge since last read
+	wrote      *recentWrites // events written through this edge lately
 }
 
 // maxRequestBytes bounds a request message to the edge: customer calls
@@ -43,15 +45,26 @@ func New(cfg Config, adminToken string) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Identity == nil {
+		v, err := guestsOnly()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Identity = v
+	}
+	policy, err := cors.New(cors.Config{Origins: cfg.CORSOrigins, AllowCredentials: true})
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
 	s := &Server{
 		cfg:        cfg,
-		mux:        http.NewServeMux(),
 		avail:      newCache[*bookdv1.GetAvailabilityResponse](cfg.Staleness),
 		events:     newCache[*bookdv1.Event](cfg.Staleness),
 		lists:      newCache[*bookdv1.ListEventsResponse](cfg.Staleness),
 		clientLim:  newLimiter(cfg.ClientRate, cfg.ClientBurst),
 		eventLimit: newLimiter(cfg.EventRate, cfg.EventBurst),
 		holds:      newGate(cfg.MaxHoldsInFlight),
+		wrote:      newRecentWrites(recentWriteTTL),
 	}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(maxRequestBytes),
@@ -64,19 +77,40 @@ func New(cfg Config, adminToken string) (*Server, error) {
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
 	}
-	s.mux.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))
 	rooms := waitroom.NoRooms()
 	if cfg.Rooms != nil {
-		rooms = cfg.Rooms.Handler(adminToken)
+		rooms = cfg.Rooms.Handler(adminToken, func(r *http.Request) (string, error) { return caller(r.Context()) })
 	}
-	s.mux.Handle("/waitroom/", s.limitClientsHTTP(rooms))
-	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	s.mux.Handle("/", web.Handler())
+	rooms = s.limitClientsHTTP(rooms)
+	shoppers := http.NewServeMux()
+	shoppers.Handle(bookdv1connect.NewBookingServiceHandler(&proxy{s: s}, opts...))
+	shoppers.Handle("/waitroom/", rooms)
+	shoppers.Handle("/", web.Handler())
+	mux := http.NewServeMux()
+	// The operator's room API has its own bearer token, which is no
+	// customer's: it is not behind the customer identity.
+	mux.Handle("/waitroom/v1/rooms/", rooms)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/", cfg.Identity.Middleware(shoppers))
+	// CORS outermost: a preflight carries no credentials.
+	s.handler = policy.Handler(mux)
 	return s, nil
 }
 
+// recentWriteTTL is how long a write through this edge makes the next
+// availability read of its event go to the leader.
+const recentWriteTTL = 5 * time.Second
+
+// guestsOnly is the identity of an edge configured with no keys: guest
+// sessions signed with a key drawn now.
+func guestsOnly() (*identity.Verifier, error) {
+	key := make([]byte, identity.MinKeyBytes)
+	rand.Read(key)
+	return identity.New(identity.Config{SessionKey: key})
+}
+
 // ServeHTTP serves one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // availability answers from the cache, reading the cluster at most once per
 // staleness bound per event. After a write through this edge the next read
@@ -85,7 +119,7 @@ func (s *Server) availability(ctx context.Context, eventID string) (*bookdv1.Get
 	return s.avail.get(ctx, eventID, func(ctx context.Context) (*bookdv1.GetAvailabilityResponse, error) {
 		ctx, cancel := s.bound(ctx)
 		defer cancel()
-		if _, wrote := s.wrote.LoadAndDelete(eventID); wrote {
+		if s.wrote.take(eventID) {
 			return s.cfg.Cluster.Availability(ctx, eventID)
 		}
 		return staleThenFresh(ctx, func(ctx context.Context, opts ...client.ReadOption) (*bookdv1.GetAvailabilityResponse, error) {
@@ -97,7 +131,7 @@ func (s *Server) availability(ctx context.Context, eventID string) (*bookdv1.Get
 // wroteTo notes a write to eventID through this edge: its cached
 // availability is dropped and read afresh from the leader.
 func (s *Server) wroteTo(eventID string) {
-	s.wrote.Store(eventID, true)
+	s.wrote.note(eventID)
 	s.avail.forget(eventID)
 }
 
@@ -131,21 +165,38 @@ func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, s.cfg.CallTimeout)
 }
 
-// done is told that the caller of ctx confirmed or let go of a hold on
-// eventID: the event's cached availability is dropped, and its waiting
-// room frees the caller's place among the active shoppers.
-func (s *Server) done(ctx context.Context, eventID string) {
+// done is told that customer confirmed or let go of a hold on eventID:
+// the event's cached availability is dropped, and its waiting room frees
+// the customer's place among the active shoppers at once.
+func (s *Server) done(eventID, customer string) {
 	s.wroteTo(eventID)
-	if tok := header(ctx, AdmissionHeader); s.cfg.Rooms != nil && tok != "" {
-		s.cfg.Rooms.Finish(eventID, tok)
+	if s.cfg.Rooms != nil {
+		s.cfg.Rooms.Finish(eventID, customer)
 	}
+}
+
+// touch tells eventID's waiting room that customer is still shopping.
+func (s *Server) touch(eventID, customer string) {
+	if s.cfg.Rooms != nil {
+		s.cfg.Rooms.Touch(eventID, customer)
+	}
+}
+
+// neverLimited are the calls the per-client rate limit lets through
+// whatever the rate: a shopper who holds inventory can always finish.
+var neverLimited = map[string]bool{
+	bookdv1connect.BookingServiceConfirmProcedure:     true,
+	bookdv1connect.BookingServiceReleaseHoldProcedure: true,
 }
 
 // limitClients refuses a client's calls past its rate.
 func (s *Server) limitClients() connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if ok, wait := s.clientLim.allow(clientKey(req.Peer().Addr)); !ok {
+			if neverLimited[req.Spec().Procedure] {
+				return next(ctx, req)
+			}
+			if ok, wait := s.clientLim.allow(s.clientIP(req.Peer().Addr, req.Header())); !ok {
 				return nil, client.Overloaded("too many requests from this client; retry shortly", wait)
 			}
 			return next(ctx, req)
@@ -174,7 +225,7 @@ func (s *Server) logFailures() connect.UnaryInterceptorFunc {
 // limitClientsHTTP is limitClients for the plain JSON API.
 func (s *Server) limitClientsHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ok, wait := s.clientLim.allow(clientKey(r.RemoteAddr)); !ok {
+		if ok, wait := s.clientLim.allow(s.clientIP(r.RemoteAddr, r.Header)); !ok {
 			e := client.Overloaded("too many requests from this client; retry shortly", wait)
 			for k, v := range e.Meta() {
 				w.Header()[k] = v
@@ -186,12 +237,4 @@ func (s *Server) limitClientsHTTP(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// clientKey is the client's IP without the port.
-func clientKey(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return strings.TrimSpace(addr)
 }

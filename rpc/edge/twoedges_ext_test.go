@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/cookiejar"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +19,24 @@ import (
 	"github.com/bookd/bookd/rpc/edge"
 )
 
+// edgeClient is a new shopper's client of run: one browser, whose session
+// cookie makes it one guest customer.
 func edgeClient(run *edge.Running) bookdv1connect.BookingServiceClient {
-	return bookdv1connect.NewBookingServiceClient(http.DefaultClient, "http://"+run.Addr(), connect.WithProtoJSON())
+	return shopperClient(newJar(), run)
+}
+
+// shopperClient is a client of run for the shopper whose cookies jar
+// keeps: the same guest on every edge of a test (they share a session key).
+func shopperClient(jar http.CookieJar, run *edge.Running) bookdv1connect.BookingServiceClient {
+	return bookdv1connect.NewBookingServiceClient(&http.Client{Jar: jar}, "http://"+run.Addr(), connect.WithProtoJSON())
+}
+
+func newJar() http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	return jar
 }
 
 // TestTwoEdgesNeverSellTheSameSeat races shoppers through two edges, each
@@ -52,8 +69,7 @@ func TestTwoEdgesNeverSellTheSameSeat(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for i := range 12 {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				req := &bookdv1.HoldRequest{EventId: ev.GetId(), CustomerId: fmt.Sprintf("c%d", w),
-					IdempotencyKey: fmt.Sprintf("w%d-%d", w, i)}
+				req := &bookdv1.HoldRequest{EventId: ev.GetId(), IdempotencyKey: fmt.Sprintf("w%d-%d", w, i)}
 				if i%2 == 0 {
 					a := seats[rng.IntN(len(seats))]
 					b := seats[rng.IntN(len(seats))]
@@ -141,7 +157,7 @@ func TestEdgeRefusesOperatorCalls(t *testing.T) {
 	if connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("CreateEvent through an edge: %v, want PERMISSION_DENIED", err)
 	}
-	_, err = ec.Hold(ctx, &bookdv1.HoldRequest{CustomerId: "c", Quantity: 1})
+	_, err = ec.Hold(ctx, &bookdv1.HoldRequest{Quantity: 1})
 	if connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Fatalf("Hold without event_id: %v, want INVALID_ARGUMENT", err)
 	}
@@ -157,14 +173,15 @@ func TestKillingAnEdgeLosesNothing(t *testing.T) {
 	runB, _ := startEdge(t, c, edge.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := edgeClient(runA).Hold(ctx, &bookdv1.HoldRequest{EventId: ev.GetId(), CustomerId: "c", Seats: []string{"A2"}, IdempotencyKey: "crash-hold"})
+	jar := newJar() // one shopper, moving from edge A to edge B
+	h, err := shopperClient(jar, runA).Hold(ctx, &bookdv1.HoldRequest{EventId: ev.GetId(), Seats: []string{"A2"}, IdempotencyKey: "crash-hold"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := runA.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b := edgeClient(runB)
+	b := shopperClient(jar, runB)
 	bk, err := b.Confirm(ctx, &bookdv1.ConfirmRequest{HoldId: h.GetHold().GetId(), PaymentRef: "p1", IdempotencyKey: "crash-confirm"})
 	if err != nil {
 		t.Fatalf("confirm through the other edge: %v", err)

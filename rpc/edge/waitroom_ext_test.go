@@ -2,10 +2,7 @@ package edge_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -18,23 +15,10 @@ import (
 	"github.com/bookd/bookd/rpc/waitroom"
 )
 
+// roomStatus calls the waiting room's JSON API as a new visitor.
 func roomStatus(t *testing.T, method, url string) waitroom.Status {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var st waitroom.Status
-	if res.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(res.Body)
-		t.Fatalf("%s %s: HTTP %d: %s", method, url, res.StatusCode, body)
-	}
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return roomCall(t, nil, method, url)
 }
 
 // TestWaitingRoomGatesHoldsAndClosesWhenSoldOut: on an event with a room,
@@ -51,7 +35,8 @@ func TestWaitingRoomGatesHoldsAndClosesWhenSoldOut(t *testing.T) {
 	for range 2 {
 		runs = append(runs, startGatedEdge(t, c, "shared edge secret, 16+ bytes", ev.GetId(), 1000, edge.Config{Staleness: 50 * time.Millisecond}))
 	}
-	ec := edgeClient(runs[1])
+	jar := newJar() // the shopper, at both edges
+	ec := shopperClient(jar, runs[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -60,7 +45,7 @@ func TestWaitingRoomGatesHoldsAndClosesWhenSoldOut(t *testing.T) {
 		if token != "" {
 			info.RequestHeader().Set(edge.AdmissionHeader, token)
 		}
-		_, err := ec.Hold(hctx, &bookdv1.HoldRequest{EventId: ev.GetId(), CustomerId: "c", Quantity: 2})
+		_, err := ec.Hold(hctx, &bookdv1.HoldRequest{EventId: ev.GetId(), Quantity: 2})
 		return err
 	}
 	err := hold("")
@@ -70,7 +55,7 @@ func TestWaitingRoomGatesHoldsAndClosesWhenSoldOut(t *testing.T) {
 
 	// Queue at edge 0, hold through edge 1 with its token.
 	base := fmt.Sprintf("http://%s/waitroom/v1/events/%s", runs[0].Addr(), ev.GetId())
-	st := roomStatus(t, "POST", base+"/join")
+	st := roomCall(t, jar, "POST", base+"/join")
 	if st.State != waitroom.StateAdmitted || st.Token == "" {
 		t.Fatalf("joining an idle room: %+v, want admitted", st)
 	}

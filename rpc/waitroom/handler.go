@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -13,15 +15,33 @@ import (
 // clients:
 //
 //	GET    /waitroom/v1/events/{event}                  the room's settings, or {"gated": false}
-//	POST   /waitroom/v1/events/{event}/join             a new ticket's Status
-//	GET    /waitroom/v1/events/{event}/tickets/{ticket} that ticket's Status
+//	POST   /waitroom/v1/events/{event}/join             the caller's ticket's Status (a new ticket if it has none)
+//	GET    /waitroom/v1/events/{event}/tickets/{ticket} the caller's ticket's Status
 //	PUT    /waitroom/v1/rooms/{event}                   create or change a room (operator)
 //	DELETE /waitroom/v1/rooms/{event}                   remove a room (operator)
+//
+// customerOf names the caller of join and ticket calls: a customer id the
+// edge has verified. When it fails (or is nil) those calls answer 401
+// {"code": "unauthenticated"}. A ticket is answered only to its customer;
+// to anyone else it is not found.
 //
 // Operator calls need "Authorization: Bearer <adminToken>"; with an empty
 // adminToken they are refused. Errors are {"code": ..., "message": ...} with
 // Connect's code names.
-func (rs *Rooms) Handler(adminToken string) http.Handler {
+func (rs *Rooms) Handler(adminToken string, customerOf func(*http.Request) (string, error)) http.Handler {
+	if customerOf == nil {
+		customerOf = func(*http.Request) (string, error) { return "", ErrNoCustomer }
+	}
+	customer := func(h func(w http.ResponseWriter, r *http.Request, customerID string)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			id, err := customerOf(r)
+			if err != nil {
+				writeError(w, http.StatusUnauthorized, "unauthenticated", "waiting rooms answer a signed-in customer or a guest session: "+err.Error())
+				return
+			}
+			h(w, r, id)
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /waitroom/v1/events/{event}", func(w http.ResponseWriter, r *http.Request) {
 		cfg, err := rs.Config(r.PathValue("event"))
@@ -31,14 +51,14 @@ func (rs *Rooms) Handler(adminToken string) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, viewOf(cfg))
 	})
-	mux.HandleFunc("POST /waitroom/v1/events/{event}/join", func(w http.ResponseWriter, r *http.Request) {
-		st, err := rs.Join(r.Context(), r.PathValue("event"))
+	mux.HandleFunc("POST /waitroom/v1/events/{event}/join", customer(func(w http.ResponseWriter, r *http.Request, id string) {
+		st, err := rs.Join(r.Context(), r.PathValue("event"), id)
 		reply(w, st, err)
-	})
-	mux.HandleFunc("GET /waitroom/v1/events/{event}/tickets/{ticket}", func(w http.ResponseWriter, r *http.Request) {
-		st, err := rs.Status(r.Context(), r.PathValue("event"), r.PathValue("ticket"))
+	}))
+	mux.HandleFunc("GET /waitroom/v1/events/{event}/tickets/{ticket}", customer(func(w http.ResponseWriter, r *http.Request, id string) {
+		st, err := rs.Status(r.Context(), r.PathValue("event"), r.PathValue("ticket"), id)
 		reply(w, st, err)
-	})
+	}))
 	admin := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -57,12 +77,11 @@ func (rs *Rooms) Handler(adminToken string) http.Handler {
 			writeError(w, http.StatusBadRequest, "invalid_argument", "body: "+err.Error())
 			return
 		}
-		cfg := Config{EventID: r.PathValue("event"), Rate: v.Rate, MaxActive: v.MaxActive,
-			AdmitFor: time.Duration(v.AdmitForSeconds * float64(time.Second))}
-		if v.OnSale != nil {
-			cfg.OnSale = *v.OnSale
+		cfg, err := v.config(r.PathValue("event"))
+		if err == nil {
+			err = rs.Configure(cfg)
 		}
-		if err := rs.Configure(cfg); err != nil {
+		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid_argument", strings.TrimPrefix(err.Error(), "waitroom: "))
 			return
 		}
@@ -89,19 +108,56 @@ func NoRooms() http.Handler {
 	return mux
 }
 
-// roomView is a room's settings on the wire.
+// roomView is a room's settings on the wire. A PUT replaces all of them:
+// a setting left out takes its default.
 type roomView struct {
-	EventID         string     `json:"event_id,omitempty"`
-	Gated           bool       `json:"gated"`
-	OnSale          *time.Time `json:"on_sale,omitempty"`
-	Rate            float64    `json:"rate,omitempty"`
-	MaxActive       int        `json:"max_active,omitempty"`
-	AdmitForSeconds float64    `json:"admit_for_seconds,omitempty"`
+	EventID              string     `json:"event_id,omitempty"`
+	Gated                bool       `json:"gated"`
+	OnSale               *time.Time `json:"on_sale,omitempty"`
+	Rate                 float64    `json:"rate,omitempty"`
+	MaxActive            int        `json:"max_active,omitempty"`
+	AdmitForSeconds      float64    `json:"admit_for_seconds,omitempty"`
+	HoldsPerAdmission    int        `json:"holds_per_admission,omitempty"`
+	TicketsPerAdmission  *int       `json:"tickets_per_admission,omitempty"` // 0 (no bound) is shown
+	IdleSeconds          float64    `json:"idle_seconds,omitempty"`
+	TicketTimeoutSeconds float64    `json:"ticket_timeout_seconds,omitempty"`
+}
+
+// maxSeconds bounds the durations a PUT may set (about 11.5 days).
+const maxSeconds = 1e6
+
+// config reads a PUT body as the settings of eventID's room.
+func (v roomView) config(eventID string) (Config, error) {
+	cfg := Config{EventID: eventID, Rate: v.Rate, MaxActive: v.MaxActive, HoldsPerAdmission: v.HoldsPerAdmission}
+	if v.OnSale != nil {
+		cfg.OnSale = *v.OnSale
+	}
+	if v.TicketsPerAdmission != nil {
+		cfg.TicketsPerAdmission = *v.TicketsPerAdmission
+	}
+	for _, d := range []struct {
+		name string
+		secs float64
+		to   *time.Duration
+	}{
+		{"admit_for_seconds", v.AdmitForSeconds, &cfg.AdmitFor},
+		{"idle_seconds", v.IdleSeconds, &cfg.IdleFor},
+		{"ticket_timeout_seconds", v.TicketTimeoutSeconds, &cfg.TicketTimeout},
+	} {
+		if !(d.secs >= 0 && d.secs <= maxSeconds) {
+			return Config{}, fmt.Errorf("%s: %v is not between 0 (default) and %v", d.name, d.secs, maxSeconds)
+		}
+		*d.to = time.Duration(math.Round(d.secs * float64(time.Second)))
+	}
+	return cfg, nil
 }
 
 func viewOf(cfg Config) roomView {
+	tickets := cfg.TicketsPerAdmission
 	v := roomView{EventID: cfg.EventID, Gated: true, Rate: cfg.Rate, MaxActive: cfg.MaxActive,
-		AdmitForSeconds: cfg.AdmitFor.Seconds()}
+		AdmitForSeconds: cfg.AdmitFor.Seconds(), HoldsPerAdmission: cfg.HoldsPerAdmission,
+		TicketsPerAdmission: &tickets, IdleSeconds: cfg.IdleFor.Seconds(),
+		TicketTimeoutSeconds: cfg.TicketTimeout.Seconds()}
 	if !cfg.OnSale.IsZero() {
 		v.OnSale = &cfg.OnSale
 	}
@@ -112,6 +168,8 @@ func reply(w http.ResponseWriter, st Status, err error) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, st)
+	case errors.Is(err, ErrNoCustomer):
+		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error())
 	case errors.Is(err, ErrNoRoom), errors.Is(err, ErrUnknownTicket):
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	default:

@@ -6,23 +6,31 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bookd/bookd/fsm"
 )
 
 // Errors of Verify.
 var (
-	ErrBadToken   = errors.New("waitroom: admission token is malformed or not signed with this secret")
-	ErrExpired    = errors.New("waitroom: admission token has expired; join the waiting room again")
+	// ErrBadToken: the token is malformed or not signed with this secret.
+	ErrBadToken = errors.New("waitroom: admission token is malformed or not signed with this secret")
+	// ErrExpired: the token's admission has run out.
+	ErrExpired = errors.New("waitroom: admission token has expired; join the waiting room again")
+	// ErrWrongEvent: the token admits to another event.
 	ErrWrongEvent = errors.New("waitroom: admission token is for another event")
+	// ErrWrongCustomer: the token was issued to another customer.
+	ErrWrongCustomer = errors.New("waitroom: admission token was issued to another customer")
 )
 
 // MinSecretBytes is the shortest secret NewSigner accepts.
 const MinSecretBytes = 16
 
 // Signer signs and verifies admission tokens with a secret shared by every
-// edge and node that needs to check them.
+// edge that needs to check them. A token is fsm.AdmissionPayload of its
+// grant, a dot, and the base64url HMAC-SHA256 of that payload: the state
+// machine reads the grant (fsm.DecodeAdmissionToken) without the secret.
 type Signer struct{ key []byte }
 
 // NewSigner returns a Signer for secret, which must be at least
@@ -34,55 +42,46 @@ func NewSigner(secret []byte) (*Signer, error) {
 	return &Signer{key: append([]byte(nil), secret...)}, nil
 }
 
-// Admission is what a token states: Ticket may shop EventID until Expires.
-type Admission struct {
-	EventID string
-	Ticket  string
-	Expires time.Time
+// Sign returns the token that states g.
+func (s *Signer) Sign(g *fsm.AdmissionGrant) string {
+	payload := fsm.AdmissionPayload(g)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
 }
 
-const tokenVersion = "v1"
-
-// Sign returns the token for a.
-func (s *Signer) Sign(a Admission) string {
-	payload := strings.Join([]string{tokenVersion, a.EventID, a.Ticket, strconv.FormatInt(a.Expires.UnixMilli(), 10)}, "|")
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(s.mac([]byte(payload)))
-}
-
-// Verify checks that token was signed with this secret, is for eventID and
-// has not expired at now, and returns what it states.
-func (s *Signer) Verify(token, eventID string, now time.Time) (Admission, error) {
-	enc := base64.RawURLEncoding
-	p64, m64, ok := strings.Cut(token, ".")
+// Verify checks that token was signed with this secret, states a complete
+// grant, admits to eventID, was issued to customerID and has not expired at
+// now, and returns the grant. The error is ErrBadToken (possibly wrapped),
+// ErrWrongEvent, ErrWrongCustomer or ErrExpired, checked in that order; on
+// error the grant is nil.
+func (s *Signer) Verify(token, eventID, customerID string, now time.Time) (*fsm.AdmissionGrant, error) {
+	if len(token) > fsm.MaxAdmissionTokenLen {
+		return nil, ErrBadToken
+	}
+	payload, sig, ok := strings.Cut(token, ".")
 	if !ok {
-		return Admission{}, ErrBadToken
+		return nil, ErrBadToken
 	}
-	payload, err1 := enc.DecodeString(p64)
-	mac, err2 := enc.DecodeString(m64)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, s.mac(payload)) {
-		return Admission{}, ErrBadToken
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.mac(payload)) {
+		return nil, ErrBadToken
 	}
-	parts := strings.Split(string(payload), "|")
-	if len(parts) != 4 || parts[0] != tokenVersion {
-		return Admission{}, ErrBadToken
-	}
-	ms, err := strconv.ParseInt(parts[3], 10, 64)
+	g, err := fsm.DecodeAdmissionToken(token)
 	if err != nil {
-		return Admission{}, ErrBadToken
+		return nil, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}
-	a := Admission{EventID: parts[1], Ticket: parts[2], Expires: time.UnixMilli(ms)}
 	switch {
-	case a.EventID != eventID:
-		return a, ErrWrongEvent
-	case !now.Before(a.Expires):
-		return a, ErrExpired
+	case g.GetEventId() != eventID:
+		return nil, ErrWrongEvent
+	case g.GetCustomerId() != customerID:
+		return nil, ErrWrongCustomer
+	case !now.Before(time.UnixMilli(g.GetExpiresUnixMs())):
+		return nil, ErrExpired
 	}
-	return a, nil
+	return g, nil
 }
 
-func (s *Signer) mac(payload []byte) []byte {
+func (s *Signer) mac(payload string) []byte {
 	h := hmac.New(sha256.New, s.key)
-	h.Write(payload)
+	h.Write([]byte(payload))
 	return h.Sum(nil)
 }

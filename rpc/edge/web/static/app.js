@@ -9,15 +9,16 @@ const REFRESH_MS = 2000;
 // availability).
 const MAX_SHOWN = 50;
 
-// A shopper keeps one customer id in this browser.
-const customerId = (() => {
-  let id = localStorage.getItem("bookd.customer");
-  if (!id) {
-    id = "web-" + randomId();
-    localStorage.setItem("bookd.customer", id);
-  }
-  return id;
-})();
+// Who the shopper is, the edge knows: its session cookie (or the portal's
+// customer token) names the customer, so no request names one.
+
+// The hold a shopper has on an event survives a reload: its id is kept in
+// this browser until it is confirmed, let go or expires.
+const savedHold = {
+  get: (eventId) => localStorage.getItem("bookd.hold." + eventId),
+  set: (eventId, id) => localStorage.setItem("bookd.hold." + eventId, id),
+  drop: (eventId) => localStorage.removeItem("bookd.hold." + eventId),
+};
 
 function randomId() {
   const b = new Uint8Array(12);
@@ -220,7 +221,30 @@ async function start(st) {
   $("event-when").textContent = fmtWhen(st.event.startsAt);
   await refresh(st);
   st.timers.push(setInterval(() => refresh(st).catch(() => {}), REFRESH_MS));
+  if (await resumeHold(st)) return;
   await enterRoom(st);
+}
+
+// resumeHold shows the shopper's hold on this event again after a reload,
+// if it is still active; it reports whether it did.
+async function resumeHold(st) {
+  const id = savedHold.get(st.eventId);
+  if (!id) return false;
+  try {
+    const { hold } = await rpc("GetHold", { holdId: id });
+    if (st.stopped || hold.status !== "HOLD_STATUS_ACTIVE") {
+      savedHold.drop(st.eventId);
+      return false;
+    }
+    st.hold = hold;
+    st.waiting = false;
+    showHold(st);
+    render(st);
+    return true;
+  } catch (err) {
+    savedHold.drop(st.eventId);
+    return false;
+  }
 }
 
 async function refresh(st) {
@@ -310,13 +334,14 @@ $("hold-btn").addEventListener("click", async () => {
   const st = current;
   if (!st || st.hold) return;
   const seats = holdsSeats(st);
-  const req = { eventId: st.eventId, customerId, idempotencyKey: "web-" + randomId() };
+  const req = { eventId: st.eventId, idempotencyKey: "web-" + randomId() };
   if (seats) req.seats = [...st.selected];
   else req.quantity = String(Number($("ga-qty").value));
   $("hold-btn").disabled = true;
   try {
     const res = await rpc("Hold", req, st.admission ? { "Bookd-Admission": st.admission } : {});
     st.hold = res.hold;
+    savedHold.set(st.eventId, res.hold.id);
     say("");
     showHold(st);
     refresh(st).catch(() => {});
@@ -353,6 +378,7 @@ function showHold(st) {
 
 function dropHold(st) {
   clearInterval(st.holdTimer);
+  savedHold.drop(st.eventId);
   st.hold = null;
   st.selected.clear();
   $("hold-panel").hidden = true;
@@ -369,9 +395,9 @@ $("confirm-btn").addEventListener("click", async () => {
   }
   $("confirm-btn").disabled = true;
   try {
-    const res = await rpc("Confirm", { holdId: st.hold.id, paymentRef: ref, idempotencyKey: "web-" + randomId() },
-      st.admission ? { "Bookd-Admission": st.admission } : {});
+    const res = await rpc("Confirm", { holdId: st.hold.id, paymentRef: ref, idempotencyKey: "web-" + randomId() });
     clearInterval(st.holdTimer);
+    savedHold.drop(st.eventId);
     location.hash = "#/booking/" + encodeURIComponent(res.booking.id);
   } catch (err) {
     say(explain(err), true);
@@ -385,8 +411,7 @@ $("release-btn").addEventListener("click", async () => {
   const st = current;
   if (!st || !st.hold) return;
   try {
-    await rpc("ReleaseHold", { holdId: st.hold.id, idempotencyKey: "web-" + randomId() },
-      st.admission ? { "Bookd-Admission": st.admission } : {});
+    await rpc("ReleaseHold", { holdId: st.hold.id, idempotencyKey: "web-" + randomId() });
     say("Let go. The seats are back on sale.");
   } catch (err) {
     say(explain(err), true);
@@ -415,10 +440,12 @@ async function enterRoom(st) {
   if (saved) status = await getJSON("GET", `/waitroom/v1/events/${encodeURIComponent(st.eventId)}/tickets/${saved}`).catch(() => null);
   if (!status) status = await getJSON("POST", `/waitroom/v1/events/${encodeURIComponent(st.eventId)}/join`);
   sessionStorage.setItem(key, status.ticket);
+  // Polled while waiting, and less often once admitted: a shopper who
+  // stops asking loses their place.
   const poll = async () => {
     if (st.stopped) return;
     showRoom(st, status);
-    if (status.state === "admitted") return;
+    if (status.state === "done") return;
     setTimeout(async () => {
       try {
         status = await getJSON("GET", `/waitroom/v1/events/${encodeURIComponent(st.eventId)}/tickets/${status.ticket}`);
@@ -429,7 +456,7 @@ async function enterRoom(st) {
         }
       }
       poll();
-    }, 1000);
+    }, status.state === "admitted" ? 15000 : 1000);
   };
   poll();
 }
@@ -439,9 +466,9 @@ function showRoom(st, status) {
   switch (status.state) {
     case "admitted":
       st.waiting = false;
+      if (!st.admission) say("It's your turn. Pick your seats.");
       st.admission = status.token;
       w.hidden = true;
-      say("It's your turn. Pick your seats.");
       break;
     case "sold_out":
       st.waiting = true;
