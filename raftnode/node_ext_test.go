@@ -81,13 +81,8 @@ func TestSingleNodeProposeAndReadBarrier(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	lastBefore := n.Raft().LastIndex()
 	if err := n.ReadBarrier(context.Background()); err != nil {
 		t.Fatalf("ReadBarrier: %v", err)
-	}
-	// The read went through the log: a barrier entry follows every write.
-	if got := n.Raft().LastIndex(); got <= lastBefore {
-		t.Errorf("after ReadBarrier the log ends at %d, want a barrier entry after %d", got, lastBefore)
 	}
 	var maxIndex uint64
 	for _, id := range ids {
@@ -267,9 +262,10 @@ func TestReadBarrierSharesRounds(t *testing.T) {
 			t.Errorf("ReadBarrier: %v", err)
 		}
 	}
-	added := n.Raft().LastIndex() - last
-	if added == 0 || added > reads/2 {
-		t.Errorf("%d concurrent reads added %d log entries, want between 1 and %d", reads, added, reads/2)
+	// At most the term's first round appends a barrier; the others share
+	// rounds that append nothing (readindex_ext_test.go).
+	if added := n.Raft().LastIndex() - last; added > 1 {
+		t.Errorf("%d concurrent reads added %d log entries, want at most 1", reads, added)
 	}
 }
 

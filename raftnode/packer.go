@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -37,8 +38,8 @@ type packer struct {
 }
 
 // afterNextEntry returns a channel that gets the outcome of the next entry
-// this packer proposes, once it is applied (or of a Raft barrier, should the
-// packer run out of entries in flight first), or false when no entry is
+// this packer proposes, once it is applied (or errNoEntry, should the packer
+// run out of entries in flight first), or false when no entry is
 // queued or in flight, so that none may come. An entry proposed after the
 // call began is a read barrier that costs the log nothing: it commits only
 // in this leader's term, after everything acknowledged before the call.
@@ -83,7 +84,8 @@ func (p *packer) propose(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Resul
 
 // flushLocked proposes queued commands while there is room in flight.
 // Readers left waiting with nothing in flight (the queue ran dry, or held
-// only commands whose callers had gone) get a barrier instead.
+// only commands whose callers had gone) are told no entry is coming
+// (errNoEntry): the read gate serves them another way.
 func (p *packer) flushLocked() {
 	for len(p.queue) > 0 && p.inFlight < maxEntriesInFlight {
 		n := min(len(p.queue), fsm.MaxCommandsPerEntry)
@@ -92,16 +94,15 @@ func (p *packer) flushLocked() {
 		p.proposeLocked(batch)
 	}
 	if p.inFlight == 0 && len(p.readers) > 0 {
-		readers := p.readers
+		for _, r := range p.readers {
+			r <- errNoEntry
+		}
 		p.readers = nil
-		go func() {
-			err := p.raft.Barrier(enqueueTimeout).Error()
-			for _, r := range readers {
-				r <- err
-			}
-		}()
 	}
 }
+
+// errNoEntry tells a reader waiting on afterNextEntry that no entry came.
+var errNoEntry = errors.New("raftnode: no entry to wait for")
 
 // proposeLocked proposes batch as one entry. It runs under the lock so
 // that entries enter the log in queue order, their stamps increasing.

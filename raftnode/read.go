@@ -2,8 +2,11 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -12,25 +15,37 @@ import (
 // acknowledged before the call, and this node was the leader at some moment
 // after the call began. It fails with ErrNotLeader on a follower.
 //
-// hashicorp/raft has no ReadIndex API, and VerifyLeader plus waiting for the
-// commit index does not work with a batching FSM: no-op and barrier entries
-// count in the commit index but never reach the FSM. So each read waits for
-// an entry proposed after it began to be applied: such an entry commits only
-// with a quorum in the leader's current term, and is applied only after
-// everything before it. Under write load that is the packer's next entry of
-// commands (packer.afterNextEntry), which costs the log nothing; otherwise a
-// Raft Barrier. Reads arriving while a round is waiting share the next one.
+// Reads arriving while a round is running share the next round. A round
+// costs the log nothing in the usual cases:
+//   - with commands queued or in flight, it waits for the packer's next
+//     entry of commands (packer.afterNextEntry) to be applied: that entry
+//     was proposed after the reads began, commits only with a quorum in the
+//     leader's current term and is applied after everything before it;
+//   - otherwise it is a read index (etcd's ReadIndex): it notes the commit
+//     index, confirms leadership with a heartbeat round (VerifyLeader), and
+//     waits until everything up to the noted index is applied.
+//
+// A read index is sound only once the leader has committed an entry of its
+// own term (before that its commit index may trail its predecessor's). The
+// first round of a term therefore appends a Raft barrier, as does a round
+// whose wait for the applied state is cut short; those are the only reads
+// that append anything.
 func (n *Node) ReadBarrier(ctx context.Context) error {
 	return n.reads.wait(ctx)
 }
 
 type readGate struct {
-	raft   *raft.Raft
-	packer *packer
+	n *Node
 
 	mu      sync.Mutex
 	pending *readRound // the round reads join; it starts when the current one ends
 	running bool
+
+	// readyTerm is the term in which this node, as leader, has had a
+	// barrier of its own applied: from then on a read index is sound.
+	readyTerm atomic.Uint64
+	// barriers counts the barrier entries reads appended.
+	barriers atomic.Uint64
 }
 
 type readRound struct {
@@ -38,10 +53,10 @@ type readRound struct {
 	err  error
 }
 
-func newReadGate(r *raft.Raft, p *packer) *readGate { return &readGate{raft: r, packer: p} }
+func newReadGate(n *Node) *readGate { return &readGate{n: n} }
 
 func (g *readGate) wait(ctx context.Context) error {
-	if g.raft.State() != raft.Leader {
+	if g.n.raft.State() != raft.Leader {
 		return ErrNotLeader
 	}
 	g.mu.Lock()
@@ -63,7 +78,7 @@ func (g *readGate) wait(ctx context.Context) error {
 }
 
 // runRounds serves rounds until no read is waiting. A read joins a round
-// before the round's Barrier is proposed, so the Barrier follows every write
+// before the round starts, so what the round waits for follows every write
 // acknowledged before the read began.
 func (g *readGate) runRounds() {
 	for {
@@ -76,18 +91,101 @@ func (g *readGate) runRounds() {
 			return
 		}
 		g.mu.Unlock()
-		var err error
-		if next, ok := g.packer.afterNextEntry(); ok {
-			err = <-next
-		} else {
-			err = g.raft.Barrier(enqueueTimeout).Error()
-		}
-		if err != nil {
-			round.err = proposeError(err)
+		if err := g.round(); err != nil {
+			round.err = err
 		}
 		close(round.done)
 	}
 }
+
+// round makes the reads that joined it linearizable.
+func (g *readGate) round() error {
+	if next, ok := g.n.packer.afterNextEntry(); ok {
+		switch err := <-next; {
+		case err == nil:
+			return nil
+		case !errors.Is(err, errNoEntry):
+			return proposeError(err)
+		}
+	}
+	r := g.n.raft
+	term := r.CurrentTerm()
+	if g.readyTerm.Load() == term {
+		index := r.CommitIndex()
+		if err := r.VerifyLeader().Error(); err != nil {
+			return proposeError(err)
+		}
+		if g.n.appliedThrough(index, enqueueTimeout) {
+			return nil
+		}
+	}
+	g.barriers.Add(1)
+	if err := r.Barrier(enqueueTimeout).Error(); err != nil {
+		return proposeError(err)
+	}
+	g.readyTerm.Store(term)
+	return nil
+}
+
+// ReadBarriers is how many Raft barrier entries linearizable reads have
+// appended on this node (see ReadBarrier), for metrics and tests.
+func (n *Node) ReadBarriers() uint64 { return n.reads.barriers.Load() }
+
+// appliedThrough waits, up to timeout, until the state machine holds every
+// command up to index, and reports whether it does. Entries that never
+// reach the state machine (barriers, no-ops) are skipped: once Raft has
+// processed them and no command lies between the state machine's last one
+// and index, the state is as of index.
+func (n *Node) appliedThrough(index uint64, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	pause := 50 * time.Microsecond
+	for {
+		changed := n.fsm.AppliedChanged()
+		if n.Holds(index) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-changed:
+		case <-time.After(pause):
+			pause = min(2*pause, 5*time.Millisecond)
+		}
+	}
+}
+
+// Holds reports whether this node's state holds every command up to
+// index: the state machine applied them, or applied those before index and
+// Raft has processed the rest, none of which reach the state machine.
+func (n *Node) Holds(index uint64) bool {
+	applied := n.fsm.AppliedIndex()
+	return applied >= index || n.raft.AppliedIndex() >= index && !n.commandsBetween(applied, index)
+}
+
+// commandsBetween reports whether a log entry in (after, through] is one the
+// state machine applies (a command or a configuration). A log that no
+// longer has such an entry (compacted into a snapshot, which the state
+// machine holds) counts as having one, to be safe: the caller waits.
+func (n *Node) commandsBetween(after, through uint64) bool {
+	if through-after > maxGapScan {
+		return true
+	}
+	var l raft.Log
+	for i := after + 1; i <= through; i++ {
+		if err := n.store.GetLog(i, &l); err != nil {
+			return true
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return true
+		}
+	}
+	return false
+}
+
+// maxGapScan bounds the entries commandsBetween reads: past it the state
+// machine is simply waited for.
+const maxGapScan = 64
 
 // WaitApplied waits until this node has applied index.
 func (n *Node) WaitApplied(ctx context.Context, index uint64) error {

@@ -39,7 +39,7 @@ func (n *Node) Status() (Status, error) {
 		LeaderID:     string(leaderID),
 		Term:         n.raft.CurrentTerm(),
 		CommitIndex:  n.raft.CommitIndex(),
-		AppliedIndex: n.fsm.AppliedIndex(),
+		AppliedIndex: n.appliedIndex(),
 		LastLogIndex: n.raft.LastIndex(),
 	}
 	if n.raft.State() != raft.Leader {

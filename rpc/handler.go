@@ -24,6 +24,7 @@ const MaxRequestBytes = 4 << 20
 // other nodes leave from local.
 func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, shed ShedConfig, extra ...connect.Interceptor) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers(local), stopping: make(chan struct{})}
+	s.fresh = newFreshness(s)
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
 		// Most answers are a few hundred bytes: gzip costs more than it saves.

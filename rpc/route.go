@@ -30,6 +30,9 @@ type service struct {
 	peers *peers
 	// stopping is closed when the server starts to shut down, to end streams.
 	stopping chan struct{}
+	// fresh tells a follower whether its state is fresh enough for a
+	// bounded-stale read.
+	fresh *freshness
 }
 
 // peer is a set of clients for another node.
@@ -173,8 +176,9 @@ func read[Resp proto.Message](ctx context.Context, s *service, opts *bookdv1.Rea
 			if !opts.MaxStaleness.IsValid() || opts.MaxStaleness.AsDuration() < 0 {
 				return zero, invalidArgument("read.max_staleness: not a valid non-negative duration")
 			}
-			if max := opts.MaxStaleness.AsDuration(); max > 0 && !s.node.IsLeader() && s.node.LastContact() > max {
-				// Too stale here: the leader's state is fresh by definition.
+			if max := opts.MaxStaleness.AsDuration(); max > 0 && !s.node.IsLeader() && !s.fresh.within(max) {
+				// Not known to be fresh enough here (freshness.go): the
+				// leader's state is fresh by definition.
 				return toLeader(ctx, s, forward)
 			}
 		}

@@ -1,0 +1,125 @@
+package rpc
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// Bounded staleness is a bound on data. A follower may answer a read with
+// max_staleness d only if its state holds everything the leader had
+// committed d ago. Hearing from the leader proves nothing of the kind (Raft
+// heartbeats carry no commit index, and a follower restarted far behind
+// hears heartbeats at once), so a follower asks the leader for its commit
+// index now and then, and notes when it asked: the leader's answer is at
+// least what it had committed when the question left. A read at time t is
+// served locally when some answer to a question asked at or after t-d is
+// applied here; otherwise it goes to the leader.
+//
+// Only this node's monotonic clock is used: no clocks are compared.
+
+// freshness keeps a follower's recent samples of the leader's commit index,
+// polling while bounded-stale reads come in.
+type freshness struct {
+	s *service
+
+	mu      sync.Mutex
+	samples []commitSample // asked-at increasing, commit non-decreasing
+	wanted  time.Time      // when a bounded read last asked
+	polling bool
+}
+
+// commitSample: the leader had committed at least commit when asked at.
+type commitSample struct {
+	asked  time.Time
+	commit uint64
+}
+
+const (
+	// commitPollEvery is how often a follower asks the leader while
+	// bounded-stale reads come in: bounds well above it are served
+	// locally, those below it mostly go to the leader.
+	commitPollEvery = 25 * time.Millisecond
+	// commitPollIdle stops the polling this long after the last bounded
+	// read.
+	commitPollIdle = 10 * time.Second
+	// keepSamples is how far back samples are kept; bounds past it are
+	// checked against the oldest one kept, which is stricter.
+	keepSamples = 30 * time.Second
+)
+
+func newFreshness(s *service) *freshness { return &freshness{s: s} }
+
+// within reports whether this node's state holds everything the leader had
+// committed maxStale ago, by the samples it has; it starts the polling that
+// gathers them.
+func (f *freshness) within(maxStale time.Duration) bool {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wanted = now
+	if !f.polling {
+		f.polling = true
+		go f.poll()
+	}
+	since := now.Add(-maxStale)
+	for _, s := range f.samples {
+		if !s.asked.Before(since) {
+			return f.s.node.Holds(s.commit)
+		}
+	}
+	return false
+}
+
+// poll asks the leader for its commit index until bounded reads stop
+// coming or the server stops.
+func (f *freshness) poll() {
+	tick := time.NewTicker(commitPollEvery)
+	defer tick.Stop()
+	for {
+		f.mu.Lock()
+		idle := time.Since(f.wanted) > commitPollIdle
+		if idle {
+			f.polling = false
+			f.samples = nil
+		}
+		f.mu.Unlock()
+		if idle {
+			return
+		}
+		f.sample()
+		select {
+		case <-f.s.stopping:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sample asks the leader once.
+func (f *freshness) sample() {
+	ctx, cancel := context.WithTimeout(context.Background(), commitPollEvery*4)
+	defer cancel()
+	asked := time.Now()
+	fctx, p, err := f.s.leaderPeer(ctx)
+	if err != nil {
+		return
+	}
+	st, err := p.cluster.GetStatus(fctx, &bookdv1.GetStatusRequest{})
+	if err != nil || st.GetState() != "Leader" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.samples); n > 0 && f.samples[n-1].commit > st.GetCommitIndex() {
+		return // a deposed leader's late answer
+	}
+	f.samples = append(f.samples, commitSample{asked: asked, commit: st.GetCommitIndex()})
+	cut := 0
+	for cut < len(f.samples)-1 && time.Since(f.samples[cut].asked) > keepSamples {
+		cut++
+	}
+	f.samples = f.samples[cut:]
+}
