@@ -27,7 +27,7 @@ const (
 )
 
 // freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	addr, err := clustertest.FreeAddr()
 	if err != nil {
@@ -38,7 +38,7 @@ func freeAddr(t *testing.T) string {
 
 // nodeConfig is a valid configuration for a node with its own data
 // directory and fresh loopback addresses, and no initial cluster.
-func nodeConfig(t *testing.T, id string) raftnode.Config {
+func nodeConfig(t testing.TB, id string) raftnode.Config {
 	t.Helper()
 	return raftnode.Config{
 		ID:               id,
@@ -53,7 +53,7 @@ func nodeConfig(t *testing.T, id string) raftnode.Config {
 }
 
 // openNode opens a node and closes it when the test ends.
-func openNode(t *testing.T, cfg raftnode.Config) *raftnode.Node {
+func openNode(t testing.TB, cfg raftnode.Config) *raftnode.Node {
 	t.Helper()
 	n, err := raftnode.Open(cfg)
 	if err != nil {
@@ -78,7 +78,7 @@ func singleNode(t *testing.T, cfg raftnode.Config) *raftnode.Node {
 }
 
 // startCluster opens size nodes, n1..n<size>, bootstrapped together.
-func startCluster(t *testing.T, size int) ([]*raftnode.Node, []raftnode.Config) {
+func startCluster(t testing.TB, size int) ([]*raftnode.Node, []raftnode.Config) {
 	t.Helper()
 	var cfgs []raftnode.Config
 	var peers []raftnode.Peer
@@ -97,7 +97,7 @@ func startCluster(t *testing.T, size int) ([]*raftnode.Node, []raftnode.Config) 
 
 // waitFor retries cond until it returns nil, and fails the test with the
 // last error when timeout passes first.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
+func waitFor(t testing.TB, timeout time.Duration, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -117,7 +117,7 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
 // waitReady waits until exactly one of nodes leads, every node names it as
 // leader, and the leader has registered its RPC address; it returns the
 // leader.
-func waitReady(t *testing.T, nodes []*raftnode.Node) *raftnode.Node {
+func waitReady(t testing.TB, nodes []*raftnode.Node) *raftnode.Node {
 	t.Helper()
 	var leader *raftnode.Node
 	waitFor(t, waitLong, func() error {
