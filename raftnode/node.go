@@ -27,7 +27,6 @@ type Node struct {
 	store     *raftboltdb.BoltStore
 
 	clock      stampClock
-	guard      clockGuard
 	leaderAddr addrCache
 	reads      *readGate
 	packer     *packer
@@ -50,11 +49,6 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), stopCh: make(chan struct{})}
 	n.clock.offset = cfg.ClockOffset
-	if !cfg.NoClockGuard {
-		n.clock.bound = cfg.MaxClockOffset
-	}
-	n.guard.samples = map[string]ClockSample{}
-	n.guard.kick = make(chan struct{}, 1)
 	if err := n.open(); err != nil {
 		n.closeStores()
 		return nil, err
@@ -121,18 +115,15 @@ func (n *Node) open() error {
 	}
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.reads = newReadGate(n)
-	n.stopped.Add(4)
+	n.stopped.Add(3)
 	go n.watchLeadership(leaderCh)
-	go n.watchClock()
 	go n.whileLeading(n.cfg.SweepInterval, n.sweepHolds)
 	go n.whileLeading(n.cfg.PurgeInterval, n.purgeOld)
 	return nil
 }
 
 // watchLeadership drains Raft's leadership notifications. A new leader
-// bounds its stamps by the state machine's clock, has its clock judged (it
-// hands leadership over if the clock is off) and registers its RPC address
-// so followers can forward to it.
+// registers its RPC address so followers can forward to it.
 func (n *Node) watchLeadership(ch <-chan bool) {
 	defer n.stopped.Done()
 	for {
@@ -142,8 +133,6 @@ func (n *Node) watchLeadership(ch <-chan bool) {
 		case leader := <-ch:
 			if leader {
 				n.log.Info("became leader")
-				n.anchorClock()
-				n.kickClock()
 				go n.registerSelf()
 			}
 		}
