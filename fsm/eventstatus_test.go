@@ -40,7 +40,7 @@ func TestClaimsRefusedWhenSalesStop(t *testing.T) {
 				t.Run(what, func(t *testing.T) { wantErr(t, h.do(req), fsm.CodeFailedPrecondition, reason, ev+" "+msg) })
 			}
 			a := h.avail(ev)
-			checkAvail(t, a, 10, 0, 0, allSeats)
+			checkAvail(t, a, 0, 0, 0, nil) // nothing can be held
 			wantStatus := bookdv1.EventStatus_EVENT_STATUS_CLOSED
 			if cancel {
 				wantStatus = bookdv1.EventStatus_EVENT_STATUS_CANCELLED
@@ -83,7 +83,7 @@ func TestCloseEventKeepsHolds(t *testing.T) {
 		t.Errorf("hold on a closed event is %v at its expiry, want expired", st)
 	}
 	h.confirm(seats.GetId())
-	checkAvail(t, h.avail(ev), 7, 0, 3, []string{"A3", "A4", "A5"})
+	checkAvail(t, h.avail(ev), 0, 0, 3, nil) // closed: nothing available
 }
 
 // Cancelling an event releases its active holds and reports the tickets of
@@ -123,7 +123,7 @@ func TestCancelEvent(t *testing.T) {
 	wantStrings(t, "changes", kindsSince(t, h.f, from), []string{
 		"hold_expired:" + expired.GetId(),
 		"event_cancelled:" + ev, "hold_released:" + held[0].GetId(), "hold_released:" + held[1].GetId()})
-	checkAvail(t, h.avail(ev), 8, 0, 2, []string{"A1", "A2"})
+	checkAvail(t, h.avail(ev), 0, 0, 2, nil) // cancelled: nothing available
 
 	bookings, _, err := h.f.ListBookings(ev, "", "", 100)
 	if err != nil {

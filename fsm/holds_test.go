@@ -100,13 +100,15 @@ func TestHold(t *testing.T) {
 			wantAvailable: 10, wantFree: []string{"A2", "A4"},
 		},
 		{
+			// "Give quantity or seats, not both": even when they agree.
 			name: "seats with matching quantity",
 			req: func(ev string) *bookdv1.HoldRequest {
 				r := seatHold(ev, time.Minute, "A1", "A2")
 				r.Quantity = 2
 				return r
 			},
-			wantAvailable: 10, wantFree: []string{"A3", "A4", "A5"},
+			wantCode: fsm.CodeInvalidArgument, wantMsg: []string{"quantity:", "not both"},
+			wantAvailable: 10, wantFree: allSeats,
 		},
 		{
 			name:     "one of three seats held: none held",

@@ -232,7 +232,9 @@ func scanRange(r pebble.Reader, start, end []byte, limit int, fn func(k, v []byt
 }
 
 // Availability reports what of an event can be held, as of max(the store's
-// clock, atLeast).
+// clock, atLeast). A closed or cancelled event has nothing available (see
+// onSale, the rule claims are refused by, which ListEvents' min_available
+// filter applies too).
 func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabilityResponse, error) {
 	event, ok := parseID(kindEvent, eventID)
 	if !ok {
@@ -280,9 +282,23 @@ func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabil
 			resp.Sections = []*bookdv1.SectionAvailability{{FreeSeats: int64(len(resp.FreeSeats)),
 				HeldSeats: resp.HeldSeats, BookedSeats: resp.BookedSeats, BlockedSeats: resp.BlockedSeats}}
 		}
+		if onSale(ev) != nil {
+			notForSale(resp)
+		}
 		return err
 	})
 	return resp, err
+}
+
+// notForSale reports nothing available on an event that takes no claims
+// (closed or cancelled): no GA tickets, no free seats, in no section. What
+// is held, booked and blocked stays as it is.
+func notForSale(resp *bookdv1.GetAvailabilityResponse) {
+	resp.AvailableQuantity = 0
+	resp.FreeSeats = nil
+	for _, s := range resp.Sections {
+		s.FreeSeats = 0
+	}
 }
 
 // sectionCounts counts the seats of each section of an event's layout by state.

@@ -111,6 +111,16 @@ func bookClaim(r *bookdv1.BookRequest) claimRequest {
 	return claimRequest{r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable(), r.GetIdempotencyKey()}
 }
 
+// validateClaim checks what a Hold, Book or JoinWaitlist asks for, for the
+// rpc layer's early check and for the state machine alike. A claim names
+// seats, or a quantity: of GA tickets, or with best_available of seats the
+// cluster chooses; never seats with a quantity or with best_available.
+//
+// Earlier versions accepted seats with a quantity equal to their number. A
+// log written by such a leader may hold an entry that this rule refuses
+// when applied: replicas that apply it under different rules (old and new
+// binaries mixed, or a new replica replaying an old log rather than
+// installing a snapshot) would disagree on it.
 func validateClaim(c claimRequest) *Error {
 	eventID, customerID, quantity, seats, idemKey := c.eventID, c.customerID, c.quantity, c.seats, c.idemKey
 	switch {
@@ -132,7 +142,8 @@ func validateClaim(c claimRequest) *Error {
 	switch {
 	case len(seats) == 0 && quantity <= 0:
 		return invalid("quantity: give a quantity above 0 or a list of seats")
-	case len(seats) > 0 && quantity != 0 && quantity != int64(len(seats)):
+	case len(seats) > 0 && quantity != 0:
+		// Seats count themselves: even a quantity that agrees is refused.
 		return invalid("quantity: give quantity or seats, not both (quantity %d, %d seats)", quantity, len(seats))
 	case len(seats) == 0 && quantity > MaxQuantityOfHold:
 		return invalid("quantity: at most %d tickets per hold, got %d", MaxQuantityOfHold, quantity)

@@ -247,8 +247,10 @@ func TestWaitlistDroppedWhenSalesStop(t *testing.T) {
 			if e, pos := h.entry(bob.GetId()); e.GetStatus() != bookdv1.WaitlistStatus_WAITLIST_STATUS_DROPPED || pos != 0 || e.GetHoldId() != "" {
 				t.Errorf("entry is %v at %d with hold %q, want dropped", e.GetStatus(), pos, e.GetHoldId())
 			}
-			if a := h.avail(ev); a.GetWaitlistLength() != 0 || a.GetAvailableQuantity() != 4 {
-				t.Errorf("waitlist length %d, available %d; want 0 and 4", a.GetWaitlistLength(), a.GetAvailableQuantity())
+			// The hold's tickets are freed, but sales stopped: none is available.
+			if a := h.avail(ev); a.GetWaitlistLength() != 0 || a.GetHeldQuantity() != 0 || a.GetAvailableQuantity() != 0 {
+				t.Errorf("waitlist length %d, held %d, available %d; want 0, 0 and 0",
+					a.GetWaitlistLength(), a.GetHeldQuantity(), a.GetAvailableQuantity())
 			}
 			if got := kindsOf(t, h.f, "waitlist_offer"); len(got) != 0 {
 				t.Errorf("offers %q after sales stopped", got)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
@@ -16,11 +16,17 @@ import (
 // MaxBatchWrites bounds the writes of one BatchWrite call.
 const MaxBatchWrites = 1000
 
-// BatchWrite runs each write as the single call would, proposing them all
-// at once so that Raft carries them in the same appends. A follower
-// forwards the whole batch to the leader. First attempts of claims that the
-// state already refuses for good are answered without the log (see
-// refuseOrPropose).
+// BatchWrite runs each write as the single call would, in the order given,
+// proposing them at once so that Raft carries them in the same appends. A
+// follower forwards the whole batch to the leader.
+//
+// Order: no write enters the log before an earlier one of the batch. First
+// attempts of claims that the state already refuses for good may be
+// answered without the log (see refuseOrPropose); such a claim is checked
+// after the writes before the first such candidate are applied, and only
+// when none of the writes between could change its answer (no
+// cancel_booking in the batch, no earlier claim of the same customer at the
+// same event), so its answer is the one it would get in its place.
 func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWriteRequest) (*bookdv1.BatchWriteResponse, error) {
 	if n := len(req.GetWrites()); n == 0 || n > MaxBatchWrites {
 		return nil, invalidArgument("writes: must hold 1 to %d writes, got %d", MaxBatchWrites, n)
@@ -32,8 +38,9 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 	}
 	results := make([]*bookdv1.WriteResult, len(req.GetWrites()))
 	cmds := make([]*fsm.Command, len(req.GetWrites()))
-	var firsts []int // valid first attempts
+	var firsts []int // valid first attempts that may be refused early
 	cancels := false
+	claimed := map[claimant]bool{} // who claimed at which event, so far
 	for i, w := range req.GetWrites() {
 		cmd, err := writeCommand(w)
 		if err != nil {
@@ -43,16 +50,21 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 			continue
 		}
 		cmds[i] = cmd
-		if w.GetFirstAttempt() {
+		who, claim := claimantOf(w)
+		// An earlier claim of the customer at the event may change the
+		// answer (the event's per-customer limit): the log decides.
+		if w.GetFirstAttempt() && claim && !claimed[who] {
 			firsts = append(firsts, i)
+		}
+		if claim {
+			claimed[who] = true
 		}
 		if w.GetCancelBooking() != nil {
 			cancels = true
 		}
 	}
 	if cancels {
-		// A cancellation is the one write that can lift a certain refusal;
-		// an early refusal is not ordered with the batch's other writes.
+		// A cancellation is the one write that can lift a certain refusal.
 		firsts = nil
 	}
 	// A first look, without a barrier, picks the claims worth a second.
@@ -62,63 +74,98 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 			maybe[firsts[j]] = refusal != nil
 		}
 	}
-	var propose, maybeRefused []int
-	for i, cmd := range cmds {
-		switch {
-		case cmd == nil:
-		case maybe[i]:
-			maybeRefused = append(maybeRefused, i)
-		default:
-			propose = append(propose, i)
-		}
+	from := slices.Index(maybe, true)
+	if from < 0 {
+		h.proposeWrites(ctx, cmds, valid(cmds, 0, len(cmds)), results)
+		return &bookdv1.BatchWriteResponse{Results: results}, nil
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { h.proposeWrites(ctx, cmds, propose, results) })
-	if len(maybeRefused) > 0 {
-		h.refuseOrPropose(ctx, cmds, maybeRefused, results)
-	}
-	wg.Wait()
+	// The writes before the first candidate go at once; the rest wait for
+	// them, so that none overtakes them in the log.
+	prefix := valid(cmds, 0, from)
+	applied := h.proposeWrites(ctx, cmds, prefix, results)
+	h.refuseOrPropose(ctx, cmds, from, maybe, len(prefix) > 0 && applied, results)
 	return &bookdv1.BatchWriteResponse{Results: results}, nil
 }
 
-// proposeWrites proposes the commands at positions at and fills in their
-// results.
-func (h *BookingHandler) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) {
-	if len(at) == 0 {
-		return
+// claimant is a customer at an event.
+type claimant struct{ event, customer string }
+
+// claimantOf reports who a Hold or Book write claims for, and whether it is
+// one.
+func claimantOf(w *bookdv1.Write) (claimant, bool) {
+	switch op := w.GetOp().(type) {
+	case *bookdv1.Write_Hold:
+		return claimant{op.Hold.GetEventId(), op.Hold.GetCustomerId()}, true
+	case *bookdv1.Write_Book:
+		return claimant{op.Book.GetEventId(), op.Book.GetCustomerId()}, true
 	}
+	return claimant{}, false
+}
+
+// valid returns the positions from from to to (exclusive) that hold a
+// command.
+func valid(cmds []*fsm.Command, from, to int) []int {
+	var at []int
+	for i := from; i < to; i++ {
+		if cmds[i] != nil {
+			at = append(at, i)
+		}
+	}
+	return at
+}
+
+// proposeWrites proposes the commands at positions at, in that order, and
+// fills in their results. It reports whether the state machine applied
+// every one of them (refusals included): this leader's state then holds
+// every write acknowledged before they were proposed.
+func (h *BookingHandler) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) bool {
+	if len(at) == 0 {
+		return true
+	}
+	applied := true
 	outs, errs := h.s.node.ProposeMany(ctx, pick(cmds, at))
 	for j, i := range at {
 		switch {
 		case errs[j] != nil:
-			results[i] = writeError(errs[j])
+			results[i], applied = writeError(errs[j]), false
 		case outs[j].Err != nil:
 			results[i] = writeError(outs[j].Err)
 		default:
 			results[i] = writeResponse(outs[j].Response)
 		}
 	}
+	return applied
 }
 
-// refuseOrPropose answers first attempts of claims that the local state
-// refuses: after a read barrier (so that the state holds every write
-// acknowledged before this call) it refuses those still refused there,
-// without replicating them, and proposes the rest. On a hot event most
-// attempts are refused; this keeps them off the log.
-func (h *BookingHandler) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) {
-	if err := h.s.node.ReadBarrier(ctx); err != nil {
-		h.proposeWrites(ctx, cmds, at, results) // let the log decide
-		return
-	}
-	var rest []int
-	for j, refusal := range h.s.node.FSM().CertainRefusals(pick(cmds, at)) {
-		if refusal != nil {
-			results[at[j]] = writeError(refusal)
-		} else {
-			rest = append(rest, at[j])
+// refuseOrPropose runs the writes from position from on, where the first
+// claim that the local state may refuse for good is (maybe marks those).
+// Once the state holds every write acknowledged before this call (current
+// says it does, having just applied the batch's writes before from;
+// otherwise after a read barrier) it answers the candidates still refused
+// there, without replicating them, and proposes the rest in order. On a
+// hot event most attempts are refused; this keeps them off the log.
+func (h *BookingHandler) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, from int, maybe []bool, current bool, results []*bookdv1.WriteResult) {
+	rest := valid(cmds, from, len(cmds))
+	if !current {
+		if err := h.s.node.ReadBarrier(ctx); err != nil {
+			h.proposeWrites(ctx, cmds, rest, results) // let the log decide
+			return
 		}
 	}
-	h.proposeWrites(ctx, cmds, rest, results)
+	var check []int
+	for _, i := range rest {
+		if maybe[i] {
+			check = append(check, i)
+		}
+	}
+	refused := make(map[int]bool, len(check))
+	for j, refusal := range h.s.node.FSM().CertainRefusals(pick(cmds, check)) {
+		if refusal != nil {
+			results[check[j]], refused[check[j]] = writeError(refusal), true
+		}
+	}
+	propose := slices.DeleteFunc(rest, func(i int) bool { return refused[i] })
+	h.proposeWrites(ctx, cmds, propose, results)
 }
 
 // pick returns the commands at positions at.

@@ -85,15 +85,34 @@ func (h *ClusterHandler) RemoveNode(ctx context.Context, req *bookdv1.RemoveNode
 		})
 }
 
+// TransferLeadership hands leadership over and answers the id of the node
+// that leads afterwards. The leader waits until it knows its successor (it
+// learns it from the new leader's first heartbeat), for up to the call's
+// deadline or newLeaderTimeout; a follower forwards the call to the leader
+// and relays its answer.
 func (h *ClusterHandler) TransferLeadership(ctx context.Context, req *bookdv1.TransferLeadershipRequest) (*bookdv1.TransferLeadershipResponse, error) {
 	return leaderOnly(ctx, h.s,
 		func() (*bookdv1.TransferLeadershipResponse, error) {
-			err := h.s.node.TransferLeadership(ctx, req.GetId())
-			id, _ := h.s.node.Leader()
+			self := h.s.node.ID()
+			if err := h.s.node.TransferLeadership(ctx, req.GetId()); err != nil {
+				return nil, err
+			}
+			if req.GetId() == self {
+				return &bookdv1.TransferLeadershipResponse{LeaderId: self}, nil // it already leads
+			}
+			id, err := waitNewLeader(ctx, h.s.node, self)
 			return &bookdv1.TransferLeadershipResponse{LeaderId: id}, err
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.TransferLeadershipResponse, error) {
-			return p.cluster.TransferLeadership(ctx, req)
+			old, _ := h.s.node.Leader()
+			resp, err := p.cluster.TransferLeadership(ctx, req)
+			if err != nil || resp.GetLeaderId() != "" {
+				return resp, err
+			}
+			// A leader that answers no id (one from before this rule):
+			// learn the successor here.
+			id, err := waitNewLeader(ctx, h.s.node, old)
+			return &bookdv1.TransferLeadershipResponse{LeaderId: id}, err
 		})
 }
 

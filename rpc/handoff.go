@@ -22,6 +22,12 @@ func (s *Server) handOff() {
 		s.log.Info("stopping leader could not hand over leadership", "err", err)
 		return
 	}
-	id, _ := s.node.Leader()
+	// Wait for the successor's first heartbeat: the log names it, and
+	// requests still arriving are forwarded to it rather than refused.
+	id, err := waitNewLeader(ctx, s.node, s.node.ID())
+	if err != nil {
+		s.log.Info("stopping leader handed over leadership; its successor is not known yet", "err", err)
+		return
+	}
 	s.log.Info("stopping leader handed over leadership", "to", id)
 }

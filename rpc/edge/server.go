@@ -146,8 +146,9 @@ func staleThenFresh[T any](ctx context.Context, read func(context.Context, ...cl
 	return res, err
 }
 
-// SoldOut reports whether holds and bookings cover the event's capacity,
-// from the cache: the waiting rooms' question.
+// SoldOut reports whether nothing of the event can be held (holds and
+// bookings cover its capacity, or its sales stopped: a closed or cancelled
+// event has nothing available), from the cache: the waiting rooms' question.
 func (s *Server) SoldOut(ctx context.Context, eventID string) (bool, error) {
 	a, err := s.availability(ctx, eventID)
 	if err != nil {

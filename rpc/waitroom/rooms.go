@@ -24,7 +24,8 @@ var (
 	ErrNoCustomer = errors.New("waitroom: joining needs a verified customer id")
 )
 
-// SoldOutFunc reports whether holds plus bookings cover an event's capacity.
+// SoldOutFunc reports whether nothing of an event can be held: holds plus
+// bookings cover its capacity, or its sales stopped.
 type SoldOutFunc func(ctx context.Context, eventID string) (bool, error)
 
 // Rooms holds the waiting rooms of one process, one per gated event.

@@ -13,8 +13,9 @@ const (
 	StateWaiting State = "waiting"
 	// StateAdmitted: may shop; Token proves it.
 	StateAdmitted State = "admitted"
-	// StateSoldOut: holds and bookings cover the event; no one is admitted
-	// (said to tickets that wait; they keep their place).
+	// StateSoldOut: holds and bookings cover the event, or its sales
+	// stopped (closed or cancelled); no one is admitted (said to tickets
+	// that wait; they keep their place).
 	StateSoldOut State = "sold_out"
 	// StateDone: the ticket's shopper confirmed or let go of its hold
 	// (Rooms.Finish). There is no token; the identity is not admitted again
