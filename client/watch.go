@@ -27,11 +27,10 @@ import (
 // OUT_OF_RANGE (start again from an empty cursor, or from now).
 //
 // req.Cursor starts after that change, an empty cursor at the oldest change
-// retained. With req.FromNow Watch first asks the cluster (the leader, when
-// the Client knows it) for its applied index and starts after it, so that a
-// reconnection before the first change misses nothing either; a lagging
-// node that answers may make it start a little earlier. req.EventId keeps
-// only that event's changes.
+// retained. With req.FromNow Watch first asks the leader for its commit
+// index and starts after it, so that a reconnection before the first change
+// misses nothing either, and no change acknowledged before the call is
+// streamed. req.EventId keeps only that event's changes.
 func (c *Client) Watch(ctx context.Context, req *bookdv1.WatchChangesRequest, fn func(*bookdv1.Change) error) error {
 	req = proto.Clone(orEmpty(req)).(*bookdv1.WatchChangesRequest)
 	if req.GetFromNow() {
@@ -115,12 +114,20 @@ func (c *Client) watchOnce(ctx context.Context, base string, req *bookdv1.WatchC
 // was ever applied.
 func (c *Client) nowCursor(ctx context.Context) (string, error) {
 	st, err := c.Status(ctx)
+	if err == nil && st.GetState() != "Leader" && st.GetLeaderRpcAddress() != "" {
+		// A follower may lag: "now" is the leader's.
+		if lst, lerr := c.StatusOf(ctx, st.GetLeaderRpcAddress()); lerr == nil && lst.GetState() == "Leader" {
+			st = lst
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("client: Watch: find where now is: %w", err)
 	}
-	if st.GetAppliedIndex() == 0 {
+	// Every acknowledged write is at or below the commit index.
+	now := max(st.GetCommitIndex(), st.GetAppliedIndex())
+	if now == 0 {
 		return "", nil
 	}
 	// Changes of entry N have cursors N-0 .. N-k: start after all of them.
-	return fmt.Sprintf("%d-%d", st.GetAppliedIndex(), uint32(math.MaxUint32)), nil
+	return fmt.Sprintf("%d-%d", now, uint32(math.MaxUint32)), nil
 }

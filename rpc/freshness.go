@@ -2,8 +2,12 @@ package rpc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"connectrpc.com/connect"
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
@@ -98,25 +102,59 @@ func (f *freshness) poll() {
 	}
 }
 
+// leaderCommit asks the leader for its commit index.
+func (s *service) leaderCommit(ctx context.Context) (uint64, error) {
+	fctx, p, err := s.leaderPeer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	st, err := p.cluster.GetStatus(fctx, &bookdv1.GetStatusRequest{})
+	if err != nil {
+		return 0, relay(err)
+	}
+	if st.GetState() != "Leader" {
+		return 0, connect.NewError(connect.CodeUnavailable, errors.New("the node asked for the leader's commit index no longer leads; retry"))
+	}
+	return st.GetCommitIndex(), nil
+}
+
+// catchUp returns once this node's state holds every write acknowledged
+// before the call: on the leader after a read barrier, on a follower once
+// it holds the leader's commit index.
+func (s *service) catchUp(ctx context.Context) error {
+	if s.node.IsLeader() {
+		return toConnect(s.node.ReadBarrier(ctx))
+	}
+	commit, err := s.leaderCommit(ctx)
+	if err != nil {
+		return err
+	}
+	for !s.node.Holds(commit) {
+		select {
+		case <-ctx.Done():
+			return connect.NewError(connect.CodeUnavailable, fmt.Errorf("catching up with the leader's commit index %d: %w", commit, ctx.Err()))
+		case <-s.node.FSM().AppliedChanged():
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // sample asks the leader once.
 func (f *freshness) sample() {
 	ctx, cancel := context.WithTimeout(context.Background(), commitPollEvery*4)
 	defer cancel()
 	asked := time.Now()
-	fctx, p, err := f.s.leaderPeer(ctx)
+	commit, err := f.s.leaderCommit(ctx)
 	if err != nil {
-		return
-	}
-	st, err := p.cluster.GetStatus(fctx, &bookdv1.GetStatusRequest{})
-	if err != nil || st.GetState() != "Leader" {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n := len(f.samples); n > 0 && f.samples[n-1].commit > st.GetCommitIndex() {
+	if n := len(f.samples); n > 0 && f.samples[n-1].commit > commit {
 		return // a deposed leader's late answer
 	}
-	f.samples = append(f.samples, commitSample{asked: asked, commit: st.GetCommitIndex()})
+	f.samples = append(f.samples, commitSample{asked: asked, commit: commit})
 	cut := 0
 	for cut < len(f.samples)-1 && time.Since(f.samples[cut].asked) > keepSamples {
 		cut++

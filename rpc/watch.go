@@ -38,6 +38,11 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 	case req.GetFromNow() && req.GetCursor() != "":
 		return invalidArgument("from_now: give a cursor or from_now, not both")
 	case req.GetFromNow():
+		// "Now" is the leader's: a follower that lags would otherwise
+		// stream changes made before the call.
+		if err := h.s.catchUp(ctx); err != nil {
+			return err
+		}
 		// Every change of an applied entry is stored with it.
 		index, seq = f.AppliedIndex(), math.MaxUint32
 	}
