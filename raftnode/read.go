@@ -164,10 +164,22 @@ func (n *Node) Holds(index uint64) bool {
 }
 
 // commandsBetween reports whether a log entry in (after, through] is one the
-// state machine applies (a command or a configuration). A log that no
-// longer has such an entry (compacted into a snapshot, which the state
-// machine holds) counts as having one, to be safe: the caller waits.
+// state machine applies (a command or a configuration). Entries compacted
+// into a snapshot are skipped: the snapshot was taken of a state machine
+// that had applied them. An entry the log should have but cannot read
+// counts as a command, to be safe: the caller waits.
 func (n *Node) commandsBetween(after, through uint64) bool {
+	first, err := n.store.FirstIndex()
+	switch {
+	case err != nil:
+		return true
+	case first == 0: // an empty log: everything is in the snapshot
+		return false
+	}
+	after = max(after, first-1)
+	if through <= after {
+		return false
+	}
 	if through-after > maxGapScan {
 		return true
 	}
