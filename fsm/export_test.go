@@ -5,7 +5,21 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
+
+// SetStoreFS makes stores open on fs until the returned func is called.
+func SetStoreFS(fs vfs.FS) (restore func()) {
+	storeFS = fs
+	return func() { storeFS = nil }
+}
+
+// FlushStore flushes f's memtables to disk.
+func FlushStore(f *FSM) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.db.Flush()
+}
 
 // CheckSeatIndex reports the first difference between the seats held in
 // memory (seatindex.go) and the store, and how many events are in memory.

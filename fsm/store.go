@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -20,6 +21,10 @@ const (
 	bloomBitsPerKey = 10
 )
 
+// storeFS is the file system stores live on; nil is the operating
+// system's. Tests set a crashable in-memory one.
+var storeFS vfs.FS
+
 // openPebble opens (or creates) the Pebble store at dir. Writes are not
 // fsynced: the Raft log is the durability point, and a store that lost its
 // last writes is rebuilt from the log on restart.
@@ -29,6 +34,7 @@ func openPebble(dir string, logger *slog.Logger) (*pebble.DB, error) {
 		Logger:             pebbleLogger{logger},
 		CacheSize:          blockCacheBytes,
 		MemTableSize:       memTableBytes,
+		FS:                 storeFS,
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)

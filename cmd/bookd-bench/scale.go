@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +23,11 @@ import (
 // fills a cluster to each size in turn, and at each size measures the ga
 // workload and the cold start of a follower (after SIGTERM and after
 // SIGKILL): the time from starting `bookd server` to its first answer to a
-// read that sees everything stored.
+// read that sees everything stored. Every stop comes right after a load (the
+// ga run, or a burst of -burst bookings), so that the start finds what the
+// load left unflushed; -coldstarts stops of each kind give min/median/max.
+// It also counts leader elections during each load, from the Raft term
+// before and after it.
 func scaleCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	var wf workloadFlags
@@ -32,6 +38,8 @@ func scaleCmd(ctx context.Context, args []string) error {
 	clients := fs.Int("clients", 512, "concurrent customers, for filling and for the ga runs")
 	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
 	verbose := fs.Bool("v", false, "log what the servers do")
+	coldStarts := fs.Int("coldstarts", 1, "stops of each kind (SIGTERM, SIGKILL) at each size")
+	burst := fs.Int64("burst", 100_000, "bookings stored right before each stop after the first two (a fill, as the first two follow the ga run)")
 	wf.duration = 10 * time.Second // each size's ga run
 	fs.Lookup("duration").DefValue = wf.duration.String()
 	if err := fs.Parse(args); err != nil {
@@ -39,6 +47,9 @@ func scaleCmd(ctx context.Context, args []string) error {
 	}
 	if err := wf.check(); err != nil {
 		return err
+	}
+	if *coldStarts < 1 || *burst < 0 {
+		return fmt.Errorf("-coldstarts must be at least 1 and -burst not negative")
 	}
 	var targets []int64
 	for _, s := range strings.Split(*sizes, ",") {
@@ -62,43 +73,74 @@ func scaleCmd(ctx context.Context, args []string) error {
 	var rows []scaleRow
 	var filled, stored int64
 	for _, size := range targets {
-		if size > stored {
-			if err := fill(ctx, t, stock, size-stored, *clients, os.Stderr); err != nil {
-				return err
-			}
-			filled += size - stored
-			stored = size
-		}
 		row := scaleRow{Stored: stored}
-		cfg := runConfig{Workload: workloadGA, Clients: *clients, Duration: wf.duration, Timeout: wf.timeout,
-			Seed: wf.seed, Progress: os.Stderr}
-		r, err := runOne(ctx, "bookd", srv, cfg, newGAVenue(maxCapacity))
-		if err != nil {
-			return err
-		}
-		row.Run = r
-		printResult(os.Stderr, r)
-		stored += r.Bookings
-		// Each follower stops once, right after the load, so that both
-		// starts find the memtables the load left behind.
-		for follower, kill := range []bool{false, true} {
-			d, err := coldStart(ctx, cluster, stock, filled, follower, kill)
+		if size > stored {
+			elections, err := countElections(ctx, cluster, func() error {
+				return fill(ctx, t, stock, size-stored, *clients, os.Stderr)
+			})
 			if err != nil {
 				return err
 			}
-			if kill {
-				row.ColdStartKillS = d.Seconds()
-			} else {
-				row.ColdStartS = d.Seconds()
-			}
+			row.FillElections = elections
+			filled += size - stored
+			stored = size
 		}
-		fmt.Fprintf(os.Stderr, "stored %d: %.0f bookings/s, p99 %.1f ms, cold start %.2fs (SIGTERM) %.2fs (SIGKILL)\n",
-			row.Stored, r.BookingsPerS, r.P99Ms, row.ColdStartS, row.ColdStartKillS)
+		row.Stored = stored
+		cfg := runConfig{Workload: workloadGA, Clients: *clients, Duration: wf.duration, Timeout: wf.timeout,
+			Seed: wf.seed, Progress: os.Stderr}
+		var r result
+		elections, err := countElections(ctx, cluster, func() error {
+			var err error
+			r, err = runOne(ctx, "bookd", srv, cfg, newGAVenue(maxCapacity))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		row.Run, row.RunElections = r, elections
+		printResult(os.Stderr, r)
+		stored += r.Bookings
+		// Each stop comes right after a load, so that every start finds
+		// the memtables a load left behind: the first two after the ga
+		// run, each later one after a burst of -burst bookings. The two
+		// followers take turns, SIGTERM then SIGKILL.
+		for i := range *coldStarts * 2 {
+			kill := i%2 == 1
+			if i >= 2 && *burst > 0 {
+				elections, err := countElections(ctx, cluster, func() error {
+					return fill(ctx, t, stock, *burst, *clients, io.Discard)
+				})
+				if err != nil {
+					return err
+				}
+				row.BurstElections += elections
+				filled += *burst
+				stored += *burst
+			}
+			d, err := coldStart(ctx, cluster, stock, filled, i%2, kill)
+			if err != nil {
+				return err
+			}
+			kind := "SIGTERM"
+			if kill {
+				kind = "SIGKILL"
+				row.ColdStartsKillS = append(row.ColdStartsKillS, d.Seconds())
+			} else {
+				row.ColdStartsTermS = append(row.ColdStartsTermS, d.Seconds())
+			}
+			fmt.Fprintf(os.Stderr, "cold start %d after %s: %.3fs\n", i/2+1, kind, d.Seconds())
+		}
+		row.ColdStartS, row.ColdStartKillS = median(row.ColdStartsTermS), median(row.ColdStartsKillS)
+		fmt.Fprintf(os.Stderr, "stored %d: %.0f bookings/s, p99 %.1f ms, cold start %s (SIGTERM) %s (SIGKILL), elections: %d fill, %d ga, %d bursts\n",
+			row.Stored, r.BookingsPerS, r.P99Ms, spread(row.ColdStartsTermS), spread(row.ColdStartsKillS),
+			row.FillElections, row.RunElections, row.BurstElections)
 		rows = append(rows, row)
 	}
-	fmt.Printf("\n%-12s %12s %10s %18s %18s\n", "stored", "bookings/s", "p99 ms", "cold start TERM s", "cold start KILL s")
+	fmt.Printf("\n%-12s %12s %10s %22s %22s %10s\n", "stored", "bookings/s", "p99 ms", "cold start TERM s", "cold start KILL s", "elections")
+	fmt.Printf("%-12s %12s %10s %22s %22s %10s\n", "", "", "", "min/median/max", "min/median/max", "fill/ga/burst")
 	for _, r := range rows {
-		fmt.Printf("%-12d %12.0f %10.1f %18.2f %18.2f\n", r.Stored, r.Run.BookingsPerS, r.Run.P99Ms, r.ColdStartS, r.ColdStartKillS)
+		fmt.Printf("%-12d %12.0f %10.1f %22s %22s %10s\n", r.Stored, r.Run.BookingsPerS, r.Run.P99Ms,
+			spread(r.ColdStartsTermS), spread(r.ColdStartsKillS), fmt.Sprintf("%d/%d/%d", r.FillElections, r.RunElections, r.BurstElections))
 	}
 	if *jsonPath != "" {
 		return writeJSON(*jsonPath, rows)
@@ -106,14 +148,76 @@ func scaleCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
+// countElections runs load and returns how many times the cluster's Raft
+// term moved meanwhile: each move is an election (a leader lost, or
+// thought lost, by some node).
+func countElections(ctx context.Context, c *procs.Cluster, load func() error) (int, error) {
+	before, err := clusterTerm(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	if err := load(); err != nil {
+		return 0, err
+	}
+	after, err := clusterTerm(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	if after > before {
+		fmt.Fprintf(os.Stderr, "elections: the term moved from %d to %d during the load\n", before, after)
+	}
+	return int(after - before), nil
+}
+
+// clusterTerm is the highest Raft term a running node reports.
+func clusterTerm(ctx context.Context, c *procs.Cluster) (uint64, error) {
+	var term uint64
+	for _, n := range c.Running() {
+		st, err := c.Status(ctx, n.ID)
+		if err != nil {
+			return 0, fmt.Errorf("term of %s: %w", n.ID, err)
+		}
+		term = max(term, st.GetTerm())
+	}
+	return term, nil
+}
+
+// median is the middle of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread formats xs as min/median/max seconds.
+func spread(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f/%.2f/%.2f", slices.Min(xs), median(xs), slices.Max(xs))
+}
+
 // maxCapacity is the largest GA event bookd accepts (fsm.MaxCapacity).
 const maxCapacity = 10_000_000
 
 type scaleRow struct {
-	Stored         int64   `json:"stored_bookings"`
-	Run            result  `json:"ga"`
-	ColdStartS     float64 `json:"cold_start_sigterm_s"`
-	ColdStartKillS float64 `json:"cold_start_sigkill_s"`
+	Stored int64  `json:"stored_bookings"`
+	Run    result `json:"ga"`
+	// Medians of ColdStartsTermS and ColdStartsKillS.
+	ColdStartS      float64   `json:"cold_start_sigterm_s"`
+	ColdStartKillS  float64   `json:"cold_start_sigkill_s"`
+	ColdStartsTermS []float64 `json:"cold_starts_sigterm_s"`
+	ColdStartsKillS []float64 `json:"cold_starts_sigkill_s"`
+	// Leader elections (Raft term moves) during the fill to this size,
+	// the ga run, and the bursts before the later stops.
+	FillElections  int `json:"fill_elections"`
+	RunElections   int `json:"ga_elections"`
+	BurstElections int `json:"burst_elections"`
 }
 
 // coldStart stops a follower, the one at position follower among them
@@ -143,7 +247,11 @@ func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64
 	if err != nil {
 		return 0, err
 	}
-	rpc := bookdv1connect.NewBookingServiceClient(http.DefaultClient, "http://"+node.RPCAddr)
+	// A client of its own: a connection kept alive to the stopped process
+	// must not answer for the new one.
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	rpc := bookdv1connect.NewBookingServiceClient(hc, "http://"+node.RPCAddr)
 	req := &bookdv1.GetAvailabilityRequest{EventId: event, Read: &bookdv1.ReadOptions{Consistency: bookdv1.Consistency_CONSISTENCY_STALE}}
 	start := time.Now()
 	restarted := make(chan error, 1)
@@ -160,7 +268,11 @@ func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		if err != nil && connect.CodeOf(err) != connect.CodeUnavailable && connect.CodeOf(err) != connect.CodeUnknown {
+		// Refused or cut connections (Unavailable, Unknown, Canceled) and
+		// reads that outlast their second while the node starts are not
+		// answers yet.
+		if code := connect.CodeOf(err); err != nil && code != connect.CodeUnavailable && code != connect.CodeUnknown &&
+			code != connect.CodeDeadlineExceeded && code != connect.CodeCanceled {
 			return 0, fmt.Errorf("cold start: read from %s: %w", node.ID, err)
 		}
 		time.Sleep(2 * time.Millisecond)
