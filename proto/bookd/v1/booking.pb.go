@@ -298,8 +298,9 @@ func (WaitlistStatus) EnumDescriptor() ([]byte, []int) {
 type ReadOptions struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Consistency Consistency            `protobuf:"varint,1,opt,name=consistency,proto3,enum=bookd.v1.Consistency" json:"consistency,omitempty"`
-	// With CONSISTENCY_STALE: refuse (UNAVAILABLE) when this node has not heard
-	// from the leader for longer than this. Zero means no bound.
+	// With CONSISTENCY_STALE: the answer holds at least everything the leader
+	// had committed this long ago. A node that cannot show it holds that
+	// forwards the read to the leader. Zero means no bound.
 	MaxStaleness  *durationpb.Duration `protobuf:"bytes,2,opt,name=max_staleness,json=maxStaleness,proto3" json:"max_staleness,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

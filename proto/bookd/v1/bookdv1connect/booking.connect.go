@@ -115,7 +115,9 @@ type BookingServiceClient interface {
 	// ListEvents pages through events by start time, filtered by product,
 	// start-time range, text in the name and tickets available.
 	ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error)
-	// GetAvailability reports what of an event can still be held.
+	// GetAvailability reports what of an event can still be held. A closed or
+	// cancelled event has nothing available (available_quantity 0, no
+	// free_seats); its held, booked and blocked counts are as they are.
 	GetAvailability(context.Context, *v1.GetAvailabilityRequest) (*v1.GetAvailabilityResponse, error)
 	// Hold claims GA tickets or named seats, all or nothing, until the hold expires.
 	Hold(context.Context, *v1.HoldRequest) (*v1.HoldResponse, error)
@@ -140,9 +142,14 @@ type BookingServiceClient interface {
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
 	// BatchWrite runs many writes in one call, each as its own command with its own
-	// idempotency key and its own result, in the order given; one write's
-	// refusal does not stop the others. Clients use it to batch concurrent
-	// calls under load (see the client package's WithBatching).
+	// idempotency key and its own result; one write's refusal does not stop
+	// the others. The writes take effect in the order given: each gets the
+	// outcome it would have as a single call made after the ones before it,
+	// and none enters the log before an earlier one. (The leader may answer a
+	// first_attempt claim refused for good without the log, as of the state
+	// after the writes before it: only when no write between could change that
+	// answer.) Clients use it to batch concurrent calls under load (see the
+	// client package's WithBatching).
 	BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error)
 	// GetBooking returns one booking.
 	GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error)
@@ -548,7 +555,9 @@ type BookingServiceHandler interface {
 	// ListEvents pages through events by start time, filtered by product,
 	// start-time range, text in the name and tickets available.
 	ListEvents(context.Context, *v1.ListEventsRequest) (*v1.ListEventsResponse, error)
-	// GetAvailability reports what of an event can still be held.
+	// GetAvailability reports what of an event can still be held. A closed or
+	// cancelled event has nothing available (available_quantity 0, no
+	// free_seats); its held, booked and blocked counts are as they are.
 	GetAvailability(context.Context, *v1.GetAvailabilityRequest) (*v1.GetAvailabilityResponse, error)
 	// Hold claims GA tickets or named seats, all or nothing, until the hold expires.
 	Hold(context.Context, *v1.HoldRequest) (*v1.HoldResponse, error)
@@ -573,9 +582,14 @@ type BookingServiceHandler interface {
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
 	// BatchWrite runs many writes in one call, each as its own command with its own
-	// idempotency key and its own result, in the order given; one write's
-	// refusal does not stop the others. Clients use it to batch concurrent
-	// calls under load (see the client package's WithBatching).
+	// idempotency key and its own result; one write's refusal does not stop
+	// the others. The writes take effect in the order given: each gets the
+	// outcome it would have as a single call made after the ones before it,
+	// and none enters the log before an earlier one. (The leader may answer a
+	// first_attempt claim refused for good without the log, as of the state
+	// after the writes before it: only when no write between could change that
+	// answer.) Clients use it to batch concurrent calls under load (see the
+	// client package's WithBatching).
 	BatchWrite(context.Context, *v1.BatchWriteRequest) (*v1.BatchWriteResponse, error)
 	// GetBooking returns one booking.
 	GetBooking(context.Context, *v1.GetBookingRequest) (*v1.GetBookingResponse, error)
