@@ -38,6 +38,16 @@ type Config struct {
 	// ClockOffset is added to this node's clock when it stamps commands (for
 	// fault tests of a skewed leader).
 	ClockOffset time.Duration
+	// MaxClockOffset bounds clock trouble (default 500ms): a leader stamps
+	// no command more than this past replicated time plus the real time
+	// elapsed, and a node whose clock is further than this from the
+	// majority's does not lead (see ClockStatus).
+	MaxClockOffset time.Duration
+	// NoClockGuard is for fault testing only: stamps follow the node's
+	// clock unbounded and the node leads whatever its clock offset, as
+	// before the guard, so a test can show what the guard prevents. The
+	// offset is still measured and reported.
+	NoClockGuard bool
 
 	// Timing. Zero values take the defaults below.
 	HeartbeatTimeout  time.Duration // default 1s
@@ -71,6 +81,7 @@ func (c *Config) setDefaults() {
 	def(&c.SweepInterval, 250*time.Millisecond)
 	def(&c.FeedRetention, 72*time.Hour)
 	def(&c.PurgeInterval, time.Minute)
+	def(&c.MaxClockOffset, 500*time.Millisecond)
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = 8192
 	}
@@ -97,6 +108,9 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("raftnode: --data-dir is required")
+	}
+	if c.MaxClockOffset < 0 {
+		return fmt.Errorf("raftnode: --max-clock-offset %s: must be positive", c.MaxClockOffset)
 	}
 	if err := checkListen("--raft", c.RaftAddr, c.RaftAdvertise); err != nil {
 		return err

@@ -27,6 +27,7 @@ type Node struct {
 	store     *raftboltdb.BoltStore
 
 	clock      stampClock
+	guard      clockGuard
 	leaderAddr addrCache
 	reads      *readGate
 	packer     *packer
@@ -49,6 +50,10 @@ func Open(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), stopCh: make(chan struct{})}
 	n.clock.offset = cfg.ClockOffset
+	if !cfg.NoClockGuard {
+		n.clock.bound = cfg.MaxClockOffset
+	}
+	n.guard.init(ClockStatus{MaxOffset: cfg.MaxClockOffset, Guard: !cfg.NoClockGuard})
 	if err := n.open(); err != nil {
 		n.closeStores()
 		return nil, err
@@ -115,14 +120,16 @@ func (n *Node) open() error {
 	}
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.reads = newReadGate(n)
-	n.stopped.Add(3)
+	n.stopped.Add(4)
 	go n.watchLeadership(leaderCh)
+	go n.watchClock()
 	go n.whileLeading(n.cfg.SweepInterval, n.sweepHolds)
 	go n.whileLeading(n.cfg.PurgeInterval, n.purgeOld)
 	return nil
 }
 
 // watchLeadership drains Raft's leadership notifications. A new leader
+// has its clock judged (it hands leadership over if the clock is off) and
 // registers its RPC address so followers can forward to it.
 func (n *Node) watchLeadership(ch <-chan bool) {
 	defer n.stopped.Done()
@@ -133,6 +140,8 @@ func (n *Node) watchLeadership(ch <-chan bool) {
 		case leader := <-ch:
 			if leader {
 				n.log.Info("became leader")
+				n.requestClockProbe() // a clock found off hands leadership over
+				n.kickClock()
 				go n.registerSelf()
 			}
 		}

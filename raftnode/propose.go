@@ -24,7 +24,7 @@ var (
 // enqueueTimeout bounds the wait for room in Raft's apply queue.
 const enqueueTimeout = 5 * time.Second
 
-// Propose stamps cmd with the leader's clock, replicates it and returns the
+// Propose stamps cmd with the leader's clock (bounded: see stampClock), replicates it and returns the
 // state machine's result once it is applied. It fails with ErrNotLeader on a
 // follower and with an error wrapping ErrUnavailable when the outcome is
 // unknown (leadership lost, shutdown, no quorum in time).
@@ -47,6 +47,7 @@ func (n *Node) ProposeMany(ctx context.Context, cmds []*fsm.Command) ([]*fsm.Res
 	for _, c := range cmds {
 		chooseSecret(c)
 	}
+	n.anchorClock()
 	return n.packer.propose(ctx, cmds)
 }
 
@@ -77,19 +78,107 @@ func proposeError(err error) error {
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
-// stampClock gives the leader's command stamps: wall-clock Unix nanoseconds,
-// strictly increasing on this node even if the wall clock steps back.
+// stampClock gives the leader's command stamps: Unix nanoseconds from the
+// node's wall clock, strictly increasing on this node even if the wall
+// clock steps back, and bounded (see clockguard.go):
+//
+//   - no stamp goes more than bound past the previous one plus the real
+//     time elapsed since that one was taken, measured on the monotonic
+//     clock; at the start of a term the previous one is the state
+//     machine's clock, or the reference line's time if later;
+//   - every stamp stays within bound of a reference line: replicated time
+//     at a monotonic instant (the state machine's clock when the term
+//     began, or a time a majority of the members' clocks had passed),
+//     moved on by the real time elapsed since. A wall clock that leaps
+//     forwards moves stamps by at most bound, however many are taken; one
+//     that is behind does not freeze replicated time.
+//
+// Only a majority's clocks may move replicated time further: when they show
+// that more time has passed than this node saw (a leader elected after a
+// pause in writes, or after an idle hour), replicated time catches up.
 type stampClock struct {
 	mu     sync.Mutex
-	last   int64
-	offset time.Duration
+	last   int64         // the last stamp: the next is above it
+	offset time.Duration // Config.ClockOffset
+	// bound is Config.MaxClockOffset; 0 leaves stamps unbounded
+	// (Config.NoClockGuard).
+	bound time.Duration
+	// prev is the previous stamp, or the time a term began from, taken at
+	// the monotonic instant prevAt; zero prevAt: none.
+	prev   int64
+	prevAt time.Time
+	// ref is replicated time at the monotonic instant refAt; no reference
+	// while refAt is zero (a new cluster before its first measurement).
+	ref   int64
+	refAt time.Time
 }
 
 func (c *stampClock) stamp() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last = max(time.Now().Add(c.offset).UnixNano(), c.last+1)
+	now := time.Now()
+	c.last = max(c.boundedLocked(now), c.last+1)
+	c.prev, c.prevAt = c.last, now
 	return c.last
+}
+
+// peek is the time a stamp taken now would carry at least (none is taken).
+func (c *stampClock) peek() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return max(c.boundedLocked(time.Now()), c.last)
+}
+
+// boundedLocked is the wall clock at now, held within the bounds.
+func (c *stampClock) boundedLocked(now time.Time) int64 {
+	t := now.Add(c.offset).UnixNano()
+	if c.bound <= 0 {
+		return t
+	}
+	b := int64(c.bound)
+	// Durations between readings of time.Now are monotonic: a wall clock
+	// that steps does not change them.
+	if !c.prevAt.IsZero() {
+		t = min(t, c.prev+int64(now.Sub(c.prevAt))+b)
+	}
+	if !c.refAt.IsZero() {
+		r := c.ref + int64(now.Sub(c.refAt))
+		t = max(min(t, r+b), r-b)
+	}
+	return t
+}
+
+// advance moves the reference line to time t at the monotonic instant at,
+// if that is later than where the line already is at that instant: the
+// line only moves forwards.
+func (c *stampClock) advance(t int64, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceLocked(t, at)
+}
+
+func (c *stampClock) advanceLocked(t int64, at time.Time) {
+	if !c.refAt.IsZero() && t <= c.ref+int64(at.Sub(c.refAt)) {
+		return
+	}
+	c.ref, c.refAt = t, at
+}
+
+// lead starts a term whose state machine clock is replicated (Unix ns, 0
+// for none yet): the term's stamps come after it, and its first stamp
+// goes at most bound past it plus the real time elapsed since now (past
+// the reference line, if a majority's clocks moved that further on).
+func (c *stampClock) lead(replicated int64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if replicated <= 0 {
+		return
+	}
+	c.last = max(c.last, replicated)
+	c.advanceLocked(replicated, now)
+	// When the state machine's clock was stamped is not known here:
+	// counting from now only makes the bound tighter.
+	c.prev, c.prevAt = c.ref+int64(now.Sub(c.refAt)), now
 }
 
 // Now is this node's clock, with its configured offset, in Unix nanoseconds.

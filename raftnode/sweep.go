@@ -30,9 +30,11 @@ func (n *Node) whileLeading(interval time.Duration, fn func()) {
 
 // sweepHolds proposes ExpireHolds when some hold is due, so that
 // expirations reach the change feed promptly. Correctness does not depend
-// on it: every command expires due holds before it runs.
+// on it: every command expires due holds before it runs. Due is judged at
+// the time the command would be stamped with (bounded, see stampClock),
+// not the node's raw clock.
 func (n *Node) sweepHolds() {
-	if !n.fsm.HoldsDue(n.Now()) {
+	if !n.fsm.HoldsDue(n.clock.peek()) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.SweepInterval*5)
@@ -45,9 +47,19 @@ func (n *Node) sweepHolds() {
 
 // purgeOld proposes Purge when some idempotency record is older than
 // fsm.IdempotencyRetention, or some change-feed record older than
-// FeedRetention.
+// FeedRetention. Ages are measured against replicated time (the state
+// machine's clock), never this node's clock: a leader whose clock is
+// wrong cannot make the records look older than they are. On an idle
+// cluster replicated time stands still, and so do the cut-offs.
 func (n *Node) purgeOld() {
-	now := n.Now()
+	now, err := n.fsm.Clock()
+	if err != nil {
+		n.log.Warn("purge: read the state machine's clock", "err", err)
+		return
+	}
+	if now == 0 {
+		return // no command applied yet
+	}
 	p := &fsmv1.Purge{
 		IdempotencyBeforeUnixNanos: now - fsm.IdempotencyRetention.Nanoseconds(),
 		FeedBeforeUnixNanos:        now - n.cfg.FeedRetention.Nanoseconds(),

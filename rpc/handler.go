@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strconv"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -37,7 +38,7 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, sh
 	}
 	mux := http.NewServeMux()
 	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))
-	mux.Handle(bookdv1connect.NewClusterServiceHandler(&ClusterHandler{s: s}, opts...))
+	mux.Handle(bookdv1connect.NewClusterServiceHandler(statusWithClock{&ClusterHandler{s: s}}, opts...))
 	services := []string{bookdv1connect.BookingServiceName, bookdv1connect.ClusterServiceName}
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
 	reflector := grpcreflect.NewStaticReflector(services...)
@@ -46,12 +47,14 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, sh
 	return withLeaderHeader(node, mux), s
 }
 
-// withLeaderHeader tells every caller where the leader is.
+// withLeaderHeader tells every caller where the leader is, and what time
+// this node's clock reads (the other nodes measure their offsets by it).
 func withLeaderHeader(node *raftnode.Node, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, addr := node.Leader(); addr != "" {
 			w.Header().Set(LeaderHeader, addr)
 		}
+		w.Header().Set(ClockHeader, strconv.FormatInt(node.Now(), 10))
 		next.ServeHTTP(w, r)
 	})
 }

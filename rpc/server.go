@@ -111,7 +111,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		s.http.Protocols.SetHTTP2(true)
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
-	s.tasks.Add(2)
+	s.tasks.Add(3)
 	go func() {
 		defer s.tasks.Done()
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -119,6 +119,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		}
 	}()
 	go s.stayRegistered(cfg.Join)
+	go s.probeClocks()
 	s.log.Info("serving", "rpc_addr", cfg.Node.RPCAddr, "raft_addr", cfg.Node.RaftAddr)
 	return s, nil
 }

@@ -26,9 +26,15 @@ const (
 	faultFlaky      = "flaky-network" // drops (as resets), delay and reordering on every link
 	faultMember     = "membership"    // remove a voter, add a fresh node that catches up by snapshot
 	faultClock      = "clock-jump"    // restart a node with its clock offset and make it leader
+	faultLeap       = "clock-leap"    // restart a node with its clock hours off, try to make it leader: it must not keep it
 )
 
-var faultKinds = []string{faultKillLeader, faultKillNode, faultPause, faultTruncate, faultPartition, faultFlaky, faultMember, faultClock}
+var faultKinds = []string{faultKillLeader, faultKillNode, faultPause, faultTruncate, faultPartition, faultFlaky, faultMember, faultClock, faultLeap}
+
+// leapBound is bookd server's default --max-clock-offset: how far a leader
+// may stamp from the majority's time whatever its own clock says. While a
+// node's clock has leapt, replicated time may be that much further off.
+const leapBound = 500 * time.Millisecond
 
 // nemesis injects faults from four concurrent streams (process crashes,
 // the network, membership changes and clock jumps), so that faults overlap
@@ -48,7 +54,9 @@ type nemesis struct {
 	busy     map[string]bool // node ids a stream is faulting
 	minOff   time.Duration
 	maxOff   time.Duration
-	bug      error // the first fault that failed for a bug in the harness
+	leapt    bool     // some node's clock leapt (see offsets)
+	kept     []string // leapt nodes that kept leadership while they knew their clock was off
+	bug      error    // the first fault that failed for a bug in the harness
 }
 
 func newNemesis(c *procs.Cluster, nc *nodeClients, log *slog.Logger, election, maxSkew time.Duration, enabled map[string]bool) *nemesis {
@@ -61,7 +69,7 @@ func (n *nemesis) run(ctx context.Context, seed uint64) {
 		{faultKillLeader, faultKillNode, faultPause, faultTruncate},
 		{faultPartition, faultFlaky},
 		{faultMember},
-		{faultClock},
+		{faultClock, faultLeap},
 	}
 	var wg sync.WaitGroup
 	for i, all := range streams {
@@ -95,7 +103,7 @@ func (n *nemesis) run(ctx context.Context, seed uint64) {
 				switch kind {
 				case faultPartition, faultFlaky:
 					gap = time.Duration(800+rnd.IntN(1200)) * time.Millisecond
-				case faultMember, faultClock: // slow to inject already
+				case faultMember, faultClock, faultLeap: // slow to inject already
 					gap = time.Duration(100+rnd.IntN(300)) * time.Millisecond
 				}
 				sleep(ctx, gap)
@@ -122,6 +130,8 @@ func (n *nemesis) inject(ctx context.Context, rnd *rand.Rand, kind string) error
 		err = n.replace(ctx, rnd)
 	case faultClock:
 		err = n.clockJump(ctx, rnd)
+	case faultLeap:
+		err = n.clockLeap(ctx, rnd)
 	}
 	if err == nil {
 		n.mu.Lock()
@@ -341,6 +351,109 @@ func (n *nemesis) clockJump(ctx context.Context, rnd *rand.Rand) error {
 	return nil
 }
 
+// clockLeap restarts a follower with its clock leapt 1 to 48 hours
+// forwards or back, waits until it finds its clock off (it measures the
+// other members'), and hands it the leadership: it must hand it on at
+// once, and replicated time must not leap with it (the history check
+// would see holds expire early, or late). The node then gets its old
+// clock back. The offset is not counted among the nodes' offsets: the
+// guard keeps it out of replicated time.
+func (n *nemesis) clockLeap(ctx context.Context, rnd *rand.Rand) error {
+	id, err := n.take(ctx, rnd, followerNode)
+	if err != nil {
+		return err
+	}
+	defer n.give(id)
+	nd, err := n.c.Node(id)
+	if err != nil {
+		return err
+	}
+	// A cluster too young to have measured its clocks has no replicated
+	// time to hold a leader to: its first leader's clock starts it (see
+	// RELIABILITY.md, "Clock faults covered"). Leap only once the node has
+	// measured a majority, so its state knows the members to measure again.
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	st, err := n.c.Status(sctx, id)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if c := st.GetClock(); c.GetMembersNeeded() == 0 || c.GetMembersMeasured() < c.GetMembersNeeded() {
+		return fmt.Errorf("%s has not measured the members' clocks yet (%d of %d)", id, c.GetMembersMeasured(), c.GetMembersNeeded())
+	}
+	prev := nd.ClockOffset()
+	leap := time.Duration(1+rnd.IntN(48)) * time.Hour
+	if rnd.IntN(2) == 0 {
+		leap = -leap
+	}
+	n.mu.Lock()
+	n.leapt = true
+	n.mu.Unlock()
+	if err := n.c.Kill(id); err != nil {
+		return err
+	}
+	// Whatever happens now, the node gets its clock back.
+	defer func() {
+		err := n.c.Kill(id)
+		if err == nil {
+			err = n.restart(id, procs.WithClockOffset(prev))
+		}
+		if err != nil {
+			n.log.Warn("restart after a clock leap", "node", id, "err", err)
+		}
+	}()
+	if err := n.restart(id, procs.WithClockOffset(prev+leap)); err != nil {
+		return err
+	}
+	problem := func() (leads bool, problem string) {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		st, err := n.c.Status(sctx, id)
+		if err != nil {
+			return false, ""
+		}
+		return st.GetState() == "Leader", st.GetClock().GetProblem()
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, p := problem(); p != "" {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s, its clock leapt %s, did not find it off", id, leap)
+		}
+		sleep(ctx, 200*time.Millisecond)
+	}
+	cc := bookdv1connect.NewClusterServiceClient(n.nc.http, "http://"+nd.RPCAddr)
+	tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	_, err = cc.TransferLeadership(tctx, &bookdv1.TransferLeadershipRequest{Id: id})
+	cancel()
+	n.log.Info("leadership handed to a node with a leapt clock", "node", id, "leap", leap, "err", err)
+	// It must not keep leadership while it knows its clock is off (it may
+	// lead when no majority can tell whose clock is wrong: a member down).
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		leads, p := problem()
+		if !leads || p == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			n.mu.Lock()
+			n.kept = append(n.kept, fmt.Sprintf("clock leap: %s kept leadership for 5s with its clock %s off (%s)", id, leap, p))
+			n.mu.Unlock()
+			return nil
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
+}
+
+// leapAnomalies are the leapt nodes that kept leadership.
+func (n *nemesis) leapAnomalies() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.kept...)
+}
+
 // harnessBug is the first fault that failed because of a bug in the
 // harness rather than in the cluster; the run must not pass then.
 func (n *nemesis) harnessBug() error {
@@ -349,10 +462,15 @@ func (n *nemesis) harnessBug() error {
 	return n.bug
 }
 
-// offsets is the range of clock offsets any node has had (0 included).
+// offsets is the range of clock offsets replicated time may have had: those
+// any node has had (0 included), and leapBound more either way once a
+// node's clock leapt (a leapt leader stamps that far from the others').
 func (n *nemesis) offsets() (lo, hi time.Duration) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.leapt {
+		return n.minOff - leapBound, n.maxOff + leapBound
+	}
 	return n.minOff, n.maxOff
 }
 

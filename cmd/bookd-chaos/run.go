@@ -110,6 +110,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	rep.Ops = len(ops)
 	a := acknowledged(ops)
 	rep.Anomalies = append(rep.Anomalies, rec.unexpected...)
+	rep.Anomalies = append(rep.Anomalies, nem.leapAnomalies()...)
 	rep.Anomalies = append(rep.Anomalies, checkBookings(ctx, nc, nodes, a, w.allEvents())...)
 
 	var dirs []string

@@ -33,6 +33,11 @@ type memberHealth struct {
 	AppliedIndex  uint64 `json:"applied_index"`
 	Lag           uint64 `json:"lag"`
 	LastContactMs int64  `json:"last_contact_ms"`
+	// ClockOffsetMs is the member's clock minus the majority's, as the
+	// member measured it (ClockMeasured false: not measured yet).
+	ClockOffsetMs int64  `json:"clock_offset_ms"`
+	ClockMeasured bool   `json:"clock_measured"`
+	ClockProblem  string `json:"clock_problem,omitempty"`
 	Healthy       bool   `json:"healthy"`
 	Problem       string `json:"problem,omitempty"`
 }
@@ -60,7 +65,8 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show every member's state, last contact, applied index and lag; exit 6 if unhealthy",
 		Long: "Asks one node for the membership, then every member for its own view. The cluster is\n" +
 			"healthy when there is a leader, every member answers, agrees on the leader, heard from it\n" +
-			"within --max-contact and has applied within --max-lag entries of the leader's commit index.",
+			"within --max-contact, has applied within --max-lag entries of the leader's commit index, and\n" +
+			"has a clock within its --max-clock-offset of the majority's (CLOCK: its offset from them).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, ctx, done, err := g.client(cmd)
@@ -142,10 +148,15 @@ func checkHealth(ctx context.Context, c *client.Client, lim healthLimits) (*clus
 			continue
 		}
 		m.State, m.LeaderID, m.Term, m.AppliedIndex, m.LastContactMs = st.State, st.LeaderId, st.Term, st.AppliedIndex, st.LastContactMs
+		clock := st.GetClock()
+		m.ClockOffsetMs, m.ClockProblem = clock.GetOffsetMs(), clock.GetProblem()
+		m.ClockMeasured = clock.GetMembersNeeded() > 0 && clock.GetMembersMeasured() >= clock.GetMembersNeeded()
 		if h.CommitIndex > st.AppliedIndex {
 			m.Lag = h.CommitIndex - st.AppliedIndex
 		}
 		switch {
+		case m.ClockProblem != "":
+			m.Problem = m.ClockProblem // it does not lead
 		case h.LeaderID == "":
 			m.Problem = "no member leads"
 		case st.LeaderId != h.LeaderID:
@@ -172,12 +183,28 @@ func healthTable(w io.Writer, h *clusterHealth) {
 		state = "UNHEALTHY"
 	}
 	fmt.Fprintf(w, "cluster %s, leader %s, term %d, commit %d\n\n", state, h.LeaderID, h.Term, h.CommitIndex)
-	row(w, "ID", "RPC ADDRESS", "VOTER", "STATE", "APPLIED", "LAG", "LAST CONTACT", "PROBLEM")
+	row(w, "ID", "RPC ADDRESS", "VOTER", "STATE", "APPLIED", "LAG", "LAST CONTACT", "CLOCK", "PROBLEM")
 	for _, m := range h.Members {
 		contact := "-"
 		if m.State == "Follower" || m.State == "Candidate" {
 			contact = (time.Duration(m.LastContactMs) * time.Millisecond).String()
 		}
-		row(w, m.ID, m.RPCAddress, m.Voter, m.State, m.AppliedIndex, m.Lag, contact, cmp.Or(m.Problem, "-"))
+		row(w, m.ID, m.RPCAddress, m.Voter, m.State, m.AppliedIndex, m.Lag, contact, clockColumn(m), cmp.Or(m.Problem, "-"))
 	}
+}
+
+// clockColumn is a member's clock offset from the majority's ("+25h0m0s"),
+// or "-" while it is not measured.
+func clockColumn(m *memberHealth) string {
+	if !m.ClockMeasured {
+		return "-"
+	}
+	d := time.Duration(m.ClockOffsetMs) * time.Millisecond
+	if d.Abs() >= time.Minute {
+		d = d.Round(time.Second) // a clock that far off: the milliseconds are noise
+	}
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }

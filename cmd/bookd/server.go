@@ -99,6 +99,7 @@ func newServerCmd() *cobra.Command {
 	f.StringVar(&join, "join", "", "RPC endpoints of a running cluster to join, comma-separated")
 	f.BoolVar(&nonvoter, "nonvoter", false, "with --join: join as a non-voting read replica (serves stale reads)")
 	f.DurationVar(&cfg.ClockOffset, "clock-offset", 0, "add this to the node's clock (fault testing only)")
+	f.DurationVar(&cfg.MaxClockOffset, "max-clock-offset", 500*time.Millisecond, "largest clock offset tolerated: a node whose clock is further than this from the majority's does not lead, and a leader stamps no command more than this past replicated time plus the real time elapsed")
 	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 300*time.Millisecond, "Raft heartbeat timeout: a follower that hears nothing from the leader for 1-2x this starts an election (raise it across data centres)")
 	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 300*time.Millisecond, "Raft election timeout: a candidate without a majority for 1-2x this tries again")
 	f.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")

@@ -1,6 +1,7 @@
 // Package metrics exposes a bookd node to Prometheus: RPC latency by
 // procedure and code (an interceptor covering unary and streaming calls),
-// the node's Raft state and indexes, Raft's own timings (commit, FSM apply,
+// the node's Raft state and indexes, its clock offset from the other
+// members' (bookd_clock_*: whether it refuses to lead), Raft's own timings (commit, FSM apply,
 // log store writes with their fsync), Pebble's statistics, and per event the
 // tickets held and sold, read from the replicated state at scrape time.
 // Handler serves them in the Prometheus text format; bookd serves it at

@@ -33,6 +33,9 @@ func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTerm, descCommit, descApplied, descLastLog, descLastContact, descMembers, descEvents, descTickets, descCapacity, descScrapeErr} {
 		ch <- d
 	}
+	for _, d := range clockDescs {
+		ch <- d
+	}
 	describePebble(ch)
 }
 
@@ -70,6 +73,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descMembers, float64(voters), "voter")
 	gauge(descMembers, float64(nonvoters), "nonvoter")
+	collectClock(ch, node)
 
 	f := node.FSM()
 	events, _, err := f.ListEvents(fsm.EventFilter{}, "", maxEvents)

@@ -255,8 +255,10 @@ type GetStatusResponse struct {
 	LastContactMs int64 `protobuf:"varint,10,opt,name=last_contact_ms,json=lastContactMs,proto3" json:"last_contact_ms,omitempty"`
 	// With include_digest: SHA-256 of the state machine's state as of the
 	// command at digest_index. Replicas at the same index have equal digests.
-	StateDigest   []byte `protobuf:"bytes,11,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
-	DigestIndex   uint64 `protobuf:"varint,12,opt,name=digest_index,json=digestIndex,proto3" json:"digest_index,omitempty"`
+	StateDigest []byte `protobuf:"bytes,11,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
+	DigestIndex uint64 `protobuf:"varint,12,opt,name=digest_index,json=digestIndex,proto3" json:"digest_index,omitempty"`
+	// This node's clock measured against the other members' clocks.
+	Clock         *ClockStatus `protobuf:"bytes,13,opt,name=clock,proto3" json:"clock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -375,6 +377,129 @@ func (x *GetStatusResponse) GetDigestIndex() uint64 {
 	return 0
 }
 
+func (x *GetStatusResponse) GetClock() *ClockStatus {
+	if x != nil {
+		return x.Clock
+	}
+	return nil
+}
+
+// ClockStatus is a node's clock measured against the other members'. Every
+// node probes the others every second; a node whose clock is further than
+// --max-clock-offset from the majority's does not lead.
+type ClockStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This node's clock minus the majority's (the median of the voters'
+	// clocks), in milliseconds; positive when ahead. 0 until measured.
+	OffsetMs int64 `protobuf:"varint,1,opt,name=offset_ms,json=offsetMs,proto3" json:"offset_ms,omitempty"`
+	// The offset is known to plus or minus this many milliseconds (half the
+	// probes' round trip).
+	UncertaintyMs int64 `protobuf:"varint,2,opt,name=uncertainty_ms,json=uncertaintyMs,proto3" json:"uncertainty_ms,omitempty"`
+	// The node's --max-clock-offset, in milliseconds.
+	MaxOffsetMs int64 `protobuf:"varint,3,opt,name=max_offset_ms,json=maxOffsetMs,proto3" json:"max_offset_ms,omitempty"`
+	// Voters whose clocks were measured in the last few seconds (this node's
+	// included), and how many a verdict needs (a majority of the voters).
+	MembersMeasured int32 `protobuf:"varint,4,opt,name=members_measured,json=membersMeasured,proto3" json:"members_measured,omitempty"`
+	MembersNeeded   int32 `protobuf:"varint,5,opt,name=members_needed,json=membersNeeded,proto3" json:"members_needed,omitempty"`
+	// Set when the node's clock is further than max_offset_ms from the
+	// majority's: the node does not lead, and hands leadership over at once
+	// if elected.
+	Problem string `protobuf:"bytes,6,opt,name=problem,proto3" json:"problem,omitempty"`
+	// Times the node handed leadership over because of its clock.
+	Handoffs uint64 `protobuf:"varint,7,opt,name=handoffs,proto3" json:"handoffs,omitempty"`
+	// False when the node runs without the guard (fault testing only): it
+	// then leads whatever its offset, and stamps commands with its clock.
+	Guarded       bool `protobuf:"varint,8,opt,name=guarded,proto3" json:"guarded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClockStatus) Reset() {
+	*x = ClockStatus{}
+	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockStatus) ProtoMessage() {}
+
+func (x *ClockStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockStatus.ProtoReflect.Descriptor instead.
+func (*ClockStatus) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ClockStatus) GetOffsetMs() int64 {
+	if x != nil {
+		return x.OffsetMs
+	}
+	return 0
+}
+
+func (x *ClockStatus) GetUncertaintyMs() int64 {
+	if x != nil {
+		return x.UncertaintyMs
+	}
+	return 0
+}
+
+func (x *ClockStatus) GetMaxOffsetMs() int64 {
+	if x != nil {
+		return x.MaxOffsetMs
+	}
+	return 0
+}
+
+func (x *ClockStatus) GetMembersMeasured() int32 {
+	if x != nil {
+		return x.MembersMeasured
+	}
+	return 0
+}
+
+func (x *ClockStatus) GetMembersNeeded() int32 {
+	if x != nil {
+		return x.MembersNeeded
+	}
+	return 0
+}
+
+func (x *ClockStatus) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *ClockStatus) GetHandoffs() uint64 {
+	if x != nil {
+		return x.Handoffs
+	}
+	return 0
+}
+
+func (x *ClockStatus) GetGuarded() bool {
+	if x != nil {
+		return x.Guarded
+	}
+	return false
+}
+
 type AddNodeRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -394,7 +519,7 @@ type AddNodeRequest struct {
 
 func (x *AddNodeRequest) Reset() {
 	*x = AddNodeRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -406,7 +531,7 @@ func (x *AddNodeRequest) String() string {
 func (*AddNodeRequest) ProtoMessage() {}
 
 func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[5]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -419,7 +544,7 @@ func (x *AddNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeRequest.ProtoReflect.Descriptor instead.
 func (*AddNodeRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{5}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AddNodeRequest) GetId() string {
@@ -466,7 +591,7 @@ type AddNodeResponse struct {
 
 func (x *AddNodeResponse) Reset() {
 	*x = AddNodeResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +603,7 @@ func (x *AddNodeResponse) String() string {
 func (*AddNodeResponse) ProtoMessage() {}
 
 func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[6]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +616,7 @@ func (x *AddNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNodeResponse.ProtoReflect.Descriptor instead.
 func (*AddNodeResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{6}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AddNodeResponse) GetMembers() []*Member {
@@ -514,7 +639,7 @@ type RemoveNodeRequest struct {
 
 func (x *RemoveNodeRequest) Reset() {
 	*x = RemoveNodeRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +651,7 @@ func (x *RemoveNodeRequest) String() string {
 func (*RemoveNodeRequest) ProtoMessage() {}
 
 func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[7]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +664,7 @@ func (x *RemoveNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeRequest.ProtoReflect.Descriptor instead.
 func (*RemoveNodeRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{7}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RemoveNodeRequest) GetId() string {
@@ -565,7 +690,7 @@ type RemoveNodeResponse struct {
 
 func (x *RemoveNodeResponse) Reset() {
 	*x = RemoveNodeResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +702,7 @@ func (x *RemoveNodeResponse) String() string {
 func (*RemoveNodeResponse) ProtoMessage() {}
 
 func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[8]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +715,7 @@ func (x *RemoveNodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNodeResponse.ProtoReflect.Descriptor instead.
 func (*RemoveNodeResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{8}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RemoveNodeResponse) GetMembers() []*Member {
@@ -610,7 +735,7 @@ type TransferLeadershipRequest struct {
 
 func (x *TransferLeadershipRequest) Reset() {
 	*x = TransferLeadershipRequest{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[9]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +747,7 @@ func (x *TransferLeadershipRequest) String() string {
 func (*TransferLeadershipRequest) ProtoMessage() {}
 
 func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[9]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +760,7 @@ func (x *TransferLeadershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipRequest) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{9}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TransferLeadershipRequest) GetId() string {
@@ -654,7 +779,7 @@ type TransferLeadershipResponse struct {
 
 func (x *TransferLeadershipResponse) Reset() {
 	*x = TransferLeadershipResponse{}
-	mi := &file_bookd_v1_cluster_proto_msgTypes[10]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +791,7 @@ func (x *TransferLeadershipResponse) String() string {
 func (*TransferLeadershipResponse) ProtoMessage() {}
 
 func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_v1_cluster_proto_msgTypes[10]
+	mi := &file_bookd_v1_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +804,7 @@ func (x *TransferLeadershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeadershipResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeadershipResponse) Descriptor() ([]byte, []int) {
-	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{10}
+	return file_bookd_v1_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TransferLeadershipResponse) GetLeaderId() string {
@@ -706,7 +831,7 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\x12\x16\n" +
 	"\x06leader\x18\x05 \x01(\bR\x06leader\"9\n" +
 	"\x10GetStatusRequest\x12%\n" +
-	"\x0einclude_digest\x18\x01 \x01(\bR\rincludeDigest\"\xa9\x03\n" +
+	"\x0einclude_digest\x18\x01 \x01(\bR\rincludeDigest\"\xd6\x03\n" +
 	"\x11GetStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1b\n" +
@@ -720,7 +845,17 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x0flast_contact_ms\x18\n" +
 	" \x01(\x03R\rlastContactMs\x12!\n" +
 	"\fstate_digest\x18\v \x01(\fR\vstateDigest\x12!\n" +
-	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\"\x9b\x01\n" +
+	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\x12+\n" +
+	"\x05clock\x18\r \x01(\v2\x15.bookd.v1.ClockStatusR\x05clock\"\x97\x02\n" +
+	"\vClockStatus\x12\x1b\n" +
+	"\toffset_ms\x18\x01 \x01(\x03R\boffsetMs\x12%\n" +
+	"\x0euncertainty_ms\x18\x02 \x01(\x03R\runcertaintyMs\x12\"\n" +
+	"\rmax_offset_ms\x18\x03 \x01(\x03R\vmaxOffsetMs\x12)\n" +
+	"\x10members_measured\x18\x04 \x01(\x05R\x0fmembersMeasured\x12%\n" +
+	"\x0emembers_needed\x18\x05 \x01(\x05R\rmembersNeeded\x12\x18\n" +
+	"\aproblem\x18\x06 \x01(\tR\aproblem\x12\x1a\n" +
+	"\bhandoffs\x18\a \x01(\x04R\bhandoffs\x12\x18\n" +
+	"\aguarded\x18\b \x01(\bR\aguarded\"\x9b\x01\n" +
 	"\x0eAddNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +
@@ -759,39 +894,41 @@ func file_bookd_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_bookd_v1_cluster_proto_rawDescData
 }
 
-var file_bookd_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_bookd_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_bookd_v1_cluster_proto_goTypes = []any{
 	(*BackupRequest)(nil),              // 0: bookd.v1.BackupRequest
 	(*BackupChunk)(nil),                // 1: bookd.v1.BackupChunk
 	(*Member)(nil),                     // 2: bookd.v1.Member
 	(*GetStatusRequest)(nil),           // 3: bookd.v1.GetStatusRequest
 	(*GetStatusResponse)(nil),          // 4: bookd.v1.GetStatusResponse
-	(*AddNodeRequest)(nil),             // 5: bookd.v1.AddNodeRequest
-	(*AddNodeResponse)(nil),            // 6: bookd.v1.AddNodeResponse
-	(*RemoveNodeRequest)(nil),          // 7: bookd.v1.RemoveNodeRequest
-	(*RemoveNodeResponse)(nil),         // 8: bookd.v1.RemoveNodeResponse
-	(*TransferLeadershipRequest)(nil),  // 9: bookd.v1.TransferLeadershipRequest
-	(*TransferLeadershipResponse)(nil), // 10: bookd.v1.TransferLeadershipResponse
+	(*ClockStatus)(nil),                // 5: bookd.v1.ClockStatus
+	(*AddNodeRequest)(nil),             // 6: bookd.v1.AddNodeRequest
+	(*AddNodeResponse)(nil),            // 7: bookd.v1.AddNodeResponse
+	(*RemoveNodeRequest)(nil),          // 8: bookd.v1.RemoveNodeRequest
+	(*RemoveNodeResponse)(nil),         // 9: bookd.v1.RemoveNodeResponse
+	(*TransferLeadershipRequest)(nil),  // 10: bookd.v1.TransferLeadershipRequest
+	(*TransferLeadershipResponse)(nil), // 11: bookd.v1.TransferLeadershipResponse
 }
 var file_bookd_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: bookd.v1.GetStatusResponse.members:type_name -> bookd.v1.Member
-	2,  // 1: bookd.v1.AddNodeResponse.members:type_name -> bookd.v1.Member
-	2,  // 2: bookd.v1.RemoveNodeResponse.members:type_name -> bookd.v1.Member
-	3,  // 3: bookd.v1.ClusterService.GetStatus:input_type -> bookd.v1.GetStatusRequest
-	5,  // 4: bookd.v1.ClusterService.AddNode:input_type -> bookd.v1.AddNodeRequest
-	7,  // 5: bookd.v1.ClusterService.RemoveNode:input_type -> bookd.v1.RemoveNodeRequest
-	9,  // 6: bookd.v1.ClusterService.TransferLeadership:input_type -> bookd.v1.TransferLeadershipRequest
-	0,  // 7: bookd.v1.ClusterService.Backup:input_type -> bookd.v1.BackupRequest
-	4,  // 8: bookd.v1.ClusterService.GetStatus:output_type -> bookd.v1.GetStatusResponse
-	6,  // 9: bookd.v1.ClusterService.AddNode:output_type -> bookd.v1.AddNodeResponse
-	8,  // 10: bookd.v1.ClusterService.RemoveNode:output_type -> bookd.v1.RemoveNodeResponse
-	10, // 11: bookd.v1.ClusterService.TransferLeadership:output_type -> bookd.v1.TransferLeadershipResponse
-	1,  // 12: bookd.v1.ClusterService.Backup:output_type -> bookd.v1.BackupChunk
-	8,  // [8:13] is the sub-list for method output_type
-	3,  // [3:8] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	5,  // 1: bookd.v1.GetStatusResponse.clock:type_name -> bookd.v1.ClockStatus
+	2,  // 2: bookd.v1.AddNodeResponse.members:type_name -> bookd.v1.Member
+	2,  // 3: bookd.v1.RemoveNodeResponse.members:type_name -> bookd.v1.Member
+	3,  // 4: bookd.v1.ClusterService.GetStatus:input_type -> bookd.v1.GetStatusRequest
+	6,  // 5: bookd.v1.ClusterService.AddNode:input_type -> bookd.v1.AddNodeRequest
+	8,  // 6: bookd.v1.ClusterService.RemoveNode:input_type -> bookd.v1.RemoveNodeRequest
+	10, // 7: bookd.v1.ClusterService.TransferLeadership:input_type -> bookd.v1.TransferLeadershipRequest
+	0,  // 8: bookd.v1.ClusterService.Backup:input_type -> bookd.v1.BackupRequest
+	4,  // 9: bookd.v1.ClusterService.GetStatus:output_type -> bookd.v1.GetStatusResponse
+	7,  // 10: bookd.v1.ClusterService.AddNode:output_type -> bookd.v1.AddNodeResponse
+	9,  // 11: bookd.v1.ClusterService.RemoveNode:output_type -> bookd.v1.RemoveNodeResponse
+	11, // 12: bookd.v1.ClusterService.TransferLeadership:output_type -> bookd.v1.TransferLeadershipResponse
+	1,  // 13: bookd.v1.ClusterService.Backup:output_type -> bookd.v1.BackupChunk
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_cluster_proto_init() }
@@ -805,7 +942,7 @@ func file_bookd_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_v1_cluster_proto_rawDesc), len(file_bookd_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
