@@ -5,15 +5,24 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 )
 
 // FreeAddr returns a loopback address whose port was free a moment ago. The
 // port is chosen below Linux's ephemeral range (32768 and up), so outgoing
 // connections made meanwhile cannot take it before a server binds it, nor
-// while a stopped node waits to be restarted on it.
+// while a stopped node waits to be restarted on it. Each test process
+// draws from its own thousand ports (by process id) first: `go test ./...`
+// runs packages side by side, and one package's probe or server on a port
+// another has just picked made the other's bind fail.
 func FreeAddr() (string, error) {
-	for range 200 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+	slot := 20000 + os.Getpid()%12*1000
+	for i := range 400 {
+		port := slot + rand.IntN(1000)
+		if i >= 200 { // this process's ports are scarce: any in the range
+			port = 20000 + rand.IntN(12000)
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
