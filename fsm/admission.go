@@ -93,7 +93,7 @@ func (t *txn) checkAdmission(r *bookdv1.HoldRequest, quantity int64) (spend func
 	case t.now >= expires:
 		return nil, errorf(CodePermissionDenied, ReasonAdmissionExpired, "admission_token: expired at %s; join the waiting room again", formatTime(expires))
 	}
-	k := append(append([]byte(nil), prefixAdmission...), g.GetTicket()...)
+	k := admissionKey(g.GetTicket())
 	use := new(fsmv1.AdmissionUse)
 	known := t.getProto(k, use)
 	switch {
@@ -113,6 +113,11 @@ func (t *txn) checkAdmission(r *bookdv1.HoldRequest, quantity int64) (spend func
 		use.Tickets += quantity
 		t.setProto(k, use)
 	}, nil
+}
+
+// admissionKey is where what a ticket has spent is kept.
+func admissionKey(ticket string) []byte {
+	return append(append([]byte(nil), prefixAdmission...), ticket...)
 }
 
 // admissionAgeKey indexes a spent ticket by its token's expiry, for purging.
@@ -136,8 +141,7 @@ func (t *txn) purgeAdmissions(before int64) {
 	}
 	must(it.Close())
 	for _, k := range done {
-		ticket := k[len(prefixAdmissionAt)+8:]
-		t.delete(append(append([]byte(nil), prefixAdmission...), ticket...))
+		t.delete(admissionKey(string(k[len(prefixAdmissionAt)+8:])))
 		t.delete(k)
 	}
 }

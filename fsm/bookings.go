@@ -23,7 +23,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 		PaymentRef:   r.GetPaymentRef(),
 		CreatedAt:    t.timestamp(),
 		Status:       bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
-		ClientSecret: t.secret,
+		ClientSecret: clientSecret(t.secret),
 	}
 	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatBooked)
 	t.addTickets(cl.event, r.GetCustomerId(), cl.quantity)

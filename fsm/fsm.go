@@ -201,7 +201,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 		f.clock = cmd.GetStampUnixNanos()
 	}
 	t.index, t.entry, t.now = objectNumber(index, pos), index, f.clock
-	t.secret = clientSecret(cmd.GetSecret())
+	t.secret = cmd.GetSecret()
 	if pos == 0 {
 		t.seq = 0
 	}
@@ -245,8 +245,9 @@ type txn struct {
 	entry uint64 // Raft index of the command's log entry
 	now   int64  // state machine time, Unix ns
 	seq   uint32 // change feed records written by this entry so far
-	// secret is the client_secret of the objects the command creates.
-	secret string
+	// secret is the leader's random bytes for the client_secret of the
+	// objects the command creates (rendered by clientSecret where used).
+	secret []byte
 
 	// refusedForGood: the claim being applied was refused by inventory
 	// that only a cancellation can free (a booked seat, GA tickets its

@@ -27,7 +27,7 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if r.Ttl != nil {
 		ttl = r.Ttl.AsDuration()
 	}
-	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "", t.secret)
+	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "", clientSecret(t.secret))
 	spend()
 	return &bookdv1.HoldResponse{Hold: h}, nil
 }

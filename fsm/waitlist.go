@@ -50,7 +50,7 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 		Section:      r.GetSection(),
 		Status:       bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING,
 		CreatedAt:    t.timestamp(),
-		ClientSecret: t.secret,
+		ClientSecret: clientSecret(t.secret),
 	}
 	t.setProto(key(prefixWait, t.index), e)
 	t.set(key(prefixWaitEv, idx, t.index), nil)

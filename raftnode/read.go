@@ -128,7 +128,7 @@ func (g *readGate) round() error {
 }
 
 // ReadBarriers is how many Raft barrier entries linearizable reads have
-// appended on this node (see ReadBarrier), for metrics and tests.
+// appended on this node (see ReadBarrier): bookd_read_barriers_total.
 func (n *Node) ReadBarriers() uint64 { return n.reads.barriers.Load() }
 
 // appliedThrough waits, up to timeout, until the state machine holds every

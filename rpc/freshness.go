@@ -61,20 +61,22 @@ func newFreshness(s *service) *freshness { return &freshness{s: s} }
 // gathers them.
 func (f *freshness) within(maxStale time.Duration) bool {
 	now := time.Now()
+	since := now.Add(-maxStale)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.wanted = now
 	if !f.polling {
 		f.polling = true
 		go f.poll()
 	}
-	since := now.Add(-maxStale)
+	commit, found := uint64(0), false
 	for _, s := range f.samples {
 		if !s.asked.Before(since) {
-			return f.s.node.Holds(s.commit)
+			commit, found = s.commit, true
+			break
 		}
 	}
-	return false
+	f.mu.Unlock()
+	return found && f.s.node.Holds(commit) // Holds may read the log: not under f.mu
 }
 
 // poll asks the leader for its commit index until bounded reads stop

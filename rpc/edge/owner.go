@@ -109,25 +109,13 @@ func readOwned[T any](ctx context.Context, s *Server, fresh bool, read func(cont
 	return staleThenFresh(ctx, read, s.staleRead())
 }
 
-// notFoundAs relays a read's error, putting NOT_FOUND (and a malformed id,
-// which no stranger should tell apart from a missing object) in the words
-// of hidden.
+// notFoundAs relays a read's error, putting NOT_FOUND in the words of
+// hidden. (Malformed ids never get here: the handlers validate them first.)
 func notFoundAs(err error, what, id string) error {
-	switch connect.CodeOf(err) {
-	case connect.CodeNotFound:
+	if connect.CodeOf(err) == connect.CodeNotFound {
 		return hidden(what, id)
-	case connect.CodeInvalidArgument:
-		return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%s_id: %q is not a %s id", idField(what), id, what))
 	}
 	return relay(err)
-}
-
-func idField(what string) string {
-	switch what {
-	case "waitlist entry":
-		return "entry"
-	}
-	return what
 }
 
 // The views of an object for a caller: a holder of the secret is not shown

@@ -256,7 +256,8 @@ func (p *proxy) LeaveWaitlist(ctx context.Context, req *bookdv1.LeaveWaitlistReq
 	if err := valid(fsm.ValidateLeaveWaitlist(req)); err != nil {
 		return nil, err
 	}
-	if _, _, err := p.s.ownEntry(ctx, req.GetEntryId(), req.GetClientSecret(), false); err != nil {
+	_, a, err := p.s.ownEntry(ctx, req.GetEntryId(), req.GetClientSecret(), false)
+	if err != nil {
 		return nil, err
 	}
 	e, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.WaitlistEntry, error) {
@@ -265,7 +266,6 @@ func (p *proxy) LeaveWaitlist(ctx context.Context, req *bookdv1.LeaveWaitlistReq
 	if err != nil {
 		return nil, err
 	}
-	_, a, _ := p.s.ownEntry(ctx, req.GetEntryId(), req.GetClientSecret(), false)
 	return &bookdv1.LeaveWaitlistResponse{Entry: entryView(e, a)}, nil
 }
 

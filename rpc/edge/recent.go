@@ -56,10 +56,3 @@ func (r *recentWrites) take(event string) bool {
 	}
 	return ok && r.now().Sub(t) < r.ttl
 }
-
-// size is how many notes are kept.
-func (r *recentWrites) size() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.at)
-}

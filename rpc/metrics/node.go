@@ -20,6 +20,7 @@ var (
 	descTickets     = desc("event_tickets", "Tickets (GA quantity plus seats) of an event, held or sold, from the node's state.", "event", "status")
 	descCapacity    = desc("event_capacity", "An event's capacity.", "event")
 	descScrapeErr   = desc("scrape_errors", "1 when part of the node's state could not be read for this scrape.", "part")
+	descReadBarrier = desc("read_barriers_total", "Raft barrier entries linearizable reads appended on this node (a term's first read round, or a round whose wait was cut short).")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -30,7 +31,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type nodeCollector struct{ m *Metrics }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descTerm, descCommit, descApplied, descLastLog, descLastContact, descMembers, descEvents, descTickets, descCapacity, descScrapeErr} {
+	for _, d := range []*prometheus.Desc{descState, descTerm, descCommit, descApplied, descLastLog, descLastContact, descMembers, descEvents, descTickets, descCapacity, descScrapeErr, descReadBarrier} {
 		ch <- d
 	}
 	for _, d := range clockDescs {
@@ -73,6 +74,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descMembers, float64(voters), "voter")
 	gauge(descMembers, float64(nonvoters), "nonvoter")
+	ch <- prometheus.MustNewConstMetric(descReadBarrier, prometheus.CounterValue, float64(node.ReadBarriers()))
 	collectClock(ch, node)
 
 	f := node.FSM()
