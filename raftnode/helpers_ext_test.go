@@ -213,3 +213,22 @@ func waitApplied(t *testing.T, n *raftnode.Node, index uint64) {
 		t.Fatalf("%s: %v (applied %d)", n.ID(), err, n.FSM().AppliedIndex())
 	}
 }
+
+// waitSameDigest waits until a and b hold the same state at the same index.
+func waitSameDigest(t *testing.T, a, b *raftnode.Node) {
+	t.Helper()
+	waitFor(t, waitLong, func() error {
+		at1, sum1, err := a.FSM().Digest()
+		if err != nil {
+			return err
+		}
+		at2, sum2, err := b.FSM().Digest()
+		if err != nil {
+			return err
+		}
+		if at1 != at2 || string(sum1) != string(sum2) {
+			return fmt.Errorf("%s at %d has digest %x, %s at %d has %x", a.ID(), at1, sum1[:8], b.ID(), at2, sum2[:8])
+		}
+		return nil
+	})
+}

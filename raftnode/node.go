@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bookd/bookd/fsm"
@@ -36,6 +37,8 @@ type Node struct {
 	closeMu    sync.Mutex
 	membership sync.Mutex // one membership change at a time on the leader
 	closed     bool
+	start      startup
+	served     atomic.Bool
 }
 
 // Open starts a node: it opens the stores, starts Raft, and bootstraps the
@@ -49,6 +52,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("raftnode: create data dir: %w", err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), stopCh: make(chan struct{})}
+	n.start.s.Started = time.Now()
 	n.clock.offset = cfg.ClockOffset
 	if !cfg.NoClockGuard {
 		n.clock.bound = cfg.MaxClockOffset
@@ -58,14 +62,18 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, err
 	}
+	n.start.mark(func(s *Startup) *time.Time { return &s.Opened })
+	n.log.Info("opened", "after", time.Since(n.start.s.Started).Round(time.Millisecond))
 	return n, nil
 }
 
 func (n *Node) open() error {
 	var err error
+	began := time.Now()
 	if n.fsm, err = fsm.Open(filepath.Join(n.cfg.DataDir, "fsm"), n.log); err != nil {
 		return err
 	}
+	n.log.Info("state machine store open", "took", time.Since(began).Round(time.Millisecond), "applied_index", n.fsm.AppliedIndex())
 	if n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
 		return fmt.Errorf("raftnode: open log store: %w", err)
 	}
@@ -74,10 +82,11 @@ func (n *Node) open() error {
 		return err
 	}
 	raftLog := raftLogWriter(n.log)
-	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
+	files, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
 	if err != nil {
 		return fmt.Errorf("raftnode: open snapshot store: %w", err)
 	}
+	snaps := &startSnapshots{SnapshotStore: files}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
 	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.cfg.TLS, n.log, hlog); err != nil {
 		return err
@@ -124,12 +133,21 @@ func (n *Node) open() error {
 		}
 		n.log.Info("bootstrapped new cluster", "members", len(servers))
 	}
-	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
+	began = time.Now()
+	from, err := snaps.offer(n.fsm, n.store)
+	if err != nil {
+		return err
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport})
+	snaps.withdraw()
+	if err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
+	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "from_index", from, "last_index", n.raft.LastIndex())
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.reads = newReadGate(n)
-	n.stopped.Add(4)
+	n.stopped.Add(5)
+	go n.watchStateComplete()
 	go n.watchLeadership(leaderCh)
 	go n.watchClock()
 	go n.whileLeading(n.cfg.SweepInterval, n.sweepHolds)

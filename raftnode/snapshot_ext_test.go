@@ -49,20 +49,7 @@ func TestSnapshotCompactionAndCatchUp(t *testing.T) {
 	if first, err := n2.FirstLogIndex(); err != nil || first <= 1 {
 		t.Errorf("n2's log starts at %d (%v), want after the leader's snapshot", first, err)
 	}
-	waitFor(t, waitLong, func() error {
-		at1, sum1, err := n1.FSM().Digest()
-		if err != nil {
-			return err
-		}
-		at2, sum2, err := n2.FSM().Digest()
-		if err != nil {
-			return err
-		}
-		if at1 != at2 || string(sum1) != string(sum2) {
-			return fmt.Errorf("n1 at %d has digest %x, n2 at %d has %x", at1, sum1[:8], at2, sum2[:8])
-		}
-		return nil
-	})
+	waitSameDigest(t, n1, n2)
 
 	// Restart the new member from its snapshot and log.
 	applied := n2.FSM().AppliedIndex()
