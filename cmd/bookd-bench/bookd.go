@@ -21,8 +21,13 @@ type bookdTarget struct {
 
 // bookdClientOptions are how the load generator's clients talk to bookd.
 type bookdClientOptions struct {
-	// BrowseStale is how stale a browse read may be; 0 reads linearizably.
+	// BrowseStale bounds the staleness of the browse workload's reads, which
+	// any node may serve (0: no bound); browse-lin reads linearizably.
 	BrowseStale time.Duration
+	// Connect calls the nodes with plain connect-go clients, one Book per
+	// call, round-robin, instead of through the client package (see
+	// connectTarget).
+	Connect bool
 	// HTTP1 uses HTTP/1.1 connections instead of HTTP/2.
 	HTTP1 bool
 	// Batch lets each client batch up to this many concurrent writes per
@@ -55,11 +60,7 @@ func (t *bookdTarget) Name() string { return "bookd" }
 // client picks the client of the customer an attempt belongs to: the same
 // customer always uses the same one.
 func (t *bookdTarget) client(customer string) *client.Client {
-	var h uint32 = 2166136261
-	for i := 0; i < len(customer); i++ {
-		h = (h ^ uint32(customer[i])) * 16777619
-	}
-	return t.clients[h%uint32(len(t.clients))]
+	return t.clients[fnv32(customer)%uint32(len(t.clients))]
 }
 
 func (t *bookdTarget) Prepare(ctx context.Context, inv Inventory) (string, error) {
@@ -76,7 +77,7 @@ func (t *bookdTarget) Book(ctx context.Context, event string, a Attempt) error {
 	// No key: the client makes one, which lets the leader refuse a claim of
 	// sold inventory without the log (see client.WithBatching).
 	_, err := t.client(a.Customer).Book(ctx, &bookdv1.BookRequest{
-		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
+		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats, PaymentRef: paymentRef(a.Key),
 	})
 	return conflictOrErr(err)
 }
@@ -93,14 +94,16 @@ func (t *bookdTarget) Hold(ctx context.Context, event string, a Attempt) (string
 
 func (t *bookdTarget) Confirm(ctx context.Context, event, hold string, a Attempt) error {
 	_, err := t.client(a.Customer).Confirm(ctx, &bookdv1.ConfirmRequest{
-		HoldId: hold, PaymentRef: "pay-" + a.Key, IdempotencyKey: a.Key + "-confirm",
+		HoldId: hold, PaymentRef: paymentRef(a.Key), IdempotencyKey: a.Key + "-confirm",
 	})
 	return err
 }
 
-func (t *bookdTarget) Browse(ctx context.Context, event string) error {
+// Browse reads availability through the client: a stale read stays on one
+// node while it answers, a linearizable one goes to the leader.
+func (t *bookdTarget) Browse(ctx context.Context, event string, linearizable bool) error {
 	var opts []client.ReadOption
-	if t.opts.BrowseStale > 0 {
+	if !linearizable {
 		opts = append(opts, client.Stale(t.opts.BrowseStale))
 	}
 	_, err := t.clients[0].Availability(ctx, event, opts...)
@@ -157,7 +160,8 @@ func (t *bookdTarget) Audit(ctx context.Context, event string, inv Inventory) (A
 }
 
 // readBookings counts the confirmed bookings of an event and the seats
-// sold twice among them.
+// sold twice among them, and lists their attempts' keys (from their payment
+// references).
 func (t *bookdTarget) readBookings(ctx context.Context, event string) (Audit, error) {
 	var a Audit
 	owners := map[string]int{}
@@ -172,6 +176,7 @@ func (t *bookdTarget) readBookings(ctx context.Context, event string) (Audit, er
 				continue
 			}
 			a.Bookings++
+			a.Keys = append(a.Keys, attemptOfPaymentRef(b.GetPaymentRef()))
 			a.Tickets += b.GetQuantity() // a seated booking's quantity is its number of seats
 			for _, s := range b.GetSeats() {
 				if owners[s]++; owners[s] == 2 {

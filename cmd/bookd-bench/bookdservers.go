@@ -48,7 +48,15 @@ func (s *bookdServers) endpoints() []string {
 }
 
 func (s *bookdServers) Connect(_ context.Context, clients int) (Target, error) {
-	return newBookdTarget(s.endpoints(), clients, s.opts)
+	return connectBookd(s.endpoints(), clients, s.opts)
+}
+
+// connectBookd opens the target o asks for on a cluster at endpoints.
+func connectBookd(endpoints []string, clients int, o bookdClientOptions) (Target, error) {
+	if o.Connect {
+		return newConnectTarget(endpoints, o)
+	}
+	return newBookdTarget(endpoints, clients, o)
 }
 
 func (s *bookdServers) PIDs() []int {

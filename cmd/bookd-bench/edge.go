@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -21,11 +23,26 @@ import (
 // edgeOptions put an edge (`bookd edge`, run in the load generator's
 // process) between the customers and the cluster.
 type edgeOptions struct {
-	Enabled   bool
-	EventRate float64       // holds a second the edge forwards per event (0: no limit)
-	MaxHolds  int           // holds the edge forwards at once (0: no bound)
-	Staleness time.Duration // the edge's availability cache
-	Report    io.Writer     // where the edge target prints its refusals' latencies
+	Enabled    bool
+	EventRate  float64       // holds a second the edge forwards per event (0: no limit)
+	MaxHolds   int           // holds the edge forwards at once (0: no bound)
+	ClientRate float64       // calls a second per client IP (0: no limit)
+	Staleness  time.Duration // the edge's availability cache (0: its default)
+	Batch      int           // the edge's client batches writes to the cluster (client.WithBatching)
+	Report     io.Writer     // where the edge target prints its refusals' latencies
+}
+
+// shippedEdgeOptions are `bookd edge` as a user starts it, with no flags
+// (cmd/bookd/edge.go): its client batching up to 256 writes a call
+// (--batch-writes), the default staleness, 100 calls a second per client
+// IP (--client-rate), at most 1,024 holds in flight
+// (--max-holds-in-flight), no event rate. The
+// customers' calls come from one address, the load generator's, which
+// plays the load balancer: each call names its customer's own address in
+// X-Forwarded-For, as a trusted proxy's would, so that the per-IP limit
+// applies per customer.
+func shippedEdgeOptions(report io.Writer) edgeOptions {
+	return edgeOptions{Enabled: true, ClientRate: 100, MaxHolds: 1024, Batch: 256, Report: report}
 }
 
 // edgeServers are bookd servers reached through an edge.
@@ -33,11 +50,10 @@ type edgeServers struct {
 	Servers
 	endpoints []string
 	opts      edgeOptions
-	batch     int
 }
 
 // withEdge puts an edge in front of a bookd cluster.
-func withEdge(srv Servers, o edgeOptions, batch int) (Servers, error) {
+func withEdge(srv Servers, o edgeOptions) (Servers, error) {
 	var eps []string
 	switch s := srv.(type) {
 	case *bookdServers:
@@ -47,11 +63,18 @@ func withEdge(srv Servers, o edgeOptions, batch int) (Servers, error) {
 	default:
 		return nil, fmt.Errorf("-edge works with -target bookd only")
 	}
-	return &edgeServers{Servers: srv, endpoints: eps, opts: o, batch: batch}, nil
+	return &edgeServers{Servers: srv, endpoints: eps, opts: o}, nil
 }
 
+// loadBalancer is the address the edge trusts to name its clients' own.
+var loadBalancer = netip.MustParsePrefix("127.0.0.1/32")
+
 func (s *edgeServers) Connect(_ context.Context, clients int) (Target, error) {
-	cluster, err := client.New(s.endpoints, client.WithBatching(s.batch))
+	var opts []client.Option
+	if s.opts.Batch > 0 {
+		opts = append(opts, client.WithBatching(s.opts.Batch))
+	}
+	cluster, err := client.New(s.endpoints, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +86,8 @@ func (s *edgeServers) Connect(_ context.Context, clients int) (Target, error) {
 		cluster.Close()
 		return nil, err
 	}
-	srv, err := edge.New(edge.Config{Cluster: cluster, Staleness: s.opts.Staleness, EventRate: s.opts.EventRate, MaxHoldsInFlight: s.opts.MaxHolds,
+	srv, err := edge.New(edge.Config{Cluster: cluster, Staleness: s.opts.Staleness, EventRate: s.opts.EventRate,
+		MaxHoldsInFlight: s.opts.MaxHolds, ClientRate: s.opts.ClientRate, TrustedProxies: []netip.Prefix{loadBalancer},
 		Logger: slog.New(slog.DiscardHandler), Identity: ident}, "")
 	if err != nil {
 		cluster.Close()
@@ -99,6 +123,8 @@ type edgeTarget struct {
 	edges   []bookdv1connect.BookingServiceClient
 	portal  *portal
 	report  io.Writer
+	// nextBrowse spreads browse reads over the connections.
+	nextBrowse atomic.Uint64
 	// shed counts the calls the edge or a node refused as overloaded.
 	shed histogram
 	// probe times a linearizable read of the cluster every 100 ms, to show
@@ -157,7 +183,7 @@ func (t *edgeTarget) Book(ctx context.Context, event string, a Attempt) error {
 
 func (t *edgeTarget) Hold(ctx context.Context, event string, a Attempt) (string, error) {
 	began := time.Now()
-	res, err := t.edge(a.Customer).Hold(t.portal.as(ctx, a.Customer), &bookdv1.HoldRequest{
+	res, err := t.edge(a.Customer).Hold(t.as(ctx, a.Customer), &bookdv1.HoldRequest{
 		EventId: event, Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key + "-hold",
 	})
 	if err != nil {
@@ -168,22 +194,47 @@ func (t *edgeTarget) Hold(ctx context.Context, event string, a Attempt) (string,
 
 func (t *edgeTarget) Confirm(ctx context.Context, event, hold string, a Attempt) error {
 	began := time.Now()
-	_, err := t.edge(a.Customer).Confirm(t.portal.as(ctx, a.Customer), &bookdv1.ConfirmRequest{HoldId: hold, PaymentRef: "pay-" + a.Key, IdempotencyKey: a.Key + "-confirm"})
+	_, err := t.edge(a.Customer).Confirm(t.as(ctx, a.Customer), &bookdv1.ConfirmRequest{HoldId: hold, PaymentRef: paymentRef(a.Key), IdempotencyKey: a.Key + "-confirm"})
 	return t.note(began, err)
 }
 
-func (t *edgeTarget) Browse(ctx context.Context, event string) error {
-	_, err := t.edges[0].GetAvailability(ctx, &bookdv1.GetAvailabilityRequest{EventId: event})
+// errEdgeStaleOnly refuses a linearizable browse through an edge, which
+// serves availability from its cache.
+var errEdgeStaleOnly = errors.New("an edge serves availability from its cache only; read linearizably from a node")
+
+// Browse reads availability as a page does, from the edge's cache, over
+// the connections in turn.
+func (t *edgeTarget) Browse(ctx context.Context, event string, linearizable bool) error {
+	if linearizable {
+		return errEdgeStaleOnly
+	}
+	c := t.edges[t.nextBrowse.Add(1)%uint64(len(t.edges))]
+	_, err := c.GetAvailability(t.as(ctx, fmt.Sprint("browser-", t.nextBrowse.Load()%1024)), &bookdv1.GetAvailabilityRequest{EventId: event})
 	return err
 }
 
 // edge picks the connection of a customer: always the same one.
 func (t *edgeTarget) edge(customer string) bookdv1connect.BookingServiceClient {
+	return t.edges[fnv32(customer)%uint32(len(t.edges))]
+}
+
+// as is ctx for a call made for customer: it carries their token and, as
+// the load balancer would add it, their own address.
+func (t *edgeTarget) as(ctx context.Context, customer string) context.Context {
+	ctx, info := connect.NewClientContext(ctx)
+	info.RequestHeader().Set("Authorization", "Bearer "+t.portal.token(customer, time.Now().Add(time.Hour)))
+	h := fnv32(customer)
+	info.RequestHeader().Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", h>>16&0xff, h>>8&0xff, h&0xff))
+	return ctx
+}
+
+// fnv32 is the FNV-1a hash of s.
+func fnv32(s string) uint32 {
 	var h uint32 = 2166136261
-	for i := 0; i < len(customer); i++ {
-		h = (h ^ uint32(customer[i])) * 16777619
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
 	}
-	return t.edges[h%uint32(len(t.edges))]
+	return h
 }
 
 // note times refusals for overload, which should come back at once.

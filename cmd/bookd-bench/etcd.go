@@ -440,12 +440,32 @@ func (t *etcdTarget) kind(ctx context.Context, c *clientv3.Client, event string)
 
 // Browse reads what an event page shows: a GA event's sold counter and
 // capacity, or a seated event's whole seat map (every seat and whether it
-// is free), each with one linearizable read.
-func (t *etcdTarget) Browse(ctx context.Context, event string) error {
+// is free), each with one read: linearizable, or serializable (served by the
+// member asked, from its own state) when stale reads will do.
+func (t *etcdTarget) Browse(ctx context.Context, event string, linearizable bool) error {
 	c := t.client()
+	var opts []clientv3.OpOption
+	if !linearizable {
+		opts = append(opts, clientv3.WithSerializable()) // any member answers from its own state
+	}
 	kind, err := t.kind(ctx, c, event)
 	if err != nil {
 		return err
+	}
+	if kind == "ga" && !linearizable {
+		// A transaction is always linearizable: a stale page reads the
+		// counter alone, the capacity never changes.
+		if _, err := t.capacity(ctx, c, event); err != nil {
+			return err
+		}
+		r, err := c.Get(ctx, etcdKey(event, "sold"), opts...)
+		if err != nil {
+			return wrapEtcd(ctx, "browse event "+event, err)
+		}
+		if len(r.Kvs) == 0 {
+			return fmt.Errorf("etcd: browse event %s: counter missing", event)
+		}
+		return nil
 	}
 	if kind == "ga" {
 		tr, err := c.Txn(ctx).Then(
@@ -462,7 +482,7 @@ func (t *etcdTarget) Browse(ctx context.Context, event string) error {
 		}
 		return nil
 	}
-	r, err := c.Get(ctx, etcdKey(event, "seat")+"/", clientv3.WithPrefix())
+	r, err := c.Get(ctx, etcdKey(event, "seat")+"/", append(opts, clientv3.WithPrefix())...)
 	if err != nil {
 		return wrapEtcd(ctx, "browse seats of event "+event, err)
 	}
@@ -505,7 +525,8 @@ func (t *etcdTarget) Audit(ctx context.Context, event string, inv Inventory) (Au
 	}
 
 	owners := map[string]int{} // seat -> bookings naming it
-	for _, b := range booked {
+	for key, b := range booked {
+		a.Keys = append(a.Keys, key)
 		a.Bookings++
 		a.Tickets += b.Quantity
 		for _, s := range b.Seats {

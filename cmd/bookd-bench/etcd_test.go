@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -121,7 +123,7 @@ func checkPeerTarget(ctx context.Context, t *testing.T, srv Servers,
 		if booked.Load() != inv.Capacity {
 			t.Errorf("%d tickets booked, want exactly the capacity %d", booked.Load(), inv.Capacity)
 		}
-		if err := tg.Browse(ctx, ev); err != nil {
+		if err := tg.Browse(ctx, ev, true); err != nil {
 			t.Error(err)
 		}
 		checkAudit(ctx, t, tg, ev, inv, Audit{Bookings: 10, Tickets: 10})
@@ -167,7 +169,7 @@ func checkPeerTarget(ctx context.Context, t *testing.T, srv Servers,
 		if len(owner) < 2 || len(owner)%2 != 0 {
 			t.Errorf("seats sold: %v; want whole pairs, at least one", owner)
 		}
-		if err := tg.Browse(ctx, ev); err != nil {
+		if err := tg.Browse(ctx, ev, true); err != nil {
 			t.Error(err)
 		}
 		n := int64(len(owner))
@@ -254,18 +256,26 @@ func checkPeerTarget(ctx context.Context, t *testing.T, srv Servers,
 		if err := inject(ctx, ev, "x2", 1, []string{"C1"}); err != nil {
 			t.Fatal(err)
 		}
-		checkAudit(ctx, t, tg, ev, seated, Audit{Bookings: 2, Tickets: 2, DoubleSold: 1, CounterDiffers: true})
+		checkAudit(ctx, t, tg, ev, seated, Audit{Bookings: 2, Tickets: 2, DoubleSold: 1, CounterDiffers: true, Keys: []string{"k3", "x2"}})
 	})
 }
 
-// checkAudit audits ev and wants exactly want.
+// checkAudit audits ev and wants exactly want; the keys of the stored
+// bookings only when want names them, and one per booking always.
 func checkAudit(ctx context.Context, t *testing.T, tg Target, ev string, inv Inventory, want Audit) {
 	t.Helper()
 	got, err := tg.Audit(ctx, ev, inv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if int64(len(got.Keys)) != got.Bookings {
+		t.Errorf("audit of %s: %d bookings, keys %v", inv.Name, got.Bookings, got.Keys)
+	}
+	if want.Keys != nil && !slices.Equal(slices.Sorted(slices.Values(got.Keys)), want.Keys) {
+		t.Errorf("audit of %s: keys %v, want %v", inv.Name, got.Keys, want.Keys)
+	}
+	got.Keys, want.Keys = nil, nil
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("audit of %s: %+v, want %+v", inv.Name, got, want)
 	}
 }

@@ -27,7 +27,7 @@ func newExternalBookd(endpoints []string, pids string, o bookdClientOptions) (*e
 }
 
 func (e *externalBookd) Connect(_ context.Context, clients int) (Target, error) {
-	return newBookdTarget(e.endpoints, clients, e.opts)
+	return connectBookd(e.endpoints, clients, e.opts)
 }
 
 func (e *externalBookd) PIDs() []int { return e.pids }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -23,15 +24,18 @@ func TestLoadAgainstBookd(t *testing.T) {
 		venue    func() *venue
 		clients  int
 		batch    int
+		connect  bool
 	}{
-		{workloadGA, func() *venue { return newGAVenue(300) }, 32, 64},
-		{workloadSeats, func() *venue { return newSeatedVenue(4, 20, 1.5) }, 32, 64},
-		{workloadHoldConfirm, func() *venue { return newGAVenue(120) }, 16, 64},
-		{workloadGA, func() *venue { return newGAVenue(100) }, 16, 0}, // no batching
+		{workloadGA, func() *venue { return newGAVenue(300) }, 32, 64, false},
+		{workloadSeats, func() *venue { return newSeatedVenue(4, 20, 1.5) }, 32, 64, false},
+		{workloadHoldConfirm, func() *venue { return newGAVenue(120) }, 16, 64, false},
+		{workloadHoldConfirm, func() *venue { return newGAVenue(120) }, 16, 0, true},
+		{workloadGA, func() *venue { return newGAVenue(100) }, 16, 0, false}, // no batching
+		{workloadSeats, func() *venue { return newSeatedVenue(4, 20, 1.5) }, 16, 0, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.workload, func(t *testing.T) {
-			target, err := newBookdTarget(eps, tt.clients, bookdClientOptions{Batch: tt.batch, Edges: 2})
+		t.Run(fmt.Sprintf("%s/batch=%d/connect=%v", tt.workload, tt.batch, tt.connect), func(t *testing.T) {
+			target, err := connectBookd(eps, tt.clients, bookdClientOptions{Batch: tt.batch, Edges: 2, Connect: tt.connect})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,6 +60,9 @@ func TestLoadAgainstBookd(t *testing.T) {
 			}
 			if a.Oversold != 0 || a.DoubleSold != 0 || a.CounterDiffers {
 				t.Errorf("audit: %+v", a)
+			}
+			if rec := st.ledger.reconcile(a.Keys); !rec.ok() || rec.Acknowledged != st.bookings.Load() {
+				t.Errorf("stored against acknowledged: %+v, %d bookings counted", rec, st.bookings.Load())
 			}
 			// Every acknowledged booking is stored. GA runs end when the
 			// acknowledged tickets reach the capacity, so nothing in flight

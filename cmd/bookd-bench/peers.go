@@ -4,23 +4,34 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
+	"unicode"
 )
 
-// peersCmd runs every workload at every client count against bookd, etcd
-// and PostgreSQL, one system at a time on the same machine, and prints one
-// side-by-side table with bookd's ratio to each peer.
+// column is one system as the side-by-side table shows it: servers of one
+// kind, started fresh for it, and how the load generator calls them.
+type column struct {
+	system string // the servers to start: bookd, etcd or postgres
+	name   string // short, for progress lines and JSON: "bookd/connect"
+	mode   string // bookd's client mode
+	pgPool int    // PostgreSQL's pool size
+}
+
+// peersCmd runs every workload at every client count against PostgreSQL,
+// bookd in each client mode and etcd, one column at a time on fresh
+// servers on the same machine, audits every run, and prints one table per
+// client count with bookd's ratios to PostgreSQL.
 func peersCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("peers", flag.ContinueOnError)
 	var wf workloadFlags
 	var sf serverFlags
 	wf.register(fs)
 	sf.register(fs)
-	systems := fs.String("systems", "bookd,etcd,postgres", "systems to run, comma-separated")
+	systems := fs.String("systems", "postgres,bookd,etcd", "systems to run, comma-separated")
+	modes := fs.String("modes", strings.Join(bookdModes, ","), "bookd client modes, each a column: connect (connect-go, one Book per call, round-robin), client (client.New), batch (client.WithBatching(-batch)), edge (bookd edge as shipped)")
+	pools := fs.String("pg-pools", "", "PostgreSQL pgx pool sizes, comma-separated, each a column (0: one connection per client; default: -pg-pool)")
 	loads := fs.String("workloads", strings.Join(workloads, ","), "workloads to run, comma-separated")
 	clientList := fs.String("clients", "64,512", "client counts, comma-separated")
 	jsonPath := fs.String("json", "", "also write every result as JSON to this file")
@@ -31,13 +42,20 @@ func peersCmd(ctx context.Context, args []string) error {
 	if err := wf.check(); err != nil {
 		return err
 	}
-	var counts []int
-	for _, c := range strings.Split(*clientList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil || n < 1 {
-			return fmt.Errorf("-clients: %q is not a positive number", c)
-		}
-		counts = append(counts, n)
+	counts, err := positiveList("-clients", *clientList, 1)
+	if err != nil {
+		return err
+	}
+	if *pools == "" {
+		*pools = strconv.Itoa(sf.pgPool)
+	}
+	poolSizes, err := positiveList("-pg-pools", *pools, 0)
+	if err != nil {
+		return err
+	}
+	cols, err := peerColumns(splitList(*systems), splitList(*modes), poolSizes)
+	if err != nil {
+		return err
 	}
 	dir, cleanup, err := sf.workDir()
 	if err != nil {
@@ -47,114 +65,126 @@ func peersCmd(ctx context.Context, args []string) error {
 	logger := newLogger(*verbose)
 
 	var results []result
-	for _, name := range strings.Split(*systems, ",") {
-		name = strings.TrimSpace(name)
-		fmt.Fprintf(os.Stderr, "starting %s\n", name)
-		srv, err := sf.start(ctx, name, dir, logger)
+	for i, col := range cols {
+		fmt.Fprintf(os.Stderr, "starting %s\n", col.name)
+		sf.pgPool = col.pgPool
+		srv, err := sf.start(ctx, col.system, fmt.Sprintf("%s/%d", dir, i), logger)
 		if err != nil {
-			return fmt.Errorf("start %s: %w", name, err)
+			return fmt.Errorf("start %s: %w", col.name, err)
 		}
-		for _, w := range strings.Split(*loads, ",") {
-			for _, c := range counts {
-				cfg := runConfig{Workload: strings.TrimSpace(w), Clients: c, Duration: wf.duration,
-					Timeout: wf.timeout, Seed: wf.seed, Progress: os.Stderr}
-				if err = checkRun(cfg); err != nil {
-					break
-				}
-				var r result
-				if r, err = runOne(ctx, name, srv, cfg, wf.venue(cfg.Workload)); err != nil {
-					break
-				}
-				printResult(os.Stderr, r)
-				results = append(results, r)
-			}
-			if err != nil {
-				break
-			}
-		}
+		rs, err := runColumn(ctx, col, srv, splitList(*loads), counts, wf, sf.client.Batch)
+		results = append(results, rs...)
 		if stopErr := srv.Stop(); err == nil && stopErr != nil {
-			err = fmt.Errorf("stop %s: %w", name, stopErr)
+			err = fmt.Errorf("stop %s: %w", col.name, stopErr)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	fmt.Println()
-	printSideBySide(os.Stdout, results)
+	printTables(os.Stdout, results)
 	if *jsonPath != "" {
 		if err := writeJSON(*jsonPath, results); err != nil {
 			return err
 		}
 	}
+	var failed []string
 	for _, r := range results {
 		if r.auditFailed() {
-			return fmt.Errorf("AUDIT FAILED: %s %s, %d clients: %s", r.Target, r.Workload, r.Clients, r.auditText())
+			failed = append(failed, fmt.Sprintf("%s %s, %d clients: %s", r.Target, r.Workload, r.Clients, r.auditText()))
 		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("AUDIT FAILED:\n  %s", strings.Join(failed, "\n  "))
 	}
 	return nil
 }
 
-// printSideBySide prints one line per workload and client count with each
-// system's rate, p99 and CPU per 1,000, and bookd's ratio to the others.
-func printSideBySide(w io.Writer, results []result) {
-	type key struct {
-		workload string
-		clients  int
-	}
-	var order []key
-	by := map[key]map[string]result{}
-	var systems []string
-	seen := map[string]bool{}
-	for _, r := range results {
-		k := key{r.Workload, r.Clients}
-		if by[k] == nil {
-			by[k] = map[string]result{}
-			order = append(order, k)
-		}
-		by[k][r.Target] = r
-		if !seen[r.Target] {
-			seen[r.Target] = true
-			systems = append(systems, r.Target)
-		}
-	}
-	fmt.Fprintf(w, "%-13s %7s", "workload", "clients")
+// peerColumns lists the table's columns: PostgreSQL at each pool size, bookd
+// in each mode, etcd, in the order systems names them.
+func peerColumns(systems, modes []string, pools []int) ([]column, error) {
+	var cols []column
 	for _, s := range systems {
-		fmt.Fprintf(w, " | %-30s", s+" ok/s  p99ms  cpu-s/1k")
-	}
-	for _, s := range systems {
-		if s != "bookd" && seen["bookd"] {
-			fmt.Fprintf(w, " | %-10s", "×"+s)
+		switch s {
+		case "postgres":
+			for _, p := range pools {
+				cols = append(cols, column{system: s, name: fmt.Sprintf("postgres/pool=%d", p), pgPool: p})
+			}
+		case "bookd":
+			for _, m := range modes {
+				cols = append(cols, column{system: s, name: "bookd/" + m, mode: m})
+			}
+		case "etcd":
+			cols = append(cols, column{system: s, name: s})
+		default:
+			return nil, fmt.Errorf("-systems: unknown system %q, want some of postgres,bookd,etcd", s)
 		}
 	}
-	fmt.Fprintln(w)
-	for _, k := range order {
-		fmt.Fprintf(w, "%-13s %7d", k.workload, k.clients)
-		for _, s := range systems {
-			r, ok := by[k][s]
-			if !ok {
-				fmt.Fprintf(w, " | %-30s", "-")
-				continue
-			}
-			cell := fmt.Sprintf("%8.0f %7.1f %8.3f", r.rate(), r.P99Ms, r.CPUPer1000)
-			if r.auditFailed() {
-				cell += " !AUDIT"
-			}
-			fmt.Fprintf(w, " | %-30s", cell)
+	return cols, nil
+}
+
+// runColumn runs every workload at every client count against the servers
+// of col, started already.
+func runColumn(ctx context.Context, col column, srv Servers, loads []string, counts []int, wf workloadFlags, batch int) ([]result, error) {
+	title := columnTitle(col)
+	if col.system == "bookd" {
+		var err error
+		if srv, title, err = bookdMode(srv.(*bookdServers), col.mode, batch); err != nil {
+			return nil, err
 		}
-		b, hasBookd := by[k]["bookd"]
-		for _, s := range systems {
-			if s == "bookd" || !seen["bookd"] {
-				continue
-			}
-			r, ok := by[k][s]
-			if !ok || !hasBookd || r.rate() == 0 {
-				fmt.Fprintf(w, " | %-10s", "-")
-				continue
-			}
-			fmt.Fprintf(w, " | %-10s", fmt.Sprintf("%.1f×", b.rate()/r.rate()))
-		}
-		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "\nok/s: bookings/s (reads/s for browse); cpu-s/1k: server CPU seconds per 1,000; measured %s\n",
-		time.Now().UTC().Format(time.DateOnly))
+	var results []result
+	for _, w := range loads {
+		if modeSkips(col.mode, w) {
+			continue
+		}
+		for _, c := range counts {
+			cfg := runConfig{Workload: w, Clients: c, Duration: wf.duration, Timeout: wf.timeout, Seed: wf.seed, Progress: os.Stderr}
+			if err := checkRun(cfg); err != nil {
+				return results, err
+			}
+			r, err := runOne(ctx, col.name, srv, cfg, wf.venue(w))
+			if err != nil {
+				return results, err
+			}
+			r.Config = title
+			printResult(os.Stderr, r)
+			results = append(results, r)
+		}
+	}
+	return results, nil
+}
+
+// columnTitle names the configuration of a column other than bookd's.
+func columnTitle(col column) string {
+	switch {
+	case col.system == "postgres" && col.pgPool == 0:
+		return "PostgreSQL, one connection per client"
+	case col.system == "postgres":
+		return fmt.Sprintf("PostgreSQL, pgx pool of %d", col.pgPool)
+	case col.system == "etcd":
+		return "etcd, one compare-and-swap transaction per booking"
+	}
+	return col.name
+}
+
+// positiveList parses a comma-separated list of numbers of at least least.
+func positiveList(flag, s string, least int) ([]int, error) {
+	var out []int
+	for _, part := range splitList(s) {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < least {
+			return nil, fmt.Errorf("%s: %q is not a number of at least %d", flag, part, least)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: none given", flag)
+	}
+	return out, nil
+}
+
+// splitList splits a comma-separated flag, dropping blanks.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }

@@ -35,6 +35,13 @@ const (
 	pgStopGrace = 60 * time.Second
 )
 
+// pgBestPool is the pgx pool size that gave PostgreSQL its best throughput
+// on the 2-core machine of BENCHMARKS.md (ga and seats at 512 clients,
+// pools of 8, 16, 32 and 64 measured side by side with `bookd-bench peers
+// -systems postgres -pg-pools 8,16,32,64`): the default, so that bookd is
+// compared with PostgreSQL at its best.
+const pgBestPool = 16
+
 // pgServers is a PostgreSQL server on loopback started by startPostgres.
 type pgServers struct {
 	proc *peerProc

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"time"
-
-	"connectrpc.com/connect"
 )
 
 // portal plays the web portal in front of the edge: it signs a customer
@@ -24,13 +21,6 @@ func newPortal() *portal {
 	rand.Read(p.key)
 	rand.Read(p.sessionKey)
 	return p
-}
-
-// as is ctx for a call made for customer: it carries their token.
-func (p *portal) as(ctx context.Context, customer string) context.Context {
-	ctx, info := connect.NewClientContext(ctx)
-	info.RequestHeader().Set("Authorization", "Bearer "+p.token(customer, time.Now().Add(time.Hour)))
-	return ctx
 }
 
 // token signs a customer token for customer, valid until exp.

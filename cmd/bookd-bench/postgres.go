@@ -370,7 +370,9 @@ func (t *pgTarget) isSeated(ctx context.Context, event string, id int64) (bool, 
 
 // Browse reads what an event page shows: a GA event's tickets left, or a
 // seated event's whole seat map (every label and whether it is free).
-func (t *pgTarget) Browse(ctx context.Context, event string) error {
+// A single server has no stale reads: linearizable or not, it is the same
+// read.
+func (t *pgTarget) Browse(ctx context.Context, event string, _ bool) error {
 	id, err := pgEventID(event)
 	if err != nil {
 		return err
@@ -402,7 +404,8 @@ func (t *pgTarget) Browse(ctx context.Context, event string) error {
 // Audit reads the event in one REPEATABLE READ snapshot and checks it, by
 // the same rules as the etcd target's Audit:
 //
-//   - Bookings and Tickets count confirmed bookings and their tickets.
+//   - Bookings and Tickets count confirmed bookings and their tickets;
+//     Keys are their ids (the attempts' keys).
 //   - Oversold is booked tickets beyond capacity (the seat count if seated).
 //   - DoubleSold is how many seats more than one booking names.
 //   - CounterDiffers, for GA, when events.sold is not the tickets of the
@@ -422,8 +425,18 @@ func (t *pgTarget) Audit(ctx context.Context, event string, inv Inventory) (Audi
 	}
 	opts := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err = pgx.BeginTxFunc(ctx, t.pool, opts, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(quantity), 0)::bigint
-FROM bookings WHERE event_id = $1 AND status = 'confirmed'`, id).Scan(&a.Bookings, &a.Tickets)
+		rows, err := tx.Query(ctx, `SELECT id, quantity FROM bookings WHERE event_id = $1 AND status = 'confirmed'`, id)
+		if err != nil {
+			return fmt.Errorf("bookings: %w", err)
+		}
+		var key string
+		var qty int64
+		_, err = pgx.ForEachRow(rows, []any{&key, &qty}, func() error {
+			a.Bookings++
+			a.Tickets += qty
+			a.Keys = append(a.Keys, key)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("bookings: %w", err)
 		}

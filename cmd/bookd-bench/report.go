@@ -12,11 +12,12 @@ import (
 // result is what one run measured, as printed and as saved in JSON.
 type result struct {
 	Target   string `json:"target"`
+	Config   string `json:"config,omitempty"` // how the target was called and configured, for tables
 	Workload string `json:"workload"`
 	Clients  int    `json:"clients"`
 	Mode     string `json:"mode"` // closed or open (with the profile)
 
-	Seconds      float64          `json:"seconds"`  // start to the last successful attempt
+	Seconds      float64          `json:"seconds"`  // start to the last successful call, in-flight calls drained included
 	SoldOut      bool             `json:"sold_out"` // the run ended at its sell-through
 	Sold         float64          `json:"sold"`     // share of the inventory sold
 	Attempts     int64            `json:"attempts"`
@@ -24,10 +25,14 @@ type result struct {
 	Tickets      int64            `json:"tickets"`
 	Reads        int64            `json:"reads"`
 	Conflicts    int64            `json:"conflicts"`
-	Errors       map[string]int64 `json:"errors"`
+	Errors       map[string]int64 `json:"errors"`  // by code, unknown outcomes included
+	Unknown      int64            `json:"unknown"` // bookings whose outcome the run never learned
+	Drained      int64            `json:"drained"` // calls in flight when the run ended, let finish and counted
 	BookingsPerS float64          `json:"bookings_per_s"`
 	TicketsPerS  float64          `json:"tickets_per_s"`
 	ReadsPerS    float64          `json:"reads_per_s"`
+	// Latency of the successful calls, each from its first attempt to its
+	// answer, retries included.
 	P50Ms        float64          `json:"p50_ms"`
 	P99Ms        float64          `json:"p99_ms"`
 	P999Ms       float64          `json:"p999_ms"`
@@ -37,8 +42,13 @@ type result struct {
 	// for browse).
 	CPUPer1000 float64 `json:"server_cpu_s_per_1000"`
 
-	Audit    *Audit `json:"audit,omitempty"`
-	AuditErr string `json:"audit_error,omitempty"`
+	// WindowBookingsPerS is the old figure: bookings/s over the first 90%
+	// of the inventory, the sell-out tail left out (0 if never reached).
+	WindowBookingsPerS float64 `json:"first_90pct_bookings_per_s,omitempty"`
+
+	Audit     *Audit          `json:"audit,omitempty"`
+	AuditErr  string          `json:"audit_error,omitempty"`
+	Reconcile *reconciliation `json:"stored_vs_acknowledged,omitempty"`
 }
 
 func newResult(target string, cfg runConfig, st *stats, v *venue, cpu time.Duration) result {
@@ -46,6 +56,7 @@ func newResult(target string, cfg runConfig, st *stats, v *venue, cpu time.Durat
 		Target: target, Workload: cfg.Workload, Clients: cfg.Clients, Mode: "closed",
 		Attempts: st.attempts.Load(), Bookings: st.bookings.Load(), Tickets: st.tickets.Load(),
 		Reads: st.reads.Load(), Conflicts: st.conflicts.Load(), Errors: st.errorCounts(),
+		Unknown: st.unknown.Load(), Drained: st.drained.Load(),
 		SoldOut: v.done(), Sold: v.sold(), ServerCPUSeconds: cpu.Seconds(),
 	}
 	if len(cfg.Profile) > 0 {
@@ -56,6 +67,9 @@ func newResult(target string, cfg runConfig, st *stats, v *venue, cpu time.Durat
 		r.BookingsPerS = float64(r.Bookings) / r.Seconds
 		r.TicketsPerS = float64(r.Tickets) / r.Seconds
 		r.ReadsPerS = float64(r.Reads) / r.Seconds
+	}
+	if at := time.Duration(st.windowAt.Load()).Seconds(); at > 0 {
+		r.WindowBookingsPerS = float64(st.windowBookings.Load()) / at
 	}
 	if done := r.Bookings + r.Reads; done > 0 {
 		r.CPUPer1000 = r.ServerCPUSeconds / float64(done) * 1000
@@ -68,7 +82,7 @@ func newResult(target string, cfg runConfig, st *stats, v *venue, cpu time.Durat
 
 // rate is the run's headline: bookings/s, or reads/s for browse.
 func (r result) rate() float64 {
-	if r.Workload == workloadBrowse {
+	if isRead(r.Workload) {
 		return r.ReadsPerS
 	}
 	return r.BookingsPerS
@@ -97,25 +111,41 @@ func (r result) auditText() string {
 	if a.CounterDiffers {
 		s += ", COUNTER DIFFERS"
 	}
+	if c := r.Reconcile; c != nil {
+		s += fmt.Sprintf("; acknowledged %d, stored %d (of them unknown outcomes %d), unknown %d, missing %d, extra %d, duplicate %d",
+			c.Acknowledged, c.Stored, c.UnknownStored, c.Unknown, c.Missing, c.Extra, c.Duplicate)
+		if !c.ok() {
+			s += " — STORED != ACKNOWLEDGED"
+		}
+	}
 	return s
 }
 
 // printResult writes one run's table.
 func printResult(w io.Writer, r result) {
 	fmt.Fprintf(w, "\n%s %s, %d clients (%s)\n", r.Target, r.Workload, r.Clients, r.Mode)
+	if r.Config != "" {
+		fmt.Fprintf(w, "  %s\n", r.Config)
+	}
 	unit := "bookings/s"
-	if r.Workload == workloadBrowse {
+	if isRead(r.Workload) {
 		unit = "reads/s"
+	}
+	window := "-"
+	if r.WindowBookingsPerS > 0 {
+		window = fmt.Sprintf("%.0f", r.WindowBookingsPerS)
 	}
 	rows := [][2]string{
 		{unit, fmt.Sprintf("%.0f", r.rate())},
 		{"tickets/s", fmt.Sprintf("%.0f", r.TicketsPerS)},
-		{"measured over", fmt.Sprintf("%.2fs (sold %.0f%% of the inventory)", r.Seconds, 100*r.Sold)},
-		{"attempts", fmt.Sprint(r.Attempts)},
+		{"measured over", fmt.Sprintf("%.2fs to the last success (sold %.0f%% of the inventory)", r.Seconds, 100*r.Sold)},
+		{"old window (first 90%)", window + " bookings/s, the sell-out tail left out"},
+		{"calls", fmt.Sprintf("%d (%d in flight at the end, let finish)", r.Attempts, r.Drained)},
 		{"bookings / tickets", fmt.Sprintf("%d / %d", r.Bookings, r.Tickets)},
 		{"conflicts", fmt.Sprint(r.Conflicts)},
 		{"errors", r.errorsText()},
-		{"latency p50/p99/p999", fmt.Sprintf("%.2f / %.2f / %.2f ms", r.P50Ms, r.P99Ms, r.P999Ms)},
+		{"unknown outcomes", fmt.Sprint(r.Unknown)},
+		{"success p50/p99/p999", fmt.Sprintf("%.2f / %.2f / %.2f ms from the first attempt", r.P50Ms, r.P99Ms, r.P999Ms)},
 		{"server CPU", fmt.Sprintf("%.1fs, %.3fs per 1,000", r.ServerCPUSeconds, r.CPUPer1000)},
 		{"audit", r.auditText()},
 	}
@@ -133,7 +163,9 @@ func formatProfile(p []step) string {
 }
 
 // auditFailed reports a run whose audit found inventory sold beyond what
-// exists, or could not run.
+// exists or stored bookings that are not the acknowledged ones, or could
+// not run.
 func (r result) auditFailed() bool {
-	return r.AuditErr != "" || (r.Audit != nil && (r.Audit.Oversold > 0 || r.Audit.DoubleSold > 0 || r.Audit.CounterDiffers))
+	return r.AuditErr != "" || (r.Audit != nil && (r.Audit.Oversold > 0 || r.Audit.DoubleSold > 0 || r.Audit.CounterDiffers)) ||
+		(r.Reconcile != nil && !r.Reconcile.ok())
 }

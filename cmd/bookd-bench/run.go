@@ -32,9 +32,14 @@ type step struct {
 }
 
 // load runs cfg against t on the event prepared in v, and returns its stats.
+// The run ends when cfg.Duration has passed or the event looks sold out;
+// then no call starts, but the calls in flight are not cut off: each
+// finishes within cfg.Timeout of its start and is counted, as its
+// outcome decides what the audit must find stored. Only ctx ending (the
+// command stopped) cuts calls off, and those count as unknown outcomes.
 func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) *stats {
 	st := newStats()
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	stopProgress := startProgress(st, v, cfg)
 	defer stopProgress()
@@ -46,36 +51,43 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 	for i := range cfg.Clients {
 		customers <- newCustomer(v, run, i, cfg.Seed)
 	}
+	reads := isRead(cfg.Workload)
 	attempt := func(c *customer, began time.Time) bool {
 		a, ok := c.next()
-		if !ok && cfg.Workload != workloadBrowse {
+		if !ok && !reads {
 			cancel() // sold out
 			return false
 		}
 		actx, acancel := context.WithTimeout(ctx, cfg.Timeout)
 		err := do(actx, t, event, cfg.Workload, a)
 		acancel()
-		if ctx.Err() != nil && err != nil {
-			return false // the run ended under the call: not a result
+		if runCtx.Err() != nil {
+			st.drained.Add(1)
 		}
-		st.done(began, err)
+		key := a.Key
+		if reads {
+			key = ""
+		}
+		st.done(began, key, err, ctx.Err() != nil)
 		if errors.Is(err, ErrConflict) {
 			c.conflicted()
 		}
-		if err == nil {
-			if cfg.OnSuccess != nil {
-				cfg.OnSuccess(time.Now())
-			}
-			if cfg.Workload == workloadBrowse {
-				st.reads.Add(1)
-			} else {
-				c.sold(a)
-				st.bookings.Add(1)
-				st.tickets.Add(a.Quantity + int64(len(a.Seats)))
-				if v.done() {
-					cancel()
-				}
-			}
+		if err != nil {
+			return true
+		}
+		if cfg.OnSuccess != nil {
+			cfg.OnSuccess(time.Now())
+		}
+		if reads {
+			st.reads.Add(1)
+			return true
+		}
+		c.sold(a)
+		st.bookings.Add(1)
+		st.tickets.Add(a.Quantity + int64(len(a.Seats)))
+		st.noteWindow(v)
+		if v.done() {
+			cancel()
 		}
 		return true
 	}
@@ -84,12 +96,12 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 		for range cfg.Clients {
 			c := <-customers
 			wg.Go(func() {
-				for ctx.Err() == nil && attempt(c, time.Now()) {
+				for runCtx.Err() == nil && attempt(c, time.Now()) {
 				}
 			})
 		}
 	} else {
-		openLoop(ctx, cfg.Profile, customers, &wg, attempt)
+		openLoop(runCtx, cfg.Profile, customers, &wg, attempt)
 	}
 	wg.Wait()
 	return st
@@ -141,7 +153,9 @@ func do(ctx context.Context, t Target, event, workload string, a Attempt) error 
 		}
 		return t.Confirm(ctx, event, hold, a)
 	case workloadBrowse:
-		return t.Browse(ctx, event)
+		return t.Browse(ctx, event, false)
+	case workloadBrowseLinear:
+		return t.Browse(ctx, event, true)
 	}
 	return fmt.Errorf("unknown workload %q", workload)
 }

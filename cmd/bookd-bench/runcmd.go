@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bookd/bookd/rpc/edge"
 )
 
 // workloadFlags shape the inventory and the customers of a run.
@@ -33,7 +35,7 @@ func (w *workloadFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&w.perRow, "seats-per-row", 250, "seats per row of the seated event")
 	fs.Float64Var(&w.zipf, "zipf", 1.1, "skew of customers toward the front rows (> 1)")
 	fs.DurationVar(&w.duration, "duration", 30*time.Second, "longest a run lasts; it ends sooner at its -sell-through")
-	fs.Float64Var(&w.stopAt, "sell-through", 0.9, "share of the inventory whose sale ends a run (1: sell out)")
+	fs.Float64Var(&w.stopAt, "sell-through", 1, "share of the inventory whose sale ends a run (1: sell out, the tail included)")
 	fs.DurationVar(&w.timeout, "timeout", 10*time.Second, "per attempt")
 	fs.Uint64Var(&w.seed, "seed", 0, "random seed of the customers (0: random)")
 }
@@ -81,11 +83,11 @@ func (s *serverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.nodes, "nodes", 3, "replicas of bookd and etcd")
 	fs.StringVar(&s.bookdBin, "bookd", "", "bookd binary to start (default: build ./cmd/bookd)")
 	fs.StringVar(&s.bookdArgs, "bookd-args", "", "more `bookd server` flags, space-separated")
-	fs.IntVar(&s.pgPool, "pg-pool", 0, "PostgreSQL connections shared by the clients; 0: one per client")
+	fs.IntVar(&s.pgPool, "pg-pool", pgBestPool, "PostgreSQL connections (pgx pool) shared by the clients; 0: one per client")
 	fs.BoolVar(&s.client.HTTP1, "http1", false, "bookd clients use HTTP/1.1 connections instead of HTTP/2")
 	fs.IntVar(&s.client.Edges, "edges", 1, "bookd clients (edge servers) the customers are spread over")
 	fs.IntVar(&s.client.Batch, "batch", 256, "bookd clients batch up to this many concurrent writes per call (client.WithBatching); 0: one call per write")
-	fs.DurationVar(&s.client.BrowseStale, "browse-stale", time.Second, "staleness bookd browse reads may have (served by any node); 0: linearizable")
+	fs.DurationVar(&s.client.BrowseStale, "browse-stale", edge.DefaultNodeStaleness, "staleness bookd's browse reads may have, served by any node, as the edge's (0: no bound); browse-lin reads linearizably")
 }
 
 // workDir returns the directory to use and a function that cleans it up.
@@ -194,7 +196,8 @@ func runCmd(ctx context.Context, args []string) error {
 	}
 	name := *target
 	if eo.Enabled {
-		wrapped, err := withEdge(srv, eo, sf.client.Batch)
+		eo.Batch = sf.client.Batch
+		wrapped, err := withEdge(srv, eo)
 		if err != nil {
 			return err
 		}
@@ -256,7 +259,7 @@ func runOne(ctx context.Context, name string, srv Servers, cfg runConfig, v *ven
 		return result{}, err
 	}
 	r := newResult(name, cfg, st, v, cpu)
-	if cfg.Workload != workloadBrowse {
+	if !isRead(cfg.Workload) {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		a, err := t.Audit(actx, event, v.inv)
 		cancel()
@@ -264,6 +267,8 @@ func runOne(ctx context.Context, name string, srv Servers, cfg runConfig, v *ven
 			r.AuditErr = err.Error()
 		} else {
 			r.Audit = &a
+			rec := st.ledger.reconcile(a.Keys)
+			r.Reconcile = &rec
 		}
 	}
 	return r, nil
@@ -276,7 +281,7 @@ func warmUp(ctx context.Context, t Target, event string, clients int) {
 		wg.Go(func() {
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			t.Browse(wctx, event)
+			t.Browse(wctx, event, false)
 		})
 	}
 	wg.Wait()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // Target is one system under test: bookd, etcd or PostgreSQL. Every method
@@ -27,8 +28,9 @@ type Target interface {
 	// Confirm turns a hold into a booking.
 	Confirm(ctx context.Context, event, hold string, a Attempt) error
 	// Browse reads the event's availability (free tickets or free seats),
-	// as a customer's page would.
-	Browse(ctx context.Context, event string) error
+	// as a customer's page would: linearizably, or allowing the staleness
+	// the system offers for reads served by any replica.
+	Browse(ctx context.Context, event string, linearizable bool) error
 	// Audit reads back everything stored for the event and checks it.
 	Audit(ctx context.Context, event string, inv Inventory) (Audit, error)
 	// Close releases the connections.
@@ -56,6 +58,13 @@ type Attempt struct {
 	Seats    []string // seats wanted together, all or nothing
 }
 
+// paymentRef is the payment reference a bookd booking of the attempt with
+// key carries, so that the audit can tell which attempt stored it;
+// attemptOfPaymentRef reads the key back.
+func paymentRef(key string) string { return "pay-" + key }
+
+func attemptOfPaymentRef(ref string) string { return strings.TrimPrefix(ref, "pay-") }
+
 // Audit is what a Target found stored after a run.
 type Audit struct {
 	Bookings       int64 // confirmed bookings stored
@@ -63,4 +72,8 @@ type Audit struct {
 	Oversold       int64 // tickets sold beyond capacity (must be 0)
 	DoubleSold     int64 // seats in more than one booking (must be 0)
 	CounterDiffers bool  // the system's own sold counter disagrees with its bookings
+	// Keys are the Attempt.Key of every confirmed booking stored, once per
+	// booking, for the run to compare with the bookings it saw
+	// acknowledged (see ledger.reconcile).
+	Keys []string `json:"-"`
 }

@@ -11,10 +11,17 @@ const (
 	workloadGA          = "ga"           // one hot general-admission event
 	workloadSeats       = "seats"        // assigned seats, front rows hot
 	workloadHoldConfirm = "hold-confirm" // hold GA tickets, then confirm
-	workloadBrowse      = "browse"       // availability reads
+	workloadBrowse      = "browse"       // availability reads, stale allowed (as an edge reads)
+	// workloadBrowseLinear is availability reads, linearizable.
+	workloadBrowseLinear = "browse-lin"
 )
 
-var workloads = []string{workloadGA, workloadSeats, workloadHoldConfirm, workloadBrowse}
+var workloads = []string{workloadGA, workloadSeats, workloadHoldConfirm, workloadBrowse, workloadBrowseLinear}
+
+// isRead reports whether workload reads rather than books.
+func isRead(workload string) bool {
+	return workload == workloadBrowse || workload == workloadBrowseLinear
+}
 
 // venue is the inventory of a run and what the load generator knows has
 // been sold of it: acknowledged sales are marked here so that customers
