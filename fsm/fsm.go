@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	"github.com/cockroachdb/pebble/v2"
@@ -64,14 +65,17 @@ func Open(dir string, logger *slog.Logger) (*FSM, error) {
 	if err := recoverSwap(f.storeDir()); err != nil {
 		return nil, err
 	}
+	began := time.Now()
 	db, err := openPebble(f.storeDir(), logger)
 	if err != nil {
 		return nil, err
 	}
+	opened := time.Now()
 	if err := f.load(db); err != nil {
 		db.Close()
 		return nil, err
 	}
+	logger.Info("state store open", "pebble", opened.Sub(began).Round(time.Millisecond), "load", time.Since(opened).Round(time.Millisecond))
 	return f, nil
 }
 

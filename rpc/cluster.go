@@ -2,9 +2,12 @@ package rpc
 
 import (
 	"context"
+	"time"
+
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/raftnode"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // ClusterHandler implements bookdv1connect.ClusterServiceHandler.
@@ -29,12 +32,24 @@ func (h *ClusterHandler) GetStatus(ctx context.Context, req *bookdv1.GetStatusRe
 		Members:          members(st.Members),
 		LastContactMs:    st.LastContact.Milliseconds(),
 	}
+	start := h.s.node.Startup()
+	resp.StartedAt = timestampOrNil(start.Started)
+	resp.StateCompleteAt = timestampOrNil(start.StateComplete)
+	resp.FirstServedAt = timestampOrNil(start.FirstServed)
 	if req.GetIncludeDigest() {
 		if resp.DigestIndex, resp.StateDigest, err = h.s.node.FSM().Digest(); err != nil {
 			return nil, toConnect(err)
 		}
 	}
 	return resp, nil
+}
+
+// timestampOrNil is t as a protobuf timestamp, nil for the zero time.
+func timestampOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
 }
 
 func members(ms []raftnode.MemberStatus) []*bookdv1.Member {

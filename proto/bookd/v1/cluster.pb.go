@@ -9,6 +9,7 @@ package bookdv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -258,7 +259,15 @@ type GetStatusResponse struct {
 	StateDigest []byte `protobuf:"bytes,11,opt,name=state_digest,json=stateDigest,proto3" json:"state_digest,omitempty"`
 	DigestIndex uint64 `protobuf:"varint,12,opt,name=digest_index,json=digestIndex,proto3" json:"digest_index,omitempty"`
 	// This node's clock measured against the other members' clocks.
-	Clock         *ClockStatus `protobuf:"bytes,13,opt,name=clock,proto3" json:"clock,omitempty"`
+	Clock *ClockStatus `protobuf:"bytes,13,opt,name=clock,proto3" json:"clock,omitempty"`
+	// When this node's process began to open its stores and start Raft.
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	// When its state was complete: it held every entry the leader had
+	// committed when the node first heard from it (on a node that leads, when
+	// a barrier of its own was applied). Unset until then.
+	StateCompleteAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=state_complete_at,json=stateCompleteAt,proto3" json:"state_complete_at,omitempty"`
+	// When it first answered a call (recorded by the RPC layer). Unset until then.
+	FirstServedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=first_served_at,json=firstServedAt,proto3" json:"first_served_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -380,6 +389,27 @@ func (x *GetStatusResponse) GetDigestIndex() uint64 {
 func (x *GetStatusResponse) GetClock() *ClockStatus {
 	if x != nil {
 		return x.Clock
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetStateCompleteAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StateCompleteAt
+	}
+	return nil
+}
+
+func (x *GetStatusResponse) GetFirstServedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstServedAt
 	}
 	return nil
 }
@@ -818,7 +848,7 @@ var File_bookd_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x16bookd/v1/cluster.proto\x12\bbookd.v1\"\x0f\n" +
+	"\x16bookd/v1/cluster.proto\x12\bbookd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x0f\n" +
 	"\rBackupRequest\"F\n" +
 	"\vBackupChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12#\n" +
@@ -831,7 +861,7 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	"\x05voter\x18\x04 \x01(\bR\x05voter\x12\x16\n" +
 	"\x06leader\x18\x05 \x01(\bR\x06leader\"9\n" +
 	"\x10GetStatusRequest\x12%\n" +
-	"\x0einclude_digest\x18\x01 \x01(\bR\rincludeDigest\"\xd6\x03\n" +
+	"\x0einclude_digest\x18\x01 \x01(\bR\rincludeDigest\"\x9d\x05\n" +
 	"\x11GetStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1b\n" +
@@ -846,7 +876,11 @@ const file_bookd_v1_cluster_proto_rawDesc = "" +
 	" \x01(\x03R\rlastContactMs\x12!\n" +
 	"\fstate_digest\x18\v \x01(\fR\vstateDigest\x12!\n" +
 	"\fdigest_index\x18\f \x01(\x04R\vdigestIndex\x12+\n" +
-	"\x05clock\x18\r \x01(\v2\x15.bookd.v1.ClockStatusR\x05clock\"\x97\x02\n" +
+	"\x05clock\x18\r \x01(\v2\x15.bookd.v1.ClockStatusR\x05clock\x129\n" +
+	"\n" +
+	"started_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12F\n" +
+	"\x11state_complete_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0fstateCompleteAt\x12B\n" +
+	"\x0ffirst_served_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\rfirstServedAt\"\x97\x02\n" +
 	"\vClockStatus\x12\x1b\n" +
 	"\toffset_ms\x18\x01 \x01(\x03R\boffsetMs\x12%\n" +
 	"\x0euncertainty_ms\x18\x02 \x01(\x03R\runcertaintyMs\x12\"\n" +
@@ -908,27 +942,31 @@ var file_bookd_v1_cluster_proto_goTypes = []any{
 	(*RemoveNodeResponse)(nil),         // 9: bookd.v1.RemoveNodeResponse
 	(*TransferLeadershipRequest)(nil),  // 10: bookd.v1.TransferLeadershipRequest
 	(*TransferLeadershipResponse)(nil), // 11: bookd.v1.TransferLeadershipResponse
+	(*timestamppb.Timestamp)(nil),      // 12: google.protobuf.Timestamp
 }
 var file_bookd_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: bookd.v1.GetStatusResponse.members:type_name -> bookd.v1.Member
 	5,  // 1: bookd.v1.GetStatusResponse.clock:type_name -> bookd.v1.ClockStatus
-	2,  // 2: bookd.v1.AddNodeResponse.members:type_name -> bookd.v1.Member
-	2,  // 3: bookd.v1.RemoveNodeResponse.members:type_name -> bookd.v1.Member
-	3,  // 4: bookd.v1.ClusterService.GetStatus:input_type -> bookd.v1.GetStatusRequest
-	6,  // 5: bookd.v1.ClusterService.AddNode:input_type -> bookd.v1.AddNodeRequest
-	8,  // 6: bookd.v1.ClusterService.RemoveNode:input_type -> bookd.v1.RemoveNodeRequest
-	10, // 7: bookd.v1.ClusterService.TransferLeadership:input_type -> bookd.v1.TransferLeadershipRequest
-	0,  // 8: bookd.v1.ClusterService.Backup:input_type -> bookd.v1.BackupRequest
-	4,  // 9: bookd.v1.ClusterService.GetStatus:output_type -> bookd.v1.GetStatusResponse
-	7,  // 10: bookd.v1.ClusterService.AddNode:output_type -> bookd.v1.AddNodeResponse
-	9,  // 11: bookd.v1.ClusterService.RemoveNode:output_type -> bookd.v1.RemoveNodeResponse
-	11, // 12: bookd.v1.ClusterService.TransferLeadership:output_type -> bookd.v1.TransferLeadershipResponse
-	1,  // 13: bookd.v1.ClusterService.Backup:output_type -> bookd.v1.BackupChunk
-	9,  // [9:14] is the sub-list for method output_type
-	4,  // [4:9] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	12, // 2: bookd.v1.GetStatusResponse.started_at:type_name -> google.protobuf.Timestamp
+	12, // 3: bookd.v1.GetStatusResponse.state_complete_at:type_name -> google.protobuf.Timestamp
+	12, // 4: bookd.v1.GetStatusResponse.first_served_at:type_name -> google.protobuf.Timestamp
+	2,  // 5: bookd.v1.AddNodeResponse.members:type_name -> bookd.v1.Member
+	2,  // 6: bookd.v1.RemoveNodeResponse.members:type_name -> bookd.v1.Member
+	3,  // 7: bookd.v1.ClusterService.GetStatus:input_type -> bookd.v1.GetStatusRequest
+	6,  // 8: bookd.v1.ClusterService.AddNode:input_type -> bookd.v1.AddNodeRequest
+	8,  // 9: bookd.v1.ClusterService.RemoveNode:input_type -> bookd.v1.RemoveNodeRequest
+	10, // 10: bookd.v1.ClusterService.TransferLeadership:input_type -> bookd.v1.TransferLeadershipRequest
+	0,  // 11: bookd.v1.ClusterService.Backup:input_type -> bookd.v1.BackupRequest
+	4,  // 12: bookd.v1.ClusterService.GetStatus:output_type -> bookd.v1.GetStatusResponse
+	7,  // 13: bookd.v1.ClusterService.AddNode:output_type -> bookd.v1.AddNodeResponse
+	9,  // 14: bookd.v1.ClusterService.RemoveNode:output_type -> bookd.v1.RemoveNodeResponse
+	11, // 15: bookd.v1.ClusterService.TransferLeadership:output_type -> bookd.v1.TransferLeadershipResponse
+	1,  // 16: bookd.v1.ClusterService.Backup:output_type -> bookd.v1.BackupChunk
+	12, // [12:17] is the sub-list for method output_type
+	7,  // [7:12] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_cluster_proto_init() }
