@@ -45,9 +45,12 @@ CLIENTS ?= 512
 bench:
 	go run ./cmd/bookd-bench run -workload $(WORKLOAD) -clients $(CLIENTS)
 
-# bookd, a 3-node etcd and PostgreSQL side by side on this machine, every
-# workload at 64 and 512 clients. Installs etcd and PostgreSQL (Debian
-# packages) when they are missing; starts and stops its own servers.
+# PostgreSQL (pgx pool at its best size here), bookd in each client mode
+# (connect-go one call per booking, client default, client batching, the
+# edge as shipped) and a 3-node etcd side by side on this machine, every
+# workload at 512 clients, each run to sold out or 20 s, audited. Installs
+# etcd and PostgreSQL (Debian packages) when they are missing; starts and
+# stops its own servers. BENCHMARKS.md says how to read the table.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PEER_PACKAGES := etcd-server etcd-client postgresql
 bench-peers:
@@ -55,7 +58,7 @@ bench-peers:
 		echo "installing $(PEER_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PEER_PACKAGES); \
 	fi
-	go run ./cmd/bookd-bench peers -duration 20s
+	go run ./cmd/bookd-bench peers -duration 20s -clients 512
 
 # Throughput, p99 and cold start as stored bookings go 10^4 -> 10^6.
 bench-scale:

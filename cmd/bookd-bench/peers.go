@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/bookd/bookd/cmd/bookd-chaos/procs"
 )
 
 // column is one system as the side-by-side table shows it: servers of one
@@ -63,6 +66,12 @@ func peersCmd(ctx context.Context, args []string) error {
 	}
 	defer cleanup()
 	logger := newLogger(*verbose)
+	if sf.bookdBin == "" && slices.ContainsFunc(cols, func(c column) bool { return c.system == "bookd" }) {
+		// One build for every bookd column: each starts a fresh cluster.
+		if sf.bookdBin, err = procs.BuildBinary(dir); err != nil {
+			return err
+		}
+	}
 
 	var results []result
 	for i, col := range cols {

@@ -139,7 +139,6 @@ func printResult(w io.Writer, r result) {
 		{unit, fmt.Sprintf("%.0f", r.rate())},
 		{"tickets/s", fmt.Sprintf("%.0f", r.TicketsPerS)},
 		{"measured over", fmt.Sprintf("%.2fs to the last success (sold %.0f%% of the inventory)", r.Seconds, 100*r.Sold)},
-		{"old window (first 90%)", window + " bookings/s, the sell-out tail left out"},
 		{"calls", fmt.Sprintf("%d (%d in flight at the end, let finish)", r.Attempts, r.Drained)},
 		{"bookings / tickets", fmt.Sprintf("%d / %d", r.Bookings, r.Tickets)},
 		{"conflicts", fmt.Sprint(r.Conflicts)},
@@ -148,6 +147,9 @@ func printResult(w io.Writer, r result) {
 		{"success p50/p99/p999", fmt.Sprintf("%.2f / %.2f / %.2f ms from the first attempt", r.P50Ms, r.P99Ms, r.P999Ms)},
 		{"server CPU", fmt.Sprintf("%.1fs, %.3fs per 1,000", r.ServerCPUSeconds, r.CPUPer1000)},
 		{"audit", r.auditText()},
+	}
+	if !isRead(r.Workload) {
+		rows = slices.Insert(rows, 3, [2]string{"old window (first 90%)", window + " bookings/s, the sell-out tail left out"})
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-22s %s\n", row[0], row[1])
