@@ -52,6 +52,8 @@ type FSM struct {
 	seats seatIndex
 	// idem filters the idempotency keys in the store (keyfilter.go).
 	idem idemFilter
+	// wal bounds what the store holds unflushed (store.go); FSM goroutine only.
+	wal walBound
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -88,6 +90,7 @@ func (f *FSM) load(db *pebble.DB) error {
 		return err
 	}
 	f.db = db
+	f.wal = walBound{}
 	f.events.reset()
 	f.layouts = nil
 	f.seats.reset()
@@ -195,6 +198,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if err := commitSorted(f.db, t.b); err != nil {
 		panic(fmt.Sprintf("fsm: commit batch up to index %d: %v", last, err))
 	}
+	f.wal.committed(f.db, t.b.Len(), f.logger)
 	f.sweepHint.Store(f.nextExpiry)
 	f.setApplied(last)
 	return results
