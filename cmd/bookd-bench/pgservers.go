@@ -38,9 +38,10 @@ const (
 // pgBestPool is the pgx pool size that gave PostgreSQL its best throughput
 // on the 2-core machine of BENCHMARKS.md (ga and seats at 512 clients,
 // pools of 8, 16, 32 and 64 measured side by side with `bookd-bench peers
-// -systems postgres -pg-pools 8,16,32,64`): the default, so that bookd is
-// compared with PostgreSQL at its best.
-const pgBestPool = 16
+// -systems postgres -pg-pools 8,16,32,64`; ga, one hot row, does best with
+// the fewest connections, seats about the same from 8 to 64): the
+// default, so that bookd is compared with PostgreSQL at its best.
+const pgBestPool = 8
 
 // pgServers is a PostgreSQL server on loopback started by startPostgres.
 type pgServers struct {
