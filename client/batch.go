@@ -4,64 +4,55 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/rpc/coalesce"
 )
 
-// batcher sends the writes queued for one node in BatchWrite calls. While
-// maxInFlight calls are out, writes that arrive wait and leave together when
-// one returns (or at once, when they fill a batch of maxWrites). A lone write therefore goes at once, and
-// under load batches grow with the load: no timer, no added latency.
-type batcher struct {
-	send        func(context.Context, *bookdv1.BatchWriteRequest) (*bookdv1.BatchWriteResponse, error)
-	maxWrites   int
-	maxInFlight int
-	timeout     time.Duration // of one BatchWrite call
+// batcher sends the writes queued for one node in BatchWrite calls (see
+// package coalesce): a lone write goes at once, and under load batches grow
+// with the load, with no timer and no added latency.
+type batcher = coalesce.Batcher[*bookdv1.Write, *bookdv1.WriteResult]
 
-	mu       sync.Mutex
-	queue    []*queuedWrite
-	inFlight int
-}
-
-type queuedWrite struct {
-	ctx  context.Context
-	w    *bookdv1.Write
-	done chan writeOutcome // buffered: the sender never blocks
-}
-
-type writeOutcome struct {
-	res *bookdv1.WriteResult
-	err error
+// newBatcher sends a node's writes through send, up to maxWrites a call and
+// maxInFlight calls at once; a call whose writes have no deadline lasts at
+// most timeout.
+func newBatcher(send func(context.Context, *bookdv1.BatchWriteRequest) (*bookdv1.BatchWriteResponse, error),
+	maxWrites, maxInFlight int, timeout time.Duration) *batcher {
+	cfg := coalesce.Config{MaxItems: maxWrites, MaxInFlight: maxInFlight, Timeout: timeout}
+	return coalesce.New(cfg, func(ctx context.Context, ws []*bookdv1.Write) ([]*bookdv1.WriteResult, error) {
+		resp, err := send(ctx, &bookdv1.BatchWriteRequest{Writes: ws})
+		if err != nil {
+			return nil, err
+		}
+		return resp.GetResults(), nil
+	})
 }
 
 // maxBatchWrites is the server's limit on writes per BatchWrite call.
 const maxBatchWrites = 1000
 
-// write queues w and waits for its result. A per-write error comes back as
-// the *connect.Error the single call would have returned.
-func (b *batcher) write(ctx context.Context, w *bookdv1.Write) (*bookdv1.WriteResult, error) {
-	q := &queuedWrite{ctx: ctx, w: w, done: make(chan writeOutcome, 1)}
-	b.mu.Lock()
-	b.queue = append(b.queue, q)
-	b.flushLocked()
-	b.mu.Unlock()
-	select {
-	case o := <-q.done:
-		if o.err != nil {
-			return nil, o.err
-		}
-		if e := o.res.GetError(); e != nil {
-			return nil, writeError(e)
-		}
-		return o.res, nil
-	case <-ctx.Done():
+// batchWrite queues w and waits for its result. A per-write error comes back
+// as the *connect.Error the single call would have returned.
+func batchWrite(ctx context.Context, b *batcher, w *bookdv1.Write) (*bookdv1.WriteResult, error) {
+	res, err := b.Do(ctx, w)
+	var count *coalesce.CountError
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		// As connect reports an attempt cut off by its context, so the
 		// retry loop treats both paths alike.
-		return nil, connect.NewError(contextCode(ctx.Err()), ctx.Err())
+		return nil, connect.NewError(contextCode(err), err)
+	case errors.As(err, &count):
+		return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("client: BatchWrite: %w", err))
+	case err != nil:
+		return nil, err
 	}
+	if e := res.GetError(); e != nil {
+		return nil, writeError(e)
+	}
+	return res, nil
 }
 
 func contextCode(err error) connect.Code {
@@ -69,52 +60,6 @@ func contextCode(err error) connect.Code {
 		return connect.CodeDeadlineExceeded
 	}
 	return connect.CodeCanceled
-}
-
-// flushLocked starts calls while there is room for them, or a full batch.
-func (b *batcher) flushLocked() {
-	for len(b.queue) > 0 && (b.inFlight < b.maxInFlight || len(b.queue) >= b.maxWrites) {
-		n := min(len(b.queue), b.maxWrites)
-		batch := b.queue[:n:n]
-		b.queue = append([]*queuedWrite(nil), b.queue[n:]...)
-		b.inFlight++
-		go b.sendBatch(batch)
-	}
-}
-
-func (b *batcher) sendBatch(batch []*queuedWrite) {
-	defer func() {
-		b.mu.Lock()
-		b.inFlight--
-		b.flushLocked()
-		b.mu.Unlock()
-	}()
-	req := &bookdv1.BatchWriteRequest{Writes: make([]*bookdv1.Write, 0, len(batch))}
-	live := batch[:0:0]
-	for _, q := range batch {
-		if q.ctx.Err() != nil {
-			continue // its caller has gone: send nothing for it
-		}
-		req.Writes = append(req.Writes, q.w)
-		live = append(live, q)
-	}
-	if len(live) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
-	defer cancel()
-	resp, err := b.send(ctx, req)
-	if err == nil && len(resp.GetResults()) != len(live) {
-		err = connect.NewError(connect.CodeInternal,
-			fmt.Errorf("client: BatchWrite answered %d results for %d writes", len(resp.GetResults()), len(live)))
-	}
-	for i, q := range live {
-		if err != nil {
-			q.done <- writeOutcome{err: err}
-		} else {
-			q.done <- writeOutcome{res: resp.GetResults()[i]}
-		}
-	}
 }
 
 // writeError rebuilds a write's error as the node would have sent it for a
@@ -137,7 +82,7 @@ func batched[Res any](ctx context.Context, cn *conn, w *bookdv1.Write, pick func
 	// A first attempt may be refused without the log; a retry must not be,
 	// as the earlier attempt may still be applied.
 	w.FirstAttempt = firstAttempt(ctx)
-	res, err := cn.batch.write(ctx, w)
+	res, err := batchWrite(ctx, cn.batch, w)
 	if err != nil {
 		return nil, err
 	}

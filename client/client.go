@@ -92,8 +92,7 @@ func (c *Client) conn(base string) *conn {
 			ClusterServiceClient: bookdv1connect.NewClusterServiceClient(c.http, base, noCompression),
 		}
 		if c.cfg.batchWrites > 0 {
-			cn.batch = &batcher{send: cn.BatchWrite, maxWrites: c.cfg.batchWrites,
-				maxInFlight: batchesInFlight, timeout: c.batchTimeout()}
+			cn.batch = newBatcher(cn.BatchWrite, c.cfg.batchWrites, batchesInFlight, c.batchTimeout())
 		}
 		c.conns[base] = cn
 	}

@@ -31,49 +31,23 @@ func (h *BookingHandler) CreateEvent(ctx context.Context, req *bookdv1.CreateEve
 }
 
 func (h *BookingHandler) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.HoldResponse, error) {
-	if err := check(fsm.ValidateHold(req)); err != nil {
-		return nil, err
-	}
-	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Hold{Hold: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.HoldResponse, error) { return p.booking.Hold(ctx, req) })
+	return single(ctx, h.s, &bookdv1.Write{Op: &bookdv1.Write_Hold{Hold: req}}, (*bookdv1.WriteResult).GetHold)
 }
 
 func (h *BookingHandler) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*bookdv1.ConfirmResponse, error) {
-	if err := check(fsm.ValidateConfirm(req)); err != nil {
-		return nil, err
-	}
-	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Confirm{Confirm: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.ConfirmResponse, error) {
-			return p.booking.Confirm(ctx, req)
-		})
+	return single(ctx, h.s, &bookdv1.Write{Op: &bookdv1.Write_Confirm{Confirm: req}}, (*bookdv1.WriteResult).GetConfirm)
 }
 
 func (h *BookingHandler) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest) (*bookdv1.ReleaseHoldResponse, error) {
-	if err := check(fsm.ValidateReleaseHold(req)); err != nil {
-		return nil, err
-	}
-	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_ReleaseHold{ReleaseHold: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.ReleaseHoldResponse, error) {
-			return p.booking.ReleaseHold(ctx, req)
-		})
+	return single(ctx, h.s, &bookdv1.Write{Op: &bookdv1.Write_ReleaseHold{ReleaseHold: req}}, (*bookdv1.WriteResult).GetReleaseHold)
 }
 
 func (h *BookingHandler) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.BookResponse, error) {
-	if err := check(fsm.ValidateBook(req)); err != nil {
-		return nil, err
-	}
-	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_Book{Book: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.BookResponse, error) { return p.booking.Book(ctx, req) })
+	return single(ctx, h.s, &bookdv1.Write{Op: &bookdv1.Write_Book{Book: req}}, (*bookdv1.WriteResult).GetBook)
 }
 
 func (h *BookingHandler) CancelBooking(ctx context.Context, req *bookdv1.CancelBookingRequest) (*bookdv1.CancelBookingResponse, error) {
-	if err := check(fsm.ValidateCancelBooking(req)); err != nil {
-		return nil, err
-	}
-	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_CancelBooking{CancelBooking: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.CancelBookingResponse, error) {
-			return p.booking.CancelBooking(ctx, req)
-		})
+	return single(ctx, h.s, &bookdv1.Write{Op: &bookdv1.Write_CancelBooking{CancelBooking: req}}, (*bookdv1.WriteResult).GetCancelBooking)
 }
 
 func (h *BookingHandler) GetEvent(ctx context.Context, req *bookdv1.GetEventRequest) (*bookdv1.GetEventResponse, error) {
@@ -82,8 +56,11 @@ func (h *BookingHandler) GetEvent(ctx context.Context, req *bookdv1.GetEventRequ
 	}
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetEventResponse, error) {
-			ev, err := h.s.node.FSM().Event(req.GetEventId())
-			return &bookdv1.GetEventResponse{Event: ev}, err
+			f := h.s.node.FSM()
+			return h.s.answers.events.get(req.GetEventId(), f.AppliedIndex(), func() (*bookdv1.GetEventResponse, error) {
+				ev, err := f.Event(req.GetEventId())
+				return &bookdv1.GetEventResponse{Event: ev}, err
+			})
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetEventResponse, error) {
 			return p.booking.GetEvent(ctx, req)
@@ -115,7 +92,10 @@ func (h *BookingHandler) GetAvailability(ctx context.Context, req *bookdv1.GetAv
 	}
 	return read(ctx, h.s, req.GetRead(),
 		func() (*bookdv1.GetAvailabilityResponse, error) {
-			return h.s.node.FSM().Availability(req.GetEventId(), 0)
+			f := h.s.node.FSM()
+			return h.s.answers.availability.get(req.GetEventId(), f.AppliedIndex(), func() (*bookdv1.GetAvailabilityResponse, error) {
+				return f.Availability(req.GetEventId(), 0)
+			})
 		},
 		func(ctx context.Context, p *peer) (*bookdv1.GetAvailabilityResponse, error) {
 			return p.booking.GetAvailability(ctx, req)

@@ -56,13 +56,7 @@ func (h *BookingHandler) CancelEvent(ctx context.Context, req *bookdv1.CancelEve
 }
 
 func (h *BookingHandler) ExtendHold(ctx context.Context, req *bookdv1.ExtendHoldRequest) (*bookdv1.ExtendHoldResponse, error) {
-	if err := check(fsm.ValidateExtendHold(req)); err != nil {
-		return nil, err
-	}
-	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_ExtendHold{ExtendHold: req}},
-		func(ctx context.Context, p *peer) (*bookdv1.ExtendHoldResponse, error) {
-			return p.booking.ExtendHold(ctx, req)
-		})
+	return single(ctx, h.s, &bookdv1.Write{Op: &bookdv1.Write_ExtendHold{ExtendHold: req}}, (*bookdv1.WriteResult).GetExtendHold)
 }
 
 func (h *BookingHandler) JoinWaitlist(ctx context.Context, req *bookdv1.JoinWaitlistRequest) (*bookdv1.JoinWaitlistResponse, error) {

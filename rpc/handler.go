@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/raftnode"
 )
@@ -26,8 +27,11 @@ const MaxRequestBytes = 4 << 20
 func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, shed ShedConfig, extra ...connect.Interceptor) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers(local), stopping: make(chan struct{})}
 	s.fresh = newFreshness(s)
+	s.forward = newWriteForwarder(s)
+	s.answers = answerCodec{availability: newAnswerCache[*bookdv1.GetAvailabilityResponse](), events: newAnswerCache[*bookdv1.GetEventResponse]()}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithCodec(s.answers),
 		// Most answers are a few hundred bytes: gzip costs more than it saves.
 		connect.WithCompressMinBytes(4 << 10),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {

@@ -33,6 +33,10 @@ type service struct {
 	// fresh tells a follower whether its state is fresh enough for a
 	// bounded-stale read.
 	fresh *freshness
+	// forward sends a follower's single writes to the leader in batches.
+	forward *writeForwarder
+	// answers are the latest answers to hot reads (answers.go).
+	answers answerCodec
 }
 
 // peer is a set of clients for another node.
@@ -90,9 +94,30 @@ func (p *peers) close() { p.http.CloseIdleConnections() }
 // leaderPeer returns clients for the leader and a context marking the call
 // as forwarded. A request that was itself forwarded is not forwarded again.
 func (s *service) leaderPeer(ctx context.Context) (context.Context, *peer, error) {
-	if info, ok := connect.CallInfoForHandlerContext(ctx); ok && info.RequestHeader().Get(forwardedHeader) != "" {
-		return nil, nil, connect.NewError(connect.CodeUnavailable, errors.New("forwarded to a node that is no longer the leader; retry"))
+	if wasForwarded(ctx) {
+		return nil, nil, errForwardedToFollower()
 	}
+	return s.leaderClient(ctx)
+}
+
+// errForwardedToFollower answers a call a node forwarded here, believing
+// this node the leader, when it no longer is: forwarding it again could
+// send it round in circles. A new error each time: interceptors add to its
+// metadata.
+func errForwardedToFollower() error {
+	return connect.NewError(connect.CodeUnavailable, errors.New("forwarded to a node that is no longer the leader; retry"))
+}
+
+// wasForwarded reports whether the call being handled was forwarded by
+// another node.
+func wasForwarded(ctx context.Context) bool {
+	info, ok := connect.CallInfoForHandlerContext(ctx)
+	return ok && info.RequestHeader().Get(forwardedHeader) != ""
+}
+
+// leaderClient returns clients for the leader and a context, derived from
+// ctx, that marks calls made with it as forwarded by this node.
+func (s *service) leaderClient(ctx context.Context) (context.Context, *peer, error) {
 	id, addr := s.node.Leader()
 	switch {
 	case id == "":
@@ -144,11 +169,17 @@ func relay(err error) error {
 // the state machine's response.
 func mutate[Resp proto.Message](ctx context.Context, s *service, req proto.Message, cmd *fsm.Command,
 	forward func(context.Context, *peer) (Resp, error)) (Resp, error) {
-	var zero Resp
 	if !s.node.IsLeader() {
 		return toLeader(ctx, s, forward)
 	}
 	cmd.RequestHash = fsm.RequestHash(req)
+	return propose[Resp](ctx, s, cmd)
+}
+
+// propose proposes cmd, whose request hash is set, on this node (the
+// leader) and returns the state machine's response.
+func propose[Resp proto.Message](ctx context.Context, s *service, cmd *fsm.Command) (Resp, error) {
+	var zero Resp
 	res, err := s.node.Propose(ctx, cmd)
 	if err != nil {
 		return zero, toConnect(err)
