@@ -33,7 +33,7 @@ type edgeOptions struct {
 }
 
 // shippedEdgeOptions are `bookd edge` as a user starts it, with no flags
-// (cmd/bookd/edge.go): its client batching up to 256 writes a call
+// (cmd/bookd/edge.go, defaults in rpc/edge): its client batching up to 256 writes a call
 // (--batch-writes), the default staleness, 100 calls a second per client
 // IP (--client-rate), at most 1,024 holds in flight
 // (--max-holds-in-flight), no event rate. The
@@ -42,7 +42,8 @@ type edgeOptions struct {
 // X-Forwarded-For, as a trusted proxy's would, so that the per-IP limit
 // applies per customer.
 func shippedEdgeOptions(report io.Writer) edgeOptions {
-	return edgeOptions{Enabled: true, ClientRate: 100, MaxHolds: 1024, Batch: 256, Report: report}
+	return edgeOptions{Enabled: true, ClientRate: edge.DefaultClientRate, MaxHolds: edge.DefaultMaxHoldsInFlight,
+		Batch: edge.DefaultBatchWrites, Report: report}
 }
 
 // edgeServers are bookd servers reached through an edge.

@@ -33,9 +33,9 @@ type result struct {
 	ReadsPerS    float64          `json:"reads_per_s"`
 	// Latency of the successful calls, each from its first attempt to its
 	// answer, retries included.
-	P50Ms        float64          `json:"p50_ms"`
-	P99Ms        float64          `json:"p99_ms"`
-	P999Ms       float64          `json:"p999_ms"`
+	P50Ms  float64 `json:"p50_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	P999Ms float64 `json:"p999_ms"`
 
 	ServerCPUSeconds float64 `json:"server_cpu_s"`
 	// CPUPer1000 is server CPU seconds per 1,000 bookings (per 1,000 reads

@@ -25,6 +25,9 @@ func newDevCmd() *cobra.Command {
 			if nodes < 1 || nodes > 9 {
 				return usagef("--nodes must be between 1 and 9")
 			}
+			if err := edgeOpts.check(); err != nil {
+				return err
+			}
 			logger, err := newLogger(logLevel, "text")
 			if err != nil {
 				return err
@@ -63,7 +66,7 @@ func newDevCmd() *cobra.Command {
 				servers = append(servers, srv)
 				eps = append(eps, rpcAddr)
 			}
-			cl, err := client.New(eps, client.WithLogger(logger))
+			cl, err := client.New(eps, edgeOpts.clientOptions(logger)...)
 			if err != nil {
 				stopAll()
 				return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/rpc"
 	"github.com/bookd/bookd/rpc/edge"
 	"github.com/bookd/bookd/rpc/waitroom"
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type edgeOptions struct {
 	identity    edgeIdentityOptions
 	corsOrigins []string
 	proxies     []string
+	batchWrites int
 }
 
 func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
@@ -37,17 +39,24 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 	f.StringVar(&o.listen, "listen", listen, "HOST:PORT the edge serves the web page and API on")
 	f.DurationVar(&o.staleness, "staleness", edge.DefaultStaleness, "how old cached availability and events may be")
 	f.DurationVar(&o.nodeStale, "node-staleness", edge.DefaultNodeStaleness, "how long a node answering the edge's reads may have gone without hearing from the leader")
-	f.Float64Var(&o.clientRate, "client-rate", 100, "API calls a second allowed per client IP (0: no limit)")
+	f.Float64Var(&o.clientRate, "client-rate", edge.DefaultClientRate, "API calls a second allowed per client IP (0: no limit)")
 	f.IntVar(&o.clientBurst, "client-burst", 0, "burst of API calls per client IP (default: twice --client-rate)")
 	f.Float64Var(&o.eventRate, "event-rate", 0, "holds a second this edge forwards per event (0: no limit)")
 	f.IntVar(&o.eventBurst, "event-burst", 0, "burst of holds per event (default: --event-rate)")
-	f.IntVar(&o.maxHolds, "max-holds-in-flight", 1024, "holds this edge forwards at once; past it holds are refused at once with RESOURCE_EXHAUSTED (0: no bound)")
+	f.IntVar(&o.maxHolds, "max-holds-in-flight", edge.DefaultMaxHoldsInFlight, "holds this edge forwards at once; past it holds are refused at once with RESOURCE_EXHAUSTED (0: no bound)")
 	f.StringVar(&o.secret, "secret", "", "shared secret (16+ bytes) that signs waiting-room admission tokens; set the same on every edge (BOOKD_SECRET)")
 	f.StringVar(&o.adminToken, "admin-token", "", "bearer token for the waiting-room operator API (PUT/DELETE /waitroom/v1/rooms/EVENT); empty: API off")
 	f.StringArrayVar(&o.rooms, "room", nil, "waiting room EVENT,RATE[,MAX_ACTIVE[,ON_SALE]] (repeatable; needs --secret)")
 	f.StringArrayVar(&o.corsOrigins, "cors-origin", nil, "origin (scheme://host[:port]) of a page elsewhere that may call this edge from a browser (repeatable; none by default)")
 	f.StringArrayVar(&o.proxies, "trusted-proxy", nil, "CIDR of a load balancer in front of the edge whose X-Forwarded-For is believed for rate limits (repeatable; none by default)")
+	f.IntVar(&o.batchWrites, "batch-writes", edge.DefaultBatchWrites, "most writes the edge sends the cluster in one BatchWrite call; the writes its customers make while a call is out leave together in the next (0: one call per write)")
 	o.identity.register(f)
+}
+
+// clientOptions are the options of the client an edge calls the cluster
+// through.
+func (o *edgeOptions) clientOptions(logger *slog.Logger) []client.Option {
+	return []client.Option{client.WithLogger(logger), client.WithBatching(o.batchWrites)}
 }
 
 // start serves an edge that forwards calls through cl; stop closes both.
@@ -130,9 +139,10 @@ func (o *edgeOptions) check() error {
 		{"--client-rate", o.clientRate < 0}, {"--client-burst", o.clientBurst < 0},
 		{"--event-rate", o.eventRate < 0}, {"--event-burst", o.eventBurst < 0},
 		{"--max-holds-in-flight", o.maxHolds < 0},
+		{"--batch-writes", o.batchWrites < 0 || o.batchWrites > rpc.MaxBatchWrites},
 	} {
 		if f.bad {
-			return usagef("%s must not be negative", f.name)
+			return usagef("%s is out of range", f.name)
 		}
 	}
 	return nil
@@ -166,7 +176,10 @@ start before its cluster.`,
 			if err != nil {
 				return err
 			}
-			cl, err := g.newClient(client.WithLogger(logger))
+			if err := o.check(); err != nil {
+				return err
+			}
+			cl, err := g.newClient(o.clientOptions(logger)...)
 			if err != nil {
 				return err
 			}

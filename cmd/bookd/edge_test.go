@@ -18,6 +18,9 @@ func TestEdgeFlags(t *testing.T) {
 		{[]string{"edge", "--secret", "0123456789abcdef!", "--room", "ev1,fast"}, "rate"},
 		{[]string{"edge", "--client-rate", "-1"}, "--client-rate"},
 		{[]string{"edge", "--max-holds-in-flight", "-5"}, "--max-holds-in-flight"},
+		{[]string{"edge", "--batch-writes", "-1"}, "--batch-writes"},
+		{[]string{"edge", "--batch-writes", "1001"}, "--batch-writes"},
+		{[]string{"dev", "--batch-writes", "5000"}, "--batch-writes"},
 		{[]string{"edge", "--endpoints", "", "--listen", "127.0.0.1:0"}, "--endpoints"},
 	} {
 		out, code := run(t, tc.args...)

@@ -65,6 +65,20 @@ type Config struct {
 // second cost the cluster a handful of reads.
 const DefaultStaleness = 250 * time.Millisecond
 
+// Defaults of `bookd edge` as shipped (its flags), named here so that the
+// load generator runs the edge a user gets.
+const (
+	// DefaultClientRate is the API calls a second allowed per client IP.
+	DefaultClientRate = 100
+	// DefaultMaxHoldsInFlight is the holds an edge forwards at once.
+	DefaultMaxHoldsInFlight = 1024
+	// DefaultBatchWrites is the most writes an edge sends in one
+	// BatchWrite call. An edge serves many customers at once, each making
+	// one write at a time, so it batches them (client.WithBatching): a
+	// lone write still leaves at once.
+	DefaultBatchWrites = 256
+)
+
 // DefaultNodeStaleness is how far behind the leader a node serving the
 // edge's reads may be by default: a few heartbeats.
 const DefaultNodeStaleness = 500 * time.Millisecond
