@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 
+	"connectrpc.com/connect"
+
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
@@ -43,7 +45,7 @@ func (c *Client) Availability(ctx context.Context, eventID string, opts ...ReadO
 // a copy) so that the Client's retries claim inventory once.
 func (c *Client) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Hold, error) {
 	req, key, fresh := withKey(req)
-	res, err := call(ctx, c, op{name: "Hold", key: key, freshKey: fresh}, req, writer(c, (*conn).Hold, (*conn).batchedHold))
+	res, err := call(ctx, c, op{name: "Hold", key: key, freshKey: fresh}, req, writer(c, firstMarked((*conn).Hold), (*conn).batchedHold))
 	return res.GetHold(), err
 }
 
@@ -86,7 +88,7 @@ func (c *Client) ExtendHold(ctx context.Context, req *bookdv1.ExtendHoldRequest)
 // once.
 func (c *Client) Book(ctx context.Context, req *bookdv1.BookRequest) (*bookdv1.Booking, error) {
 	req, key, fresh := withKey(req)
-	res, err := call(ctx, c, op{name: "Book", key: key, freshKey: fresh}, req, writer(c, (*conn).Book, (*conn).batchedBook))
+	res, err := call(ctx, c, op{name: "Book", key: key, freshKey: fresh}, req, writer(c, firstMarked((*conn).Book), (*conn).batchedBook))
 	return res.GetBooking(), err
 }
 
@@ -112,6 +114,23 @@ func (c *Client) GetBooking(ctx context.Context, id string, opts ...ReadOption) 
 func (c *Client) ListBookings(ctx context.Context, req *bookdv1.ListBookingsRequest) (*bookdv1.ListBookingsResponse, error) {
 	req = orEmpty(req)
 	return call(ctx, c, op{name: "ListBookings", stale: isStale(req.GetRead())}, req, (*conn).ListBookings)
+}
+
+// firstMarkedHeader marks a single call as the first sending of a key the
+// Client made (rpc.FirstAttemptHeader): the leader may then refuse a claim
+// of sold inventory without the log, as it does a batched first attempt.
+const firstMarkedHeader = "Bookd-First-Attempt"
+
+// firstMarked sends a claim's first attempt with the first-attempt mark.
+func firstMarked[Req, Res any](send func(*conn, context.Context, Req) (*Res, error)) func(*conn, context.Context, Req) (*Res, error) {
+	return func(cn *conn, ctx context.Context, req Req) (*Res, error) {
+		if firstAttempt(ctx) {
+			var info connect.CallInfo
+			ctx, info = connect.NewClientContext(ctx)
+			info.RequestHeader().Set(firstMarkedHeader, "1")
+		}
+		return send(cn, ctx, req)
+	}
 }
 
 // writer picks how a write is sent: alone, or through the node's batcher.

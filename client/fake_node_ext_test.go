@@ -30,6 +30,7 @@ type fakeNode struct {
 	mu     sync.Mutex
 	reqs   []proto.Message
 	protos []int       // HTTP major version of each request
+	marks  []string    // the Bookd-First-Attempt header of each request
 	errs   []error     // the error of each call in turn; nil or past the end: success
 	fail   error       // when set, the error of every call past errs
 	leader string      // sent as Bookd-Leader when not empty
@@ -45,6 +46,7 @@ func newFakeNode(t *testing.T, name string) *fakeNode {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.protos = append(f.protos, r.ProtoMajor)
+		f.marks = append(f.marks, r.Header.Get("Bookd-First-Attempt"))
 		leader := f.leader
 		f.mu.Unlock()
 		if leader != "" {
@@ -100,6 +102,13 @@ func (f *fakeNode) requests() []proto.Message {
 }
 
 func (f *fakeNode) calls() int { return len(f.requests()) }
+
+// firstMarks returns each request's first-attempt mark ("" for none).
+func (f *fakeNode) firstMarks() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.marks...)
+}
 
 func (f *fakeNode) httpVersions() []int {
 	f.mu.Lock()

@@ -36,17 +36,26 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 			return p.booking.BatchWrite(ctx, req)
 		})
 	}
-	results := make([]*bookdv1.WriteResult, len(req.GetWrites()))
-	cmds := make([]*fsm.Command, len(req.GetWrites()))
+	return &bookdv1.BatchWriteResponse{Results: h.s.writeBatch(ctx, req.GetWrites(), true)}, nil
+}
+
+// writeBatch runs writes on this node, the leader, as BatchWrite describes,
+// and returns their results. numbered names a bad field by the write's
+// place (writes[i].…), as a BatchWrite caller sees it.
+func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, numbered bool) []*bookdv1.WriteResult {
+	results := make([]*bookdv1.WriteResult, len(writes))
+	cmds := make([]*fsm.Command, len(writes))
 	var firsts []int // valid first attempts that may be refused early
 	cancels := false
 	claimed := map[claimant]bool{} // who claimed at which event, so far
-	for i, w := range req.GetWrites() {
+	for i, w := range writes {
 		cmd, err := writeCommand(w)
 		if err != nil {
 			results[i] = writeError(err)
-			e := results[i].GetError()
-			e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
+			if numbered {
+				e := results[i].GetError()
+				e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
+			}
 			continue
 		}
 		cmds[i] = cmd
@@ -70,21 +79,21 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 	// A first look, without a barrier, picks the claims worth a second.
 	maybe := make([]bool, len(cmds))
 	if len(firsts) > 0 {
-		for j, refusal := range h.s.node.FSM().SoldFor(pick(cmds, firsts)) {
+		for j, refusal := range s.node.FSM().SoldFor(pick(cmds, firsts)) {
 			maybe[firsts[j]] = refusal != nil
 		}
 	}
 	from := slices.Index(maybe, true)
 	if from < 0 {
-		h.proposeWrites(ctx, cmds, valid(cmds, 0, len(cmds)), results)
-		return &bookdv1.BatchWriteResponse{Results: results}, nil
+		s.proposeWrites(ctx, cmds, valid(cmds, 0, len(cmds)), results)
+		return results
 	}
 	// The writes before the first candidate go at once; the rest wait for
 	// them, so that none overtakes them in the log.
 	prefix := valid(cmds, 0, from)
-	applied := h.proposeWrites(ctx, cmds, prefix, results)
-	h.refuseOrPropose(ctx, cmds, from, maybe, len(prefix) > 0 && applied, results)
-	return &bookdv1.BatchWriteResponse{Results: results}, nil
+	applied := s.proposeWrites(ctx, cmds, prefix, results)
+	s.refuseOrPropose(ctx, cmds, from, maybe, len(prefix) > 0 && applied, results)
+	return results
 }
 
 // claimant is a customer at an event.
@@ -118,12 +127,12 @@ func valid(cmds []*fsm.Command, from, to int) []int {
 // fills in their results. It reports whether the state machine applied
 // every one of them (refusals included): this leader's state then holds
 // every write acknowledged before they were proposed.
-func (h *BookingHandler) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) bool {
+func (s *service) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) bool {
 	if len(at) == 0 {
 		return true
 	}
 	applied := true
-	outs, errs := h.s.node.ProposeMany(ctx, pick(cmds, at))
+	outs, errs := s.node.ProposeMany(ctx, pick(cmds, at))
 	for j, i := range at {
 		switch {
 		case errs[j] != nil:
@@ -144,11 +153,11 @@ func (h *BookingHandler) proposeWrites(ctx context.Context, cmds []*fsm.Command,
 // otherwise after a read barrier) it answers the candidates still refused
 // there, without replicating them, and proposes the rest in order. On a
 // hot event most attempts are refused; this keeps them off the log.
-func (h *BookingHandler) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, from int, maybe []bool, current bool, results []*bookdv1.WriteResult) {
+func (s *service) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, from int, maybe []bool, current bool, results []*bookdv1.WriteResult) {
 	rest := valid(cmds, from, len(cmds))
 	if !current {
-		if err := h.s.node.ReadBarrier(ctx); err != nil {
-			h.proposeWrites(ctx, cmds, rest, results) // let the log decide
+		if err := s.node.ReadBarrier(ctx); err != nil {
+			s.proposeWrites(ctx, cmds, rest, results) // let the log decide
 			return
 		}
 	}
@@ -159,13 +168,13 @@ func (h *BookingHandler) refuseOrPropose(ctx context.Context, cmds []*fsm.Comman
 		}
 	}
 	refused := make(map[int]bool, len(check))
-	for j, refusal := range h.s.node.FSM().CertainRefusals(pick(cmds, check)) {
+	for j, refusal := range s.node.FSM().CertainRefusals(pick(cmds, check)) {
 		if refusal != nil {
 			results[check[j]], refused[check[j]] = writeError(refusal), true
 		}
 	}
 	propose := slices.DeleteFunc(rest, func(i int) bool { return refused[i] })
-	h.proposeWrites(ctx, cmds, propose, results)
+	s.proposeWrites(ctx, cmds, propose, results)
 }
 
 // pick returns the commands at positions at.

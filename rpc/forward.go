@@ -68,33 +68,28 @@ func shared(err error) error {
 	return err
 }
 
-// single runs one write call as a BatchWrite element would run: validated
-// and made into a command by writeCommand, proposed on the leader, sent
-// with the other writes of the moment from a follower. pick selects the
-// call's response from a result.
+// single runs one write call as a BatchWrite element: on the leader
+// through writeBatch, from a follower with the other writes of the moment
+// (after refusing bad input itself). pick selects the call's response from
+// the result. A call marked as a first attempt (FirstAttemptHeader) is one,
+// as a BatchWrite element may be.
 func single[Resp proto.Message](ctx context.Context, s *service, w *bookdv1.Write, pick func(*bookdv1.WriteResult) Resp) (Resp, error) {
 	var zero Resp
-	cmd, err := writeCommand(w)
-	if err != nil {
-		return zero, toConnect(err)
-	}
+	w.FirstAttempt = markedFirstAttempt(ctx)
+	var res *bookdv1.WriteResult
 	if s.node.IsLeader() {
-		return propose[Resp](ctx, s, cmd)
-	}
-	if wasForwarded(ctx) {
-		return zero, errForwardedToFollower()
-	}
-	res, err := s.forward.Do(ctx, w)
-	var count *coalesce.CountError
-	switch {
-	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		return zero, connect.NewError(contextCode(err), err)
-	case errors.As(err, &count):
-		return zero, connect.NewError(connect.CodeInternal, fmt.Errorf("forward to leader: %w", err))
-	case err != nil:
-		// Every write of the batch got this error: each call gets its own
-		// copy, since interceptors add to an error's metadata.
-		return zero, ownError(err)
+		res = s.writeBatch(ctx, []*bookdv1.Write{w}, false)[0]
+	} else {
+		if _, err := writeCommand(w); err != nil {
+			return zero, toConnect(err)
+		}
+		if wasForwarded(ctx) {
+			return zero, errForwardedToFollower()
+		}
+		var err error
+		if res, err = s.forward.Do(ctx, w); err != nil {
+			return zero, forwardError(ctx, err)
+		}
 	}
 	if e := res.GetError(); e != nil {
 		return zero, resultError(e)
@@ -104,6 +99,21 @@ func single[Resp proto.Message](ctx context.Context, s *service, w *bookdv1.Writ
 		return zero, connect.NewError(connect.CodeInternal, fmt.Errorf("leader answered a %T for a %T", res.GetResult(), w.GetOp()))
 	}
 	return resp, nil
+}
+
+// forwardError is the error a call gets when its forwarded batch failed as
+// a whole, or when the call's ctx ended first.
+func forwardError(ctx context.Context, err error) error {
+	var count *coalesce.CountError
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return connect.NewError(contextCode(err), err)
+	case errors.As(err, &count):
+		return connect.NewError(connect.CodeInternal, fmt.Errorf("forward to leader: %w", err))
+	}
+	// Every write of the batch got this error: each call gets its own
+	// copy, since interceptors add to an error's metadata.
+	return ownError(err)
 }
 
 // resultError is a BatchWrite result's error as the single call returns it.

@@ -62,7 +62,8 @@ func TestFollowerForwardsSingleWritesInBatches(t *testing.T) {
 	ev := createEvent(t, leader.RPCAddr, capacity, nil)
 	cl := bookingClient(follower.RPCAddr)
 
-	var booked, soldOut atomic.Int64
+	var booked, soldOut, bookedKey atomic.Int64
+	bookedKey.Store(-1)
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	for i := range callers {
@@ -76,6 +77,7 @@ func TestFollowerForwardsSingleWritesInBatches(t *testing.T) {
 			switch {
 			case err == nil && resp.GetBooking().GetCustomerId() == "c"+itoa(i):
 				booked.Add(1)
+				bookedKey.CompareAndSwap(-1, int64(i))
 			case err != nil && codeOf(err) == connect.CodeFailedPrecondition && reasonOf(err) == fsm.ReasonSoldOut:
 				soldOut.Add(1)
 			default:
@@ -109,9 +111,10 @@ func TestFollowerForwardsSingleWritesInBatches(t *testing.T) {
 
 	// A retry through the follower replays its answer; a bad request is
 	// refused by the follower, naming the field.
-	resp, err := cl.Book(context.Background(), &bookdv1.BookRequest{EventId: ev.GetId(), CustomerId: "c0", Quantity: 1, IdempotencyKey: "k0"})
-	if err != nil || resp.GetBooking().GetCustomerId() != "c0" {
-		t.Fatalf("retry of k0: %v %v", resp, err)
+	k := itoa(int(bookedKey.Load()))
+	resp, err := cl.Book(context.Background(), &bookdv1.BookRequest{EventId: ev.GetId(), CustomerId: "c" + k, Quantity: 1, IdempotencyKey: "k" + k})
+	if err != nil || resp.GetBooking().GetCustomerId() != "c"+k {
+		t.Fatalf("retry of booked key k%s: %v %v", k, resp, err)
 	}
 	_, err = cl.Book(context.Background(), &bookdv1.BookRequest{EventId: ev.GetId(), CustomerId: "c0", Quantity: -1, IdempotencyKey: "bad"})
 	if codeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "quantity") {

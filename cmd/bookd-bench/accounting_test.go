@@ -129,8 +129,11 @@ func TestConnectRetry(t *testing.T) {
 			defer cancel()
 			var ct connectTarget
 			sent := 0
-			err := ct.retry(ctx, func(context.Context) error {
+			err := ct.retry(ctx, func(_ context.Context, first bool) error {
 				sent++
+				if first != (sent == 1) {
+					t.Errorf("send %d marked first=%v", sent, first)
+				}
 				if sent > len(tt.answers) {
 					return tt.answers[len(tt.answers)-1]
 				}

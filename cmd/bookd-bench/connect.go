@@ -14,6 +14,7 @@ import (
 	"github.com/bookd/bookd/client"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/rpc"
 )
 
 // connectTarget calls bookd as a frontend in another language would: a
@@ -74,8 +75,8 @@ func (t *connectTarget) Audit(ctx context.Context, event string, inv Inventory) 
 func (t *connectTarget) Book(ctx context.Context, event string, a Attempt) error {
 	req := &bookdv1.BookRequest{EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
 		IdempotencyKey: a.Key, PaymentRef: paymentRef(a.Key)}
-	return t.retry(ctx, func(ctx context.Context) error {
-		_, err := t.node().Book(ctx, req)
+	return t.retry(ctx, func(ctx context.Context, first bool) error {
+		_, err := t.node().Book(markFirst(ctx, first), req)
 		return err
 	})
 }
@@ -84,8 +85,8 @@ func (t *connectTarget) Hold(ctx context.Context, event string, a Attempt) (stri
 	req := &bookdv1.HoldRequest{EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
 		IdempotencyKey: a.Key + "-hold"}
 	var hold string
-	err := t.retry(ctx, func(ctx context.Context) error {
-		res, err := t.node().Hold(ctx, req)
+	err := t.retry(ctx, func(ctx context.Context, first bool) error {
+		res, err := t.node().Hold(markFirst(ctx, first), req)
 		hold = res.GetHold().GetId()
 		return err
 	})
@@ -94,7 +95,7 @@ func (t *connectTarget) Hold(ctx context.Context, event string, a Attempt) (stri
 
 func (t *connectTarget) Confirm(ctx context.Context, event, hold string, a Attempt) error {
 	req := &bookdv1.ConfirmRequest{HoldId: hold, PaymentRef: paymentRef(a.Key), IdempotencyKey: a.Key + "-confirm"}
-	return t.retry(ctx, func(ctx context.Context) error {
+	return t.retry(ctx, func(ctx context.Context, _ bool) error {
 		_, err := t.node().Confirm(ctx, req)
 		return err
 	})
@@ -111,7 +112,7 @@ func (t *connectTarget) Browse(ctx context.Context, event string, linearizable b
 			req.Read.MaxStaleness = durationpb.New(t.stale)
 		}
 	}
-	return t.retry(ctx, func(ctx context.Context) error {
+	return t.retry(ctx, func(ctx context.Context, _ bool) error {
 		_, err := t.node().GetAvailability(ctx, req)
 		return err
 	})
@@ -122,10 +123,10 @@ func (t *connectTarget) Browse(ctx context.Context, event string, linearizable b
 // also says when its forward to the leader broke), a later failure no
 // longer proves the write was not made: the error then wraps
 // ErrUnknownOutcome.
-func (t *connectTarget) retry(ctx context.Context, send func(context.Context) error) error {
+func (t *connectTarget) retry(ctx context.Context, send func(ctx context.Context, first bool) error) error {
 	unsure := false
 	for attempt := 1; ; attempt++ {
-		err := send(ctx)
+		err := send(ctx, attempt == 1)
 		if err == nil {
 			return nil
 		}
@@ -155,6 +156,18 @@ func (t *connectTarget) retry(ctx context.Context, send func(context.Context) er
 		}
 		return err
 	}
+}
+
+// markFirst marks a claim's first sending of its key (rpc.FirstAttemptHeader),
+// as a frontend that knows it never sent the key before does: the leader
+// may then refuse a claim of sold inventory without the log.
+func markFirst(ctx context.Context, first bool) context.Context {
+	if !first {
+		return ctx
+	}
+	ctx, info := connect.NewClientContext(ctx)
+	info.RequestHeader().Set(rpc.FirstAttemptHeader, "1")
+	return ctx
 }
 
 func (t *connectTarget) Close() error {
