@@ -52,7 +52,8 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, sh
 }
 
 // withLeaderHeader tells every caller where the leader is, and what time
-// this node's clock reads (the other nodes measure their offsets by it).
+// this node's clock reads (the other nodes measure their offsets by it);
+// it also notes the node's first answered call (GetStatus first_served_at).
 func withLeaderHeader(node *raftnode.Node, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, addr := node.Leader(); addr != "" {
@@ -60,6 +61,7 @@ func withLeaderHeader(node *raftnode.Node, next http.Handler) http.Handler {
 		}
 		w.Header().Set(ClockHeader, strconv.FormatInt(node.Now(), 10))
 		next.ServeHTTP(w, r)
+		node.MarkServed()
 	})
 }
 

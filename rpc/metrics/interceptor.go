@@ -36,9 +36,6 @@ func (i interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		resp, err := next(ctx, req)
 		if !req.Spec().IsClient {
 			i.observe(req.Spec().Procedure, req.Header().Get(ForwardedHeader) != "", start, err)
-			if n := i.m.node.Load(); n != nil {
-				n.MarkServed()
-			}
 		}
 		return resp, err
 	}
