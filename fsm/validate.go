@@ -292,6 +292,9 @@ func checkText(field, s string, max int, required bool) *Error {
 // checkSeatLabels checks labels and that none repeats (the map is only
 // looked up, never iterated, so the answer is deterministic).
 func checkSeatLabels(seats []string) *Error {
+	if len(seats) == 0 {
+		return nil // general admission: the common case costs no map
+	}
 	seen := make(map[string]int, len(seats))
 	for i, s := range seats {
 		if err := checkText("seats", s, MaxSeatLabelLen, true); err != nil {

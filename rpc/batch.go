@@ -36,29 +36,34 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 			return p.booking.BatchWrite(ctx, req)
 		})
 	}
-	return &bookdv1.BatchWriteResponse{Results: h.s.writeBatch(ctx, req.GetWrites(), true)}, nil
-}
-
-// writeBatch runs writes on this node, the leader, as BatchWrite describes,
-// and returns their results. numbered names a bad field by the write's
-// place (writes[i].…), as a BatchWrite caller sees it.
-func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, numbered bool) []*bookdv1.WriteResult {
+	writes := req.GetWrites()
 	results := make([]*bookdv1.WriteResult, len(writes))
 	cmds := make([]*fsm.Command, len(writes))
-	var firsts []int // valid first attempts that may be refused early
-	cancels := false
-	claimed := map[claimant]bool{} // who claimed at which event, so far
 	for i, w := range writes {
 		cmd, err := writeCommand(w)
 		if err != nil {
 			results[i] = writeError(err)
-			if numbered {
-				e := results[i].GetError()
-				e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
-			}
+			e := results[i].GetError()
+			e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
 			continue
 		}
 		cmds[i] = cmd
+	}
+	h.s.writeBatch(ctx, writes, cmds, results)
+	return &bookdv1.BatchWriteResponse{Results: results}, nil
+}
+
+// writeBatch runs writes on this node, the leader, as BatchWrite describes,
+// filling in results. cmds[i] is write i's command (writeCommand), or nil
+// when results[i] already holds its refusal.
+func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds []*fsm.Command, results []*bookdv1.WriteResult) {
+	var firsts []int // valid first attempts that may be refused early
+	cancels := false
+	claimed := map[claimant]bool{} // who claimed at which event, so far
+	for i, w := range writes {
+		if cmds[i] == nil {
+			continue
+		}
 		who, claim := claimantOf(w)
 		// An earlier claim of the customer at the event may change the
 		// answer (the event's per-customer limit): the log decides.
@@ -86,14 +91,13 @@ func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, numbe
 	from := slices.Index(maybe, true)
 	if from < 0 {
 		s.proposeWrites(ctx, cmds, valid(cmds, 0, len(cmds)), results)
-		return results
+		return
 	}
 	// The writes before the first candidate go at once; the rest wait for
 	// them, so that none overtakes them in the log.
 	prefix := valid(cmds, 0, from)
 	applied := s.proposeWrites(ctx, cmds, prefix, results)
 	s.refuseOrPropose(ctx, cmds, from, maybe, len(prefix) > 0 && applied, results)
-	return results
 }
 
 // claimant is a customer at an event.

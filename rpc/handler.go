@@ -27,7 +27,7 @@ const MaxRequestBytes = 4 << 20
 func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, shed ShedConfig, extra ...connect.Interceptor) (http.Handler, *service) {
 	s := &service{node: node, peers: newPeers(local), stopping: make(chan struct{})}
 	s.fresh = newFreshness(s)
-	s.forward = newWriteForwarder(s)
+	s.writes = newWriteQueue(s)
 	s.answers = answerCodec{availability: newAnswerCache[*bookdv1.GetAvailabilityResponse](), events: newAnswerCache[*bookdv1.GetEventResponse]()}
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(MaxRequestBytes),

@@ -33,8 +33,8 @@ type service struct {
 	// fresh tells a follower whether its state is fresh enough for a
 	// bounded-stale read.
 	fresh *freshness
-	// forward sends a follower's single writes to the leader in batches.
-	forward *writeForwarder
+	// writes runs single write calls in batches (singlewrites.go).
+	writes *writeQueue
 	// answers are the latest answers to hot reads (answers.go).
 	answers answerCodec
 }

@@ -86,6 +86,7 @@ func (s *serverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.pgPool, "pg-pool", pgBestPool, "PostgreSQL connections (pgx pool) shared by the clients; 0: one per client")
 	fs.BoolVar(&s.client.HTTP1, "http1", false, "bookd clients use HTTP/1.1 connections instead of HTTP/2")
 	fs.IntVar(&s.client.Edges, "edges", 1, "bookd clients (edge servers) the customers are spread over")
+	fs.BoolVar(&s.client.Connect, "connect", false, "bookd: plain connect-go clients, one call per write, round-robin over the nodes (as peers' connect mode); -batch is then ignored")
 	fs.IntVar(&s.client.Batch, "batch", 256, "bookd clients batch up to this many concurrent writes per call (client.WithBatching); 0: one call per write")
 	fs.DurationVar(&s.client.BrowseStale, "browse-stale", edge.DefaultNodeStaleness, "staleness bookd's browse reads may have, served by any node, as the edge's (0: no bound); browse-lin reads linearizably")
 }
