@@ -77,10 +77,11 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Node.RPCAddr)
+	tcp, err := net.Listen("tcp", cfg.Node.RPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: listen on %s: %w", cfg.Node.RPCAddr, err)
 	}
+	var ln net.Listener = bufferedListener{tcp}
 	node, err := raftnode.Open(cfg.Node)
 	if err != nil {
 		ln.Close()
