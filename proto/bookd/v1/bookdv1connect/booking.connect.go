@@ -120,6 +120,8 @@ type BookingServiceClient interface {
 	// free_seats); its held, booked and blocked counts are as they are.
 	GetAvailability(context.Context, *v1.GetAvailabilityRequest) (*v1.GetAvailabilityResponse, error)
 	// Hold claims GA tickets or named seats, all or nothing, until the hold expires.
+	// A call sent with the header `Bookd-First-Attempt: 1` promises that its
+	// idempotency key was never sent before, as Write.first_attempt does.
 	Hold(context.Context, *v1.HoldRequest) (*v1.HoldResponse, error)
 	// GetHold returns one hold.
 	GetHold(context.Context, *v1.GetHoldRequest) (*v1.GetHoldResponse, error)
@@ -137,7 +139,7 @@ type BookingServiceClient interface {
 	LeaveWaitlist(context.Context, *v1.LeaveWaitlistRequest) (*v1.LeaveWaitlistResponse, error)
 	// GetWaitlistEntry returns one waitlist entry (its offer once made).
 	GetWaitlistEntry(context.Context, *v1.GetWaitlistEntryRequest) (*v1.GetWaitlistEntryResponse, error)
-	// Book holds and confirms in one step.
+	// Book holds and confirms in one step. `Bookd-First-Attempt: 1` as for Hold.
 	Book(context.Context, *v1.BookRequest) (*v1.BookResponse, error)
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
@@ -560,6 +562,8 @@ type BookingServiceHandler interface {
 	// free_seats); its held, booked and blocked counts are as they are.
 	GetAvailability(context.Context, *v1.GetAvailabilityRequest) (*v1.GetAvailabilityResponse, error)
 	// Hold claims GA tickets or named seats, all or nothing, until the hold expires.
+	// A call sent with the header `Bookd-First-Attempt: 1` promises that its
+	// idempotency key was never sent before, as Write.first_attempt does.
 	Hold(context.Context, *v1.HoldRequest) (*v1.HoldResponse, error)
 	// GetHold returns one hold.
 	GetHold(context.Context, *v1.GetHoldRequest) (*v1.GetHoldResponse, error)
@@ -577,7 +581,7 @@ type BookingServiceHandler interface {
 	LeaveWaitlist(context.Context, *v1.LeaveWaitlistRequest) (*v1.LeaveWaitlistResponse, error)
 	// GetWaitlistEntry returns one waitlist entry (its offer once made).
 	GetWaitlistEntry(context.Context, *v1.GetWaitlistEntryRequest) (*v1.GetWaitlistEntryResponse, error)
-	// Book holds and confirms in one step.
+	// Book holds and confirms in one step. `Bookd-First-Attempt: 1` as for Hold.
 	Book(context.Context, *v1.BookRequest) (*v1.BookResponse, error)
 	// CancelBooking cancels a booking and frees its inventory.
 	CancelBooking(context.Context, *v1.CancelBookingRequest) (*v1.CancelBookingResponse, error)
