@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Single writes. Most frontends send one write per call (the edge as a
-// TypeScript page would, a gRPC service), to whichever node they picked.
+// Single writes. Most frontends send one write per call (a TypeScript
+// page's back end, a gRPC service), to whichever node they picked.
 // Handled one at a time, each costs a node what a whole batch costs: a
 // follower an HTTP/2 call to the leader, the leader a pass of BatchWrite's
 // checks (a look at the store, for early refusal) in the caller's own
@@ -24,7 +24,10 @@ import (
 // writes that arrive meanwhile leave together in the next. On the leader a
 // batch runs as BatchWrite's elements; on a follower it is one BatchWrite
 // call to the leader. A lone write leaves at once: no timer, no added
-// latency when idle.
+// latency when idle. With 512 customers booking one call each
+// (bookd-bench peers -modes connect,client, 2026-12-06), queueing on the
+// leader too, after followers alone, moved ga from 5,018 to 5,408
+// bookings/s sent round-robin and from 5,252 to 6,262 sent to the leader.
 //
 // What a single call loses on the way: its request id and trace context
 // (the batch's are the node's own).
