@@ -82,11 +82,10 @@ func (n *Node) open() error {
 		return err
 	}
 	raftLog := raftLogWriter(n.log)
-	files, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
+	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
 	if err != nil {
 		return fmt.Errorf("raftnode: open snapshot store: %w", err)
 	}
-	snaps := &startSnapshots{SnapshotStore: files}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLog})
 	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.cfg.TLS, n.log, hlog); err != nil {
 		return err
@@ -134,16 +133,10 @@ func (n *Node) open() error {
 		n.log.Info("bootstrapped new cluster", "members", len(servers))
 	}
 	began = time.Now()
-	from, err := snaps.offer(n.fsm, n.store)
-	if err != nil {
-		return err
-	}
-	n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport})
-	snaps.withdraw()
-	if err != nil {
+	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
-	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "from_index", from, "last_index", n.raft.LastIndex())
+	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "last_index", n.raft.LastIndex())
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.reads = newReadGate(n)
 	n.stopped.Add(5)
