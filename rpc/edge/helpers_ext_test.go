@@ -22,11 +22,13 @@ import (
 )
 
 // startEdge serves an edge for cluster c on a loopback port and returns it
-// with its server. It forwards through cfg.Cluster, or a new client of c.
+// with its server. It forwards through cfg.Cluster, or a new client of c
+// that batches writes as `bookd edge` does by default, so the tests (the
+// strangers' among them) play the edge as shipped.
 func startEdge(t *testing.T, c *clustertest.Cluster, cfg edge.Config) (*edge.Running, *edge.Server) {
 	t.Helper()
 	if cfg.Cluster == nil {
-		cl, err := client.New(c.Endpoints())
+		cl, err := client.New(c.Endpoints(), client.WithBatching(edge.DefaultBatchWrites))
 		if err != nil {
 			t.Fatal(err)
 		}
