@@ -698,6 +698,8 @@ type Hold struct {
 	WaitlistEntryId string `protobuf:"bytes,10,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
 	// ExtendHold cannot move expires_at past this.
 	MaxExpiresAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=max_expires_at,json=maxExpiresAt,proto3" json:"max_expires_at,omitempty"`
+	PaymentRef   string                 `protobuf:"bytes,13,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	ContactEmail string                 `protobuf:"bytes,14,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
 	// An unguessable secret (128 random bits, base64url), chosen by the leader
 	// when the hold was placed (a waitlist offer carries its entry's). An edge
 	// returns it only to the hold's creator; whoever presents it with the hold
@@ -815,6 +817,20 @@ func (x *Hold) GetMaxExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Hold) GetPaymentRef() string {
+	if x != nil {
+		return x.PaymentRef
+	}
+	return ""
+}
+
+func (x *Hold) GetContactEmail() string {
+	if x != nil {
+		return x.ContactEmail
+	}
+	return ""
+}
+
 func (x *Hold) GetClientSecret() string {
 	if x != nil {
 		return x.ClientSecret
@@ -837,6 +853,7 @@ type Booking struct {
 	CancelledAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=cancelled_at,json=cancelledAt,proto3" json:"cancelled_at,omitempty"`
 	// As Hold.client_secret: a booking confirmed from a hold keeps the hold's.
 	ClientSecret  string `protobuf:"bytes,11,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	ContactEmail  string `protobuf:"bytes,12,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -944,6 +961,13 @@ func (x *Booking) GetCancelledAt() *timestamppb.Timestamp {
 func (x *Booking) GetClientSecret() string {
 	if x != nil {
 		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *Booking) GetContactEmail() string {
+	if x != nil {
+		return x.ContactEmail
 	}
 	return ""
 }
@@ -1894,8 +1918,15 @@ type HoldRequest struct {
 	// has holds and tickets left; it is spent in the same commit as the hold,
 	// so no token is spent twice, through any edge or node.
 	AdmissionToken string `protobuf:"bytes,9,opt,name=admission_token,json=admissionToken,proto3" json:"admission_token,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The payment the portal authorised for this hold (a Stripe
+	// PaymentIntent id, say): kept on the hold, carried to its booking, and
+	// named in its changes, so a payments worker can capture it when the hold
+	// is confirmed and cancel it when the hold expires or is released.
+	PaymentRef string `protobuf:"bytes,10,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	// Where the customer wants the receipt (up to 254 bytes, one '@').
+	ContactEmail  string `protobuf:"bytes,11,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HoldRequest) Reset() {
@@ -1987,6 +2018,20 @@ func (x *HoldRequest) GetBestAvailable() bool {
 func (x *HoldRequest) GetAdmissionToken() string {
 	if x != nil {
 		return x.AdmissionToken
+	}
+	return ""
+}
+
+func (x *HoldRequest) GetPaymentRef() string {
+	if x != nil {
+		return x.PaymentRef
+	}
+	return ""
+}
+
+func (x *HoldRequest) GetContactEmail() string {
+	if x != nil {
+		return x.ContactEmail
 	}
 	return ""
 }
@@ -2141,13 +2186,16 @@ func (x *GetHoldResponse) GetHold() *Hold {
 }
 
 type ConfirmRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	HoldId     string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	PaymentRef string                 `protobuf:"bytes,2,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// Replaces the hold's payment_ref when given.
+	PaymentRef string `protobuf:"bytes,2,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
 	// Scoped to the hold (and so to its customer).
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// When given, the hold's client_secret: a wrong one answers NOT_FOUND.
-	ClientSecret  string `protobuf:"bytes,4,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	ClientSecret string `protobuf:"bytes,4,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// Replaces the hold's contact_email when given.
+	ContactEmail  string `protobuf:"bytes,5,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2206,6 +2254,13 @@ func (x *ConfirmRequest) GetIdempotencyKey() string {
 func (x *ConfirmRequest) GetClientSecret() string {
 	if x != nil {
 		return x.ClientSecret
+	}
+	return ""
+}
+
+func (x *ConfirmRequest) GetContactEmail() string {
+	if x != nil {
+		return x.ContactEmail
 	}
 	return ""
 }
@@ -2373,6 +2428,7 @@ type BookRequest struct {
 	PaymentRef     string `protobuf:"bytes,7,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
 	Section        string `protobuf:"bytes,8,opt,name=section,proto3" json:"section,omitempty"`
 	BestAvailable  bool   `protobuf:"varint,9,opt,name=best_available,json=bestAvailable,proto3" json:"best_available,omitempty"`
+	ContactEmail   string `protobuf:"bytes,10,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2468,6 +2524,13 @@ func (x *BookRequest) GetBestAvailable() bool {
 		return x.BestAvailable
 	}
 	return false
+}
+
+func (x *BookRequest) GetContactEmail() string {
+	if x != nil {
+		return x.ContactEmail
+	}
+	return ""
 }
 
 type BookResponse struct {
@@ -3408,8 +3471,10 @@ type Change struct {
 	Seats           []string `protobuf:"bytes,9,rep,name=seats,proto3" json:"seats,omitempty"`
 	WaitlistEntryId string   `protobuf:"bytes,10,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
 	ProductId       string   `protobuf:"bytes,11,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The hold's or booking's payment_ref, on hold and booking changes.
+	PaymentRef    string `protobuf:"bytes,12,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Change) Reset() {
@@ -3515,6 +3580,13 @@ func (x *Change) GetWaitlistEntryId() string {
 func (x *Change) GetProductId() string {
 	if x != nil {
 		return x.ProductId
+	}
+	return ""
+}
+
+func (x *Change) GetPaymentRef() string {
+	if x != nil {
+		return x.PaymentRef
 	}
 	return ""
 }
@@ -4375,7 +4447,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x18max_tickets_per_customer\x18\n" +
 	" \x01(\x03R\x15maxTicketsPerCustomer\x12/\n" +
 	"\x14max_tickets_per_hold\x18\v \x01(\x03R\x11maxTicketsPerHold\x12G\n" +
-	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"\xda\x03\n" +
+	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"\xa0\x04\n" +
 	"\x04Hold\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4392,8 +4464,11 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"booking_id\x18\t \x01(\tR\tbookingId\x12*\n" +
 	"\x11waitlist_entry_id\x18\n" +
 	" \x01(\tR\x0fwaitlistEntryId\x12@\n" +
-	"\x0emax_expires_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fmaxExpiresAt\x12#\n" +
-	"\rclient_secret\x18\f \x01(\tR\fclientSecret\"\x91\x03\n" +
+	"\x0emax_expires_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fmaxExpiresAt\x12\x1f\n" +
+	"\vpayment_ref\x18\r \x01(\tR\n" +
+	"paymentRef\x12#\n" +
+	"\rcontact_email\x18\x0e \x01(\tR\fcontactEmail\x12#\n" +
+	"\rclient_secret\x18\f \x01(\tR\fclientSecret\"\xb6\x03\n" +
 	"\aBooking\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4409,7 +4484,8 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x06status\x18\t \x01(\x0e2\x17.bookd.v1.BookingStatusR\x06status\x12=\n" +
 	"\fcancelled_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\x12#\n" +
-	"\rclient_secret\x18\v \x01(\tR\fclientSecret\"u\n" +
+	"\rclient_secret\x18\v \x01(\tR\fclientSecret\x12#\n" +
+	"\rcontact_email\x18\f \x01(\tR\fcontactEmail\"u\n" +
 	"\x14CreateProductRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
@@ -4486,7 +4562,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\n" +
 	"held_seats\x18\x03 \x01(\x03R\theldSeats\x12!\n" +
 	"\fbooked_seats\x18\x04 \x01(\x03R\vbookedSeats\x12#\n" +
-	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\xbb\x02\n" +
+	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\x81\x03\n" +
 	"\vHoldRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -4497,7 +4573,11 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\x12\x18\n" +
 	"\asection\x18\a \x01(\tR\asection\x12%\n" +
 	"\x0ebest_available\x18\b \x01(\bR\rbestAvailable\x12'\n" +
-	"\x0fadmission_token\x18\t \x01(\tR\x0eadmissionToken\"2\n" +
+	"\x0fadmission_token\x18\t \x01(\tR\x0eadmissionToken\x12\x1f\n" +
+	"\vpayment_ref\x18\n" +
+	" \x01(\tR\n" +
+	"paymentRef\x12#\n" +
+	"\rcontact_email\x18\v \x01(\tR\fcontactEmail\"2\n" +
 	"\fHoldResponse\x12\"\n" +
 	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"y\n" +
 	"\x0eGetHoldRequest\x12\x17\n" +
@@ -4505,13 +4585,14 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\x12#\n" +
 	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"5\n" +
 	"\x0fGetHoldResponse\x12\"\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\x98\x01\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xbd\x01\n" +
 	"\x0eConfirmRequest\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1f\n" +
 	"\vpayment_ref\x18\x02 \x01(\tR\n" +
 	"paymentRef\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\x12#\n" +
-	"\rclient_secret\x18\x04 \x01(\tR\fclientSecret\">\n" +
+	"\rclient_secret\x18\x04 \x01(\tR\fclientSecret\x12#\n" +
+	"\rcontact_email\x18\x05 \x01(\tR\fcontactEmail\">\n" +
 	"\x0fConfirmResponse\x12+\n" +
 	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"{\n" +
 	"\x12ReleaseHoldRequest\x12\x17\n" +
@@ -4519,7 +4600,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12#\n" +
 	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"9\n" +
 	"\x13ReleaseHoldResponse\x12\"\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xb3\x02\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xd8\x02\n" +
 	"\vBookRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -4531,7 +4612,9 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\vpayment_ref\x18\a \x01(\tR\n" +
 	"paymentRef\x12\x18\n" +
 	"\asection\x18\b \x01(\tR\asection\x12%\n" +
-	"\x0ebest_available\x18\t \x01(\bR\rbestAvailable\";\n" +
+	"\x0ebest_available\x18\t \x01(\bR\rbestAvailable\x12#\n" +
+	"\rcontact_email\x18\n" +
+	" \x01(\tR\fcontactEmail\";\n" +
 	"\fBookResponse\x12+\n" +
 	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"^\n" +
 	"\x14CancelBookingRequest\x12\x1d\n" +
@@ -4592,7 +4675,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"e\n" +
 	"\x18GetWaitlistEntryResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\x12\x1a\n" +
-	"\bposition\x18\x02 \x01(\x03R\bposition\"\xd5\x02\n" +
+	"\bposition\x18\x02 \x01(\x03R\bposition\"\xf6\x02\n" +
 	"\x06Change\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
@@ -4608,7 +4691,9 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x11waitlist_entry_id\x18\n" +
 	" \x01(\tR\x0fwaitlistEntryId\x12\x1d\n" +
 	"\n" +
-	"product_id\x18\v \x01(\tR\tproductId\"c\n" +
+	"product_id\x18\v \x01(\tR\tproductId\x12\x1f\n" +
+	"\vpayment_ref\x18\f \x01(\tR\n" +
+	"paymentRef\"c\n" +
 	"\x13WatchChangesRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x19\n" +
 	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +

@@ -111,6 +111,15 @@ type Command struct {
 	//	*Command_JoinWaitlist
 	//	*Command_LeaveWaitlist
 	//	*Command_Purge
+	//	*Command_CreateQueue
+	//	*Command_DeleteQueue
+	//	*Command_Enqueue
+	//	*Command_Receive
+	//	*Command_Ack
+	//	*Command_Nack
+	//	*Command_ExtendLease
+	//	*Command_Redrive
+	//	*Command_PurgeQueue
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -325,6 +334,87 @@ func (x *Command) GetPurge() *Purge {
 	return nil
 }
 
+func (x *Command) GetCreateQueue() *v1.CreateQueueRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateQueue); ok {
+			return x.CreateQueue
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetDeleteQueue() *v1.DeleteQueueRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_DeleteQueue); ok {
+			return x.DeleteQueue
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetEnqueue() *v1.EnqueueRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Enqueue); ok {
+			return x.Enqueue
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetReceive() *v1.ReceiveRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Receive); ok {
+			return x.Receive
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetAck() *v1.AckRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetNack() *v1.NackRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Nack); ok {
+			return x.Nack
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetExtendLease() *v1.ExtendLeaseRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_ExtendLease); ok {
+			return x.ExtendLease
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRedrive() *v1.RedriveRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Redrive); ok {
+			return x.Redrive
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetPurgeQueue() *v1.PurgeQueueRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_PurgeQueue); ok {
+			return x.PurgeQueue
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -393,6 +483,42 @@ type Command_Purge struct {
 	Purge *Purge `protobuf:"bytes,25,opt,name=purge,proto3,oneof"`
 }
 
+type Command_CreateQueue struct {
+	CreateQueue *v1.CreateQueueRequest `protobuf:"bytes,26,opt,name=create_queue,json=createQueue,proto3,oneof"`
+}
+
+type Command_DeleteQueue struct {
+	DeleteQueue *v1.DeleteQueueRequest `protobuf:"bytes,27,opt,name=delete_queue,json=deleteQueue,proto3,oneof"`
+}
+
+type Command_Enqueue struct {
+	Enqueue *v1.EnqueueRequest `protobuf:"bytes,28,opt,name=enqueue,proto3,oneof"`
+}
+
+type Command_Receive struct {
+	Receive *v1.ReceiveRequest `protobuf:"bytes,29,opt,name=receive,proto3,oneof"`
+}
+
+type Command_Ack struct {
+	Ack *v1.AckRequest `protobuf:"bytes,30,opt,name=ack,proto3,oneof"`
+}
+
+type Command_Nack struct {
+	Nack *v1.NackRequest `protobuf:"bytes,31,opt,name=nack,proto3,oneof"`
+}
+
+type Command_ExtendLease struct {
+	ExtendLease *v1.ExtendLeaseRequest `protobuf:"bytes,32,opt,name=extend_lease,json=extendLease,proto3,oneof"`
+}
+
+type Command_Redrive struct {
+	Redrive *v1.RedriveRequest `protobuf:"bytes,33,opt,name=redrive,proto3,oneof"`
+}
+
+type Command_PurgeQueue struct {
+	PurgeQueue *v1.PurgeQueueRequest `protobuf:"bytes,34,opt,name=purge_queue,json=purgeQueue,proto3,oneof"`
+}
+
 func (*Command_CreateEvent) isCommand_Op() {}
 
 func (*Command_Hold) isCommand_Op() {}
@@ -424,6 +550,24 @@ func (*Command_JoinWaitlist) isCommand_Op() {}
 func (*Command_LeaveWaitlist) isCommand_Op() {}
 
 func (*Command_Purge) isCommand_Op() {}
+
+func (*Command_CreateQueue) isCommand_Op() {}
+
+func (*Command_DeleteQueue) isCommand_Op() {}
+
+func (*Command_Enqueue) isCommand_Op() {}
+
+func (*Command_Receive) isCommand_Op() {}
+
+func (*Command_Ack) isCommand_Op() {}
+
+func (*Command_Nack) isCommand_Op() {}
+
+func (*Command_ExtendLease) isCommand_Op() {}
+
+func (*Command_Redrive) isCommand_Op() {}
+
+func (*Command_PurgeQueue) isCommand_Op() {}
 
 // ExpireHolds expires holds whose time has passed, so that the change feed
 // reports them. Correctness never depends on it: every command expires due
@@ -816,6 +960,7 @@ type Change struct {
 	Seq             uint32 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
 	WaitlistEntryId string `protobuf:"bytes,11,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
 	ProductId       string `protobuf:"bytes,12,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	PaymentRef      string `protobuf:"bytes,13,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -930,6 +1075,13 @@ func (x *Change) GetWaitlistEntryId() string {
 func (x *Change) GetProductId() string {
 	if x != nil {
 		return x.ProductId
+	}
+	return ""
+}
+
+func (x *Change) GetPaymentRef() string {
+	if x != nil {
+		return x.PaymentRef
 	}
 	return ""
 }
@@ -1253,13 +1405,202 @@ func (x *AdmissionUse) GetExpiresUnixMs() int64 {
 	return 0
 }
 
+// QueueState is a queue's definition (stats unset) and its counters.
+type QueueState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Queue *v1.Queue              `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	Stats *v1.QueueStats         `protobuf:"bytes,2,opt,name=stats,proto3" json:"stats,omitempty"`
+	// The number the next message gets.
+	NextMessage   uint64 `protobuf:"varint,3,opt,name=next_message,json=nextMessage,proto3" json:"next_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueState) Reset() {
+	*x = QueueState{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueState) ProtoMessage() {}
+
+func (x *QueueState) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueState.ProtoReflect.Descriptor instead.
+func (*QueueState) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *QueueState) GetQueue() *v1.Queue {
+	if x != nil {
+		return x.Queue
+	}
+	return nil
+}
+
+func (x *QueueState) GetStats() *v1.QueueStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+func (x *QueueState) GetNextMessage() uint64 {
+	if x != nil {
+		return x.NextMessage
+	}
+	return 0
+}
+
+// QueueRecord is one message of a queue (qm/) or a dead letter (qd/).
+type QueueRecord struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Number uint64                 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	Key    string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// The change, as stored in the feed; unset for an enqueued message.
+	Change            *Change `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
+	Body              []byte  `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	OrderKey          string  `protobuf:"bytes,5,opt,name=order_key,json=orderKey,proto3" json:"order_key,omitempty"`
+	Attempts          int32   `protobuf:"varint,6,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	EnqueuedUnixNanos int64   `protobuf:"varint,7,opt,name=enqueued_unix_nanos,json=enqueuedUnixNanos,proto3" json:"enqueued_unix_nanos,omitempty"`
+	// When the message may next be received; while leased, the lease's end.
+	VisibleUnixNanos int64  `protobuf:"varint,8,opt,name=visible_unix_nanos,json=visibleUnixNanos,proto3" json:"visible_unix_nanos,omitempty"`
+	Leased           bool   `protobuf:"varint,9,opt,name=leased,proto3" json:"leased,omitempty"`
+	LastError        string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	DeadUnixNanos    int64  `protobuf:"varint,11,opt,name=dead_unix_nanos,json=deadUnixNanos,proto3" json:"dead_unix_nanos,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *QueueRecord) Reset() {
+	*x = QueueRecord{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueRecord) ProtoMessage() {}
+
+func (x *QueueRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueRecord.ProtoReflect.Descriptor instead.
+func (*QueueRecord) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *QueueRecord) GetNumber() uint64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *QueueRecord) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *QueueRecord) GetChange() *Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *QueueRecord) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *QueueRecord) GetOrderKey() string {
+	if x != nil {
+		return x.OrderKey
+	}
+	return ""
+}
+
+func (x *QueueRecord) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *QueueRecord) GetEnqueuedUnixNanos() int64 {
+	if x != nil {
+		return x.EnqueuedUnixNanos
+	}
+	return 0
+}
+
+func (x *QueueRecord) GetVisibleUnixNanos() int64 {
+	if x != nil {
+		return x.VisibleUnixNanos
+	}
+	return 0
+}
+
+func (x *QueueRecord) GetLeased() bool {
+	if x != nil {
+		return x.Leased
+	}
+	return false
+}
+
+func (x *QueueRecord) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *QueueRecord) GetDeadUnixNanos() int64 {
+	if x != nil {
+		return x.DeadUnixNanos
+	}
+	return 0
+}
+
 var File_bookd_fsm_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\"*\n" +
+	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\x1a\x14bookd/v1/queue.proto\"*\n" +
 	"\fCommandBatch\x12\x1a\n" +
-	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x98\t\n" +
+	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x9a\r\n" +
 	"\aCommand\x12(\n" +
 	"\x10stamp_unix_nanos\x18\x01 \x01(\x03R\x0estampUnixNanos\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12#\n" +
@@ -1283,7 +1624,17 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"extendHold\x12D\n" +
 	"\rjoin_waitlist\x18\x17 \x01(\v2\x1d.bookd.v1.JoinWaitlistRequestH\x00R\fjoinWaitlist\x12G\n" +
 	"\x0eleave_waitlist\x18\x18 \x01(\v2\x1e.bookd.v1.LeaveWaitlistRequestH\x00R\rleaveWaitlist\x12+\n" +
-	"\x05purge\x18\x19 \x01(\v2\x13.bookd.fsm.v1.PurgeH\x00R\x05purgeB\x04\n" +
+	"\x05purge\x18\x19 \x01(\v2\x13.bookd.fsm.v1.PurgeH\x00R\x05purge\x12A\n" +
+	"\fcreate_queue\x18\x1a \x01(\v2\x1c.bookd.v1.CreateQueueRequestH\x00R\vcreateQueue\x12A\n" +
+	"\fdelete_queue\x18\x1b \x01(\v2\x1c.bookd.v1.DeleteQueueRequestH\x00R\vdeleteQueue\x124\n" +
+	"\aenqueue\x18\x1c \x01(\v2\x18.bookd.v1.EnqueueRequestH\x00R\aenqueue\x124\n" +
+	"\areceive\x18\x1d \x01(\v2\x18.bookd.v1.ReceiveRequestH\x00R\areceive\x12(\n" +
+	"\x03ack\x18\x1e \x01(\v2\x14.bookd.v1.AckRequestH\x00R\x03ack\x12+\n" +
+	"\x04nack\x18\x1f \x01(\v2\x15.bookd.v1.NackRequestH\x00R\x04nack\x12A\n" +
+	"\fextend_lease\x18  \x01(\v2\x1c.bookd.v1.ExtendLeaseRequestH\x00R\vextendLease\x124\n" +
+	"\aredrive\x18! \x01(\v2\x18.bookd.v1.RedriveRequestH\x00R\aredrive\x12>\n" +
+	"\vpurge_queue\x18\" \x01(\v2\x1b.bookd.v1.PurgeQueueRequestH\x00R\n" +
+	"purgeQueueB\x04\n" +
 	"\x02op\"\r\n" +
 	"\vExpireHolds\"\x7f\n" +
 	"\x05Purge\x12A\n" +
@@ -1311,7 +1662,7 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12\x1a\n" +
 	"\bresponse\x18\x04 \x01(\fR\bresponse\x12!\n" +
 	"\ferror_reason\x18\x05 \x01(\tR\verrorReason\x12,\n" +
-	"\x12created_unix_nanos\x18\x06 \x01(\x03R\x10createdUnixNanos\"\xdd\x02\n" +
+	"\x12created_unix_nanos\x18\x06 \x01(\x03R\x10createdUnixNanos\"\xfe\x02\n" +
 	"\x06Change\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12&\n" +
 	"\x0ftime_unix_nanos\x18\x02 \x01(\x03R\rtimeUnixNanos\x12\x12\n" +
@@ -1328,7 +1679,9 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	" \x01(\rR\x03seq\x12*\n" +
 	"\x11waitlist_entry_id\x18\v \x01(\tR\x0fwaitlistEntryId\x12\x1d\n" +
 	"\n" +
-	"product_id\x18\f \x01(\tR\tproductId\"9\n" +
+	"product_id\x18\f \x01(\tR\tproductId\x12\x1f\n" +
+	"\vpayment_ref\x18\r \x01(\tR\n" +
+	"paymentRef\"9\n" +
 	"\n" +
 	"SeatLayout\x12+\n" +
 	"\x04rows\x18\x01 \x03(\v2\x17.bookd.fsm.v1.LayoutRowR\x04rows\"i\n" +
@@ -1352,7 +1705,26 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\fAdmissionUse\x12\x14\n" +
 	"\x05holds\x18\x01 \x01(\x03R\x05holds\x12\x18\n" +
 	"\atickets\x18\x02 \x01(\x03R\atickets\x12&\n" +
-	"\x0fexpires_unix_ms\x18\x03 \x01(\x03R\rexpiresUnixMsB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
+	"\x0fexpires_unix_ms\x18\x03 \x01(\x03R\rexpiresUnixMs\"\x82\x01\n" +
+	"\n" +
+	"QueueState\x12%\n" +
+	"\x05queue\x18\x01 \x01(\v2\x0f.bookd.v1.QueueR\x05queue\x12*\n" +
+	"\x05stats\x18\x02 \x01(\v2\x14.bookd.v1.QueueStatsR\x05stats\x12!\n" +
+	"\fnext_message\x18\x03 \x01(\x04R\vnextMessage\"\xef\x02\n" +
+	"\vQueueRecord\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x04R\x06number\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12,\n" +
+	"\x06change\x18\x03 \x01(\v2\x14.bookd.fsm.v1.ChangeR\x06change\x12\x12\n" +
+	"\x04body\x18\x04 \x01(\fR\x04body\x12\x1b\n" +
+	"\torder_key\x18\x05 \x01(\tR\borderKey\x12\x1a\n" +
+	"\battempts\x18\x06 \x01(\x05R\battempts\x12.\n" +
+	"\x13enqueued_unix_nanos\x18\a \x01(\x03R\x11enqueuedUnixNanos\x12,\n" +
+	"\x12visible_unix_nanos\x18\b \x01(\x03R\x10visibleUnixNanos\x12\x16\n" +
+	"\x06leased\x18\t \x01(\bR\x06leased\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\n" +
+	" \x01(\tR\tlastError\x12&\n" +
+	"\x0fdead_unix_nanos\x18\v \x01(\x03R\rdeadUnixNanosB1Z/github.com/bookd/bookd/proto/bookd/fsm/v1;fsmv1b\x06proto3"
 
 var (
 	file_bookd_fsm_v1_fsm_proto_rawDescOnce sync.Once
@@ -1366,7 +1738,7 @@ func file_bookd_fsm_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_bookd_fsm_v1_fsm_proto_rawDescData
 }
 
-var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*CommandBatch)(nil),            // 0: bookd.fsm.v1.CommandBatch
 	(*Command)(nil),                 // 1: bookd.fsm.v1.Command
@@ -1382,42 +1754,67 @@ var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*FeedStart)(nil),               // 11: bookd.fsm.v1.FeedStart
 	(*AdmissionGrant)(nil),          // 12: bookd.fsm.v1.AdmissionGrant
 	(*AdmissionUse)(nil),            // 13: bookd.fsm.v1.AdmissionUse
-	(*v1.CreateEventRequest)(nil),   // 14: bookd.v1.CreateEventRequest
-	(*v1.HoldRequest)(nil),          // 15: bookd.v1.HoldRequest
-	(*v1.ConfirmRequest)(nil),       // 16: bookd.v1.ConfirmRequest
-	(*v1.ReleaseHoldRequest)(nil),   // 17: bookd.v1.ReleaseHoldRequest
-	(*v1.BookRequest)(nil),          // 18: bookd.v1.BookRequest
-	(*v1.CancelBookingRequest)(nil), // 19: bookd.v1.CancelBookingRequest
-	(*v1.CreateProductRequest)(nil), // 20: bookd.v1.CreateProductRequest
-	(*v1.CloseEventRequest)(nil),    // 21: bookd.v1.CloseEventRequest
-	(*v1.CancelEventRequest)(nil),   // 22: bookd.v1.CancelEventRequest
-	(*v1.ExtendHoldRequest)(nil),    // 23: bookd.v1.ExtendHoldRequest
-	(*v1.JoinWaitlistRequest)(nil),  // 24: bookd.v1.JoinWaitlistRequest
-	(*v1.LeaveWaitlistRequest)(nil), // 25: bookd.v1.LeaveWaitlistRequest
+	(*QueueState)(nil),              // 14: bookd.fsm.v1.QueueState
+	(*QueueRecord)(nil),             // 15: bookd.fsm.v1.QueueRecord
+	(*v1.CreateEventRequest)(nil),   // 16: bookd.v1.CreateEventRequest
+	(*v1.HoldRequest)(nil),          // 17: bookd.v1.HoldRequest
+	(*v1.ConfirmRequest)(nil),       // 18: bookd.v1.ConfirmRequest
+	(*v1.ReleaseHoldRequest)(nil),   // 19: bookd.v1.ReleaseHoldRequest
+	(*v1.BookRequest)(nil),          // 20: bookd.v1.BookRequest
+	(*v1.CancelBookingRequest)(nil), // 21: bookd.v1.CancelBookingRequest
+	(*v1.CreateProductRequest)(nil), // 22: bookd.v1.CreateProductRequest
+	(*v1.CloseEventRequest)(nil),    // 23: bookd.v1.CloseEventRequest
+	(*v1.CancelEventRequest)(nil),   // 24: bookd.v1.CancelEventRequest
+	(*v1.ExtendHoldRequest)(nil),    // 25: bookd.v1.ExtendHoldRequest
+	(*v1.JoinWaitlistRequest)(nil),  // 26: bookd.v1.JoinWaitlistRequest
+	(*v1.LeaveWaitlistRequest)(nil), // 27: bookd.v1.LeaveWaitlistRequest
+	(*v1.CreateQueueRequest)(nil),   // 28: bookd.v1.CreateQueueRequest
+	(*v1.DeleteQueueRequest)(nil),   // 29: bookd.v1.DeleteQueueRequest
+	(*v1.EnqueueRequest)(nil),       // 30: bookd.v1.EnqueueRequest
+	(*v1.ReceiveRequest)(nil),       // 31: bookd.v1.ReceiveRequest
+	(*v1.AckRequest)(nil),           // 32: bookd.v1.AckRequest
+	(*v1.NackRequest)(nil),          // 33: bookd.v1.NackRequest
+	(*v1.ExtendLeaseRequest)(nil),   // 34: bookd.v1.ExtendLeaseRequest
+	(*v1.RedriveRequest)(nil),       // 35: bookd.v1.RedriveRequest
+	(*v1.PurgeQueueRequest)(nil),    // 36: bookd.v1.PurgeQueueRequest
+	(*v1.Queue)(nil),                // 37: bookd.v1.Queue
+	(*v1.QueueStats)(nil),           // 38: bookd.v1.QueueStats
 }
 var file_bookd_fsm_v1_fsm_proto_depIdxs = []int32{
-	14, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
-	15, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
-	16, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
-	17, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	18, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
-	19, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	16, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
+	17, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
+	18, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
+	19, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	20, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
+	21, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
 	2,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
 	4,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
 	5,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
-	20, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
-	21, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
-	22, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
-	23, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
-	24, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
-	25, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
+	22, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
+	23, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
+	24, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
+	25, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	26, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
+	27, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
 	3,  // 15: bookd.fsm.v1.Command.purge:type_name -> bookd.fsm.v1.Purge
-	10, // 16: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	28, // 16: bookd.fsm.v1.Command.create_queue:type_name -> bookd.v1.CreateQueueRequest
+	29, // 17: bookd.fsm.v1.Command.delete_queue:type_name -> bookd.v1.DeleteQueueRequest
+	30, // 18: bookd.fsm.v1.Command.enqueue:type_name -> bookd.v1.EnqueueRequest
+	31, // 19: bookd.fsm.v1.Command.receive:type_name -> bookd.v1.ReceiveRequest
+	32, // 20: bookd.fsm.v1.Command.ack:type_name -> bookd.v1.AckRequest
+	33, // 21: bookd.fsm.v1.Command.nack:type_name -> bookd.v1.NackRequest
+	34, // 22: bookd.fsm.v1.Command.extend_lease:type_name -> bookd.v1.ExtendLeaseRequest
+	35, // 23: bookd.fsm.v1.Command.redrive:type_name -> bookd.v1.RedriveRequest
+	36, // 24: bookd.fsm.v1.Command.purge_queue:type_name -> bookd.v1.PurgeQueueRequest
+	10, // 25: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
+	37, // 26: bookd.fsm.v1.QueueState.queue:type_name -> bookd.v1.Queue
+	38, // 27: bookd.fsm.v1.QueueState.stats:type_name -> bookd.v1.QueueStats
+	8,  // 28: bookd.fsm.v1.QueueRecord.change:type_name -> bookd.fsm.v1.Change
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_bookd_fsm_v1_fsm_proto_init() }
@@ -1442,6 +1839,15 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 		(*Command_JoinWaitlist)(nil),
 		(*Command_LeaveWaitlist)(nil),
 		(*Command_Purge)(nil),
+		(*Command_CreateQueue)(nil),
+		(*Command_DeleteQueue)(nil),
+		(*Command_Enqueue)(nil),
+		(*Command_Receive)(nil),
+		(*Command_Ack)(nil),
+		(*Command_Nack)(nil),
+		(*Command_ExtendLease)(nil),
+		(*Command_Redrive)(nil),
+		(*Command_PurgeQueue)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1449,7 +1855,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_fsm_v1_fsm_proto_rawDesc), len(file_bookd_fsm_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
