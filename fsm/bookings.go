@@ -39,10 +39,10 @@ func (t *txn) cancelBooking(r *bookdv1.CancelBookingRequest) (proto.Message, *Er
 	idx, _ := parseID(kindBooking, r.GetBookingId())
 	b := new(bookdv1.Booking)
 	if !t.getProto(key(prefixBook, idx), b) {
-		return nil, notFound("booking %s not found", r.GetBookingId())
+		return nil, notFound("booking %s not found", r.GetBookingId()).with(MetaBooking, r.GetBookingId())
 	}
 	if b.GetStatus() == bookdv1.BookingStatus_BOOKING_STATUS_CANCELLED {
-		return nil, errorf(CodeFailedPrecondition, ReasonBookingCancelled, "booking %s is already cancelled", b.GetId())
+		return nil, errorf(CodeFailedPrecondition, ReasonBookingCancelled, "booking %s is already cancelled", b.GetId()).with(MetaBooking, b.GetId())
 	}
 	event, _ := parseID(kindEvent, b.GetEventId())
 	t.shift(event, b.GetQuantity(), b.GetSeats(), seatBooked, seatFree)

@@ -14,7 +14,7 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 	if r.GetProductId() != "" {
 		product, _ = parseID(kindProduct, r.GetProductId())
 		if _, ok := getValueT(t, key(prefixProd, product)); !ok {
-			return nil, notFound("product_id: product %s not found", r.GetProductId())
+			return nil, notFound("product_id: product %s not found", r.GetProductId()).with(MetaProduct, r.GetProductId())
 		}
 	}
 	layout, labels, blocked := buildLayout(r.GetSections(), r.GetSeats())
@@ -85,7 +85,7 @@ func (t *txn) cancelEvent(r *bookdv1.CancelEventRequest) (proto.Message, *Error)
 		return nil, err
 	}
 	if ev.GetStatus() == bookdv1.EventStatus_EVENT_STATUS_CANCELLED {
-		return nil, errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is already cancelled", ev.GetId())
+		return nil, errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is already cancelled", ev.GetId()).with(MetaEvent, ev.GetId())
 	}
 	ev = t.setStatus(idx, ev, bookdv1.EventStatus_EVENT_STATUS_CANCELLED)
 	t.feed(&Change{Kind: "event_cancelled", EventId: ev.Id, ProductId: ev.ProductId,
@@ -121,9 +121,9 @@ func (t *txn) withLabels(idx uint64, ev *bookdv1.Event) *bookdv1.Event {
 func onSale(ev *bookdv1.Event) *Error {
 	switch ev.GetStatus() {
 	case bookdv1.EventStatus_EVENT_STATUS_CLOSED:
-		return errorf(CodeFailedPrecondition, ReasonEventClosed, "event %s is closed: sales have stopped", ev.GetId())
+		return errorf(CodeFailedPrecondition, ReasonEventClosed, "event %s is closed: sales have stopped", ev.GetId()).with(MetaEvent, ev.GetId())
 	case bookdv1.EventStatus_EVENT_STATUS_CANCELLED:
-		return errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is cancelled", ev.GetId())
+		return errorf(CodeFailedPrecondition, ReasonEventCancelled, "event %s is cancelled", ev.GetId()).with(MetaEvent, ev.GetId())
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (t *txn) event(field, id string) (uint64, *bookdv1.Event, *EventCounters, *
 	}
 	ev := t.cachedEvent(idx)
 	if ev == nil {
-		return 0, nil, nil, notFound("event %s not found", id)
+		return 0, nil, nil, notFound("event %s not found", id).with(MetaEvent, id)
 	}
 	counters := t.eventCounters(idx)
 	return idx, ev, counters, nil

@@ -121,7 +121,8 @@ func (t *txn) extendHold(r *bookdv1.ExtendHoldRequest) (proto.Message, *Error) {
 	if expires > limit {
 		return nil, errorf(CodeFailedPrecondition, ReasonHoldCap,
 			"hold %s cannot be extended past %s (%s after it was placed); ask for a ttl of at most %s",
-			h.GetId(), formatTime(limit), MaxHoldLifetime, time.Duration(limit-t.now).Truncate(time.Second))
+			h.GetId(), formatTime(limit), MaxHoldLifetime, time.Duration(limit-t.now).Truncate(time.Second)).
+			with(MetaHold, h.GetId(), MetaExpiresAt, formatTime(limit))
 	}
 	t.delete(expiryKey(timestampNanos(h.GetExpiresAt()), idx))
 	h.ExpiresAt = nanosToTimestamp(expires)
@@ -188,7 +189,7 @@ func (t *txn) activeHold(id, secret string) (uint64, *bookdv1.Hold, *Error) {
 	idx, _ := parseID(kindHold, id)
 	h := new(bookdv1.Hold)
 	if !t.getProto(key(prefixHold, idx), h) {
-		return 0, nil, notFound("hold %s not found", id)
+		return 0, nil, notFound("hold %s not found", id).with(MetaHold, id)
 	}
 	if err := CheckSecret("hold "+id, h.GetClientSecret(), secret); err != nil {
 		return 0, nil, err
@@ -197,11 +198,13 @@ func (t *txn) activeHold(id, secret string) (uint64, *bookdv1.Hold, *Error) {
 	case bookdv1.HoldStatus_HOLD_STATUS_ACTIVE:
 		return idx, h, nil
 	case bookdv1.HoldStatus_HOLD_STATUS_EXPIRED:
-		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldExpired, "hold %s expired at %s", id, formatTime(timestampNanos(h.GetExpiresAt())))
+		expired := formatTime(timestampNanos(h.GetExpiresAt()))
+		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldExpired, "hold %s expired at %s", id, expired).with(MetaHold, id, MetaExpiresAt, expired)
 	case bookdv1.HoldStatus_HOLD_STATUS_RELEASED:
-		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldReleased, "hold %s was released", id)
+		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldReleased, "hold %s was released", id).with(MetaHold, id)
 	case bookdv1.HoldStatus_HOLD_STATUS_CONFIRMED:
-		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldConfirmed, "hold %s is already confirmed as booking %s", id, h.GetBookingId())
+		return 0, nil, errorf(CodeFailedPrecondition, ReasonHoldConfirmed, "hold %s is already confirmed as booking %s", id, h.GetBookingId()).
+			with(MetaHold, id, MetaBooking, h.GetBookingId())
 	}
 	panic(fmt.Sprintf("fsm: hold %s has status %v", id, h.GetStatus()))
 }

@@ -43,10 +43,12 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 		t.refusedForGood = quantity > ev.GetCapacity()-counters.GetBookedQuantity()
 		switch {
 		case left <= 0:
-			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", c.eventID)
+			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", c.eventID).
+				with(MetaEvent, c.eventID, MetaAvailable, "0", MetaAsked, itoa(quantity))
 		case quantity > left:
 			return nil, errorf(CodeFailedPrecondition, ReasonSoldOut,
-				"event %s has only %d tickets left, %d asked", c.eventID, left, quantity)
+				"event %s has only %d tickets left, %d asked", c.eventID, left, quantity).
+				with(MetaEvent, c.eventID, MetaAvailable, itoa(left), MetaAsked, itoa(quantity))
 		}
 		return &claim{event: idx, quantity: quantity}, nil
 	}
@@ -54,12 +56,14 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 		state, ok := t.seat(idx, s)
 		switch {
 		case !ok:
-			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, c.eventID, s)
+			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, c.eventID, s).
+				with(MetaEvent, c.eventID, MetaSeat, s)
 		case state == seatBlocked:
-			return nil, errorf(CodeFailedPrecondition, ReasonSeatBlocked, "seat %s of event %s is not for sale", s, c.eventID)
+			return nil, errorf(CodeFailedPrecondition, ReasonSeatBlocked, "seat %s of event %s is not for sale", s, c.eventID).
+				with(MetaEvent, c.eventID, MetaSeat, s)
 		case state != seatFree:
 			t.refusedForGood = state == seatBooked // a hold may expire
-			return nil, errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, c.eventID)
+			return nil, seatTaken(c.eventID, s)
 		}
 	}
 	return &claim{event: idx, quantity: quantity, seats: c.seats}, nil
@@ -69,10 +73,11 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 func (t *txn) claimBestAvailable(idx uint64, eventID, section string, quantity int64) (*claim, *Error) {
 	layout := t.layout(idx)
 	if len(layout.GetRows()) == 0 {
-		return nil, invalid("best_available: event %s has no seats", eventID)
+		return nil, invalid("best_available: event %s has no seats", eventID).with(MetaEvent, eventID)
 	}
 	if section != "" && !hasSection(layout, section) {
-		return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "section: event %s has no section %q", eventID, section)
+		return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "section: event %s has no section %q", eventID, section).
+			with(MetaEvent, eventID, MetaSection, section)
 	}
 	seats := t.bestAvailable(idx, layout, section, int(quantity))
 	if seats == nil {
@@ -80,7 +85,12 @@ func (t *txn) claimBestAvailable(idx uint64, eventID, section string, quantity i
 		if section != "" {
 			where = "section " + section + " of event " + eventID
 		}
-		return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "%s has fewer than %d seats free", where, quantity)
+		e := errorf(CodeFailedPrecondition, ReasonSoldOut, "%s has fewer than %d seats free", where, quantity).
+			with(MetaEvent, eventID, MetaAsked, itoa(quantity))
+		if section != "" {
+			e.with(MetaSection, section)
+		}
+		return nil, e
 	}
 	return &claim{event: idx, quantity: quantity, seats: seats}, nil
 }
@@ -90,7 +100,8 @@ func (t *txn) claimBestAvailable(idx uint64, eventID, section string, quantity i
 func (t *txn) checkLimits(event uint64, ev *bookdv1.Event, customer string, quantity int64) *Error {
 	if max := ev.GetMaxTicketsPerHold(); max > 0 && quantity > max {
 		return errorf(CodeFailedPrecondition, ReasonHoldLimit,
-			"event %s allows at most %d tickets per hold, %d asked", ev.GetId(), max, quantity)
+			"event %s allows at most %d tickets per hold, %d asked", ev.GetId(), max, quantity).
+			with(MetaEvent, ev.GetId(), MetaLimit, itoa(max), MetaAsked, itoa(quantity))
 	}
 	max := ev.GetMaxTicketsPerCustomer()
 	if max == 0 {
@@ -99,7 +110,8 @@ func (t *txn) checkLimits(event uint64, ev *bookdv1.Event, customer string, quan
 	if have := t.tickets(event, customer); have+quantity > max {
 		return errorf(CodeFailedPrecondition, ReasonCustomerLimit,
 			"customer %s may have at most %d tickets of event %s and has %d in holds and bookings, %d asked",
-			clip(customer), max, ev.GetId(), have, quantity)
+			clip(customer), max, ev.GetId(), have, quantity).
+			with(MetaEvent, ev.GetId(), MetaCustomer, customer, MetaLimit, itoa(max), MetaHas, itoa(have), MetaAsked, itoa(quantity))
 	}
 	return nil
 }

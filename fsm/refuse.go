@@ -132,7 +132,7 @@ func (f *FSM) soldFor(r pebble.Reader, event uint64, eventID string, quantity in
 		// only a booked one is sure to still be there, with this answer.
 		switch state {
 		case seatBooked:
-			return errorf(CodeFailedPrecondition, ReasonSeatTaken, "seat %s of event %s is taken", s, eventID), nil
+			return seatTaken(eventID, s), nil
 		case seatHeld, seatBlocked:
 			return nil, nil
 		}
@@ -157,9 +157,11 @@ func (f *FSM) soldFor(r pebble.Reader, event uint64, eventID string, quantity in
 	}
 	switch {
 	case n <= 0:
-		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", eventID), nil
+		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s is sold out", eventID).
+			with(MetaEvent, eventID, MetaAvailable, "0", MetaAsked, itoa(quantity)), nil
 	case quantity > n:
-		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s has at most %d tickets left, %d asked", eventID, n, quantity), nil
+		return errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s has at most %d tickets left, %d asked", eventID, n, quantity).
+			with(MetaEvent, eventID, MetaAvailable, itoa(n), MetaAsked, itoa(quantity)), nil
 	}
 	return nil, nil
 }

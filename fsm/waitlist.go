@@ -38,7 +38,8 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 	switch _, err := t.checkClaim(c); {
 	case err == nil:
 		return nil, errorf(CodeFailedPrecondition, ReasonAvailable,
-			"event %s has the %d tickets asked for free now: hold them instead of waiting", r.GetEventId(), r.GetQuantity())
+			"event %s has the %d tickets asked for free now: hold them instead of waiting", r.GetEventId(), r.GetQuantity()).
+			with(MetaEvent, r.GetEventId(), MetaAsked, itoa(r.GetQuantity()))
 	case err.Reason != ReasonSoldOut:
 		return nil, err // closed, over a limit, unknown section...
 	}
@@ -66,13 +67,14 @@ func (t *txn) leaveWaitlist(r *bookdv1.LeaveWaitlistRequest) (proto.Message, *Er
 	n, _ := parseID(kindEntry, r.GetEntryId())
 	e := new(bookdv1.WaitlistEntry)
 	if !t.getProto(key(prefixWait, n), e) {
-		return nil, notFound("waitlist entry %s not found", r.GetEntryId())
+		return nil, notFound("waitlist entry %s not found", r.GetEntryId()).with(MetaEntry, r.GetEntryId())
 	}
 	if err := CheckSecret("waitlist entry "+r.GetEntryId(), e.GetClientSecret(), r.GetClientSecret()); err != nil {
 		return nil, err
 	}
 	if e.GetStatus() != bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING {
-		return nil, errorf(CodeFailedPrecondition, ReasonNotWaiting, "waitlist entry %s is not waiting (%s)", e.GetId(), e.GetStatus())
+		return nil, errorf(CodeFailedPrecondition, ReasonNotWaiting, "waitlist entry %s is not waiting (%s)", e.GetId(), e.GetStatus()).
+			with(MetaEntry, e.GetId(), MetaStatus, e.GetStatus().String())
 	}
 	event, _ := parseID(kindEvent, e.GetEventId())
 	t.endEntry(event, n, e, bookdv1.WaitlistStatus_WAITLIST_STATUS_LEFT)
