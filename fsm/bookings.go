@@ -21,6 +21,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 		Quantity:     cl.quantity,
 		Seats:        cl.seats,
 		PaymentRef:   r.GetPaymentRef(),
+		ContactEmail: r.GetContactEmail(),
 		CreatedAt:    t.timestamp(),
 		Status:       bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
 		ClientSecret: clientSecret(t.secret),

@@ -199,6 +199,29 @@ func opFor(c *Command) op {
 	case *fsmv1.Command_LeaveWaitlist:
 		r := o.LeaveWaitlist
 		return mutation("leave_waitlist", r.GetEntryId(), r, r.GetIdempotencyKey(), (*txn).leaveWaitlist, newMsg[bookdv1.LeaveWaitlistResponse])
+	case *fsmv1.Command_CreateQueue:
+		r := o.CreateQueue
+		return mutation("create_queue", "", r, r.GetIdempotencyKey(), (*txn).createQueue, newMsg[bookdv1.CreateQueueResponse])
+	case *fsmv1.Command_DeleteQueue:
+		r := o.DeleteQueue
+		return mutation("delete_queue", r.GetQueue(), r, r.GetIdempotencyKey(), (*txn).deleteQueue, newMsg[bookdv1.DeleteQueueResponse])
+	case *fsmv1.Command_PurgeQueue:
+		r := o.PurgeQueue
+		return mutation("purge_queue", r.GetQueue(), r, r.GetIdempotencyKey(), (*txn).purgeQueue, newMsg[bookdv1.PurgeQueueResponse])
+	case *fsmv1.Command_Redrive:
+		r := o.Redrive
+		return mutation("redrive", r.GetQueue(), r, r.GetIdempotencyKey(), (*txn).redrive, newMsg[bookdv1.RedriveResponse])
+	case *fsmv1.Command_Enqueue:
+		r := o.Enqueue
+		return mutation("enqueue", r.GetQueue(), r, r.GetIdempotencyKey(), (*txn).enqueue, newMsg[bookdv1.EnqueueResponse])
+	case *fsmv1.Command_Receive:
+		return op{run: func(t *txn) (proto.Message, *Error) { return t.receive(o.Receive) }}
+	case *fsmv1.Command_Ack:
+		return op{run: func(t *txn) (proto.Message, *Error) { return t.ack(o.Ack) }}
+	case *fsmv1.Command_Nack:
+		return op{run: func(t *txn) (proto.Message, *Error) { return t.nack(o.Nack) }}
+	case *fsmv1.Command_ExtendLease:
+		return op{run: func(t *txn) (proto.Message, *Error) { return t.extendLease(o.ExtendLease) }}
 	case *fsmv1.Command_ExpireHolds:
 		return op{run: func(*txn) (proto.Message, *Error) { return &fsmv1.ExpireHolds{}, nil }}
 	case *fsmv1.Command_Purge:

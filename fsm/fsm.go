@@ -54,6 +54,8 @@ type FSM struct {
 	idem idemFilter
 	// wal bounds what the store holds unflushed (store.go); FSM goroutine only.
 	wal walBound
+	// queues caches the work queues' definitions (queues.go); FSM goroutine only.
+	queues queueDefs
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -92,6 +94,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.db = db
 	f.wal = walBound{}
 	f.events.reset()
+	f.queues.reset()
 	f.layouts = nil
 	f.seats.reset()
 	f.idem.build(db, 0)
@@ -187,6 +190,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		return results
 	}
 	t.flushCounters()
+	t.flushQueues()
 	t.flushSeats()
 	t.flushAges()
 	t.set(keyApplied, u64(nil, last))
@@ -263,6 +267,8 @@ type txn struct {
 	refusedForGood bool
 
 	counters   map[uint64]*EventCounters // loaded by this batch (cache.go)
+	// queueStates: queues loaded by this batch (queues.go); nil for one deleted.
+	queueStates map[string]*fsmv1.QueueState
 	dirtySeats []dirtyChunk              // seat chunks changed in memory, not yet in the batch (seats.go)
 	ages       []byte                    // record keys of entry agesEntry for the age index (idemage.go)
 	agesEntry  uint64
@@ -294,6 +300,7 @@ func (t *txn) delete(k []byte) { must(t.b.Delete(k, nil)) }
 func (t *txn) feed(c *Change) {
 	c.Index, c.Seq, c.TimeUnixNanos = t.entry, t.seq, t.now
 	t.setProto(feedKey(t.entry, t.seq), c)
+	t.route(c)
 	t.seq++
 }
 

@@ -108,6 +108,24 @@ func command(req proto.Message) *fsmv1.Command {
 		c.Op = &fsmv1.Command_LeaveWaitlist{LeaveWaitlist: r}
 	case *fsmv1.Purge:
 		c.Op = &fsmv1.Command_Purge{Purge: r}
+	case *bookdv1.CreateQueueRequest:
+		c.Op = &fsmv1.Command_CreateQueue{CreateQueue: r}
+	case *bookdv1.DeleteQueueRequest:
+		c.Op = &fsmv1.Command_DeleteQueue{DeleteQueue: r}
+	case *bookdv1.PurgeQueueRequest:
+		c.Op = &fsmv1.Command_PurgeQueue{PurgeQueue: r}
+	case *bookdv1.EnqueueRequest:
+		c.Op = &fsmv1.Command_Enqueue{Enqueue: r}
+	case *bookdv1.ReceiveRequest:
+		c.Op = &fsmv1.Command_Receive{Receive: r}
+	case *bookdv1.AckRequest:
+		c.Op = &fsmv1.Command_Ack{Ack: r}
+	case *bookdv1.NackRequest:
+		c.Op = &fsmv1.Command_Nack{Nack: r}
+	case *bookdv1.ExtendLeaseRequest:
+		c.Op = &fsmv1.Command_ExtendLease{ExtendLease: r}
+	case *bookdv1.RedriveRequest:
+		c.Op = &fsmv1.Command_Redrive{Redrive: r}
 	default:
 		panic(fmt.Sprintf("command: unsupported request %T", req))
 	}

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -27,14 +28,16 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if r.Ttl != nil {
 		ttl = r.Ttl.AsDuration()
 	}
-	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "", clientSecret(t.secret))
+	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "", clientSecret(t.secret),
+		r.GetPaymentRef(), r.GetContactEmail())
 	spend()
 	return &bookdv1.HoldResponse{Hold: h}, nil
 }
 
 // placeHold takes a claim's inventory for a hold numbered n, which
-// carries secret as its client_secret.
-func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.Duration, entryID, secret string) *bookdv1.Hold {
+// carries secret as its client_secret, and the payment reference and
+// e-mail address its booking will have.
+func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.Duration, entryID, secret, paymentRef, email string) *bookdv1.Hold {
 	expires := t.now + ttl.Nanoseconds()
 	h := &bookdv1.Hold{
 		Id:              formatID(kindHold, n),
@@ -48,6 +51,8 @@ func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.
 		WaitlistEntryId: entryID,
 		MaxExpiresAt:    nanosToTimestamp(t.now + MaxHoldLifetime.Nanoseconds()),
 		ClientSecret:    secret,
+		PaymentRef:      paymentRef,
+		ContactEmail:    email,
 	}
 	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld)
 	t.addTickets(cl.event, customer, cl.quantity)
@@ -80,7 +85,8 @@ func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 		CustomerId:   h.GetCustomerId(),
 		Quantity:     h.GetQuantity(),
 		Seats:        h.GetSeats(),
-		PaymentRef:   r.GetPaymentRef(),
+		PaymentRef:   cmp.Or(r.GetPaymentRef(), h.GetPaymentRef()),
+		ContactEmail: cmp.Or(r.GetContactEmail(), h.GetContactEmail()),
 		HoldId:       h.GetId(),
 		CreatedAt:    t.timestamp(),
 		Status:       bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
@@ -255,10 +261,10 @@ func timestampNanos(ts *timestamppb.Timestamp) int64 {
 
 func holdChange(kind string, h *bookdv1.Hold) *Change {
 	return &Change{Kind: kind, EventId: h.GetEventId(), HoldId: h.GetId(), CustomerId: h.GetCustomerId(),
-		Quantity: h.GetQuantity(), Seats: h.GetSeats()}
+		Quantity: h.GetQuantity(), Seats: h.GetSeats(), PaymentRef: h.GetPaymentRef()}
 }
 
 func bookingChange(kind string, b *bookdv1.Booking) *Change {
 	return &Change{Kind: kind, EventId: b.GetEventId(), HoldId: b.GetHoldId(), BookingId: b.GetId(),
-		CustomerId: b.GetCustomerId(), Quantity: b.GetQuantity(), Seats: b.GetSeats()}
+		CustomerId: b.GetCustomerId(), Quantity: b.GetQuantity(), Seats: b.GetSeats(), PaymentRef: b.GetPaymentRef()}
 }

@@ -37,6 +37,11 @@ import (
 //	n/<member id>                  member RPC address
 //	a/<ticket>                     fsmv1.AdmissionUse: what an admission ticket has spent (admission.go)
 //	x/ax/<expires ns><ticket>      spent admission tickets by their token's expiry, for purging
+//	q/<queue>                      fsmv1.QueueState: a work queue and its counters (queues.go)
+//	qm/<queue>0<n>                 fsmv1.QueueRecord: live message n of the queue
+//	qv/<queue>0<visible ns><n>     live messages by when they may next be received
+//	qo/<queue>0<order key>0<n>     live messages of a queue ordered by booking, by order key
+//	qd/<queue>0<n>                 fsmv1.QueueRecord: a dead letter
 //
 // <customer> and <key> are followed by a 0 byte, which they cannot
 // contain (checkText refuses control characters). An idempotency record
@@ -75,6 +80,11 @@ var (
 	prefixMember      = []byte("n/")
 	prefixAdmission   = []byte("a/")
 	prefixAdmissionAt = []byte("x/ax/")
+	prefixQueue       = []byte("q/")
+	prefixQueueMsg    = []byte("qm/")
+	prefixQueueDue    = []byte("qv/")
+	prefixQueueOrder  = []byte("qo/")
+	prefixQueueDead   = []byte("qd/")
 )
 
 func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }

@@ -35,6 +35,7 @@ func (t *txn) purge(r *fsmv1.Purge) (proto.Message, *Error) {
 	t.purgeIdempotency(r.GetIdempotencyBeforeUnixNanos())
 	t.purgeAdmissions(r.GetIdempotencyBeforeUnixNanos())
 	t.purgeFeed(r.GetFeedBeforeUnixNanos())
+	t.expireQueues(maxPurgePerCommand)
 	return r, nil
 }
 

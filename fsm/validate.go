@@ -82,6 +82,9 @@ func ValidateHold(r *bookdv1.HoldRequest) *Error {
 	if err := validateAdmission(r); err != nil {
 		return err
 	}
+	if err := checkPayment(r.GetPaymentRef(), r.GetContactEmail()); err != nil {
+		return err
+	}
 	return checkTTL("ttl", r.GetTtl())
 }
 
@@ -90,7 +93,36 @@ func ValidateBook(r *bookdv1.BookRequest) *Error {
 	if err := validateClaim(bookClaim(r)); err != nil {
 		return err
 	}
-	return checkText("payment_ref", r.GetPaymentRef(), MaxIDLen, false)
+	return checkPayment(r.GetPaymentRef(), r.GetContactEmail())
+}
+
+// checkPayment checks what a claim or confirmation may say about payment
+// and receipt: a payment reference and an e-mail address, both optional.
+func checkPayment(paymentRef, email string) *Error {
+	if err := checkText("payment_ref", paymentRef, MaxIDLen, false); err != nil {
+		return err
+	}
+	return checkEmail("contact_email", email)
+}
+
+// MaxEmailLen is the longest address SMTP carries (RFC 5321's path limit).
+const MaxEmailLen = 254
+
+// checkEmail checks an optional e-mail address: a local part, one '@' and
+// a domain, no spaces, brackets or control characters (anything that could
+// break out of an SMTP command or a mail header).
+func checkEmail(field, s string) *Error {
+	if s == "" {
+		return nil
+	}
+	if err := checkText(field, s, MaxEmailLen, false); err != nil {
+		return err
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || strings.ContainsAny(s, " <>,;:\\\"()[]") {
+		return invalid("%s: %q is not an e-mail address (like name@example.com)", field, clip(s))
+	}
+	return nil
 }
 
 // claimRequest is what Hold and Book ask for.
@@ -226,7 +258,7 @@ func ValidateConfirm(r *bookdv1.ConfirmRequest) *Error {
 	if err := checkRef("hold_id", kindHold, r.GetHoldId()); err != nil {
 		return err
 	}
-	if err := checkText("payment_ref", r.GetPaymentRef(), MaxIDLen, false); err != nil {
+	if err := checkPayment(r.GetPaymentRef(), r.GetContactEmail()); err != nil {
 		return err
 	}
 	if err := checkText("client_secret", r.GetClientSecret(), MaxIDLen, false); err != nil {

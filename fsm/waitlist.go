@@ -107,7 +107,7 @@ func (t *txn) serveWaitlist(event uint64) {
 		if err != nil {
 			continue // does not fit (yet), or over the customer's limit
 		}
-		h := t.placeHold(n, e.GetEventId(), e.GetCustomerId(), cl, ttl, e.GetId(), e.GetClientSecret())
+		h := t.placeHold(n, e.GetEventId(), e.GetCustomerId(), cl, ttl, e.GetId(), e.GetClientSecret(), "", "")
 		e.HoldId = h.GetId()
 		t.endEntry(event, n, e, bookdv1.WaitlistStatus_WAITLIST_STATUS_OFFERED)
 	}

@@ -46,8 +46,8 @@ func (n *Node) sweepHolds() {
 }
 
 // purgeOld proposes Purge when some idempotency record is older than
-// fsm.IdempotencyRetention, or some change-feed record older than
-// FeedRetention. Ages are measured against replicated time (the state
+// fsm.IdempotencyRetention, some change-feed record older than
+// FeedRetention, or some queue message older than its queue's retention. Ages are measured against replicated time (the state
 // machine's clock), never this node's clock: a leader whose clock is
 // wrong cannot make the records look older than they are. On an idle
 // cluster replicated time stands still, and so do the cut-offs.
@@ -64,7 +64,7 @@ func (n *Node) purgeOld() {
 		IdempotencyBeforeUnixNanos: now - fsm.IdempotencyRetention.Nanoseconds(),
 		FeedBeforeUnixNanos:        now - n.cfg.FeedRetention.Nanoseconds(),
 	}
-	if !n.fsm.PurgeDue(p.IdempotencyBeforeUnixNanos, p.FeedBeforeUnixNanos) {
+	if !n.fsm.PurgeDue(p.IdempotencyBeforeUnixNanos, p.FeedBeforeUnixNanos) && !n.fsm.QueueRetentionDue() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.PurgeInterval)

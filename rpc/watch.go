@@ -7,12 +7,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // watchPage bounds the changes read, and sent in one message, at a time.
@@ -57,7 +55,7 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 		for _, c := range changes {
 			index, seq = c.GetIndex(), c.GetSeq()
 			if req.GetEventId() == "" || c.GetEventId() == req.GetEventId() {
-				out.Changes = append(out.Changes, publicChange(c))
+				out.Changes = append(out.Changes, fsm.PublicChange(c))
 			}
 		}
 		switch {
@@ -97,28 +95,6 @@ func (h *BookingHandler) eventExists(ctx context.Context, id string) error {
 		return p.booking.GetEvent(ctx, &bookdv1.GetEventRequest{EventId: id})
 	})
 	return err
-}
-
-func publicChange(c *fsm.Change) *bookdv1.Change {
-	return &bookdv1.Change{
-		Cursor:          formatCursor(c.GetIndex(), c.GetSeq()),
-		Time:            timestamppb.New(time.Unix(0, c.GetTimeUnixNanos())),
-		Kind:            c.GetKind(),
-		EventId:         c.GetEventId(),
-		HoldId:          c.GetHoldId(),
-		BookingId:       c.GetBookingId(),
-		CustomerId:      c.GetCustomerId(),
-		Quantity:        c.GetQuantity(),
-		Seats:           c.GetSeats(),
-		WaitlistEntryId: c.GetWaitlistEntryId(),
-		ProductId:       c.GetProductId(),
-	}
-}
-
-// A cursor names a change by the Raft index of its command's entry and its
-// place among the entry's changes: "1234-0".
-func formatCursor(index uint64, seq uint32) string {
-	return strconv.FormatUint(index, 10) + "-" + strconv.FormatUint(uint64(seq), 10)
 }
 
 func parseCursor(s string) (uint64, uint32, error) {

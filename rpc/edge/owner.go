@@ -119,14 +119,14 @@ func notFoundAs(err error, what, id string) error {
 }
 
 // The views of an object for a caller: a holder of the secret is not shown
-// the owner's customer id or payment reference.
+// the owner's customer id, payment reference or e-mail address.
 
 func holdView(h *bookdv1.Hold, a access) *bookdv1.Hold {
 	if a == byOwner || h == nil {
 		return h
 	}
 	v := cloneOf(h)
-	v.CustomerId = ""
+	v.CustomerId, v.PaymentRef, v.ContactEmail = "", "", ""
 	return v
 }
 
@@ -135,7 +135,7 @@ func bookingView(b *bookdv1.Booking, a access) *bookdv1.Booking {
 		return b
 	}
 	v := cloneOf(b)
-	v.CustomerId, v.PaymentRef = "", ""
+	v.CustomerId, v.PaymentRef, v.ContactEmail = "", "", ""
 	return v
 }
 
