@@ -78,7 +78,7 @@ func newRestoreCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "the backup file (`bookd backup`)")
+	cmd.Flags().StringVar(&from, "from", "", "the backup `FILE` (written by bookd backup)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the new member's empty data directory")
 	cmd.Flags().StringVar(&peers, "peers", "", "the new cluster's members: n1=HOST:PORT,... (Raft addresses)")
 	return cmd

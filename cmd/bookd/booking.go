@@ -48,6 +48,9 @@ type claim struct {
 }
 
 func (f *claimFlags) claim() (claim, error) {
+	if f.customer == "" {
+		return claim{}, errNoCustomer
+	}
 	s, err := expandSeats(f.seatList)
 	if err != nil {
 		return claim{}, err
@@ -66,23 +69,40 @@ func (f *claimFlags) claim() (claim, error) {
 	return c, nil
 }
 
+// ttlFlag is the hold lifetime flag name gave, d, or nil (the server's
+// default) when it was not given; given, it must be positive: 0 is not a
+// way to ask for the default.
+func ttlFlag(cmd *cobra.Command, name string, d time.Duration) (*durationpb.Duration, error) {
+	if !cmd.Flags().Changed(name) {
+		return nil, nil
+	}
+	if d <= 0 {
+		return nil, usagef("--%s %v: give how long the hold lasts, like 10m (leave --%s out for the default)", name, d, name)
+	}
+	return durationpb.New(d), nil
+}
+
+// errNoCustomer: every claim is some customer's.
+var errNoCustomer = usagef("--customer is required")
+
 func newHoldCmd(g *globals) *cobra.Command {
 	var f claimFlags
 	var ttl time.Duration
 	cmd := &cobra.Command{
 		Use:   "hold EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--ttl 10m]",
-		Short: "Hold tickets or seats, all or nothing, until the hold expires (hold extend HOLD_ID moves the expiry)",
+		Short: "Hold tickets or seats, all or nothing, until the hold expires (hold get HOLD_ID shows it, hold extend HOLD_ID moves the expiry)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, err := f.claim()
 			if err != nil {
 				return err
 			}
-			req := &bookdv1.HoldRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
-				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key}
-			if ttl != 0 {
-				req.Ttl = durationpb.New(ttl)
+			d, err := ttlFlag(cmd, "ttl", ttl)
+			if err != nil {
+				return err
 			}
+			req := &bookdv1.HoldRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
+				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, Ttl: d}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
 				return c.Hold(ctx, req)
 			}, holdTable)
@@ -90,7 +110,7 @@ func newHoldCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long the hold lasts (default 10m)")
-	cmd.AddCommand(newHoldExtendCmd(g))
+	cmd.AddCommand(newHoldGetCmd(g), newHoldExtendCmd(g))
 	return cmd
 }
 
@@ -137,6 +157,22 @@ func newConfirmCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&req.PaymentRef, "payment-ref", "", "payment reference to store with the booking")
 	cmd.Flags().StringVar(&req.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
+	return cmd
+}
+
+func newHoldGetCmd(g *globals) *cobra.Command {
+	var stale bool
+	cmd := &cobra.Command{
+		Use:   "get HOLD_ID",
+		Short: "Show a hold: its seats or tickets, status and expiry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
+				return c.GetHold(ctx, args[0], readOpts(stale)...)
+			}, holdTable)
+		},
+	}
+	cmd.Flags().BoolVar(&stale, "stale", false, "let the node that answers serve it from its own state")
 	return cmd
 }
 

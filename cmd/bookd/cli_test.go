@@ -84,6 +84,11 @@ func TestCLI(t *testing.T) {
 		{[]string{"hold", ev.ID, "--customer", "bob"}, 2, "quantity"},
 		{[]string{"hold", ev.ID, "--customer", "bob", "--seats", "A3-B1"}, 2, "--seats"},
 		{[]string{"confirm", "hd_999999"}, 3, "not found"},
+		{[]string{"hold", "get", hold.ID}, 0, "CONFIRMED"},
+		{[]string{"hold", "get", "hd_999999"}, 3, "not found"},
+		{[]string{"hold", ev.ID, "--quantity", "1"}, 2, "--customer is required"},
+		{[]string{"book", ev.ID, "--customer", "bob", "--seats", "A3,,B1"}, 2, "item 2 is empty"},
+		{[]string{"hold", ev.ID, "--customer", "bob", "--seats", "A3", "--ttl", "0"}, 2, "--ttl"},
 		{[]string{"events", "get", ev.ID, "-o", "yaml"}, 2, "--output"},
 		{[]string{"bookings", "cancel", booking.ID}, 0, "CANCELLED"},
 		{[]string{"bookings", "cancel", booking.ID}, 4, "already cancelled"},
@@ -121,6 +126,9 @@ func TestExpandSeats(t *testing.T) {
 		{"DECK-A-3..1", nil, true},
 		{"DECK-A..3", nil, true},
 		{"DECK-A-1..x", nil, true},
+		{"A7,,A8", nil, true},
+		{"A7,", nil, true},
+		{" , ", nil, true},
 	}
 	for _, tt := range tests {
 		got, err := expandSeats(tt.in)

@@ -38,7 +38,7 @@ func flagsFromConfig(cmd *cobra.Command) error {
 	for _, s := range settings {
 		f := cmd.Flags().Lookup(s.name)
 		if f == nil {
-			return usagef("--config %s: line %d: `bookd %s` has no setting %q", path, s.line, cmd.Name(), s.name)
+			return usagef("--config %s: line %d: `%s` has no setting %q", path, s.line, cmd.CommandPath(), s.name)
 		}
 		if f.Changed {
 			continue

@@ -10,7 +10,6 @@ import (
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -52,8 +51,8 @@ func newEventsCreateCmd(g *globals) *cobra.Command {
 				}
 				req.Sections = append(req.Sections, sec)
 			}
-			if offerTTL != 0 {
-				req.WaitlistOfferTtl = durationpb.New(offerTTL)
+			if req.WaitlistOfferTtl, err = ttlFlag(cmd, "offer-ttl", offerTTL); err != nil {
+				return err
 			}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Event, error) {
 				return c.CreateEvent(ctx, &req)
@@ -90,15 +89,19 @@ func parseTime(flag, s string) (time.Time, error) {
 // expandSeats parses "A1-A3,B7,DECK-A-4,DECK-B-1..3" into A1 A2 A3 B7
 // DECK-A-4 DECK-B-1 DECK-B-2 DECK-B-3. A part with one dash is a range of
 // labels like A1-A20; seat-map labels (SECTION-ROW-N) have two, and
-// LABEL..N ranges over a row's seat numbers.
+// LABEL..N ranges over a row's seat numbers. An empty list is no seats; an
+// empty item in a list is a mistake.
 func expandSeats(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
 	var out []string
-	for _, part := range strings.Split(list, ",") {
+	for i, part := range strings.Split(list, ",") {
 		part = strings.TrimSpace(part)
 		from, to := part, ""
 		switch {
 		case part == "":
-			continue
+			return nil, usagef("--seats %q: item %d is empty (two commas in a row, or one at an end)", list, i+1)
 		case strings.Contains(part, ".."):
 			from, to, _ = strings.Cut(part, "..")
 			p, n1, ok1 := splitLabel(from)

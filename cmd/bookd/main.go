@@ -35,6 +35,9 @@ func newRootCmd() *cobra.Command {
 			if err := flagsFromConfig(cmd); err != nil {
 				return err
 			}
+			if err := checkRequired(cmd); err != nil {
+				return err
+			}
 			return g.check()
 		},
 	}
@@ -47,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newBookingsCmd(g), newWaitlistCmd(g), newWatchCmd(g), newClusterCmd(g), newCertsCmd(),
 		newBackupCmd(g), newRestoreCmd(), newRecoverCmd(),
 	)
+	strictUsage(root) // after every AddCommand: it covers the commands added before it
 	return root
 }
 
@@ -87,8 +91,3 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
-
-// usageError is a mistake on the command line.
-type usageError struct{ error }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }

@@ -20,6 +20,9 @@ func newWaitlistCmd(g *globals) *cobra.Command {
 		Short: "Join a sold-out event's waitlist",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if join.CustomerId == "" {
+				return errNoCustomer
+			}
 			join.EventId = args[0]
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.WaitlistEntry, error) {
 				return c.JoinWaitlist(ctx, &join)
