@@ -266,13 +266,13 @@ type txn struct {
 	// bookings sold).
 	refusedForGood bool
 
-	counters   map[uint64]*EventCounters // loaded by this batch (cache.go)
+	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
 	// queueStates: queues loaded by this batch (queues.go); nil for one deleted.
 	queueStates map[string]*fsmv1.QueueState
-	dirtySeats []dirtyChunk              // seat chunks changed in memory, not yet in the batch (seats.go)
-	ages       []byte                    // record keys of entry agesEntry for the age index (idemage.go)
-	agesEntry  uint64
-	agesNewest int64 // time of the newest of them
+	dirtySeats  []dirtyChunk // seat chunks changed in memory, not yet in the batch (seats.go)
+	ages        []byte       // record keys of entry agesEntry for the age index (idemage.go)
+	agesEntry   uint64
+	agesNewest  int64 // time of the newest of them
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be

@@ -168,21 +168,22 @@ func orNotFound(err error, nf *Error) error {
 	return nf
 }
 
-// QueueDue reports whether a queue may have a message to receive at time
-// now (Unix ns): its earliest due message is due. A hint for a waiting
-// Receive: on a queue ordered by booking that message may still wait for
-// an earlier one.
-func (f *FSM) QueueDue(name string, now int64) bool {
-	due := false
+// QueueNextDue returns when a queue's earliest due message may be
+// received (Unix ns), false when the queue has no live message. A hint for
+// a waiting Receive: on a queue ordered by booking that message may still
+// wait for an earlier one.
+func (f *FSM) QueueNextDue(name string) (int64, bool) {
+	var next int64
+	found := false
 	_ = f.view(func(r pebble.Reader) error {
 		start := queueKey(prefixQueueDue, name)
 		_, err := scanRange(r, start, prefixEnd(start), 1, func(k, _ []byte) error {
-			due = int64(binary.BigEndian.Uint64(k[len(start):])) <= now
+			next, found = int64(binary.BigEndian.Uint64(k[len(start):])), true
 			return nil
 		})
 		return err
 	})
-	return due
+	return next, found
 }
 
 // QueueRetentionDue reports whether some queue holds a message or dead

@@ -171,12 +171,16 @@ func secretRefusal(what, stored, presented string) error {
 	return nil
 }
 
-func pageSize(n int32) (int, error) {
+func pageSize(n int32) (int, error) { return pageLimit("page_size", n) }
+
+// pageLimit checks the size of a page a request named in field asks for
+// (0: the default).
+func pageLimit(field string, n int32) (int, error) {
 	switch {
 	case n == 0:
 		return defaultPageSize, nil
 	case n < 0 || n > maxPageSize:
-		return 0, invalidArgument("page_size: must be between 1 and %d, got %d", maxPageSize, n)
+		return 0, invalidArgument("%s: must be between 1 and %d, got %d", field, maxPageSize, n)
 	}
 	return int(n), nil
 }

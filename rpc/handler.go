@@ -43,7 +43,8 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, sh
 	mux := http.NewServeMux()
 	mux.Handle(bookdv1connect.NewBookingServiceHandler(&BookingHandler{s: s}, opts...))
 	mux.Handle(bookdv1connect.NewClusterServiceHandler(statusWithClock{&ClusterHandler{s: s}}, opts...))
-	services := []string{bookdv1connect.BookingServiceName, bookdv1connect.ClusterServiceName}
+	mux.Handle(bookdv1connect.NewQueueServiceHandler(&QueueHandler{s: s}, opts...))
+	services := []string{bookdv1connect.BookingServiceName, bookdv1connect.ClusterServiceName, bookdv1connect.QueueServiceName}
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

@@ -43,6 +43,7 @@ type service struct {
 type peer struct {
 	booking bookdv1connect.BookingServiceClient
 	cluster bookdv1connect.ClusterServiceClient
+	queue   bookdv1connect.QueueServiceClient
 }
 
 // peers caches clients by RPC address.
@@ -84,6 +85,7 @@ func (p *peers) get(addr string) *peer {
 	c := &peer{
 		booking: bookdv1connect.NewBookingServiceClient(p.http, base, opts...),
 		cluster: bookdv1connect.NewClusterServiceClient(p.http, base, opts...),
+		queue:   bookdv1connect.NewQueueServiceClient(p.http, base, opts...),
 	}
 	p.byAd[addr] = c
 	return c

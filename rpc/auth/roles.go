@@ -45,6 +45,7 @@ func ParseRole(s string) (Role, error) {
 const (
 	bookingService = "/bookd.v1.BookingService/"
 	clusterService = "/bookd.v1.ClusterService/"
+	queueService   = "/bookd.v1.QueueService/"
 )
 
 // Required is the role a procedure ("/package.Service/Method") needs.
@@ -53,8 +54,11 @@ const (
 // need reader, methods about events and products (CreateEvent, CloseEvent,
 // CreateProduct, ...) admin,
 // and every other method booker. In the cluster service GetStatus needs
-// reader and the rest admin. gRPC health checks are public (load balancers
-// probe them), reflection needs reader, and anything unknown needs admin.
+// reader and the rest admin. In the queue service, reads (Get, List, Peek)
+// need reader, what a worker does (Receive, Ack, Nack, ExtendLease,
+// Enqueue) booker, and managing queues (Create, Delete, Purge, Redrive)
+// admin. gRPC health checks are public (load balancers probe them),
+// reflection needs reader, and anything unknown needs admin.
 func Required(procedure string) Role {
 	switch {
 	case strings.HasPrefix(procedure, "/grpc.health.v1.Health/"):
@@ -64,6 +68,14 @@ func Required(procedure string) Role {
 	case procedure == clusterService+"GetStatus":
 		return RoleReader
 	case strings.HasPrefix(procedure, clusterService):
+		return RoleAdmin
+	case strings.HasPrefix(procedure, queueService):
+		switch strings.TrimPrefix(procedure, queueService) {
+		case "GetQueue", "ListQueues", "PeekMessages", "ListDeadLetters":
+			return RoleReader
+		case "Receive", "Ack", "Nack", "ExtendLease", "Enqueue":
+			return RoleBooker
+		}
 		return RoleAdmin
 	case strings.HasPrefix(procedure, bookingService):
 		method := strings.TrimPrefix(procedure, bookingService)
