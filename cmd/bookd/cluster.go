@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/bookd/bookd/client"
 	"io"
@@ -58,7 +59,12 @@ func newClusterCmd(g *globals) *cobra.Command {
 				id = args[0]
 			}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.TransferLeadershipResponse, error) {
-				return c.TransferLeadership(ctx, id)
+				resp, err := c.TransferLeadership(ctx, id)
+				if err == nil && resp.GetLeaderId() == "" {
+					// A node from before the answer named the new leader.
+					err = errors.New("leadership was handed over, but the node did not say to whom: see bookd cluster status")
+				}
+				return resp, err
 			}, func(w io.Writer, resp *bookdv1.TransferLeadershipResponse) {
 				fmt.Fprintf(w, "leader: %s\n", resp.LeaderId)
 			})

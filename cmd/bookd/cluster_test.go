@@ -26,8 +26,15 @@ func TestClusterTransferLeader(t *testing.T) {
 			t.Fatalf("transfer %d printed %s, but %s leads", i, got, leader.ID)
 		}
 	}
-	// To a chosen voter, -o json.
+	// -o json names the new leader too, in the API's JSON.
 	old := c.WaitReady()
+	var moved struct{ LeaderID string }
+	runJSON(t, &moved, "cluster", "transfer-leader")
+	if moved.LeaderID == "" || moved.LeaderID == old.ID {
+		t.Fatalf("transfer-leader -o json away from %s = %+v", old.ID, moved)
+	}
+	// To a chosen voter, -o json.
+	old = c.WaitReady()
 	to := c.Nodes[0].ID
 	if to == old.ID {
 		to = c.Nodes[1].ID

@@ -22,31 +22,34 @@ type healthLimits struct {
 	maxContact time.Duration // since the member last heard from the leader
 }
 
-// memberHealth is one member as it reports itself.
+// memberHealth is one member as it reports itself. Its JSON (-o json) is
+// in the style of the API's (protojson): lowerCamelCase names, 64-bit
+// integers as strings.
 type memberHealth struct {
 	ID            string `json:"id"`
-	RPCAddress    string `json:"rpc_address"`
+	RPCAddress    string `json:"rpcAddress"`
 	Voter         bool   `json:"voter"`
 	State         string `json:"state"`
-	LeaderID      string `json:"leader_id"`
-	Term          uint64 `json:"term"`
-	AppliedIndex  uint64 `json:"applied_index"`
-	Lag           uint64 `json:"lag"`
-	LastContactMs int64  `json:"last_contact_ms"`
+	LeaderID      string `json:"leaderId"`
+	Term          uint64 `json:"term,string"`
+	AppliedIndex  uint64 `json:"appliedIndex,string"`
+	Lag           uint64 `json:"lag,string"`
+	LastContactMs int64  `json:"lastContactMs,string"`
 	// ClockOffsetMs is the member's clock minus the majority's, as the
 	// member measured it (ClockMeasured false: not measured yet).
-	ClockOffsetMs int64  `json:"clock_offset_ms"`
-	ClockMeasured bool   `json:"clock_measured"`
-	ClockProblem  string `json:"clock_problem,omitempty"`
+	ClockOffsetMs int64  `json:"clockOffsetMs,string"`
+	ClockMeasured bool   `json:"clockMeasured"`
+	ClockProblem  string `json:"clockProblem,omitempty"`
 	Healthy       bool   `json:"healthy"`
 	Problem       string `json:"problem,omitempty"`
 }
 
-// clusterHealth is the answer of `cluster status`.
+// clusterHealth is the answer of `cluster status`, in JSON like
+// memberHealth.
 type clusterHealth struct {
-	LeaderID    string          `json:"leader_id"`
-	Term        uint64          `json:"term"`
-	CommitIndex uint64          `json:"commit_index"`
+	LeaderID    string          `json:"leaderId"`
+	Term        uint64          `json:"term,string"`
+	CommitIndex uint64          `json:"commitIndex,string"`
 	Healthy     bool            `json:"healthy"`
 	Members     []*memberHealth `json:"members"`
 }
