@@ -86,4 +86,3 @@ func TestUsageErrorsExit2(t *testing.T) {
 		t.Errorf("bookd restore --help: exit %d, want --from FILE:\n%s", code, out)
 	}
 }
-
