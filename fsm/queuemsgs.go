@@ -229,7 +229,7 @@ func (t *txn) nack(r *bookdv1.NackRequest) (proto.Message, *Error) {
 		return nil, leaseError(fail)
 	}
 	q := st.GetQueue()
-	if rec.GetAttempts() >= q.GetMaxAttempts() {
+	if r.GetGiveUp() || rec.GetAttempts() >= q.GetMaxAttempts() {
 		t.deadLetter(st, rec, r.GetError())
 		return &bookdv1.NackResponse{Message: messageView(q.GetName(), rec)}, nil
 	}

@@ -171,6 +171,14 @@ func TestQueueNackBacksOff(t *testing.T) {
 	if s.GetRetried() != 2 || s.GetDeadLettered() != 1 || s.GetDepth() != 0 {
 		t.Errorf("stats %v, want 2 retries, 1 dead-lettered, depth 0", s)
 	}
+
+	// give_up dead-letters at once.
+	h.book(bookFor(h.event(got.GetChange().GetEventId()).GetId(), "bob", 1))
+	m = h.receive("receipts", 1, time.Minute)[0]
+	gaveUp := mustOK[*bookdv1.NackResponse](t, h.do(&bookdv1.NackRequest{Queue: "receipts", LeaseId: m.GetLeaseId(), Error: "not ours", GiveUp: true})).GetMessage()
+	if gaveUp.GetAttempts() != 1 || gaveUp.GetDeadLetteredAt() == nil {
+		t.Errorf("give_up answered %v, want a dead letter after 1 attempt", gaveUp)
+	}
 }
 
 // On a queue ordered by booking, a hold's later change is not handed out

@@ -29,8 +29,9 @@ type QueueOrdering int32
 const (
 	// Any due message may be delivered while others are leased.
 	QueueOrdering_QUEUE_ORDERING_UNSPECIFIED QueueOrdering = 0
-	// Messages of one booking (a change's booking id, else its hold id, else
-	// its waitlist entry id; an enqueued message's order_key) are delivered
+	// Messages of one booking (a change's hold id, else its booking id, else
+	// its waitlist entry id: a hold and the booking it became share one; an
+	// enqueued message's order_key) are delivered
 	// one at a time in commit order: a later one is not handed out while an
 	// earlier one is live (leased, or waiting for a retry).
 	QueueOrdering_QUEUE_ORDERING_BY_BOOKING QueueOrdering = 1
@@ -1268,7 +1269,10 @@ type NackRequest struct {
 	// Why the work failed (up to 1,024 bytes, kept as last_error).
 	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
 	// Deliver again after this delay (up to 24 h); unset: the queue's backoff.
-	Delay         *durationpb.Duration `protobuf:"bytes,4,opt,name=delay,proto3" json:"delay,omitempty"`
+	Delay *durationpb.Duration `protobuf:"bytes,4,opt,name=delay,proto3" json:"delay,omitempty"`
+	// The work can never succeed (a payment that is not this booking's, an
+	// address that does not exist): dead-letter the message now.
+	GiveUp        bool `protobuf:"varint,5,opt,name=give_up,json=giveUp,proto3" json:"give_up,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1329,6 +1333,13 @@ func (x *NackRequest) GetDelay() *durationpb.Duration {
 		return x.Delay
 	}
 	return nil
+}
+
+func (x *NackRequest) GetGiveUp() bool {
+	if x != nil {
+		return x.GiveUp
+	}
+	return false
 }
 
 type NackResponse struct {
@@ -2002,12 +2013,13 @@ const file_bookd_v1_queue_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\"A\n" +
 	"\vAckResponse\x122\n" +
-	"\bfailures\x18\x01 \x03(\v2\x16.bookd.v1.LeaseFailureR\bfailures\"\x85\x01\n" +
+	"\bfailures\x18\x01 \x03(\v2\x16.bookd.v1.LeaseFailureR\bfailures\"\x9e\x01\n" +
 	"\vNackRequest\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\tR\x05queue\x12\x19\n" +
 	"\blease_id\x18\x02 \x01(\tR\aleaseId\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12/\n" +
-	"\x05delay\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x05delay\"@\n" +
+	"\x05delay\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12\x17\n" +
+	"\agive_up\x18\x05 \x01(\bR\x06giveUp\"@\n" +
 	"\fNackResponse\x120\n" +
 	"\amessage\x18\x01 \x01(\v2\x16.bookd.v1.QueueMessageR\amessage\"\x82\x01\n" +
 	"\x12ExtendLeaseRequest\x12\x14\n" +
