@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/binary"
 	"strconv"
+	"strings"
 
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
@@ -48,6 +49,7 @@ func PublicChange(c *Change) *bookdv1.Change {
 		WaitlistEntryId: c.GetWaitlistEntryId(),
 		ProductId:       c.GetProductId(),
 		PaymentRef:      c.GetPaymentRef(),
+		Type:            bookdv1.ChangeKind(bookdv1.ChangeKind_value["CHANGE_KIND_"+strings.ToUpper(c.GetKind())]),
 	}
 }
 

@@ -273,3 +273,16 @@ func TestQueueRefusesBadRequests(t *testing.T) {
 	}
 	wantErr(t, h.do(&bookdv1.CreateQueueRequest{Queue: receiptsQueue()}), fsm.CodeAlreadyExists, fsm.ReasonQueueExists)
 }
+
+// Every change kind a queue may take has its enum value in the API.
+func TestChangeKindsHaveEnumValues(t *testing.T) {
+	for _, k := range fsm.QueueKinds {
+		c := fsm.PublicChange(&fsm.Change{Kind: k})
+		if c.GetType() == bookdv1.ChangeKind_CHANGE_KIND_UNSPECIFIED {
+			t.Errorf("kind %s has no ChangeKind", k)
+		}
+	}
+	if n := len(bookdv1.ChangeKind_name) - 1; n != len(fsm.QueueKinds) {
+		t.Errorf("%d ChangeKind values, %d kinds", n, len(fsm.QueueKinds))
+	}
+}

@@ -294,6 +294,92 @@ func (WaitlistStatus) EnumDescriptor() ([]byte, []int) {
 	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{4}
 }
 
+// ChangeKind is the kind of a change: CHANGE_KIND_ and Change.kind in capitals.
+type ChangeKind int32
+
+const (
+	ChangeKind_CHANGE_KIND_UNSPECIFIED       ChangeKind = 0
+	ChangeKind_CHANGE_KIND_PRODUCT_CREATED   ChangeKind = 1
+	ChangeKind_CHANGE_KIND_EVENT_CREATED     ChangeKind = 2
+	ChangeKind_CHANGE_KIND_EVENT_CLOSED      ChangeKind = 3
+	ChangeKind_CHANGE_KIND_EVENT_CANCELLED   ChangeKind = 4
+	ChangeKind_CHANGE_KIND_HOLD_CREATED      ChangeKind = 5
+	ChangeKind_CHANGE_KIND_HOLD_EXTENDED     ChangeKind = 6
+	ChangeKind_CHANGE_KIND_HOLD_RELEASED     ChangeKind = 7
+	ChangeKind_CHANGE_KIND_HOLD_EXPIRED      ChangeKind = 8
+	ChangeKind_CHANGE_KIND_BOOKING_CONFIRMED ChangeKind = 9
+	ChangeKind_CHANGE_KIND_BOOKING_CANCELLED ChangeKind = 10
+	ChangeKind_CHANGE_KIND_WAITLIST_JOINED   ChangeKind = 11
+	ChangeKind_CHANGE_KIND_WAITLIST_LEFT     ChangeKind = 12
+	ChangeKind_CHANGE_KIND_WAITLIST_OFFER    ChangeKind = 13
+	ChangeKind_CHANGE_KIND_WAITLIST_DROPPED  ChangeKind = 14
+)
+
+// Enum value maps for ChangeKind.
+var (
+	ChangeKind_name = map[int32]string{
+		0:  "CHANGE_KIND_UNSPECIFIED",
+		1:  "CHANGE_KIND_PRODUCT_CREATED",
+		2:  "CHANGE_KIND_EVENT_CREATED",
+		3:  "CHANGE_KIND_EVENT_CLOSED",
+		4:  "CHANGE_KIND_EVENT_CANCELLED",
+		5:  "CHANGE_KIND_HOLD_CREATED",
+		6:  "CHANGE_KIND_HOLD_EXTENDED",
+		7:  "CHANGE_KIND_HOLD_RELEASED",
+		8:  "CHANGE_KIND_HOLD_EXPIRED",
+		9:  "CHANGE_KIND_BOOKING_CONFIRMED",
+		10: "CHANGE_KIND_BOOKING_CANCELLED",
+		11: "CHANGE_KIND_WAITLIST_JOINED",
+		12: "CHANGE_KIND_WAITLIST_LEFT",
+		13: "CHANGE_KIND_WAITLIST_OFFER",
+		14: "CHANGE_KIND_WAITLIST_DROPPED",
+	}
+	ChangeKind_value = map[string]int32{
+		"CHANGE_KIND_UNSPECIFIED":       0,
+		"CHANGE_KIND_PRODUCT_CREATED":   1,
+		"CHANGE_KIND_EVENT_CREATED":     2,
+		"CHANGE_KIND_EVENT_CLOSED":      3,
+		"CHANGE_KIND_EVENT_CANCELLED":   4,
+		"CHANGE_KIND_HOLD_CREATED":      5,
+		"CHANGE_KIND_HOLD_EXTENDED":     6,
+		"CHANGE_KIND_HOLD_RELEASED":     7,
+		"CHANGE_KIND_HOLD_EXPIRED":      8,
+		"CHANGE_KIND_BOOKING_CONFIRMED": 9,
+		"CHANGE_KIND_BOOKING_CANCELLED": 10,
+		"CHANGE_KIND_WAITLIST_JOINED":   11,
+		"CHANGE_KIND_WAITLIST_LEFT":     12,
+		"CHANGE_KIND_WAITLIST_OFFER":    13,
+		"CHANGE_KIND_WAITLIST_DROPPED":  14,
+	}
+)
+
+func (x ChangeKind) Enum() *ChangeKind {
+	p := new(ChangeKind)
+	*p = x
+	return p
+}
+
+func (x ChangeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChangeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_bookd_v1_booking_proto_enumTypes[5].Descriptor()
+}
+
+func (ChangeKind) Type() protoreflect.EnumType {
+	return &file_bookd_v1_booking_proto_enumTypes[5]
+}
+
+func (x ChangeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChangeKind.Descriptor instead.
+func (ChangeKind) EnumDescriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{5}
+}
+
 // ReadOptions are accepted by every read.
 type ReadOptions struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -3472,7 +3558,11 @@ type Change struct {
 	WaitlistEntryId string   `protobuf:"bytes,10,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
 	ProductId       string   `protobuf:"bytes,11,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
 	// The hold's or booking's payment_ref, on hold and booking changes.
-	PaymentRef    string `protobuf:"bytes,12,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	PaymentRef string `protobuf:"bytes,12,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	// kind as an enum, for typed clients (a TypeScript switch over it is
+	// checked by the compiler). The string kind stays for JSON readers and
+	// is kept at least one release after this field was added.
+	Type          ChangeKind `protobuf:"varint,13,opt,name=type,proto3,enum=bookd.v1.ChangeKind" json:"type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3589,6 +3679,13 @@ func (x *Change) GetPaymentRef() string {
 		return x.PaymentRef
 	}
 	return ""
+}
+
+func (x *Change) GetType() ChangeKind {
+	if x != nil {
+		return x.Type
+	}
+	return ChangeKind_CHANGE_KIND_UNSPECIFIED
 }
 
 type WatchChangesRequest struct {
@@ -4675,7 +4772,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"e\n" +
 	"\x18GetWaitlistEntryResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\x12\x1a\n" +
-	"\bposition\x18\x02 \x01(\x03R\bposition\"\xf6\x02\n" +
+	"\bposition\x18\x02 \x01(\x03R\bposition\"\xa0\x03\n" +
 	"\x06Change\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
@@ -4693,7 +4790,8 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\v \x01(\tR\tproductId\x12\x1f\n" +
 	"\vpayment_ref\x18\f \x01(\tR\n" +
-	"paymentRef\"c\n" +
+	"paymentRef\x12(\n" +
+	"\x04type\x18\r \x01(\x0e2\x14.bookd.v1.ChangeKindR\x04type\"c\n" +
 	"\x13WatchChangesRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x19\n" +
 	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +
@@ -4772,7 +4870,25 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x17WAITLIST_STATUS_WAITING\x10\x01\x12\x1b\n" +
 	"\x17WAITLIST_STATUS_OFFERED\x10\x02\x12\x18\n" +
 	"\x14WAITLIST_STATUS_LEFT\x10\x03\x12\x1b\n" +
-	"\x17WAITLIST_STATUS_DROPPED\x10\x042\xa6\r\n" +
+	"\x17WAITLIST_STATUS_DROPPED\x10\x04*\xea\x03\n" +
+	"\n" +
+	"ChangeKind\x12\x1b\n" +
+	"\x17CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bCHANGE_KIND_PRODUCT_CREATED\x10\x01\x12\x1d\n" +
+	"\x19CHANGE_KIND_EVENT_CREATED\x10\x02\x12\x1c\n" +
+	"\x18CHANGE_KIND_EVENT_CLOSED\x10\x03\x12\x1f\n" +
+	"\x1bCHANGE_KIND_EVENT_CANCELLED\x10\x04\x12\x1c\n" +
+	"\x18CHANGE_KIND_HOLD_CREATED\x10\x05\x12\x1d\n" +
+	"\x19CHANGE_KIND_HOLD_EXTENDED\x10\x06\x12\x1d\n" +
+	"\x19CHANGE_KIND_HOLD_RELEASED\x10\a\x12\x1c\n" +
+	"\x18CHANGE_KIND_HOLD_EXPIRED\x10\b\x12!\n" +
+	"\x1dCHANGE_KIND_BOOKING_CONFIRMED\x10\t\x12!\n" +
+	"\x1dCHANGE_KIND_BOOKING_CANCELLED\x10\n" +
+	"\x12\x1f\n" +
+	"\x1bCHANGE_KIND_WAITLIST_JOINED\x10\v\x12\x1d\n" +
+	"\x19CHANGE_KIND_WAITLIST_LEFT\x10\f\x12\x1e\n" +
+	"\x1aCHANGE_KIND_WAITLIST_OFFER\x10\r\x12 \n" +
+	"\x1cCHANGE_KIND_WAITLIST_DROPPED\x10\x0e2\xa6\r\n" +
 	"\x0eBookingService\x12P\n" +
 	"\rCreateProduct\x12\x1e.bookd.v1.CreateProductRequest\x1a\x1f.bookd.v1.CreateProductResponse\x12R\n" +
 	"\fListProducts\x12\x1d.bookd.v1.ListProductsRequest\x1a\x1e.bookd.v1.ListProductsResponse\"\x03\x90\x02\x01\x12J\n" +
@@ -4814,7 +4930,7 @@ func file_bookd_v1_booking_proto_rawDescGZIP() []byte {
 	return file_bookd_v1_booking_proto_rawDescData
 }
 
-var file_bookd_v1_booking_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_bookd_v1_booking_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
 var file_bookd_v1_booking_proto_goTypes = []any{
 	(Consistency)(0),                 // 0: bookd.v1.Consistency
@@ -4822,189 +4938,191 @@ var file_bookd_v1_booking_proto_goTypes = []any{
 	(HoldStatus)(0),                  // 2: bookd.v1.HoldStatus
 	(BookingStatus)(0),               // 3: bookd.v1.BookingStatus
 	(WaitlistStatus)(0),              // 4: bookd.v1.WaitlistStatus
-	(*ReadOptions)(nil),              // 5: bookd.v1.ReadOptions
-	(*Product)(nil),                  // 6: bookd.v1.Product
-	(*SeatRow)(nil),                  // 7: bookd.v1.SeatRow
-	(*Section)(nil),                  // 8: bookd.v1.Section
-	(*Event)(nil),                    // 9: bookd.v1.Event
-	(*Hold)(nil),                     // 10: bookd.v1.Hold
-	(*Booking)(nil),                  // 11: bookd.v1.Booking
-	(*CreateProductRequest)(nil),     // 12: bookd.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),    // 13: bookd.v1.CreateProductResponse
-	(*ListProductsRequest)(nil),      // 14: bookd.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),     // 15: bookd.v1.ListProductsResponse
-	(*CreateEventRequest)(nil),       // 16: bookd.v1.CreateEventRequest
-	(*CreateEventResponse)(nil),      // 17: bookd.v1.CreateEventResponse
-	(*GetEventRequest)(nil),          // 18: bookd.v1.GetEventRequest
-	(*GetEventResponse)(nil),         // 19: bookd.v1.GetEventResponse
-	(*ListEventsRequest)(nil),        // 20: bookd.v1.ListEventsRequest
-	(*ListEventsResponse)(nil),       // 21: bookd.v1.ListEventsResponse
-	(*GetAvailabilityRequest)(nil),   // 22: bookd.v1.GetAvailabilityRequest
-	(*GetAvailabilityResponse)(nil),  // 23: bookd.v1.GetAvailabilityResponse
-	(*SectionAvailability)(nil),      // 24: bookd.v1.SectionAvailability
-	(*HoldRequest)(nil),              // 25: bookd.v1.HoldRequest
-	(*HoldResponse)(nil),             // 26: bookd.v1.HoldResponse
-	(*GetHoldRequest)(nil),           // 27: bookd.v1.GetHoldRequest
-	(*GetHoldResponse)(nil),          // 28: bookd.v1.GetHoldResponse
-	(*ConfirmRequest)(nil),           // 29: bookd.v1.ConfirmRequest
-	(*ConfirmResponse)(nil),          // 30: bookd.v1.ConfirmResponse
-	(*ReleaseHoldRequest)(nil),       // 31: bookd.v1.ReleaseHoldRequest
-	(*ReleaseHoldResponse)(nil),      // 32: bookd.v1.ReleaseHoldResponse
-	(*BookRequest)(nil),              // 33: bookd.v1.BookRequest
-	(*BookResponse)(nil),             // 34: bookd.v1.BookResponse
-	(*CancelBookingRequest)(nil),     // 35: bookd.v1.CancelBookingRequest
-	(*CancelBookingResponse)(nil),    // 36: bookd.v1.CancelBookingResponse
-	(*ExtendHoldRequest)(nil),        // 37: bookd.v1.ExtendHoldRequest
-	(*ExtendHoldResponse)(nil),       // 38: bookd.v1.ExtendHoldResponse
-	(*CloseEventRequest)(nil),        // 39: bookd.v1.CloseEventRequest
-	(*CloseEventResponse)(nil),       // 40: bookd.v1.CloseEventResponse
-	(*CancelEventRequest)(nil),       // 41: bookd.v1.CancelEventRequest
-	(*CancelEventResponse)(nil),      // 42: bookd.v1.CancelEventResponse
-	(*WaitlistEntry)(nil),            // 43: bookd.v1.WaitlistEntry
-	(*JoinWaitlistRequest)(nil),      // 44: bookd.v1.JoinWaitlistRequest
-	(*JoinWaitlistResponse)(nil),     // 45: bookd.v1.JoinWaitlistResponse
-	(*LeaveWaitlistRequest)(nil),     // 46: bookd.v1.LeaveWaitlistRequest
-	(*LeaveWaitlistResponse)(nil),    // 47: bookd.v1.LeaveWaitlistResponse
-	(*GetWaitlistEntryRequest)(nil),  // 48: bookd.v1.GetWaitlistEntryRequest
-	(*GetWaitlistEntryResponse)(nil), // 49: bookd.v1.GetWaitlistEntryResponse
-	(*Change)(nil),                   // 50: bookd.v1.Change
-	(*WatchChangesRequest)(nil),      // 51: bookd.v1.WatchChangesRequest
-	(*WatchChangesResponse)(nil),     // 52: bookd.v1.WatchChangesResponse
-	(*GetBookingRequest)(nil),        // 53: bookd.v1.GetBookingRequest
-	(*GetBookingResponse)(nil),       // 54: bookd.v1.GetBookingResponse
-	(*ListBookingsRequest)(nil),      // 55: bookd.v1.ListBookingsRequest
-	(*ListBookingsResponse)(nil),     // 56: bookd.v1.ListBookingsResponse
-	(*Write)(nil),                    // 57: bookd.v1.Write
-	(*BatchWriteRequest)(nil),        // 58: bookd.v1.BatchWriteRequest
-	(*WriteResult)(nil),              // 59: bookd.v1.WriteResult
-	(*WriteError)(nil),               // 60: bookd.v1.WriteError
-	(*BatchWriteResponse)(nil),       // 61: bookd.v1.BatchWriteResponse
-	(*durationpb.Duration)(nil),      // 62: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
+	(ChangeKind)(0),                  // 5: bookd.v1.ChangeKind
+	(*ReadOptions)(nil),              // 6: bookd.v1.ReadOptions
+	(*Product)(nil),                  // 7: bookd.v1.Product
+	(*SeatRow)(nil),                  // 8: bookd.v1.SeatRow
+	(*Section)(nil),                  // 9: bookd.v1.Section
+	(*Event)(nil),                    // 10: bookd.v1.Event
+	(*Hold)(nil),                     // 11: bookd.v1.Hold
+	(*Booking)(nil),                  // 12: bookd.v1.Booking
+	(*CreateProductRequest)(nil),     // 13: bookd.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),    // 14: bookd.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),      // 15: bookd.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),     // 16: bookd.v1.ListProductsResponse
+	(*CreateEventRequest)(nil),       // 17: bookd.v1.CreateEventRequest
+	(*CreateEventResponse)(nil),      // 18: bookd.v1.CreateEventResponse
+	(*GetEventRequest)(nil),          // 19: bookd.v1.GetEventRequest
+	(*GetEventResponse)(nil),         // 20: bookd.v1.GetEventResponse
+	(*ListEventsRequest)(nil),        // 21: bookd.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),       // 22: bookd.v1.ListEventsResponse
+	(*GetAvailabilityRequest)(nil),   // 23: bookd.v1.GetAvailabilityRequest
+	(*GetAvailabilityResponse)(nil),  // 24: bookd.v1.GetAvailabilityResponse
+	(*SectionAvailability)(nil),      // 25: bookd.v1.SectionAvailability
+	(*HoldRequest)(nil),              // 26: bookd.v1.HoldRequest
+	(*HoldResponse)(nil),             // 27: bookd.v1.HoldResponse
+	(*GetHoldRequest)(nil),           // 28: bookd.v1.GetHoldRequest
+	(*GetHoldResponse)(nil),          // 29: bookd.v1.GetHoldResponse
+	(*ConfirmRequest)(nil),           // 30: bookd.v1.ConfirmRequest
+	(*ConfirmResponse)(nil),          // 31: bookd.v1.ConfirmResponse
+	(*ReleaseHoldRequest)(nil),       // 32: bookd.v1.ReleaseHoldRequest
+	(*ReleaseHoldResponse)(nil),      // 33: bookd.v1.ReleaseHoldResponse
+	(*BookRequest)(nil),              // 34: bookd.v1.BookRequest
+	(*BookResponse)(nil),             // 35: bookd.v1.BookResponse
+	(*CancelBookingRequest)(nil),     // 36: bookd.v1.CancelBookingRequest
+	(*CancelBookingResponse)(nil),    // 37: bookd.v1.CancelBookingResponse
+	(*ExtendHoldRequest)(nil),        // 38: bookd.v1.ExtendHoldRequest
+	(*ExtendHoldResponse)(nil),       // 39: bookd.v1.ExtendHoldResponse
+	(*CloseEventRequest)(nil),        // 40: bookd.v1.CloseEventRequest
+	(*CloseEventResponse)(nil),       // 41: bookd.v1.CloseEventResponse
+	(*CancelEventRequest)(nil),       // 42: bookd.v1.CancelEventRequest
+	(*CancelEventResponse)(nil),      // 43: bookd.v1.CancelEventResponse
+	(*WaitlistEntry)(nil),            // 44: bookd.v1.WaitlistEntry
+	(*JoinWaitlistRequest)(nil),      // 45: bookd.v1.JoinWaitlistRequest
+	(*JoinWaitlistResponse)(nil),     // 46: bookd.v1.JoinWaitlistResponse
+	(*LeaveWaitlistRequest)(nil),     // 47: bookd.v1.LeaveWaitlistRequest
+	(*LeaveWaitlistResponse)(nil),    // 48: bookd.v1.LeaveWaitlistResponse
+	(*GetWaitlistEntryRequest)(nil),  // 49: bookd.v1.GetWaitlistEntryRequest
+	(*GetWaitlistEntryResponse)(nil), // 50: bookd.v1.GetWaitlistEntryResponse
+	(*Change)(nil),                   // 51: bookd.v1.Change
+	(*WatchChangesRequest)(nil),      // 52: bookd.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),     // 53: bookd.v1.WatchChangesResponse
+	(*GetBookingRequest)(nil),        // 54: bookd.v1.GetBookingRequest
+	(*GetBookingResponse)(nil),       // 55: bookd.v1.GetBookingResponse
+	(*ListBookingsRequest)(nil),      // 56: bookd.v1.ListBookingsRequest
+	(*ListBookingsResponse)(nil),     // 57: bookd.v1.ListBookingsResponse
+	(*Write)(nil),                    // 58: bookd.v1.Write
+	(*BatchWriteRequest)(nil),        // 59: bookd.v1.BatchWriteRequest
+	(*WriteResult)(nil),              // 60: bookd.v1.WriteResult
+	(*WriteError)(nil),               // 61: bookd.v1.WriteError
+	(*BatchWriteResponse)(nil),       // 62: bookd.v1.BatchWriteResponse
+	(*durationpb.Duration)(nil),      // 63: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
 }
 var file_bookd_v1_booking_proto_depIdxs = []int32{
 	0,  // 0: bookd.v1.ReadOptions.consistency:type_name -> bookd.v1.Consistency
-	62, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
-	63, // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 3: bookd.v1.Section.rows:type_name -> bookd.v1.SeatRow
-	63, // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
-	63, // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	8,  // 6: bookd.v1.Event.sections:type_name -> bookd.v1.Section
+	63, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
+	64, // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 3: bookd.v1.Section.rows:type_name -> bookd.v1.SeatRow
+	64, // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
+	64, // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 6: bookd.v1.Event.sections:type_name -> bookd.v1.Section
 	1,  // 7: bookd.v1.Event.status:type_name -> bookd.v1.EventStatus
-	62, // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
-	63, // 9: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	63, // 10: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
+	63, // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	64, // 9: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	64, // 10: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 11: bookd.v1.Hold.status:type_name -> bookd.v1.HoldStatus
-	63, // 12: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
-	63, // 13: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
+	64, // 12: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
+	64, // 13: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 14: bookd.v1.Booking.status:type_name -> bookd.v1.BookingStatus
-	63, // 15: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
-	6,  // 16: bookd.v1.CreateProductResponse.product:type_name -> bookd.v1.Product
-	5,  // 17: bookd.v1.ListProductsRequest.read:type_name -> bookd.v1.ReadOptions
-	6,  // 18: bookd.v1.ListProductsResponse.products:type_name -> bookd.v1.Product
-	63, // 19: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
-	8,  // 20: bookd.v1.CreateEventRequest.sections:type_name -> bookd.v1.Section
-	62, // 21: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
-	9,  // 22: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
-	5,  // 23: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
-	9,  // 24: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
-	5,  // 25: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
-	63, // 26: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
-	63, // 27: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
-	9,  // 28: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
-	5,  // 29: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
-	63, // 30: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
-	24, // 31: bookd.v1.GetAvailabilityResponse.sections:type_name -> bookd.v1.SectionAvailability
+	64, // 15: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
+	7,  // 16: bookd.v1.CreateProductResponse.product:type_name -> bookd.v1.Product
+	6,  // 17: bookd.v1.ListProductsRequest.read:type_name -> bookd.v1.ReadOptions
+	7,  // 18: bookd.v1.ListProductsResponse.products:type_name -> bookd.v1.Product
+	64, // 19: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
+	9,  // 20: bookd.v1.CreateEventRequest.sections:type_name -> bookd.v1.Section
+	63, // 21: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	10, // 22: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
+	6,  // 23: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
+	10, // 24: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
+	6,  // 25: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
+	64, // 26: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
+	64, // 27: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
+	10, // 28: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
+	6,  // 29: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
+	64, // 30: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
+	25, // 31: bookd.v1.GetAvailabilityResponse.sections:type_name -> bookd.v1.SectionAvailability
 	1,  // 32: bookd.v1.GetAvailabilityResponse.status:type_name -> bookd.v1.EventStatus
-	62, // 33: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
-	10, // 34: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
-	5,  // 35: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
-	10, // 36: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
-	11, // 37: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
-	10, // 38: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
-	62, // 39: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
-	11, // 40: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
-	11, // 41: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
-	62, // 42: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
-	10, // 43: bookd.v1.ExtendHoldResponse.hold:type_name -> bookd.v1.Hold
-	9,  // 44: bookd.v1.CloseEventResponse.event:type_name -> bookd.v1.Event
-	9,  // 45: bookd.v1.CancelEventResponse.event:type_name -> bookd.v1.Event
+	63, // 33: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
+	11, // 34: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
+	6,  // 35: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
+	11, // 36: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
+	12, // 37: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
+	11, // 38: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
+	63, // 39: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
+	12, // 40: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
+	12, // 41: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
+	63, // 42: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
+	11, // 43: bookd.v1.ExtendHoldResponse.hold:type_name -> bookd.v1.Hold
+	10, // 44: bookd.v1.CloseEventResponse.event:type_name -> bookd.v1.Event
+	10, // 45: bookd.v1.CancelEventResponse.event:type_name -> bookd.v1.Event
 	4,  // 46: bookd.v1.WaitlistEntry.status:type_name -> bookd.v1.WaitlistStatus
-	63, // 47: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
-	43, // 48: bookd.v1.JoinWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	43, // 49: bookd.v1.LeaveWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	5,  // 50: bookd.v1.GetWaitlistEntryRequest.read:type_name -> bookd.v1.ReadOptions
-	43, // 51: bookd.v1.GetWaitlistEntryResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	63, // 52: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
-	50, // 53: bookd.v1.WatchChangesResponse.changes:type_name -> bookd.v1.Change
-	5,  // 54: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
-	11, // 55: bookd.v1.GetBookingResponse.booking:type_name -> bookd.v1.Booking
-	5,  // 56: bookd.v1.ListBookingsRequest.read:type_name -> bookd.v1.ReadOptions
-	11, // 57: bookd.v1.ListBookingsResponse.bookings:type_name -> bookd.v1.Booking
-	25, // 58: bookd.v1.Write.hold:type_name -> bookd.v1.HoldRequest
-	29, // 59: bookd.v1.Write.confirm:type_name -> bookd.v1.ConfirmRequest
-	31, // 60: bookd.v1.Write.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	33, // 61: bookd.v1.Write.book:type_name -> bookd.v1.BookRequest
-	35, // 62: bookd.v1.Write.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
-	37, // 63: bookd.v1.Write.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
-	57, // 64: bookd.v1.BatchWriteRequest.writes:type_name -> bookd.v1.Write
-	26, // 65: bookd.v1.WriteResult.hold:type_name -> bookd.v1.HoldResponse
-	30, // 66: bookd.v1.WriteResult.confirm:type_name -> bookd.v1.ConfirmResponse
-	32, // 67: bookd.v1.WriteResult.release_hold:type_name -> bookd.v1.ReleaseHoldResponse
-	34, // 68: bookd.v1.WriteResult.book:type_name -> bookd.v1.BookResponse
-	36, // 69: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
-	60, // 70: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
-	38, // 71: bookd.v1.WriteResult.extend_hold:type_name -> bookd.v1.ExtendHoldResponse
-	59, // 72: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
-	12, // 73: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
-	14, // 74: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
-	16, // 75: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
-	39, // 76: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
-	41, // 77: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
-	18, // 78: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
-	20, // 79: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
-	22, // 80: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
-	25, // 81: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
-	27, // 82: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
-	29, // 83: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
-	31, // 84: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
-	37, // 85: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
-	44, // 86: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
-	46, // 87: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
-	48, // 88: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
-	33, // 89: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
-	35, // 90: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
-	58, // 91: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
-	53, // 92: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
-	55, // 93: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
-	51, // 94: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
-	13, // 95: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
-	15, // 96: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
-	17, // 97: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
-	40, // 98: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
-	42, // 99: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
-	19, // 100: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
-	21, // 101: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
-	23, // 102: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
-	26, // 103: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
-	28, // 104: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
-	30, // 105: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
-	32, // 106: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
-	38, // 107: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
-	45, // 108: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
-	47, // 109: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
-	49, // 110: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
-	34, // 111: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
-	36, // 112: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
-	61, // 113: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
-	54, // 114: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
-	56, // 115: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
-	52, // 116: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
-	95, // [95:117] is the sub-list for method output_type
-	73, // [73:95] is the sub-list for method input_type
-	73, // [73:73] is the sub-list for extension type_name
-	73, // [73:73] is the sub-list for extension extendee
-	0,  // [0:73] is the sub-list for field type_name
+	64, // 47: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
+	44, // 48: bookd.v1.JoinWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	44, // 49: bookd.v1.LeaveWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	6,  // 50: bookd.v1.GetWaitlistEntryRequest.read:type_name -> bookd.v1.ReadOptions
+	44, // 51: bookd.v1.GetWaitlistEntryResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	64, // 52: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
+	5,  // 53: bookd.v1.Change.type:type_name -> bookd.v1.ChangeKind
+	51, // 54: bookd.v1.WatchChangesResponse.changes:type_name -> bookd.v1.Change
+	6,  // 55: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
+	12, // 56: bookd.v1.GetBookingResponse.booking:type_name -> bookd.v1.Booking
+	6,  // 57: bookd.v1.ListBookingsRequest.read:type_name -> bookd.v1.ReadOptions
+	12, // 58: bookd.v1.ListBookingsResponse.bookings:type_name -> bookd.v1.Booking
+	26, // 59: bookd.v1.Write.hold:type_name -> bookd.v1.HoldRequest
+	30, // 60: bookd.v1.Write.confirm:type_name -> bookd.v1.ConfirmRequest
+	32, // 61: bookd.v1.Write.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	34, // 62: bookd.v1.Write.book:type_name -> bookd.v1.BookRequest
+	36, // 63: bookd.v1.Write.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	38, // 64: bookd.v1.Write.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	58, // 65: bookd.v1.BatchWriteRequest.writes:type_name -> bookd.v1.Write
+	27, // 66: bookd.v1.WriteResult.hold:type_name -> bookd.v1.HoldResponse
+	31, // 67: bookd.v1.WriteResult.confirm:type_name -> bookd.v1.ConfirmResponse
+	33, // 68: bookd.v1.WriteResult.release_hold:type_name -> bookd.v1.ReleaseHoldResponse
+	35, // 69: bookd.v1.WriteResult.book:type_name -> bookd.v1.BookResponse
+	37, // 70: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
+	61, // 71: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
+	39, // 72: bookd.v1.WriteResult.extend_hold:type_name -> bookd.v1.ExtendHoldResponse
+	60, // 73: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
+	13, // 74: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
+	15, // 75: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
+	17, // 76: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
+	40, // 77: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
+	42, // 78: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
+	19, // 79: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
+	21, // 80: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
+	23, // 81: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
+	26, // 82: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
+	28, // 83: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
+	30, // 84: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
+	32, // 85: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
+	38, // 86: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
+	45, // 87: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
+	47, // 88: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
+	49, // 89: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
+	34, // 90: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
+	36, // 91: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
+	59, // 92: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
+	54, // 93: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
+	56, // 94: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
+	52, // 95: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
+	14, // 96: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
+	16, // 97: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
+	18, // 98: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
+	41, // 99: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
+	43, // 100: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
+	20, // 101: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
+	22, // 102: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
+	24, // 103: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
+	27, // 104: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
+	29, // 105: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
+	31, // 106: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
+	33, // 107: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
+	39, // 108: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
+	46, // 109: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
+	48, // 110: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
+	50, // 111: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
+	35, // 112: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
+	37, // 113: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
+	62, // 114: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
+	55, // 115: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
+	57, // 116: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
+	53, // 117: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
+	96, // [96:118] is the sub-list for method output_type
+	74, // [74:96] is the sub-list for method input_type
+	74, // [74:74] is the sub-list for extension type_name
+	74, // [74:74] is the sub-list for extension extendee
+	0,  // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_booking_proto_init() }
@@ -5034,7 +5152,7 @@ func file_bookd_v1_booking_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_v1_booking_proto_rawDesc), len(file_bookd_v1_booking_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   57,
 			NumExtensions: 0,
 			NumServices:   1,
