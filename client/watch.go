@@ -37,7 +37,7 @@ func (c *Client) Watch(ctx context.Context, req *bookdv1.WatchChangesRequest, fn
 		if req.GetCursor() != "" {
 			return connect.NewError(connect.CodeInvalidArgument, errors.New("client: Watch: from_now: give a cursor or from_now, not both"))
 		}
-		cursor, err := c.nowCursor(ctx)
+		cursor, err := c.NowCursor(ctx)
 		if err != nil {
 			return err
 		}
@@ -109,10 +109,11 @@ func (c *Client) watchOnce(ctx context.Context, base string, req *bookdv1.WatchC
 	return delivered, stream.Err()
 }
 
-// nowCursor returns a cursor after every change applied by the node that
+// NowCursor returns a cursor after every change applied by the node that
 // answers Status (the leader, when the Client knows it), or "" when nothing
-// was ever applied.
-func (c *Client) nowCursor(ctx context.Context) (string, error) {
+// was ever applied: Watch from it streams every change acknowledged after
+// the call, and none before.
+func (c *Client) NowCursor(ctx context.Context) (string, error) {
 	st, err := c.Status(ctx)
 	if err == nil && st.GetState() != "Leader" && st.GetLeaderRpcAddress() != "" {
 		// A follower may lag: "now" is the leader's.

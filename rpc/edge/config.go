@@ -58,6 +58,9 @@ type Config struct {
 	// from one of them is counted against the client address it appended
 	// to X-Forwarded-For. X-Forwarded-For from anyone else is ignored.
 	TrustedProxies []netip.Prefix
+	// MaxWatchers bounds the live-update streams (WatchChanges) the edge
+	// serves at once (default DefaultMaxWatchers).
+	MaxWatchers int
 }
 
 // DefaultStaleness is how old cached availability may be by default: well
@@ -101,6 +104,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.EventBurst == 0 {
 		c.EventBurst = max(1, int(c.EventRate))
+	}
+	if c.MaxWatchers == 0 {
+		c.MaxWatchers = DefaultMaxWatchers
 	}
 }
 

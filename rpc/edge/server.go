@@ -32,6 +32,7 @@ type Server struct {
 	eventLimit *limiter
 	holds      gate
 	wrote      *recentWrites // events written through this edge lately
+	feeds      *feeds        // live updates (watch.go)
 }
 
 // maxRequestBytes bounds a request message to the edge: customer calls
@@ -66,6 +67,7 @@ func New(cfg Config, adminToken string) (*Server, error) {
 		holds:      newGate(cfg.MaxHoldsInFlight),
 		wrote:      newRecentWrites(recentWriteTTL),
 	}
+	s.feeds = newFeeds(s)
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(maxRequestBytes),
 		// Answers are small: gzip would cost more CPU than it saves, and
