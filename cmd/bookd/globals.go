@@ -9,6 +9,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultEndpoints are the nodes of `bookd dev` with its default ports.
+const defaultEndpoints = "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003"
+
 // globals are the flags every client command shares.
 type globals struct {
 	endpoints string
@@ -20,7 +23,7 @@ type globals struct {
 
 func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.StringVar(&g.endpoints, "endpoints", "127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003", "RPC endpoints of the cluster, comma-separated")
+	f.StringVar(&g.endpoints, "endpoints", defaultEndpoints, "RPC endpoints of the cluster, comma-separated")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&g.timeout, "timeout", 15*time.Second, "give up on a command after this long")
 	f.StringVar(&g.token, "token", "", "bearer token for a cluster that checks tokens (better set as BOOKD_TOKEN)")

@@ -72,6 +72,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"book", "ev_1", "--customer", "a", "--seats", "A7,,A8"}, 2, `--seats "A7,,A8": item 2 is empty`},
 		{[]string{"certs", "init", "n1"}, 2, `"dir" not set`},
 		{[]string{"events", "list", "--config", conf}, 2, "`bookd events list` has no setting \"no-such-setting\""},
+		{[]string{"watch", "--retry-for", "-1s"}, 2, "--retry-for"},
+		{[]string{"dev", "--debug-addr", "nowhere"}, 2, "--debug-addr"},
 		{[]string{"events", "get", "ev_1"}, 5, "GetEvent"}, // past its checks: no node answers
 	} {
 		_, stderr, code := runBin(t, bin, env, tc.args...)
