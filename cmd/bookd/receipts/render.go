@@ -1,0 +1,265 @@
+package receipts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	htmltemplate "html/template"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/textproto"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// Receipt is what one receipt e-mail reports.
+type Receipt struct {
+	// Key is the queue message's key: the e-mail's Message-ID is made from
+	// it, so every attempt at the same receipt carries the same one.
+	Key string
+	// Kind is the change's: booking_confirmed or booking_cancelled.
+	Kind string
+	// Time is the change's commit time, the e-mail's Date (the same on
+	// every attempt).
+	Time    time.Time
+	From    string
+	Booking *bookdv1.Booking
+	Event   *bookdv1.Event
+}
+
+// Message is a rendered e-mail and its envelope.
+type Message struct {
+	From, To  string
+	MessageID string
+	// Data is the whole message, headers and body, with CRLF line ends.
+	Data []byte
+}
+
+// Render builds the receipt e-mail: multipart/alternative, text and HTML.
+// Every value from a booking is data, never markup or a header: the HTML
+// part escapes them (html/template), header values are encoded (RFC 2047)
+// after control characters are removed, and the recipient must be a bare
+// address (CheckAddress), so no booking can add a header, a recipient or an
+// SMTP command. An address that is not one is a Permanent error.
+func Render(r Receipt) (*Message, error) {
+	to := r.Booking.GetContactEmail()
+	if err := CheckAddress(to); err != nil {
+		return nil, Permanent(fmt.Errorf("receipts: booking %s: contact_email: %w", r.Booking.GetId(), err))
+	}
+	if err := CheckAddress(r.From); err != nil {
+		return nil, fmt.Errorf("receipts: sender: %w", err)
+	}
+	v := view(r)
+	var text, html bytes.Buffer
+	if err := textTmpl.Execute(&text, v); err != nil {
+		return nil, fmt.Errorf("receipts: render text: %w", err)
+	}
+	if err := htmlTmpl.Execute(&html, v); err != nil {
+		return nil, fmt.Errorf("receipts: render html: %w", err)
+	}
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body) // a random boundary: no booking can guess it
+	for _, part := range []struct {
+		ctype string
+		data  []byte
+	}{{"text/plain; charset=utf-8", text.Bytes()}, {"text/html; charset=utf-8", html.Bytes()}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.ctype},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		qp := quotedprintable.NewWriter(w)
+		qp.Write(crlf(part.data))
+		if err := qp.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+
+	id := MessageID(r.Key, r.From)
+	var msg bytes.Buffer
+	header := func(name, value string) { fmt.Fprintf(&msg, "%s: %s\r\n", name, value) }
+	header("From", "bookd <"+r.From+">")
+	header("To", "<"+to+">")
+	header("Subject", encodeHeader(v.Subject))
+	header("Date", r.Time.UTC().Format(time.RFC1123Z))
+	header("Message-ID", id)
+	header("MIME-Version", "1.0")
+	header("Content-Type", `multipart/alternative; boundary="`+mw.Boundary()+`"`)
+	header("Auto-Submitted", "auto-generated")
+	msg.WriteString("\r\n")
+	msg.Write(body.Bytes())
+	return &Message{From: r.From, To: to, MessageID: id, Data: msg.Bytes()}, nil
+}
+
+// MessageID is the Message-ID of the receipt for the queue message with
+// this key: the same for every attempt, so a mailbox that sees a receipt
+// twice (see the package comment for when) can tell it is one receipt.
+func MessageID(key, from string) string {
+	domain := "bookd.invalid"
+	if _, d, ok := strings.Cut(from, "@"); ok && dotAtom(d) {
+		domain = d
+	}
+	left := "receipt." + strings.ReplaceAll(key, ":", ".")
+	if !dotAtom(left) {
+		sum := sha256.Sum256([]byte(key))
+		left = "receipt." + hex.EncodeToString(sum[:16])
+	}
+	return "<" + left + "@" + domain + ">"
+}
+
+// dotAtom reports whether s is letters, digits, '-', '_' and single dots
+// (a conservative RFC 5322 dot-atom).
+func dotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") || len(s) > 200 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckAddress accepts a bare address, local@domain, and nothing that
+// could end a header or an SMTP command line or name a second recipient:
+// no control characters, spaces, or any of <>()[],;:\" and exactly one @.
+func CheckAddress(addr string) error {
+	if addr == "" {
+		return fmt.Errorf("no address")
+	}
+	if len(addr) > 254 || !utf8.ValidString(addr) {
+		return fmt.Errorf("%q is not an e-mail address", clip(addr))
+	}
+	for _, r := range addr {
+		if r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || strings.ContainsRune(`<>()[],;:\"`, r) {
+			return fmt.Errorf("%q is not an e-mail address: it has %q", clip(addr), r)
+		}
+	}
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
+		return fmt.Errorf("%q is not an e-mail address (like name@example.com)", clip(addr))
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// clean removes control characters (line ends among them) from a value
+// shown in the receipt, and clips it.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200]) + "…"
+	}
+	return s
+}
+
+// encodeHeader encodes a header value as RFC 2047 words when it is not
+// plain printable ASCII; the value has no control characters (clean).
+func encodeHeader(s string) string {
+	return mime.QEncoding.Encode("utf-8", clean(s))
+}
+
+// crlf turns the templates' LF line ends into CRLF.
+func crlf(b []byte) []byte {
+	return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+}
+
+type receiptView struct {
+	Subject, Headline                  string
+	Cancelled                          bool
+	BookingID, Customer, Event, Starts string
+	Quantity                           int64
+	Seats                              string
+	PaymentRef                         string
+}
+
+func view(r Receipt) receiptView {
+	b, ev := r.Booking, r.Event
+	name := clean(ev.GetName())
+	if name == "" {
+		name = clean(b.GetEventId())
+	}
+	v := receiptView{
+		BookingID:  clean(b.GetId()),
+		Customer:   clean(b.GetCustomerId()),
+		Event:      name,
+		Quantity:   b.GetQuantity(),
+		Seats:      clean(strings.Join(b.GetSeats(), ", ")),
+		PaymentRef: clean(b.GetPaymentRef()),
+	}
+	if ev.GetStartsAt() != nil {
+		v.Starts = ev.GetStartsAt().AsTime().UTC().Format("Mon 2 Jan 2006 15:04 UTC")
+	}
+	if r.Kind == KindCancelled {
+		v.Cancelled = true
+		v.Subject = fmt.Sprintf("Booking %s cancelled: %s", v.BookingID, name)
+		v.Headline = fmt.Sprintf("Your booking %s has been cancelled.", v.BookingID)
+	} else {
+		v.Subject = fmt.Sprintf("Your booking %s: %s", v.BookingID, name)
+		v.Headline = fmt.Sprintf("Your booking %s is confirmed.", v.BookingID)
+	}
+	return v
+}
+
+var textTmpl = template.Must(template.New("text").Parse(`{{.Headline}}
+
+Event:     {{.Event}}
+{{- if .Starts}}
+Starts:    {{.Starts}}{{end}}
+Tickets:   {{.Quantity}}
+{{- if .Seats}}
+Seats:     {{.Seats}}{{end}}
+Customer:  {{.Customer}}
+{{- if .PaymentRef}}
+Payment:   {{.PaymentRef}}{{end}}
+Booking:   {{.BookingID}}
+{{if .Cancelled}}
+The tickets are released. A refund, if one is due, follows separately.
+{{else}}
+Keep this e-mail: the booking number is your ticket.
+{{end}}`))
+
+var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="font-family: sans-serif">
+<h1 style="font-size: 1.2em">{{.Headline}}</h1>
+<table>
+<tr><th align="left">Event</th><td>{{.Event}}</td></tr>
+{{- if .Starts}}
+<tr><th align="left">Starts</th><td>{{.Starts}}</td></tr>{{end}}
+<tr><th align="left">Tickets</th><td>{{.Quantity}}</td></tr>
+{{- if .Seats}}
+<tr><th align="left">Seats</th><td>{{.Seats}}</td></tr>{{end}}
+<tr><th align="left">Customer</th><td>{{.Customer}}</td></tr>
+{{- if .PaymentRef}}
+<tr><th align="left">Payment</th><td>{{.PaymentRef}}</td></tr>{{end}}
+<tr><th align="left">Booking</th><td>{{.BookingID}}</td></tr>
+</table>
+{{if .Cancelled}}<p>The tickets are released. A refund, if one is due, follows separately.</p>
+{{else}}<p>Keep this e-mail: the booking number is your ticket.</p>
+{{end}}</body></html>
+`))
