@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/bookd/bookd/internal/errdetail"
 )
 
 // RetryAfterHeader carries, on a RESOURCE_EXHAUSTED refusal from a node or an
@@ -13,13 +14,17 @@ import (
 const RetryAfterHeader = "Bookd-Retry-After-Ms"
 
 // RetryAfter returns the wait a node or edge asked for when it refused a
-// call as overloaded (RESOURCE_EXHAUSTED), or 0 when err carries no such
-// hint. The Client does not retry such refusals itself: shedding load means
-// the caller backs off.
+// call as overloaded (RESOURCE_EXHAUSTED), from its RetryInfo detail or its
+// Bookd-Retry-After-Ms header, or 0 when err carries no such hint. The
+// Client does not retry such refusals itself: shedding load means the
+// caller backs off.
 func RetryAfter(err error) time.Duration {
 	var ce *connect.Error
 	if !errors.As(err, &ce) || ce.Code() != connect.CodeResourceExhausted {
 		return 0
+	}
+	if d, ok := errdetail.RetryDelay(ce); ok && d >= 0 {
+		return d
 	}
 	ms, perr := strconv.ParseInt(ce.Meta().Get(RetryAfterHeader), 10, 64)
 	if perr != nil || ms < 0 {
@@ -29,11 +34,14 @@ func RetryAfter(err error) time.Duration {
 }
 
 // Overloaded returns the RESOURCE_EXHAUSTED error a server sends when it
-// sheds a call, with retryAfter as the hint RetryAfter reads (also set as
-// the standard Retry-After header, in whole seconds, for HTTP clients).
+// sheds a call, with retryAfter as the hint RetryAfter reads: in a
+// google.rpc.RetryInfo detail and the Bookd-Retry-After-Ms header (also
+// set as the standard Retry-After header, in whole seconds, for HTTP
+// clients).
 func Overloaded(msg string, retryAfter time.Duration) *connect.Error {
-	e := connect.NewError(connect.CodeResourceExhausted, errors.New(msg))
+	e := errdetail.New(connect.CodeResourceExhausted, errors.New(msg), "", nil)
 	ms := max(retryAfter.Milliseconds(), 1)
+	errdetail.Retry(e, time.Duration(ms)*time.Millisecond)
 	e.Meta().Set(RetryAfterHeader, strconv.FormatInt(ms, 10))
 	e.Meta().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
 	return e

@@ -37,26 +37,59 @@ func (h *BookingHandler) BatchWrite(ctx context.Context, req *bookdv1.BatchWrite
 		})
 	}
 	writes := req.GetWrites()
-	results := make([]*bookdv1.WriteResult, len(writes))
+	out := newWriteResults(len(writes))
 	cmds := make([]*fsm.Command, len(writes))
 	for i, w := range writes {
 		cmd, err := writeCommand(w)
 		if err != nil {
-			results[i] = writeError(err)
-			e := results[i].GetError()
+			out.fail(i, err)
+			e := out.results[i].GetError()
 			e.Message = fmt.Sprintf("writes[%d].%s", i, e.Message)
 			continue
 		}
 		cmds[i] = cmd
 	}
-	h.s.writeBatch(ctx, writes, cmds, results)
-	return &bookdv1.BatchWriteResponse{Results: results}, nil
+	h.s.writeBatch(ctx, writes, cmds, out)
+	return &bookdv1.BatchWriteResponse{Results: out.results}, nil
+}
+
+// writeResults are a batch's answers: the results as BatchWrite returns
+// them and, for each write refused, its Connect error with the details
+// (ErrorInfo metadata, BadRequest) that a WriteError does not carry; a
+// single call the leader queued (singlewrites.go) answers with that.
+type writeResults struct {
+	results []*bookdv1.WriteResult
+	errs    []*connect.Error
+}
+
+func newWriteResults(n int) writeResults {
+	return writeResults{results: make([]*bookdv1.WriteResult, n), errs: make([]*connect.Error, n)}
+}
+
+// fail records that write i was refused, or failed, with err.
+func (w writeResults) fail(i int, err error) {
+	var ce *connect.Error
+	if !errors.As(toConnect(err), &ce) {
+		ce = connect.NewError(connect.CodeInternal, err)
+	}
+	w.results[i], w.errs[i] = &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Error{Error: &bookdv1.WriteError{
+		Code: ce.Code().String(), Reason: ce.Meta().Get(ReasonHeader), Message: ce.Message(),
+	}}}, ce
+}
+
+// answer records write i's response from the state machine.
+func (w writeResults) answer(i int, m proto.Message) {
+	if r := writeResponse(m); r != nil {
+		w.results[i] = r
+		return
+	}
+	w.fail(i, connect.NewError(connect.CodeInternal, fmt.Errorf("state machine answered %T", m)))
 }
 
 // writeBatch runs writes on this node, the leader, as BatchWrite describes,
-// filling in results. cmds[i] is write i's command (writeCommand), or nil
-// when results[i] already holds its refusal.
-func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds []*fsm.Command, results []*bookdv1.WriteResult) {
+// filling in out. cmds[i] is write i's command (writeCommand), or nil when
+// out already holds its refusal.
+func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds []*fsm.Command, out writeResults) {
 	var firsts []int // valid first attempts that may be refused early
 	cancels := false
 	claimed := map[claimant]bool{} // who claimed at which event, so far
@@ -90,14 +123,14 @@ func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds 
 	}
 	from := slices.Index(maybe, true)
 	if from < 0 {
-		s.proposeWrites(ctx, cmds, valid(cmds, 0, len(cmds)), results)
+		s.proposeWrites(ctx, cmds, valid(cmds, 0, len(cmds)), out)
 		return
 	}
 	// The writes before the first candidate go at once; the rest wait for
 	// them, so that none overtakes them in the log.
 	prefix := valid(cmds, 0, from)
-	applied := s.proposeWrites(ctx, cmds, prefix, results)
-	s.refuseOrPropose(ctx, cmds, from, maybe, len(prefix) > 0 && applied, results)
+	applied := s.proposeWrites(ctx, cmds, prefix, out)
+	s.refuseOrPropose(ctx, cmds, from, maybe, len(prefix) > 0 && applied, out)
 }
 
 // claimant is a customer at an event.
@@ -128,10 +161,10 @@ func valid(cmds []*fsm.Command, from, to int) []int {
 }
 
 // proposeWrites proposes the commands at positions at, in that order, and
-// fills in their results. It reports whether the state machine applied
+// fills in their answers. It reports whether the state machine applied
 // every one of them (refusals included): this leader's state then holds
 // every write acknowledged before they were proposed.
-func (s *service) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, results []*bookdv1.WriteResult) bool {
+func (s *service) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []int, out writeResults) bool {
 	if len(at) == 0 {
 		return true
 	}
@@ -140,11 +173,12 @@ func (s *service) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []i
 	for j, i := range at {
 		switch {
 		case errs[j] != nil:
-			results[i], applied = writeError(errs[j]), false
+			out.fail(i, errs[j])
+			applied = false
 		case outs[j].Err != nil:
-			results[i] = writeError(outs[j].Err)
+			out.fail(i, outs[j].Err)
 		default:
-			results[i] = writeResponse(outs[j].Response)
+			out.answer(i, outs[j].Response)
 		}
 	}
 	return applied
@@ -157,11 +191,11 @@ func (s *service) proposeWrites(ctx context.Context, cmds []*fsm.Command, at []i
 // otherwise after a read barrier) it answers the candidates still refused
 // there, without replicating them, and proposes the rest in order. On a
 // hot event most attempts are refused; this keeps them off the log.
-func (s *service) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, from int, maybe []bool, current bool, results []*bookdv1.WriteResult) {
+func (s *service) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, from int, maybe []bool, current bool, out writeResults) {
 	rest := valid(cmds, from, len(cmds))
 	if !current {
 		if err := s.node.ReadBarrier(ctx); err != nil {
-			s.proposeWrites(ctx, cmds, rest, results) // let the log decide
+			s.proposeWrites(ctx, cmds, rest, out) // let the log decide
 			return
 		}
 	}
@@ -174,11 +208,12 @@ func (s *service) refuseOrPropose(ctx context.Context, cmds []*fsm.Command, from
 	refused := make(map[int]bool, len(check))
 	for j, refusal := range s.node.FSM().CertainRefusals(pick(cmds, check)) {
 		if refusal != nil {
-			results[check[j]], refused[check[j]] = writeError(refusal), true
+			out.fail(check[j], refusal)
+			refused[check[j]] = true
 		}
 	}
 	propose := slices.DeleteFunc(rest, func(i int) bool { return refused[i] })
-	s.proposeWrites(ctx, cmds, propose, results)
+	s.proposeWrites(ctx, cmds, propose, out)
 }
 
 // pick returns the commands at positions at.
@@ -219,6 +254,8 @@ func writeCommand(w *bookdv1.Write) (*fsm.Command, error) {
 	return cmd, nil
 }
 
+// writeResponse is the result of a write the state machine answered with
+// m, or nil for an answer no write has.
 func writeResponse(m proto.Message) *bookdv1.WriteResult {
 	switch r := m.(type) {
 	case *bookdv1.HoldResponse:
@@ -234,16 +271,5 @@ func writeResponse(m proto.Message) *bookdv1.WriteResult {
 	case *bookdv1.ExtendHoldResponse:
 		return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_ExtendHold{ExtendHold: r}}
 	}
-	return writeError(connect.NewError(connect.CodeInternal, fmt.Errorf("state machine answered %T", m)))
-}
-
-// writeError is the error a single call would have returned, as a result.
-func writeError(err error) *bookdv1.WriteResult {
-	var ce *connect.Error
-	if !errors.As(toConnect(err), &ce) {
-		ce = connect.NewError(connect.CodeInternal, err)
-	}
-	return &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Error{Error: &bookdv1.WriteError{
-		Code: ce.Code().String(), Reason: ce.Meta().Get(ReasonHeader), Message: ce.Message(),
-	}}}
+	return nil
 }

@@ -7,18 +7,26 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
+	"github.com/bookd/bookd/internal/errdetail"
 	"github.com/bookd/bookd/raftnode"
 )
 
 // ReasonHeader carries a refusal's machine-readable reason (fsm.Reason*).
-const ReasonHeader = "Bookd-Reason"
+// Every refusal also carries it, with metadata naming what it is about, in
+// a google.rpc.ErrorInfo detail of domain ErrorDomain (see package
+// internal/errdetail).
+const ReasonHeader = errdetail.ReasonHeader
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of bookd's refusals.
+const ErrorDomain = errdetail.Domain
 
 // ReasonMemberRemoved: a node asked to add itself back after an operator
 // removed it.
 const ReasonMemberRemoved = "member_removed"
 
 // toConnect maps an error from validation, the state machine, Raft or a
-// forwarded call to the Connect error a client sees.
+// forwarded call to the Connect error a client sees: a refusal with its
+// details (errdetail.New), or a failure (UNAVAILABLE, INTERNAL, ...).
 func toConnect(err error) error {
 	if err == nil {
 		return nil
@@ -29,11 +37,7 @@ func toConnect(err error) error {
 	}
 	var fe *fsm.Error
 	if errors.As(err, &fe) {
-		e := connect.NewError(fsmCode(fe.Code), errors.New(fe.Message))
-		if fe.Reason != "" {
-			e.Meta().Set(ReasonHeader, fe.Reason)
-		}
-		return e
+		return errdetail.New(fsmCode(fe.Code), errors.New(fe.Message), fe.Reason, fe.Metadata)
 	}
 	switch {
 	case errors.Is(err, raftnode.ErrNotLeader):
@@ -41,13 +45,11 @@ func toConnect(err error) error {
 	case errors.Is(err, raftnode.ErrUnavailable):
 		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("cluster unavailable, the outcome is unknown; retry with the same idempotency_key: %v", err))
 	case errors.Is(err, raftnode.ErrTooFewVoters):
-		return connect.NewError(connect.CodeFailedPrecondition, err)
+		return errdetail.New(connect.CodeFailedPrecondition, err, "", nil)
 	case errors.Is(err, raftnode.ErrRemoved):
-		e := connect.NewError(connect.CodeFailedPrecondition, err)
-		e.Meta().Set(ReasonHeader, ReasonMemberRemoved)
-		return e
+		return errdetail.New(connect.CodeFailedPrecondition, err, ReasonMemberRemoved, nil)
 	case errors.Is(err, raftnode.ErrUnknownMember):
-		return connect.NewError(connect.CodeNotFound, err)
+		return errdetail.New(connect.CodeNotFound, err, "", nil)
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
 	case errors.Is(err, context.Canceled):
@@ -76,9 +78,10 @@ func fsmCode(c fsm.Code) connect.Code {
 	return connect.CodeInternal
 }
 
-// invalidArgument reports a bad field; msg starts with the field's name.
+// invalidArgument reports a bad field; msg starts with the field's name,
+// which its BadRequest detail names.
 func invalidArgument(format string, args ...any) error {
-	return connect.NewError(connect.CodeInvalidArgument, fmt.Errorf(format, args...))
+	return errdetail.New(connect.CodeInvalidArgument, fmt.Errorf(format, args...), "", nil)
 }
 
 // check turns a validation result into an error (nil stays nil: a typed nil

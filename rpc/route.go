@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/bookd/bookd/client"
 	"github.com/bookd/bookd/fsm"
+	"github.com/bookd/bookd/internal/errdetail"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/raftnode"
@@ -149,8 +151,9 @@ func toLeader[Resp any](ctx context.Context, s *service, forward func(context.Co
 	return resp, nil
 }
 
-// relay rebuilds an error returned by the leader, keeping its code, message
-// and reason but none of the leader's transport headers. An error the leader
+// relay rebuilds an error returned by the leader, keeping its code,
+// message, reason, retry-after hint and details but none of the leader's
+// transport headers. An error the leader
 // did not send (the connection broke, or something other than a bookd
 // node answered) leaves the outcome unknown: that is UNAVAILABLE, which
 // clients retry with the same idempotency key.
@@ -159,13 +162,11 @@ func relay(err error) error {
 	if !errors.As(err, &ce) || !connect.IsWireError(ce) {
 		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("forward to leader (outcome unknown; retry with the same idempotency key): %w", err))
 	}
-	out := connect.NewError(ce.Code(), errors.New(ce.Message()))
-	if r := ce.Meta().Get(ReasonHeader); r != "" {
-		out.Meta().Set(ReasonHeader, r)
-	}
-	keepRetryAfter(ce, out)
-	return out
+	return errdetail.Copy(ce, relayedHeaders...)
 }
+
+// relayedHeaders are the headers of a refusal that a relayed one keeps.
+var relayedHeaders = []string{ReasonHeader, client.RetryAfterHeader, "Retry-After"}
 
 // mutate proposes cmd on the leader, forwarding from a follower, and returns
 // the state machine's response.

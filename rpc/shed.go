@@ -127,13 +127,3 @@ func (s *shedder) interceptor() connect.UnaryInterceptorFunc {
 		}
 	}
 }
-
-// keepRetryAfter copies a shed call's retry-after hint from the leader's
-// error to the one a follower relays.
-func keepRetryAfter(from, to *connect.Error) {
-	for _, k := range []string{client.RetryAfterHeader, "Retry-After"} {
-		if v := from.Meta().Get(k); v != "" {
-			to.Meta().Set(k, v)
-		}
-	}
-}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
+	"github.com/bookd/bookd/internal/errdetail"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/rpc/coalesce"
 	"google.golang.org/protobuf/proto"
@@ -50,8 +52,15 @@ type queuedWrite struct {
 	cmd *fsm.Command
 }
 
+// queuedAnswer is a queued write's answer: its result and, on the leader,
+// its refusal with the details a WriteError cannot carry (writeResults).
+type queuedAnswer struct {
+	res *bookdv1.WriteResult
+	err *connect.Error // nil: res says all
+}
+
 // writeQueue runs a node's single write calls in batches.
-type writeQueue = coalesce.Batcher[queuedWrite, *bookdv1.WriteResult]
+type writeQueue = coalesce.Batcher[queuedWrite, queuedAnswer]
 
 func newWriteQueue(s *service) *writeQueue {
 	cfg := coalesce.Config{MaxItems: maxQueuedBatch, MaxInFlight: writeBatchesInFlight, Timeout: queuedWriteTimeout}
@@ -60,7 +69,7 @@ func newWriteQueue(s *service) *writeQueue {
 
 // runQueued runs a batch of single writes: on the leader as BatchWrite's
 // elements, from a follower as one BatchWrite call to the leader.
-func (s *service) runQueued(ctx context.Context, batch []queuedWrite) ([]*bookdv1.WriteResult, error) {
+func (s *service) runQueued(ctx context.Context, batch []queuedWrite) ([]queuedAnswer, error) {
 	writes := make([]*bookdv1.Write, len(batch))
 	for i, q := range batch {
 		writes[i] = q.w
@@ -72,13 +81,19 @@ func (s *service) runQueued(ctx context.Context, batch []queuedWrite) ([]*bookdv
 	for i, q := range batch {
 		cmds[i] = q.cmd
 	}
-	results := make([]*bookdv1.WriteResult, len(batch))
-	s.writeBatch(ctx, writes, cmds, results)
-	return results, nil
+	out := newWriteResults(len(batch))
+	s.writeBatch(ctx, writes, cmds, out)
+	answers := make([]queuedAnswer, len(batch))
+	for i := range answers {
+		answers[i] = queuedAnswer{res: out.results[i], err: out.errs[i]}
+	}
+	return answers, nil
 }
 
-// forwardWrites sends writes to the leader as one BatchWrite call.
-func (s *service) forwardWrites(ctx context.Context, writes []*bookdv1.Write) ([]*bookdv1.WriteResult, error) {
+// forwardWrites sends writes to the leader as one BatchWrite call. Its
+// results carry a refusal's code, reason and message (resultError), not
+// its ErrorInfo metadata.
+func (s *service) forwardWrites(ctx context.Context, writes []*bookdv1.Write) ([]queuedAnswer, error) {
 	fctx, p, err := s.leaderClient(ctx)
 	if err != nil {
 		return nil, shared(err)
@@ -87,7 +102,11 @@ func (s *service) forwardWrites(ctx context.Context, writes []*bookdv1.Write) ([
 	if err != nil {
 		return nil, shared(relay(err))
 	}
-	return resp.GetResults(), nil
+	answers := make([]queuedAnswer, len(resp.GetResults()))
+	for i, r := range resp.GetResults() {
+		answers[i] = queuedAnswer{res: r}
+	}
+	return answers, nil
 }
 
 // shared readies an error that every write of a batch gets, and that each
@@ -117,10 +136,14 @@ func single[Resp proto.Message](ctx context.Context, s *service, w *bookdv1.Writ
 	if wasForwarded(ctx) && !s.node.IsLeader() {
 		return zero, errForwardedToFollower()
 	}
-	res, err := s.writes.Do(ctx, queuedWrite{w: w, cmd: cmd})
+	ans, err := s.writes.Do(ctx, queuedWrite{w: w, cmd: cmd})
 	if err != nil {
 		return zero, queueError(ctx, err)
 	}
+	if ans.err != nil {
+		return zero, ownError(ans.err)
+	}
+	res := ans.res
 	if e := res.GetError(); e != nil {
 		return zero, resultError(e)
 	}
@@ -146,30 +169,23 @@ func queueError(ctx context.Context, err error) error {
 	return ownError(err)
 }
 
-// resultError is a BatchWrite result's error as the single call returns it.
+// resultError is a BatchWrite result's error as the single call returns it:
+// its ErrorInfo has the reason, and no metadata (a WriteError has none).
 func resultError(e *bookdv1.WriteError) error {
 	var code connect.Code
 	if err := code.UnmarshalText([]byte(e.GetCode())); err != nil {
 		code = connect.CodeInternal
 	}
-	out := connect.NewError(code, errors.New(e.GetMessage()))
-	if e.GetReason() != "" {
-		out.Meta().Set(ReasonHeader, e.GetReason())
-	}
-	return out
+	return errdetail.New(code, errors.New(e.GetMessage()), e.GetReason(), nil)
 }
 
-// ownError copies a *connect.Error, metadata included.
+// ownError copies a *connect.Error, metadata and details included.
 func ownError(err error) error {
 	var ce *connect.Error
 	if !errors.As(err, &ce) {
 		return err
 	}
-	out := connect.NewError(ce.Code(), errors.New(ce.Message()))
-	for k, v := range ce.Meta() {
-		out.Meta()[k] = slices.Clone(v)
-	}
-	return out
+	return errdetail.Copy(ce, slices.Collect(maps.Keys(ce.Meta()))...)
 }
 
 func contextCode(err error) connect.Code {

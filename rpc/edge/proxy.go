@@ -9,6 +9,7 @@ import (
 
 	"github.com/bookd/bookd/client"
 	"github.com/bookd/bookd/fsm"
+	"github.com/bookd/bookd/internal/errdetail"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"google.golang.org/protobuf/proto"
@@ -144,9 +145,8 @@ func (p *proxy) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Ho
 	}
 	if rs := p.s.cfg.Rooms; rs != nil {
 		if err := rs.Check(req.GetEventId(), me, req.GetAdmissionToken()); err != nil {
-			e := connect.NewError(connect.CodePermissionDenied, err)
-			e.Meta().Set(reasonHeader, ReasonAdmissionRequired)
-			return nil, e
+			return nil, errdetail.New(connect.CodePermissionDenied, err, ReasonAdmissionRequired,
+				map[string]string{fsm.MetaEvent: req.GetEventId()})
 		}
 	}
 	if ok, wait := p.s.eventLimit.allow(req.GetEventId()); !ok {
