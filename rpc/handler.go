@@ -11,8 +11,6 @@ import (
 	"strconv"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/raftnode"
@@ -45,10 +43,7 @@ func newHandler(node *raftnode.Node, logger *slog.Logger, local *net.TCPAddr, sh
 	mux.Handle(bookdv1connect.NewClusterServiceHandler(statusWithClock{&ClusterHandler{s: s}}, opts...))
 	mux.Handle(bookdv1connect.NewQueueServiceHandler(&QueueHandler{s: s}, opts...))
 	services := []string{bookdv1connect.BookingServiceName, bookdv1connect.ClusterServiceName, bookdv1connect.QueueServiceName}
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(services...)))
-	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	serveDiscovery(mux, services...)
 	return withLeaderHeader(node, mux), s
 }
 
