@@ -51,7 +51,7 @@ func (h *watchNotes) Handle(ctx context.Context, r slog.Record) error {
 	case r.Message != resumeNote:
 		return h.Handler.Handle(ctx, r)
 	}
-	var endpoint, cursor string
+	var endpoint, cursor, failure string
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
 		case "endpoint":
@@ -59,12 +59,13 @@ func (h *watchNotes) Handle(ctx context.Context, r slog.Record) error {
 		case "cursor":
 			cursor = a.Value.String()
 		case "error":
-			h.lastErr = a.Value.String()
+			failure = a.Value.String()
 		}
 		return true
 	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.lastErr = failure
 	now := time.Now()
 	if h.since.IsZero() {
 		h.since = now
