@@ -1,4 +1,4 @@
-.PHONY: build test generate lint cluster chaos fuzz bench bench-peers bench-scale bench-failover
+.PHONY: build test test-ts generate lint cluster chaos fuzz bench bench-peers bench-scale bench-failover
 
 # Lists each package as it compiles: a first build on a fresh machine
 # compiles every dependency, which takes minutes.
@@ -26,10 +26,25 @@ test:
 	go vet ./... && go test -race -count=1 -timeout 20m ./...; rc=$$?; \
 	[ -z "$$missing" ] || echo "*** SKIPPED: the tests that need $$missing (not installed)"; \
 	exit $$rc
+	$(MAKE) test-ts
 
-# Regenerates proto/ from proto/**/*.proto (needs no Buf registry access).
-generate:
+# The TypeScript client's tests (node's test runner): they start three
+# bookd server processes of bin/bookd on free ports of their own
+# (BOOKD_ENDPOINTS=host:port,... runs them against a running cluster).
+test-ts: client/ts/node_modules/.package-lock.json
+	go build -o bin/bookd ./cmd/bookd
+	cd client/ts && BOOKD_BIN=$(CURDIR)/bin/bookd npm test
+
+# client/ts's npm packages, installed again when its package-lock.json changes.
+client/ts/node_modules/.package-lock.json: client/ts/package-lock.json
+	cd client/ts && npm ci --no-audit --no-fund
+
+# Regenerates proto/ from proto/**/*.proto, and the TypeScript client's
+# client/ts/src/gen from the public API (proto/bookd/v1) with the
+# npm-installed protoc-gen-es (needs no Buf registry access).
+generate: client/ts/node_modules/.package-lock.json
 	go run github.com/bufbuild/buf/cmd/buf@v1.75.0 generate
+	go run github.com/bufbuild/buf/cmd/buf@v1.75.0 generate --template client/ts/buf.gen.yaml
 
 # Builds and runs a 3-node cluster on localhost.
 cluster: build
