@@ -36,6 +36,8 @@ func main() {
 		err = scaleCmd(ctx, os.Args[2:])
 	case "failover":
 		err = failoverCmd(ctx, os.Args[2:])
+	case "watchers":
+		err = watchersCmd(ctx, os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -58,6 +60,7 @@ commands:
   peers      every workload against bookd, etcd and PostgreSQL, side by side
   scale      throughput, p99 and a node's cold start as stored bookings grow
   failover   time from SIGKILL of the leader to the next acknowledged booking
+  watchers   live updates: shoppers watching one event through a bookd edge
 
 Run "bookd-bench COMMAND -h" for a command's flags.
 `)
