@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"connectrpc.com/connect"
-	"github.com/bookd/bookd/internal/errdetail"
+	"github.com/bookd/bookd/rpc/errdetail"
 )
 
 // reasonHeader names the error metadata key carrying a refusal's reason.

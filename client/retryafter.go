@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/bookd/bookd/internal/errdetail"
+	"github.com/bookd/bookd/rpc/errdetail"
 )
 
 // RetryAfterHeader carries, on a RESOURCE_EXHAUSTED refusal from a node or an

@@ -7,7 +7,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
-	"github.com/bookd/bookd/internal/errdetail"
+	"github.com/bookd/bookd/rpc/errdetail"
 	"github.com/bookd/bookd/raftnode"
 )
 

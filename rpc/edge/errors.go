@@ -8,7 +8,7 @@ import (
 
 	"github.com/bookd/bookd/client"
 	"github.com/bookd/bookd/fsm"
-	"github.com/bookd/bookd/internal/errdetail"
+	"github.com/bookd/bookd/rpc/errdetail"
 )
 
 // reasonHeader is the error metadata key of a refusal's reason, as nodes

@@ -8,7 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/bookd/bookd/internal/errdetail"
+	"github.com/bookd/bookd/rpc/errdetail"
 )
 
 func TestNew(t *testing.T) {

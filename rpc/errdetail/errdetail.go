@@ -8,7 +8,8 @@
 // curl users.
 //
 // Nodes (package rpc), edges (package rpc/edge) and the Go client share it;
-// it is internal so that the client package's API says what callers get.
+// the client package exposes what callers need of it (client.Reason,
+// client.ErrorMetadata, client.FieldViolations).
 package errdetail
 
 import (
