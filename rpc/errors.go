@@ -7,8 +7,8 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
-	"github.com/bookd/bookd/rpc/errdetail"
 	"github.com/bookd/bookd/raftnode"
+	"github.com/bookd/bookd/rpc/errdetail"
 )
 
 // ReasonHeader carries a refusal's machine-readable reason (fsm.Reason*).

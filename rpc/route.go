@@ -12,10 +12,10 @@ import (
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/client"
 	"github.com/bookd/bookd/fsm"
-	"github.com/bookd/bookd/rpc/errdetail"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 	"github.com/bookd/bookd/raftnode"
+	"github.com/bookd/bookd/rpc/errdetail"
 	"google.golang.org/protobuf/proto"
 )
 

@@ -10,9 +10,9 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/bookd/bookd/fsm"
-	"github.com/bookd/bookd/rpc/errdetail"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/rpc/coalesce"
+	"github.com/bookd/bookd/rpc/errdetail"
 	"google.golang.org/protobuf/proto"
 )
 
