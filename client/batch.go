@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/rpc/coalesce"
+	"github.com/bookd/bookd/rpc/errdetail"
 )
 
 // batcher sends the writes queued for one node in BatchWrite calls (see
@@ -69,11 +70,7 @@ func writeError(e *bookdv1.WriteError) error {
 	if err := code.UnmarshalText([]byte(e.GetCode())); err != nil {
 		code = connect.CodeUnknown
 	}
-	ce := connect.NewWireError(code, errors.New(e.GetMessage()))
-	if e.GetReason() != "" {
-		ce.Meta().Set(reasonHeader, e.GetReason())
-	}
-	return ce
+	return errdetail.Describe(connect.NewWireError(code, errors.New(e.GetMessage())), e.GetReason(), e.GetMetadata())
 }
 
 // batched sends one write through the node's batcher and returns its typed

@@ -249,7 +249,8 @@ func replay(rec *IdempotencyRecord, hash []byte, newResponse func() proto.Messag
 			"idempotency_key was already used for a different request")}
 	}
 	if rec.GetErrorCode() != 0 {
-		return &Result{Err: &Error{Code: Code(rec.GetErrorCode()), Reason: rec.GetErrorReason(), Message: rec.GetErrorMessage()}}
+		return &Result{Err: &Error{Code: Code(rec.GetErrorCode()), Reason: rec.GetErrorReason(), Message: rec.GetErrorMessage(),
+			Metadata: rec.GetErrorMetadata()}}
 	}
 	resp := newResponse()
 	must(proto.Unmarshal(rec.GetResponse(), resp))

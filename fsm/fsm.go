@@ -239,7 +239,7 @@ func (f *FSM) applyCommand(t *txn, index uint64, pos int, cmd *Command) *Result 
 	}
 	rec = IdempotencyRecord{RequestHash: cmd.GetRequestHash(), CreatedUnixNanos: t.now}
 	if err != nil {
-		rec.ErrorCode, rec.ErrorReason, rec.ErrorMessage = int32(err.Code), err.Reason, err.Message
+		rec.ErrorCode, rec.ErrorReason, rec.ErrorMessage, rec.ErrorMetadata = int32(err.Code), err.Reason, err.Message, err.Metadata
 	} else {
 		rec.Response = marshal(resp)
 	}

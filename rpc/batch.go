@@ -10,6 +10,7 @@ import (
 	"github.com/bookd/bookd/fsm"
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+	"github.com/bookd/bookd/rpc/errdetail"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -74,6 +75,7 @@ func (w writeResults) fail(i int, err error) {
 	}
 	w.results[i], w.errs[i] = &bookdv1.WriteResult{Result: &bookdv1.WriteResult_Error{Error: &bookdv1.WriteError{
 		Code: ce.Code().String(), Reason: ce.Meta().Get(ReasonHeader), Message: ce.Message(),
+		Metadata: errdetail.Info(ce).GetMetadata(),
 	}}}, ce
 }
 

@@ -63,14 +63,12 @@ func TestRefusalsCarryErrorDetails(t *testing.T) {
 					t.Errorf("Bookd-Reason %q, want %q", got, client.ReasonSeatTaken)
 				}
 				// A follower sends single writes to the leader in a
-				// BatchWrite, whose results carry no metadata.
-				if at.node == leader {
-					if info.GetMetadata()["seat"] != "A1" || info.GetMetadata()["eventId"] != ev {
-						t.Errorf("ErrorInfo metadata %v, want seat A1 of event %s", info.GetMetadata(), ev)
-					}
-					if md := client.ErrorMetadata(err); md[client.MetaSeat] != "A1" {
-						t.Errorf("client.ErrorMetadata %v, want seat A1", md)
-					}
+				// BatchWrite, whose results carry the metadata too.
+				if info.GetMetadata()["seat"] != "A1" || info.GetMetadata()["eventId"] != ev {
+					t.Errorf("ErrorInfo metadata %v, want seat A1 of event %s", info.GetMetadata(), ev)
+				}
+				if md := client.ErrorMetadata(err); md[client.MetaSeat] != "A1" {
+					t.Errorf("client.ErrorMetadata %v, want seat A1", md)
 				}
 
 				// A refusal the follower relays from the leader keeps it all.
@@ -93,7 +91,7 @@ func TestRefusalsCarryErrorDetails(t *testing.T) {
 				// Not found names what was not found.
 				_, err = bc.ExtendHold(ctx, &bookdv1.ExtendHoldRequest{HoldId: "hd_999999", Ttl: durationpb.New(time.Minute), IdempotencyKey: key + "-nf"})
 				info = wantInfo(t, err, connect.CodeNotFound, "NOT_FOUND")
-				if at.node == leader && info.GetMetadata()["holdId"] != "hd_999999" {
+				if info.GetMetadata()["holdId"] != "hd_999999" {
 					t.Errorf("ErrorInfo metadata %v, want holdId hd_999999", info.GetMetadata())
 				}
 				if r := client.Reason(err); r != "" {

@@ -176,7 +176,7 @@ func resultError(e *bookdv1.WriteError) error {
 	if err := code.UnmarshalText([]byte(e.GetCode())); err != nil {
 		code = connect.CodeInternal
 	}
-	return errdetail.New(code, errors.New(e.GetMessage()), e.GetReason(), nil)
+	return errdetail.New(code, errors.New(e.GetMessage()), e.GetReason(), e.GetMetadata())
 }
 
 // ownError copies a *connect.Error, metadata and details included.

@@ -39,7 +39,13 @@ const ReasonHeader = "Bookd-Reason"
 // whose message starts with a field's name ("seats[2]: ...") also has a
 // BadRequest naming that field.
 func New(code connect.Code, err error, reason string, metadata map[string]string) *connect.Error {
-	e := connect.NewError(code, err)
+	return Describe(connect.NewError(code, err), reason, metadata)
+}
+
+// Describe adds to e what New puts on a refusal: the reason header, the
+// ErrorInfo and, on an INVALID_ARGUMENT, the BadRequest. It returns e.
+func Describe(e *connect.Error, reason string, metadata map[string]string) *connect.Error {
+	code := e.Code()
 	if reason != "" {
 		e.Meta().Set(ReasonHeader, reason)
 	}

@@ -4406,8 +4406,11 @@ type WriteError struct {
 	// (unavailable: the outcome is unknown; retry with the same key).
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// The machine-readable reason (SOLD_OUT, SEAT_TAKEN, ...), if any.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Reason  string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// What the refusal is about, as the ErrorInfo metadata of a single
+	// call's refusal: eventId, seat, limit, holdId, ...
+	Metadata      map[string]string `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4461,6 +4464,13 @@ func (x *WriteError) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *WriteError) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
 }
 
 type BatchWriteResponse struct {
@@ -4837,12 +4847,16 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x05error\x18\x06 \x01(\v2\x14.bookd.v1.WriteErrorH\x00R\x05error\x12?\n" +
 	"\vextend_hold\x18\a \x01(\v2\x1c.bookd.v1.ExtendHoldResponseH\x00R\n" +
 	"extendHoldB\b\n" +
-	"\x06result\"R\n" +
+	"\x06result\"\xcf\x01\n" +
 	"\n" +
 	"WriteError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"E\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12>\n" +
+	"\bmetadata\x18\x04 \x03(\v2\".bookd.v1.WriteError.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
 	"\x12BatchWriteResponse\x12/\n" +
 	"\aresults\x18\x01 \x03(\v2\x15.bookd.v1.WriteResultR\aresults*_\n" +
 	"\vConsistency\x12\x1b\n" +
@@ -4931,7 +4945,7 @@ func file_bookd_v1_booking_proto_rawDescGZIP() []byte {
 }
 
 var file_bookd_v1_booking_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_bookd_v1_booking_proto_goTypes = []any{
 	(Consistency)(0),                 // 0: bookd.v1.Consistency
 	(EventStatus)(0),                 // 1: bookd.v1.EventStatus
@@ -4996,63 +5010,64 @@ var file_bookd_v1_booking_proto_goTypes = []any{
 	(*WriteResult)(nil),              // 60: bookd.v1.WriteResult
 	(*WriteError)(nil),               // 61: bookd.v1.WriteError
 	(*BatchWriteResponse)(nil),       // 62: bookd.v1.BatchWriteResponse
-	(*durationpb.Duration)(nil),      // 63: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
+	nil,                              // 63: bookd.v1.WriteError.MetadataEntry
+	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 65: google.protobuf.Timestamp
 }
 var file_bookd_v1_booking_proto_depIdxs = []int32{
 	0,  // 0: bookd.v1.ReadOptions.consistency:type_name -> bookd.v1.Consistency
-	63, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
-	64, // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	64, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
+	65, // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	8,  // 3: bookd.v1.Section.rows:type_name -> bookd.v1.SeatRow
-	64, // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
-	64, // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	65, // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
 	9,  // 6: bookd.v1.Event.sections:type_name -> bookd.v1.Section
 	1,  // 7: bookd.v1.Event.status:type_name -> bookd.v1.EventStatus
-	63, // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
-	64, // 9: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	64, // 10: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
+	64, // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	65, // 9: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	65, // 10: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
 	2,  // 11: bookd.v1.Hold.status:type_name -> bookd.v1.HoldStatus
-	64, // 12: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
-	64, // 13: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
+	65, // 12: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
+	65, // 13: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 14: bookd.v1.Booking.status:type_name -> bookd.v1.BookingStatus
-	64, // 15: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
+	65, // 15: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
 	7,  // 16: bookd.v1.CreateProductResponse.product:type_name -> bookd.v1.Product
 	6,  // 17: bookd.v1.ListProductsRequest.read:type_name -> bookd.v1.ReadOptions
 	7,  // 18: bookd.v1.ListProductsResponse.products:type_name -> bookd.v1.Product
-	64, // 19: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 19: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
 	9,  // 20: bookd.v1.CreateEventRequest.sections:type_name -> bookd.v1.Section
-	63, // 21: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	64, // 21: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
 	10, // 22: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
 	6,  // 23: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
 	10, // 24: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
 	6,  // 25: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
-	64, // 26: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
-	64, // 27: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
+	65, // 26: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
+	65, // 27: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
 	10, // 28: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
 	6,  // 29: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
-	64, // 30: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
+	65, // 30: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
 	25, // 31: bookd.v1.GetAvailabilityResponse.sections:type_name -> bookd.v1.SectionAvailability
 	1,  // 32: bookd.v1.GetAvailabilityResponse.status:type_name -> bookd.v1.EventStatus
-	63, // 33: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
+	64, // 33: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
 	11, // 34: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
 	6,  // 35: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
 	11, // 36: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
 	12, // 37: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
 	11, // 38: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
-	63, // 39: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
+	64, // 39: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
 	12, // 40: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
 	12, // 41: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
-	63, // 42: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
+	64, // 42: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
 	11, // 43: bookd.v1.ExtendHoldResponse.hold:type_name -> bookd.v1.Hold
 	10, // 44: bookd.v1.CloseEventResponse.event:type_name -> bookd.v1.Event
 	10, // 45: bookd.v1.CancelEventResponse.event:type_name -> bookd.v1.Event
 	4,  // 46: bookd.v1.WaitlistEntry.status:type_name -> bookd.v1.WaitlistStatus
-	64, // 47: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
+	65, // 47: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
 	44, // 48: bookd.v1.JoinWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
 	44, // 49: bookd.v1.LeaveWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
 	6,  // 50: bookd.v1.GetWaitlistEntryRequest.read:type_name -> bookd.v1.ReadOptions
 	44, // 51: bookd.v1.GetWaitlistEntryResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	64, // 52: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
+	65, // 52: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
 	5,  // 53: bookd.v1.Change.type:type_name -> bookd.v1.ChangeKind
 	51, // 54: bookd.v1.WatchChangesResponse.changes:type_name -> bookd.v1.Change
 	6,  // 55: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
@@ -5073,56 +5088,57 @@ var file_bookd_v1_booking_proto_depIdxs = []int32{
 	37, // 70: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
 	61, // 71: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
 	39, // 72: bookd.v1.WriteResult.extend_hold:type_name -> bookd.v1.ExtendHoldResponse
-	60, // 73: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
-	13, // 74: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
-	15, // 75: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
-	17, // 76: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
-	40, // 77: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
-	42, // 78: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
-	19, // 79: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
-	21, // 80: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
-	23, // 81: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
-	26, // 82: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
-	28, // 83: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
-	30, // 84: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
-	32, // 85: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
-	38, // 86: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
-	45, // 87: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
-	47, // 88: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
-	49, // 89: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
-	34, // 90: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
-	36, // 91: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
-	59, // 92: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
-	54, // 93: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
-	56, // 94: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
-	52, // 95: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
-	14, // 96: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
-	16, // 97: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
-	18, // 98: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
-	41, // 99: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
-	43, // 100: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
-	20, // 101: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
-	22, // 102: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
-	24, // 103: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
-	27, // 104: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
-	29, // 105: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
-	31, // 106: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
-	33, // 107: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
-	39, // 108: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
-	46, // 109: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
-	48, // 110: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
-	50, // 111: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
-	35, // 112: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
-	37, // 113: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
-	62, // 114: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
-	55, // 115: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
-	57, // 116: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
-	53, // 117: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
-	96, // [96:118] is the sub-list for method output_type
-	74, // [74:96] is the sub-list for method input_type
-	74, // [74:74] is the sub-list for extension type_name
-	74, // [74:74] is the sub-list for extension extendee
-	0,  // [0:74] is the sub-list for field type_name
+	63, // 73: bookd.v1.WriteError.metadata:type_name -> bookd.v1.WriteError.MetadataEntry
+	60, // 74: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
+	13, // 75: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
+	15, // 76: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
+	17, // 77: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
+	40, // 78: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
+	42, // 79: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
+	19, // 80: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
+	21, // 81: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
+	23, // 82: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
+	26, // 83: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
+	28, // 84: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
+	30, // 85: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
+	32, // 86: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
+	38, // 87: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
+	45, // 88: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
+	47, // 89: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
+	49, // 90: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
+	34, // 91: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
+	36, // 92: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
+	59, // 93: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
+	54, // 94: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
+	56, // 95: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
+	52, // 96: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
+	14, // 97: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
+	16, // 98: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
+	18, // 99: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
+	41, // 100: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
+	43, // 101: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
+	20, // 102: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
+	22, // 103: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
+	24, // 104: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
+	27, // 105: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
+	29, // 106: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
+	31, // 107: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
+	33, // 108: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
+	39, // 109: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
+	46, // 110: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
+	48, // 111: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
+	50, // 112: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
+	35, // 113: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
+	37, // 114: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
+	62, // 115: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
+	55, // 116: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
+	57, // 117: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
+	53, // 118: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
+	97, // [97:119] is the sub-list for method output_type
+	75, // [75:97] is the sub-list for method input_type
+	75, // [75:75] is the sub-list for extension type_name
+	75, // [75:75] is the sub-list for extension extendee
+	0,  // [0:75] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_booking_proto_init() }
@@ -5153,7 +5169,7 @@ func file_bookd_v1_booking_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_v1_booking_proto_rawDesc), len(file_bookd_v1_booking_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   57,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -868,8 +868,10 @@ type IdempotencyRecord struct {
 	ErrorReason string `protobuf:"bytes,5,opt,name=error_reason,json=errorReason,proto3" json:"error_reason,omitempty"`
 	// When the record was written (state machine time), for purging.
 	CreatedUnixNanos int64 `protobuf:"varint,6,opt,name=created_unix_nanos,json=createdUnixNanos,proto3" json:"created_unix_nanos,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The refusal's metadata (fsm.Error.Metadata).
+	ErrorMetadata map[string]string `protobuf:"bytes,7,rep,name=error_metadata,json=errorMetadata,proto3" json:"error_metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IdempotencyRecord) Reset() {
@@ -942,6 +944,13 @@ func (x *IdempotencyRecord) GetCreatedUnixNanos() int64 {
 		return x.CreatedUnixNanos
 	}
 	return 0
+}
+
+func (x *IdempotencyRecord) GetErrorMetadata() map[string]string {
+	if x != nil {
+		return x.ErrorMetadata
+	}
+	return nil
 }
 
 // Change is one record of the change feed.
@@ -1654,7 +1663,7 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\fbooked_seats\x18\x05 \x01(\x03R\vbookedSeats\x12\x14\n" +
 	"\x05seats\x18\x06 \x01(\x03R\x05seats\x12#\n" +
 	"\rblocked_seats\x18\a \x01(\x03R\fblockedSeats\x12\x18\n" +
-	"\awaiting\x18\b \x01(\x03R\awaiting\"\xe7\x01\n" +
+	"\awaiting\x18\b \x01(\x03R\awaiting\"\x84\x03\n" +
 	"\x11IdempotencyRecord\x12!\n" +
 	"\frequest_hash\x18\x01 \x01(\fR\vrequestHash\x12\x1d\n" +
 	"\n" +
@@ -1662,7 +1671,11 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12\x1a\n" +
 	"\bresponse\x18\x04 \x01(\fR\bresponse\x12!\n" +
 	"\ferror_reason\x18\x05 \x01(\tR\verrorReason\x12,\n" +
-	"\x12created_unix_nanos\x18\x06 \x01(\x03R\x10createdUnixNanos\"\xfe\x02\n" +
+	"\x12created_unix_nanos\x18\x06 \x01(\x03R\x10createdUnixNanos\x12Y\n" +
+	"\x0eerror_metadata\x18\a \x03(\v22.bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntryR\rerrorMetadata\x1a@\n" +
+	"\x12ErrorMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfe\x02\n" +
 	"\x06Change\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12&\n" +
 	"\x0ftime_unix_nanos\x18\x02 \x01(\x03R\rtimeUnixNanos\x12\x12\n" +
@@ -1738,7 +1751,7 @@ func file_bookd_fsm_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_bookd_fsm_v1_fsm_proto_rawDescData
 }
 
-var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*CommandBatch)(nil),            // 0: bookd.fsm.v1.CommandBatch
 	(*Command)(nil),                 // 1: bookd.fsm.v1.Command
@@ -1756,65 +1769,67 @@ var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*AdmissionUse)(nil),            // 13: bookd.fsm.v1.AdmissionUse
 	(*QueueState)(nil),              // 14: bookd.fsm.v1.QueueState
 	(*QueueRecord)(nil),             // 15: bookd.fsm.v1.QueueRecord
-	(*v1.CreateEventRequest)(nil),   // 16: bookd.v1.CreateEventRequest
-	(*v1.HoldRequest)(nil),          // 17: bookd.v1.HoldRequest
-	(*v1.ConfirmRequest)(nil),       // 18: bookd.v1.ConfirmRequest
-	(*v1.ReleaseHoldRequest)(nil),   // 19: bookd.v1.ReleaseHoldRequest
-	(*v1.BookRequest)(nil),          // 20: bookd.v1.BookRequest
-	(*v1.CancelBookingRequest)(nil), // 21: bookd.v1.CancelBookingRequest
-	(*v1.CreateProductRequest)(nil), // 22: bookd.v1.CreateProductRequest
-	(*v1.CloseEventRequest)(nil),    // 23: bookd.v1.CloseEventRequest
-	(*v1.CancelEventRequest)(nil),   // 24: bookd.v1.CancelEventRequest
-	(*v1.ExtendHoldRequest)(nil),    // 25: bookd.v1.ExtendHoldRequest
-	(*v1.JoinWaitlistRequest)(nil),  // 26: bookd.v1.JoinWaitlistRequest
-	(*v1.LeaveWaitlistRequest)(nil), // 27: bookd.v1.LeaveWaitlistRequest
-	(*v1.CreateQueueRequest)(nil),   // 28: bookd.v1.CreateQueueRequest
-	(*v1.DeleteQueueRequest)(nil),   // 29: bookd.v1.DeleteQueueRequest
-	(*v1.EnqueueRequest)(nil),       // 30: bookd.v1.EnqueueRequest
-	(*v1.ReceiveRequest)(nil),       // 31: bookd.v1.ReceiveRequest
-	(*v1.AckRequest)(nil),           // 32: bookd.v1.AckRequest
-	(*v1.NackRequest)(nil),          // 33: bookd.v1.NackRequest
-	(*v1.ExtendLeaseRequest)(nil),   // 34: bookd.v1.ExtendLeaseRequest
-	(*v1.RedriveRequest)(nil),       // 35: bookd.v1.RedriveRequest
-	(*v1.PurgeQueueRequest)(nil),    // 36: bookd.v1.PurgeQueueRequest
-	(*v1.Queue)(nil),                // 37: bookd.v1.Queue
-	(*v1.QueueStats)(nil),           // 38: bookd.v1.QueueStats
+	nil,                             // 16: bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntry
+	(*v1.CreateEventRequest)(nil),   // 17: bookd.v1.CreateEventRequest
+	(*v1.HoldRequest)(nil),          // 18: bookd.v1.HoldRequest
+	(*v1.ConfirmRequest)(nil),       // 19: bookd.v1.ConfirmRequest
+	(*v1.ReleaseHoldRequest)(nil),   // 20: bookd.v1.ReleaseHoldRequest
+	(*v1.BookRequest)(nil),          // 21: bookd.v1.BookRequest
+	(*v1.CancelBookingRequest)(nil), // 22: bookd.v1.CancelBookingRequest
+	(*v1.CreateProductRequest)(nil), // 23: bookd.v1.CreateProductRequest
+	(*v1.CloseEventRequest)(nil),    // 24: bookd.v1.CloseEventRequest
+	(*v1.CancelEventRequest)(nil),   // 25: bookd.v1.CancelEventRequest
+	(*v1.ExtendHoldRequest)(nil),    // 26: bookd.v1.ExtendHoldRequest
+	(*v1.JoinWaitlistRequest)(nil),  // 27: bookd.v1.JoinWaitlistRequest
+	(*v1.LeaveWaitlistRequest)(nil), // 28: bookd.v1.LeaveWaitlistRequest
+	(*v1.CreateQueueRequest)(nil),   // 29: bookd.v1.CreateQueueRequest
+	(*v1.DeleteQueueRequest)(nil),   // 30: bookd.v1.DeleteQueueRequest
+	(*v1.EnqueueRequest)(nil),       // 31: bookd.v1.EnqueueRequest
+	(*v1.ReceiveRequest)(nil),       // 32: bookd.v1.ReceiveRequest
+	(*v1.AckRequest)(nil),           // 33: bookd.v1.AckRequest
+	(*v1.NackRequest)(nil),          // 34: bookd.v1.NackRequest
+	(*v1.ExtendLeaseRequest)(nil),   // 35: bookd.v1.ExtendLeaseRequest
+	(*v1.RedriveRequest)(nil),       // 36: bookd.v1.RedriveRequest
+	(*v1.PurgeQueueRequest)(nil),    // 37: bookd.v1.PurgeQueueRequest
+	(*v1.Queue)(nil),                // 38: bookd.v1.Queue
+	(*v1.QueueStats)(nil),           // 39: bookd.v1.QueueStats
 }
 var file_bookd_fsm_v1_fsm_proto_depIdxs = []int32{
-	16, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
-	17, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
-	18, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
-	19, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	20, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
-	21, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	17, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
+	18, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
+	19, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
+	20, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	21, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
+	22, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
 	2,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
 	4,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
 	5,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
-	22, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
-	23, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
-	24, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
-	25, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
-	26, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
-	27, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
+	23, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
+	24, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
+	25, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
+	26, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	27, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
+	28, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
 	3,  // 15: bookd.fsm.v1.Command.purge:type_name -> bookd.fsm.v1.Purge
-	28, // 16: bookd.fsm.v1.Command.create_queue:type_name -> bookd.v1.CreateQueueRequest
-	29, // 17: bookd.fsm.v1.Command.delete_queue:type_name -> bookd.v1.DeleteQueueRequest
-	30, // 18: bookd.fsm.v1.Command.enqueue:type_name -> bookd.v1.EnqueueRequest
-	31, // 19: bookd.fsm.v1.Command.receive:type_name -> bookd.v1.ReceiveRequest
-	32, // 20: bookd.fsm.v1.Command.ack:type_name -> bookd.v1.AckRequest
-	33, // 21: bookd.fsm.v1.Command.nack:type_name -> bookd.v1.NackRequest
-	34, // 22: bookd.fsm.v1.Command.extend_lease:type_name -> bookd.v1.ExtendLeaseRequest
-	35, // 23: bookd.fsm.v1.Command.redrive:type_name -> bookd.v1.RedriveRequest
-	36, // 24: bookd.fsm.v1.Command.purge_queue:type_name -> bookd.v1.PurgeQueueRequest
-	10, // 25: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
-	37, // 26: bookd.fsm.v1.QueueState.queue:type_name -> bookd.v1.Queue
-	38, // 27: bookd.fsm.v1.QueueState.stats:type_name -> bookd.v1.QueueStats
-	8,  // 28: bookd.fsm.v1.QueueRecord.change:type_name -> bookd.fsm.v1.Change
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	29, // 16: bookd.fsm.v1.Command.create_queue:type_name -> bookd.v1.CreateQueueRequest
+	30, // 17: bookd.fsm.v1.Command.delete_queue:type_name -> bookd.v1.DeleteQueueRequest
+	31, // 18: bookd.fsm.v1.Command.enqueue:type_name -> bookd.v1.EnqueueRequest
+	32, // 19: bookd.fsm.v1.Command.receive:type_name -> bookd.v1.ReceiveRequest
+	33, // 20: bookd.fsm.v1.Command.ack:type_name -> bookd.v1.AckRequest
+	34, // 21: bookd.fsm.v1.Command.nack:type_name -> bookd.v1.NackRequest
+	35, // 22: bookd.fsm.v1.Command.extend_lease:type_name -> bookd.v1.ExtendLeaseRequest
+	36, // 23: bookd.fsm.v1.Command.redrive:type_name -> bookd.v1.RedriveRequest
+	37, // 24: bookd.fsm.v1.Command.purge_queue:type_name -> bookd.v1.PurgeQueueRequest
+	16, // 25: bookd.fsm.v1.IdempotencyRecord.error_metadata:type_name -> bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntry
+	10, // 26: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
+	38, // 27: bookd.fsm.v1.QueueState.queue:type_name -> bookd.v1.Queue
+	39, // 28: bookd.fsm.v1.QueueState.stats:type_name -> bookd.v1.QueueStats
+	8,  // 29: bookd.fsm.v1.QueueRecord.change:type_name -> bookd.fsm.v1.Change
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_bookd_fsm_v1_fsm_proto_init() }
@@ -1855,7 +1870,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_fsm_v1_fsm_proto_rawDesc), len(file_bookd_fsm_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
