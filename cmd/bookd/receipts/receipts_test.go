@@ -29,6 +29,7 @@ import (
 
 	"github.com/bookd/bookd/client"
 	"github.com/bookd/bookd/cmd/bookd/mailbox"
+	"github.com/bookd/bookd/cmd/bookd/workerr"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
@@ -185,7 +186,7 @@ func TestRenderRefusesHostileAddress(t *testing.T) {
 		`"alice"@example.com`,
 	} {
 		_, err := Render(receipt(booking(addr), event()))
-		if err == nil || !IsPermanent(err) {
+		if err == nil || !workerr.IsPermanent(err) {
 			t.Errorf("Render to %q: %v, want a Permanent refusal", addr, err)
 		}
 	}
@@ -331,11 +332,11 @@ func TestWorkerDelivers(t *testing.T) {
 	}
 	bks.booking = booking("alice@example.com\r\nRCPT TO:<victim@evil.example>")
 	m.Key = "receipts:1236-0"
-	if err := w.Handle(ctx, m); !IsPermanent(err) {
+	if err := w.Handle(ctx, m); !workerr.IsPermanent(err) {
 		t.Errorf("a hostile address: %v, want a Permanent refusal", err)
 	}
 	m.Change.BookingId, m.Key = "bk_404", "receipts:1237-0"
-	if err := w.Handle(ctx, m); !IsPermanent(err) || connect.CodeOf(err) != connect.CodeNotFound {
+	if err := w.Handle(ctx, m); !workerr.IsPermanent(err) || connect.CodeOf(err) != connect.CodeNotFound {
 		t.Errorf("a booking that does not exist: %v, want a Permanent NOT_FOUND", err)
 	}
 	if n := len(box.Messages()); n != 1 {
@@ -397,13 +398,13 @@ func TestSenderTLSAndCredentials(t *testing.T) {
 	}
 	// A certificate the worker does not trust: no message, tried again.
 	err = (&Sender{Addr: secure.Addr()}).Send(context.Background(), m)
-	if err == nil || IsPermanent(err) || IsFatal(err) {
+	if err == nil || workerr.IsPermanent(err) || workerr.IsFatal(err) {
 		t.Errorf("untrusted certificate: %v, want a temporary error", err)
 	}
 
 	plain := startMailbox(t, mailbox.Options{})
 	err = (&Sender{Addr: plain.Addr(), Username: "bookd", Password: "secret"}).Send(context.Background(), m)
-	if !errors.Is(err, ErrCleartextAuth) || !IsFatal(err) {
+	if !errors.Is(err, ErrCleartextAuth) || !workerr.IsFatal(err) {
 		t.Errorf("credentials to a server without STARTTLS: %v, want ErrCleartextAuth, fatal", err)
 	}
 	if n := len(plain.Messages()); n != 0 {
@@ -442,18 +443,18 @@ func TestSenderClassifiesFailures(t *testing.T) {
 	}
 	ctx := context.Background()
 	err = (&Sender{Addr: refusingServer(t, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"})}).Send(ctx, m)
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "550") {
+	if !workerr.IsPermanent(err) || !strings.Contains(err.Error(), "550") {
 		t.Errorf("550: %v, want Permanent", err)
 	}
 	err = (&Sender{Addr: refusingServer(t, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"})}).Send(ctx, m)
-	if err == nil || IsPermanent(err) || !strings.Contains(err.Error(), "451") {
+	if err == nil || workerr.IsPermanent(err) || !strings.Contains(err.Error(), "451") {
 		t.Errorf("451: %v, want a temporary error", err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
 	err = (&Sender{Addr: addr}).Send(ctx, m)
-	if err == nil || IsPermanent(err) || IsFatal(err) {
+	if err == nil || workerr.IsPermanent(err) || workerr.IsFatal(err) {
 		t.Errorf("no server: %v, want a temporary error", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/bookd/bookd/cmd/bookd/workerr"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
@@ -50,7 +51,7 @@ type Message struct {
 func Render(r Receipt) (*Message, error) {
 	to := r.Booking.GetContactEmail()
 	if err := CheckAddress(to); err != nil {
-		return nil, Permanent(fmt.Errorf("receipts: booking %s: contact_email: %w", r.Booking.GetId(), err))
+		return nil, workerr.Permanent(fmt.Errorf("receipts: booking %s: contact_email: %w", r.Booking.GetId(), err))
 	}
 	if err := CheckAddress(r.From); err != nil {
 		return nil, fmt.Errorf("receipts: sender: %w", err)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/bookd/bookd/cmd/bookd/workerr"
 )
 
 // ErrCleartextAuth is returned when the worker has SMTP credentials and the
@@ -101,10 +103,11 @@ func (s *Sender) connect(ctx context.Context, host string, timeout time.Duration
 }
 
 // Send delivers m. It upgrades the connection with STARTTLS whenever the
-// server offers it (and then verifies the server's certificate). An error
-// that says the server refused for good (5xx) is Permanent; a 4xx, a
-// broken connection or a failed handshake is not, and the message is tried
-// again; ErrCleartextAuth is fatal for the worker.
+// server offers it (and then verifies the server's certificate). A 5xx to
+// the message's own commands (MAIL, RCPT, DATA) is workerr.Permanent; a
+// 4xx, a broken connection or a failed handshake is not, and the message
+// is tried again; a 5xx to EHLO, STARTTLS or AUTH, and ErrCleartextAuth,
+// are workerr.Fatal: the server refuses the worker, not the message.
 func (s *Sender) Send(ctx context.Context, m *Message) error {
 	timeout := s.Timeout
 	if timeout <= 0 {
@@ -114,7 +117,7 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 	defer cancel()
 	host, _, err := net.SplitHostPort(s.Addr)
 	if err != nil {
-		return fatalError{fmt.Errorf("receipts: --smtp-addr %q: %w", s.Addr, err)}
+		return workerr.Fatal(fmt.Errorf("receipts: --smtp-addr %q: %w", s.Addr, err))
 	}
 	c, err := s.connect(ctx, host, timeout)
 	if err != nil {
@@ -123,7 +126,7 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 	defer c.Close()
 	if s.Username != "" {
 		if _, isTLS := c.TLSConnectionState(); !isTLS {
-			return fatalError{ErrCleartextAuth}
+			return workerr.Fatal(ErrCleartextAuth)
 		}
 		if err := c.Auth(sasl.NewPlainClient("", s.Username, s.Password)); err != nil {
 			return classifyConn("AUTH", err)
@@ -132,7 +135,7 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 	var opts *smtp.MailOptions
 	if !ascii(m.From) || !ascii(m.To) {
 		if ok, _ := c.Extension("SMTPUTF8"); !ok {
-			return Permanent(fmt.Errorf("receipts: %s needs SMTPUTF8, which %s does not offer", m.To, s.Addr))
+			return workerr.Permanent(fmt.Errorf("receipts: %s needs SMTPUTF8, which %s does not offer", m.To, s.Addr))
 		}
 		opts = &smtp.MailOptions{UTF8: true}
 	}
@@ -164,8 +167,8 @@ func (s *Sender) Send(ctx context.Context, m *Message) error {
 // stops the worker rather than dead-letter every receipt.
 func classifyConn(step string, err error) error {
 	err = classify(step, err)
-	if IsPermanent(err) {
-		return fatalError{err}
+	if workerr.IsPermanent(err) {
+		return workerr.Fatal(err)
 	}
 	return err
 }
@@ -176,7 +179,7 @@ func classify(step string, err error) error {
 	if errors.As(err, &se) {
 		err = fmt.Errorf("receipts: SMTP %s: %d %s", step, se.Code, se.Message)
 		if se.Code >= 500 && se.Code < 600 {
-			return Permanent(err)
+			return workerr.Permanent(err)
 		}
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/cmd/bookd/workerr"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
@@ -100,7 +101,7 @@ func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 		return err
 	}
 	if err := w.Sender.Send(ctx, msg); err != nil {
-		if IsFatal(err) {
+		if workerr.IsFatal(err) {
 			w.stop(err)
 		}
 		return err
@@ -157,7 +158,7 @@ func (w *Worker) unclaim(key string) {
 func readError(what, id string, err error) error {
 	err = fmt.Errorf("receipts: read %s %s: %w", what, id, err)
 	if connect.CodeOf(err) == connect.CodeNotFound {
-		return Permanent(err)
+		return workerr.Permanent(err)
 	}
 	return err
 }

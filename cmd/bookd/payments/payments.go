@@ -1,0 +1,217 @@
+// Package payments is the payments worker of `bookd worker payments`: it
+// settles the Stripe PaymentIntent a hold or booking names in payment_ref,
+// as a portal would. booking_confirmed captures it; hold_expired and
+// hold_released cancel it (the authorisation is released); booking_cancelled
+// refunds it (or cancels it, if it was never captured).
+//
+// payment_ref is not to be trusted: whoever places a hold chooses it, and
+// the public edge lets a shopper set it, so a shopper could name someone
+// else's PaymentIntent and have it captured, cancelled or refunded. The
+// worker therefore retrieves the PaymentIntent first and acts only when its
+// metadata names the change's hold, metadata["bookd_hold_id"] == hold_id;
+// the portal must set that key when it creates the intent (after the hold,
+// or by updating the intent before it confirms). Any other intent, or a
+// payment_ref that is not a PaymentIntent id, is refused for good: the
+// message is dead-lettered with the reason, and nothing is changed at
+// Stripe. A booking made by Book (no hold) has no hold id to match and is
+// refused the same way; back ends that Book directly settle their own
+// payments.
+//
+// Every call that changes something at Stripe carries an Idempotency-Key
+// made from the queue message's key and the action, so a message delivered
+// again (a lost ack, a lapsed lease, a killed worker) never captures,
+// cancels or refunds twice: Stripe answers a repeated key with the first
+// answer. (Stripe keeps keys for at least 24 hours: a message redriven
+// from the dead letters after that is protected by the status check
+// instead: an intent already captured is not captured again, one already
+// cancelled is not cancelled again; a refund is not, so redrive refunds
+// with care.)
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+
+	"github.com/stripe/stripe-go/v82"
+
+	"github.com/bookd/bookd/cmd/bookd/workerr"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// MetadataHoldID is the PaymentIntent metadata key that must name the
+// hold the intent pays for.
+const MetadataHoldID = "bookd_hold_id"
+
+// The change kinds the worker acts on.
+const (
+	KindConfirmed = "booking_confirmed"
+	KindCancelled = "booking_cancelled"
+	KindExpired   = "hold_expired"
+	KindReleased  = "hold_released"
+)
+
+// Kinds are the change kinds a payments queue should take.
+var Kinds = []string{KindConfirmed, KindExpired, KindReleased, KindCancelled}
+
+// intentID is what a PaymentIntent id looks like; anything else is never
+// put in a Stripe URL.
+var intentID = regexp.MustCompile(`^pi_[A-Za-z0-9]{1,250}$`)
+
+// NewStripe is a Stripe client for key; url, when set, replaces Stripe's
+// API address (stripe-mock, a recorded fake, a proxy).
+func NewStripe(key, url string, hc *http.Client) *stripe.Client {
+	cfg := &stripe.BackendConfig{
+		HTTPClient:        hc,
+		MaxNetworkRetries: stripe.Int64(1), // the queue retries too
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if url != "" {
+		cfg.URL = stripe.String(url)
+	}
+	return stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(cfg)))
+}
+
+// Worker handles payments messages.
+type Worker struct {
+	Stripe *stripe.Client
+	Logger *slog.Logger
+	// Stop, when set, is called when Stripe refuses the worker itself
+	// (a wrong or revoked key): the caller should stop consuming.
+	Stop func(error)
+}
+
+// Handle handles one message: nil when the payment is settled or needs
+// nothing (no payment_ref, another kind of change); an error to try again
+// later; a workerr.Permanent error when no retry can settle it (the
+// intent is not this hold's, Stripe refused the request).
+func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
+	ch := m.GetChange()
+	log := w.logger().With("queue", m.GetQueue(), "message", m.GetId(), "key", m.GetKey(), "attempt", m.GetAttempts(),
+		"kind", ch.GetKind(), "hold", ch.GetHoldId(), "booking", ch.GetBookingId(), "payment_ref", ch.GetPaymentRef())
+	switch ch.GetKind() {
+	case KindConfirmed, KindCancelled, KindExpired, KindReleased:
+	default:
+		log.Info("payments: nothing to do for this kind of change; acked")
+		return nil
+	}
+	ref := ch.GetPaymentRef()
+	if ref == "" {
+		log.Info("payments: no payment_ref; acked")
+		return nil
+	}
+	subject := "hold " + ch.GetHoldId()
+	if ch.GetBookingId() != "" {
+		subject = "booking " + ch.GetBookingId()
+	}
+	if !intentID.MatchString(ref) {
+		return workerr.Permanent(fmt.Errorf("payments: %s: payment_ref %q is not a PaymentIntent id (pi_...)", subject, ref))
+	}
+	if ch.GetHoldId() == "" {
+		return workerr.Permanent(fmt.Errorf("payments: %s was booked without a hold, so PaymentIntent %s cannot be matched to it (metadata %s); settle it by hand", subject, ref, MetadataHoldID))
+	}
+	pi, err := w.Stripe.V1PaymentIntents.Retrieve(ctx, ref, &stripe.PaymentIntentRetrieveParams{Params: stripe.Params{Context: ctx}})
+	if err != nil {
+		return w.stripeError("retrieve "+ref, err)
+	}
+	if owner := pi.Metadata[MetadataHoldID]; owner != ch.GetHoldId() {
+		return workerr.Permanent(fmt.Errorf("payments: %s names PaymentIntent %s, whose metadata %s is %q, not %s: left untouched",
+			subject, ref, MetadataHoldID, owner, ch.GetHoldId()))
+	}
+	done, err := w.settle(ctx, ch.GetKind(), m.GetKey(), pi)
+	if err != nil {
+		return err
+	}
+	log.Info("payments: "+done, "status", pi.Status)
+	return nil
+}
+
+// settle does what kind asks of pi given its status, and says what it did.
+func (w *Worker) settle(ctx context.Context, kind, key string, pi *stripe.PaymentIntent) (string, error) {
+	params := func(action string) stripe.Params {
+		return stripe.Params{Context: ctx, IdempotencyKey: stripe.String("bookd:" + key + ":" + action)}
+	}
+	cancel := func() (string, error) {
+		_, err := w.Stripe.V1PaymentIntents.Cancel(ctx, pi.ID, &stripe.PaymentIntentCancelParams{
+			Params: params("cancel"), CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))})
+		if err != nil {
+			return "", w.stripeError("cancel "+pi.ID, err)
+		}
+		return "cancelled", nil
+	}
+	switch st := pi.Status; {
+	case st == stripe.PaymentIntentStatusProcessing:
+		return "", fmt.Errorf("payments: PaymentIntent %s is still processing; trying again later", pi.ID)
+	case kind == KindConfirmed:
+		switch st {
+		case stripe.PaymentIntentStatusRequiresCapture:
+			_, err := w.Stripe.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{Params: params("capture")})
+			if err != nil {
+				return "", w.stripeError("capture "+pi.ID, err)
+			}
+			return "captured", nil
+		case stripe.PaymentIntentStatusSucceeded:
+			return "already captured", nil
+		}
+		return "", workerr.Permanent(fmt.Errorf("payments: PaymentIntent %s is %s: there is no authorisation to capture", pi.ID, st))
+	case kind == KindExpired || kind == KindReleased:
+		switch st {
+		case stripe.PaymentIntentStatusCanceled:
+			return "already cancelled", nil
+		case stripe.PaymentIntentStatusSucceeded:
+			return "", workerr.Permanent(fmt.Errorf("payments: PaymentIntent %s was captured, but its hold ended without a booking: refund it by hand", pi.ID))
+		}
+		return cancel()
+	default: // KindCancelled
+		switch st {
+		case stripe.PaymentIntentStatusSucceeded:
+			_, err := w.Stripe.V1Refunds.Create(ctx, &stripe.RefundCreateParams{Params: params("refund"), PaymentIntent: stripe.String(pi.ID)})
+			var se *stripe.Error
+			if errors.As(err, &se) && se.Code == stripe.ErrorCodeChargeAlreadyRefunded {
+				return "already refunded", nil
+			}
+			if err != nil {
+				return "", w.stripeError("refund "+pi.ID, err)
+			}
+			return "refunded", nil
+		case stripe.PaymentIntentStatusCanceled:
+			return "already cancelled", nil
+		}
+		return cancel() // never captured: release the authorisation
+	}
+}
+
+// stripeError sorts Stripe's answers: a refused request (4xx) is
+// Permanent, but for a wrong key (401, 403: the worker stops), a busy
+// idempotency key or a rate limit (409, 429: tried again); a 5xx or a
+// network failure is tried again.
+func (w *Worker) stripeError(what string, err error) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return fmt.Errorf("payments: %s: %w", what, err)
+	}
+	err = fmt.Errorf("payments: %s: Stripe answered %d %s: %s (request %s)", what, se.HTTPStatusCode, se.Code, se.Msg, se.RequestID)
+	switch c := se.HTTPStatusCode; {
+	case c == http.StatusUnauthorized || c == http.StatusForbidden:
+		err = workerr.Fatal(err)
+		if w.Stop != nil {
+			w.Stop(err)
+		}
+		return err
+	case c == http.StatusConflict || c == http.StatusTooManyRequests || c >= 500:
+		return err
+	case c >= 400:
+		return workerr.Permanent(err)
+	}
+	return err
+}
+
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Logger
+}
