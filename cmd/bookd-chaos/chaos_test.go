@@ -16,7 +16,7 @@ import (
 )
 
 // The short run of `make test`: every fault kind against a 3-node cluster,
-// with a fixed seed (the seed fixes the schedule of faults and operations,
+// with queue consumers (queues.go) beside the customers, with a fixed seed (the seed fixes the schedule of faults and operations,
 // not the interleaving). `make chaos` runs the long randomized version.
 func TestChaosShortRun(t *testing.T) {
 	if testing.Short() {
@@ -34,6 +34,14 @@ func TestChaosShortRun(t *testing.T) {
 	}
 	if rep.Ops < 500 {
 		t.Errorf("only %d operations recorded: the run checked too little", rep.Ops)
+	}
+	for _, q := range rep.Queues {
+		if q.Messages < 100 || q.Deliveries < q.Messages/2 {
+			t.Errorf("queue %s: %d messages, %d deliveries seen: the consumers checked too little", q.Name, q.Messages, q.Deliveries)
+		}
+		if q.Name == workQueue && q.Crashes == 0 {
+			t.Errorf("queue %s: no consumer crashed mid-batch", q.Name)
+		}
 	}
 	if len(rep.Anomalies) > 0 {
 		t.Errorf("%d anomalies", len(rep.Anomalies))

@@ -5,7 +5,10 @@
 // with porcupine, and the replicas for the invariants a booking database
 // promises: no seat sold twice, nothing oversold, every acknowledged booking
 // on every node, identical replicas, and a change feed without gaps or
-// repeats. It exits 1 when it finds an anomaly.
+// repeats. Queue consumers work beside the clients; after the run the
+// queues are drained and every committed change of their kinds must have
+// been delivered, and acked exactly once or dead-lettered (queuecheck.go).
+// It exits 1 when it finds an anomaly.
 package main
 
 import (

@@ -43,6 +43,7 @@ type report struct {
 	Changes    int
 	Verdict    history.Verdict
 	Paths      paths
+	Queues     []queueSummary
 	Anomalies  []string
 }
 
@@ -79,12 +80,22 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		return out
 	}}
 	nem := newNemesis(cluster, nc, cfg.Logger, cfg.Election, cfg.MaxSkew, cfg.Faults)
+	queues := newQueueRun(nc, w.nodes)
+	if err := queues.create(ctx, cfg.Seed); err != nil {
+		return nil, err
+	}
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()
 	werr := make(chan error, 1)
 	go func() { werr <- w.run(runCtx, cfg.Seed) }()
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		queues.consume(runCtx, cfg.Seed)
+	}()
 	nem.run(runCtx, cfg.Seed)
+	<-consumed
 	if err := <-werr; err != nil {
 		return nil, err
 	}
@@ -102,6 +113,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	// Let every hold expire and the leader's sweeper record it, so that the
 	// replicas stop changing.
 	sleep(ctx, 3*time.Second)
+	rep.Anomalies = append(rep.Anomalies, queues.drain(ctx, time.Minute)...)
 	nodes := w.nodes()
 	if _, _, err := converge(ctx, nc, nodes, time.Minute); err != nil {
 		rep.Anomalies = append(rep.Anomalies, err.Error())
@@ -126,6 +138,13 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	rep.Paths = countPaths(ops, w.batches.Load())
 	rep.Paths.Early, keyProblems = checkClaimKeys(dirs, gaEvent(w.allEvents()), ops)
 	rep.Anomalies = append(rep.Anomalies, keyProblems...)
+	feed, finals, err := readQueueStore(dirs[0])
+	if err != nil {
+		return nil, err
+	}
+	var queueProblems []string
+	rep.Queues, queueProblems = checkQueues(&queues.rec, feed, finals)
+	rep.Anomalies = append(rep.Anomalies, queueProblems...)
 
 	lo, hi := nem.offsets()
 	clocks := history.Clocks{MinOffset: int64(lo), MaxOffset: int64(hi), Slack: int64(5 * time.Millisecond)}
@@ -144,6 +163,7 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		sort.Strings(rep.Anomalies)
 		list := strings.Join(rep.Anomalies, "\n") + "\n"
 		if err := errors.Join(history.Save(ops, filepath.Join(cfg.Dir, "history.txt")),
+			queues.rec.save(filepath.Join(cfg.Dir, "queues.txt")),
 			os.WriteFile(filepath.Join(cfg.Dir, "anomalies.txt"), []byte(list), 0o644)); err != nil {
 			return rep, err
 		}
@@ -188,6 +208,9 @@ func (r *report) print(w io.Writer, cfg config) {
 	}
 	r.Paths.print(w)
 	fmt.Fprintf(w, "change feed: %d changes checked on every node\n", r.Changes)
+	for _, q := range r.Queues {
+		q.print(w)
+	}
 	fmt.Fprintf(w, "linearizability: %s (%d operations on %d counters, checked in %s)\n", r.Verdict.Result, r.Verdict.Operations, r.Verdict.Counters, r.Verdict.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "anomalies: %d\n", len(r.Anomalies))
 	for i, a := range r.Anomalies {
