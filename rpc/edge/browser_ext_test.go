@@ -191,30 +191,36 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 		t.Fatalf("the page's hold %s: %v, %v; want one held for the browser's guest session", heldID, h, err)
 	}
 
-	// Confirm with a payment reference; the booking page shows it.
-	var bookingID, bookingWhat, payment string
+	// Confirm with a payment reference and an e-mail for the receipt; the
+	// booking page shows both, and the booking carries the address (the
+	// receipts worker sends there).
+	var bookingID, bookingWhat, payment, receiptTo string
 	err = chromedp.Run(ctx,
 		chromedp.SendKeys(`#payment-ref`, "card-auth-4711", chromedp.ByQuery),
+		chromedp.SendKeys(`#contact-email`, "alice.walker@example.com", chromedp.ByQuery),
+		screenshot(dir, "3c-confirm-with-email", &buf),
 		chromedp.Click(`#confirm-btn`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#view-booking`, chromedp.ByQuery),
 		chromedp.Poll(`document.getElementById('booking-payment').textContent !== ''`, nil),
 		chromedp.Text(`#booking-id`, &bookingID, chromedp.ByQuery),
 		chromedp.Text(`#booking-what`, &bookingWhat, chromedp.ByQuery),
 		chromedp.Text(`#booking-payment`, &payment, chromedp.ByQuery),
+		chromedp.Text(`#booking-email`, &receiptTo, chromedp.ByQuery),
 		screenshot(dir, "4-booked", &buf),
 	)
 	if err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 	fitsPhone(t, ctx, "booking")
-	if bookingWhat != "Seats A2, A3" || payment != "card-auth-4711" {
-		t.Fatalf("booking page shows %q paid by %q", bookingWhat, payment)
+	if bookingWhat != "Seats A2, A3" || payment != "card-auth-4711" || receiptTo != "alice.walker@example.com" {
+		t.Fatalf("booking page shows %q paid by %q, receipt to %q", bookingWhat, payment, receiptTo)
 	}
 	bk, err := cl.GetBooking(bctx, bookingID)
 	if err != nil {
 		t.Fatalf("booking %q the page shows: %v", bookingID, err)
 	}
-	if !slices.Equal(bk.GetSeats(), []string{"A2", "A3"}) || bk.GetPaymentRef() != "card-auth-4711" || bk.GetEventId() != walk.GetId() {
+	if !slices.Equal(bk.GetSeats(), []string{"A2", "A3"}) || bk.GetPaymentRef() != "card-auth-4711" || bk.GetEventId() != walk.GetId() ||
+		bk.GetContactEmail() != "alice.walker@example.com" {
 		t.Fatalf("cluster has booking %v", bk)
 	}
 

@@ -393,9 +393,17 @@ $("confirm-btn").addEventListener("click", async () => {
     say("Enter a payment reference to confirm.", true);
     return;
   }
+  // Optional: where the receipt goes (the cluster checks it again).
+  const email = $("contact-email").value.trim();
+  if (email && !$("contact-email").checkValidity()) {
+    say("Enter an e-mail address like name@example.com for the receipt, or leave it empty.", true);
+    return;
+  }
   $("confirm-btn").disabled = true;
   try {
-    const res = await rpc("Confirm", { holdId: st.hold.id, paymentRef: ref, idempotencyKey: "web-" + randomId() });
+    const req = { holdId: st.hold.id, paymentRef: ref, idempotencyKey: "web-" + randomId() };
+    if (email) req.contactEmail = email;
+    const res = await rpc("Confirm", req);
     clearInterval(st.holdTimer);
     savedHold.drop(st.eventId);
     location.hash = "#/booking/" + encodeURIComponent(res.booking.id);
@@ -493,7 +501,7 @@ function showRoom(st, status) {
 
 async function showBooking(id) {
   $("view-booking").hidden = false;
-  for (const f of ["booking-id", "booking-event", "booking-what", "booking-payment", "booking-status"]) $(f).textContent = "";
+  for (const f of ["booking-id", "booking-event", "booking-what", "booking-payment", "booking-email", "booking-status"]) $(f).textContent = "";
   try {
     const { booking: b } = await rpc("GetBooking", { bookingId: id });
     $("booking-id").textContent = b.id;
@@ -503,6 +511,7 @@ async function showBooking(id) {
     }, () => {});
     $("booking-what").textContent = (b.seats && b.seats.length) ? `Seats ${b.seats.join(", ")}` : `${b.quantity} ticket(s)`;
     $("booking-payment").textContent = b.paymentRef || "";
+    $("booking-email").textContent = b.contactEmail || "no receipt asked for";
     $("booking-status").textContent = (b.status || "").replace("BOOKING_STATUS_", "").toLowerCase();
   } catch (err) {
     say(explain(err), true);
