@@ -25,6 +25,7 @@ type Client struct {
 type conn struct {
 	bookdv1connect.BookingServiceClient
 	bookdv1connect.ClusterServiceClient
+	bookdv1connect.QueueServiceClient
 	batch *batcher // nil unless WithBatching
 }
 
@@ -90,6 +91,7 @@ func (c *Client) conn(base string) *conn {
 		cn = &conn{
 			BookingServiceClient: bookdv1connect.NewBookingServiceClient(c.http, base, noCompression),
 			ClusterServiceClient: bookdv1connect.NewClusterServiceClient(c.http, base, noCompression),
+			QueueServiceClient:   bookdv1connect.NewQueueServiceClient(c.http, base, noCompression),
 		}
 		if c.cfg.batchWrites > 0 {
 			cn.batch = newBatcher(cn.BatchWrite, c.cfg.batchWrites, batchesInFlight, c.batchTimeout())

@@ -21,6 +21,9 @@ type op struct {
 	// freshKey: the Client made the key for this call, so no other call
 	// can carry it.
 	freshKey bool
+	// wait lengthens each attempt's timeout by the time the node may
+	// spend waiting before it answers (a Receive's wait_time).
+	wait time.Duration
 }
 
 // call sends req with method to the node the endpoints pick, and while the
@@ -34,7 +37,7 @@ func call[Req proto.Message, Res any](ctx context.Context, c *Client, o op, req 
 	}
 	for attempt := 1; ; attempt++ {
 		base := c.eps.pick(!o.stale)
-		res, err := attemptCall(ctx, c, attempts, func(ctx context.Context) (*Res, error) {
+		res, err := attemptCall(ctx, c, attempts, o.wait, func(ctx context.Context) (*Res, error) {
 			return method(c.conn(base), context.WithValue(ctx, attemptKey{}, attempt == 1 && o.freshKey), req)
 		})
 		if err == nil {
@@ -61,12 +64,12 @@ func call[Req proto.Message, Res any](ctx context.Context, c *Client, o op, req 
 	}
 }
 
-// attemptCall runs one attempt, bounded by the attempt timeout when the
-// call may be retried.
-func attemptCall[Res any](ctx context.Context, c *Client, attempts int, send func(context.Context) (*Res, error)) (*Res, error) {
+// attemptCall runs one attempt, bounded by the attempt timeout (plus the
+// time the node may wait before answering) when the call may be retried.
+func attemptCall[Res any](ctx context.Context, c *Client, attempts int, wait time.Duration, send func(context.Context) (*Res, error)) (*Res, error) {
 	if attempts > 1 && c.cfg.attemptTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.attemptTimeout)
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.attemptTimeout+wait)
 		defer cancel()
 	}
 	return send(ctx)
