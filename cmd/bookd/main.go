@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newBookingsCmd(g), newWaitlistCmd(g), newWatchCmd(g), newClusterCmd(g), newCertsCmd(),
 		newBackupCmd(g), newRestoreCmd(), newRecoverCmd(),
 	)
+	root.AddCommand(newQueuesCmd(g))
 	root.AddCommand(newMailboxCmd())
 	strictUsage(root) // after every AddCommand: it covers the commands added before it
 	return root
