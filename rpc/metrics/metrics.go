@@ -33,7 +33,7 @@ func New() *Metrics {
 	m.reg.MustRegister(m.rpc,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&nodeCollector{m: m})
+		&nodeCollector{m: m}, &queueCollector{m: m})
 	return m
 }
 
