@@ -50,6 +50,9 @@ func TestChaosShortRun(t *testing.T) {
 
 // TestChaosCatchesADoubleHold proves the suite has teeth: a bookd whose
 // state machine lets a held seat be claimed again must fail the short run.
+// The same bookd's queues also take no message for an expired hold and
+// deliver a message once more than max_attempts before dead-lettering it:
+// the queue checks must fail too.
 func TestChaosCatchesADoubleHold(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a broken bookd and runs it under faults")
@@ -60,12 +63,28 @@ func TestChaosCatchesADoubleHold(t *testing.T) {
 		// ...and moving a seat no longer insists on the state it leaves.
 		"fsm/seatindex.go": {"if !found || es.state[no] != from {": "if !found {"},
 		"fsm/seats.go":     {"if chunk[no%seatChunk] != from {": "if false {"},
+		// The queues lose the hold expirations' messages...
+		"fsm/queues.go": {"BinarySearch(q.GetKinds(), c.GetKind()); !ok {": `BinarySearch(q.GetKinds(), c.GetKind()); !ok || c.GetKind() == "hold_expired" {`},
+		// ...and dead-letter a nacked message one delivery late.
+		"fsm/queuemsgs.go": {"rec.GetAttempts() >= q.GetMaxAttempts()": "rec.GetAttempts() > q.GetMaxAttempts()"},
 	})
 	rep := runChaos(t, bin, 2, 20*time.Second, false)
-	if len(rep.Anomalies) == 0 {
-		t.Fatalf("a state machine that double-claims seats passed the chaos run")
+	var seats, queues []string
+	for _, a := range rep.Anomalies {
+		if strings.HasPrefix(a, "QUEUE ") {
+			queues = append(queues, a)
+		} else {
+			seats = append(seats, a)
+		}
 	}
-	t.Logf("caught: %s", strings.Join(rep.Anomalies[:min(3, len(rep.Anomalies))], "; "))
+	if len(seats) == 0 {
+		t.Errorf("a state machine that double-claims seats passed the chaos run")
+	}
+	if len(queues) == 0 {
+		t.Errorf("queues that lose messages and overshoot max_attempts passed the chaos run")
+	}
+	t.Logf("caught: %s", strings.Join(seats[:min(3, len(seats))], "; "))
+	t.Logf("caught: %s", strings.Join(queues[:min(3, len(queues))], "; "))
 }
 
 // runChaos runs the suite; keep saves the run's directory when it finds
