@@ -6,6 +6,7 @@
 //	bookd-bench run -target bookd -workload ga -clients 512
 //	bookd-bench run -target bookd -workload seats -profile 50:10s,500:10s,5000:10s
 //	bookd-bench peers            # bookd, etcd and PostgreSQL side by side
+//	bookd-bench queue            # a work queue drained by 8 consumers
 //
 // Unless given endpoints of a running bookd cluster, it starts the servers
 // itself on loopback in a temporary directory and stops them when done.
@@ -36,6 +37,8 @@ func main() {
 		err = scaleCmd(ctx, os.Args[2:])
 	case "failover":
 		err = failoverCmd(ctx, os.Args[2:])
+	case "queue":
+		err = queueCmd(ctx, os.Args[2:])
 	case "watchers":
 		err = watchersCmd(ctx, os.Args[2:])
 	case "-h", "-help", "--help", "help":
@@ -60,6 +63,7 @@ commands:
   peers      every workload against bookd, etcd and PostgreSQL, side by side
   scale      throughput, p99 and a node's cold start as stored bookings grow
   failover   time from SIGKILL of the leader to the next acknowledged booking
+  queue      a work queue: backlog drained by consumers, commit-to-consumer latency
   watchers   live updates: shoppers watching one event through a bookd edge
 
 Run "bookd-bench COMMAND -h" for a command's flags.

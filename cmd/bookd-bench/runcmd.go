@@ -139,6 +139,7 @@ func runCmd(ctx context.Context, args []string) error {
 	pids := fs.String("server-pids", "", "with -endpoints: server process ids to measure CPU of, comma-separated")
 	verbose := fs.Bool("v", false, "log what the servers do")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
+	queues := fs.Int("queues", 0, "bookd: work queues, each taking every booking_confirmed, created before the load (what queues cost the booking path)")
 	eo := edgeOptions{Report: os.Stdout}
 	fs.BoolVar(&eo.Enabled, "edge", false, "customers go through an edge (bookd edge, in this process) as the web page does: hold, then confirm")
 	fs.Float64Var(&eo.EventRate, "edge-event-rate", 0, "with -edge: holds a second the edge forwards for the event (0: no limit)")
@@ -194,6 +195,11 @@ func runCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		defer srv.Stop()
+	}
+	if *queues > 0 {
+		if err := createQueues(ctx, srv, *queues); err != nil {
+			return err
+		}
 	}
 	name := *target
 	if eo.Enabled {

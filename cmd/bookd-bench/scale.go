@@ -40,6 +40,7 @@ func scaleCmd(ctx context.Context, args []string) error {
 	verbose := fs.Bool("v", false, "log what the servers do")
 	coldStarts := fs.Int("coldstarts", 1, "stops of each kind (SIGTERM, SIGKILL) at each size")
 	burst := fs.Int64("burst", 100_000, "bookings stored right before each stop after the first two (a fill, as the first two follow the ga run)")
+	queues := fs.Int("queues", 0, "work queues, each taking every booking_confirmed, created first: every booking stored is also a message left in each")
 	wf.duration = 10 * time.Second // each size's ga run
 	fs.Lookup("duration").DefValue = wf.duration.String()
 	if err := fs.Parse(args); err != nil {
@@ -65,6 +66,9 @@ func scaleCmd(ctx context.Context, args []string) error {
 	}
 	defer session.Close()
 	srv, cluster, t := session.srv, session.cluster, session.target
+	if err := createQueues(ctx, srv, *queues); err != nil {
+		return err
+	}
 	stock, err := t.Prepare(ctx, Inventory{Name: "bench-stock", Capacity: maxCapacity})
 	if err != nil {
 		return err
