@@ -16,10 +16,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// healthLimits are when `cluster status` calls a member unhealthy.
+// healthLimits are when `cluster status` calls a member unhealthy, and a
+// work queue behind.
 type healthLimits struct {
-	maxLag     uint64        // leader's commit index minus the member's applied index
-	maxContact time.Duration // since the member last heard from the leader
+	maxLag      uint64        // leader's commit index minus the member's applied index
+	maxContact  time.Duration // since the member last heard from the leader
+	maxQueueAge time.Duration // of a queue's oldest message
 }
 
 // memberHealth is one member as it reports itself. Its JSON (-o json) is
@@ -52,6 +54,19 @@ type clusterHealth struct {
 	CommitIndex uint64          `json:"commitIndex,string"`
 	Healthy     bool            `json:"healthy"`
 	Members     []*memberHealth `json:"members"`
+	// QueuesBehind are the work queues whose oldest message is older than
+	// --max-queue-age: their workers are down or too few. They do not make
+	// the cluster unhealthy.
+	QueuesBehind []*queueBehind `json:"queuesBehind"`
+}
+
+// queueBehind is a work queue whose oldest message waits too long.
+type queueBehind struct {
+	Name        string `json:"name"`
+	Depth       int64  `json:"depth,string"`
+	Leased      int64  `json:"leased,string"`
+	DeadLetters int64  `json:"deadLetters,string"`
+	OldestAgeMs int64  `json:"oldestAgeMs,string"`
 }
 
 // unhealthyError: the cluster answered but is not healthy (exit code 6).
@@ -79,6 +94,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 			defer done()
 			h, err := checkHealth(ctx, c, lim)
 			if err != nil {
+				return err
+			}
+			if h.QueuesBehind, err = queuesBehind(ctx, c, lim.maxQueueAge); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -111,7 +129,29 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().Uint64Var(&lim.maxLag, "max-lag", 1000, "most entries a healthy member's applied index may trail the leader's commit index")
 	cmd.Flags().DurationVar(&lim.maxContact, "max-contact", 5*time.Second, "longest a healthy follower may go without hearing from the leader")
+	cmd.Flags().DurationVar(&lim.maxQueueAge, "max-queue-age", 5*time.Minute, "a work queue whose oldest message is older is listed as behind")
 	return cmd
+}
+
+// queuesBehind lists the work queues whose oldest message is older than
+// maxAge, by the node's clock.
+func queuesBehind(ctx context.Context, c *client.Client, maxAge time.Duration) ([]*queueBehind, error) {
+	resp, err := c.Queues().ListQueues(ctx, &bookdv1.ListQueuesRequest{})
+	if err != nil {
+		return nil, err
+	}
+	behind := []*queueBehind{}
+	for _, q := range resp.GetQueues() {
+		s := q.GetStats()
+		if s.GetOldestEnqueuedAt() == nil {
+			continue
+		}
+		if age := time.Since(s.GetOldestEnqueuedAt().AsTime()); age > maxAge {
+			behind = append(behind, &queueBehind{Name: q.GetName(), Depth: s.GetDepth(), Leased: s.GetLeased(),
+				DeadLetters: s.GetDeadLetters(), OldestAgeMs: age.Milliseconds()})
+		}
+	}
+	return behind, nil
 }
 
 // checkHealth asks every member for its status, through the node that
@@ -193,6 +233,13 @@ func healthTable(w io.Writer, h *clusterHealth) {
 			contact = (time.Duration(m.LastContactMs) * time.Millisecond).String()
 		}
 		row(w, m.ID, m.RPCAddress, m.Voter, m.State, m.AppliedIndex, m.Lag, contact, clockColumn(m), cmp.Or(m.Problem, "-"))
+	}
+	if len(h.QueuesBehind) > 0 {
+		fmt.Fprintf(w, "\nwork queues behind (oldest message older than --max-queue-age):\n")
+		row(w, "QUEUE", "DEPTH", "LEASED", "DEAD", "OLDEST")
+		for _, q := range h.QueuesBehind {
+			row(w, q.Name, q.Depth, q.Leased, q.DeadLetters, (time.Duration(q.OldestAgeMs) * time.Millisecond).Round(time.Second))
+		}
 	}
 }
 

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bookd/bookd/client"
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/rpc/clustertest"
 )
 
@@ -53,5 +57,44 @@ func TestClusterStatusHealth(t *testing.T) {
 	out, code = run(t, "cluster", "status")
 	if code != 6 || !strings.Contains(out, down.ID+": ") || !strings.Contains(out, "unhealthy") {
 		t.Fatalf("status with %s down: exit %d: %s", down.ID, code, out)
+	}
+}
+
+// A work queue whose oldest message waits longer than --max-queue-age is
+// listed; it does not make the cluster unhealthy.
+func TestClusterStatusListsQueuesBehind(t *testing.T) {
+	c := clustertest.Start(t, 3, clustertest.Options{})
+	c.WaitConverged()
+	t.Setenv("BOOKD_ENDPOINTS", strings.Join(c.Endpoints(), ","))
+	cl, err := client.New(c.Endpoints())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if _, err := cl.Queues().CreateQueue(ctx, &bookdv1.CreateQueueRequest{Queue: &bookdv1.Queue{
+		Name: "receipts", Kinds: []string{"booking_confirmed"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := cl.CreateEvent(ctx, &bookdv1.CreateEventRequest{Name: "tour", Capacity: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Book(ctx, &bookdv1.BookRequest{EventId: ev.GetId(), CustomerId: "ann", Quantity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	out, code := run(t, "cluster", "status")
+	if code != 0 || strings.Contains(out, "receipts") {
+		t.Errorf("a fresh message is not behind: exit %d: %s", code, out)
+	}
+	time.Sleep(50 * time.Millisecond)
+	out, code = run(t, "cluster", "status", "--max-queue-age", "10ms")
+	if code != 0 || !strings.Contains(out, "work queues behind") || !strings.Contains(out, "receipts") {
+		t.Errorf("status --max-queue-age 10ms: exit %d, want 0 and receipts listed: %s", code, out)
+	}
+	var h clusterHealth
+	runJSON(t, &h, "cluster", "status", "--max-queue-age", "10ms")
+	if len(h.QueuesBehind) != 1 || h.QueuesBehind[0].Name != "receipts" || h.QueuesBehind[0].Depth != 1 || h.QueuesBehind[0].OldestAgeMs < 10 {
+		t.Errorf("queuesBehind %+v, want receipts with 1 message at least 10 ms old", h.QueuesBehind)
 	}
 }
