@@ -5,6 +5,9 @@
 const $ = (id) => document.getElementById(id);
 const SERVICE = "/bookd.v1.BookingService/";
 const REFRESH_MS = 2000;
+// While the page follows the event live (WatchChanges), it polls only this
+// often, as a safety net.
+const LIVE_REFRESH_MS = 15000;
 // The list shows at most this many departures (each card reads its
 // availability).
 const MAX_SHOWN = 50;
@@ -205,7 +208,11 @@ function showEvent(eventId) {
   $("avail-summary").textContent = "Loading…";
   $("seatmap").replaceChildren();
 
-  const stop = () => { st.stopped = true; st.timers.forEach(clearInterval); };
+  const stop = () => {
+    st.stopped = true;
+    st.timers.forEach(clearInterval);
+    if (st.watch) st.watch.abort();
+  };
   current = st;
   start(st).catch((err) => say(explain(err), true));
   return stop;
@@ -220,7 +227,10 @@ async function start(st) {
   $("event-name").textContent = st.event.name || st.event.id;
   $("event-when").textContent = fmtWhen(st.event.startsAt);
   await refresh(st);
-  st.timers.push(setInterval(() => refresh(st).catch(() => {}), REFRESH_MS));
+  st.timers.push(setInterval(() => {
+    if (!st.live || Date.now() - st.refreshedAt >= LIVE_REFRESH_MS) refresh(st).catch(() => {});
+  }, REFRESH_MS));
+  follow(st);
   if (await resumeHold(st)) return;
   await enterRoom(st);
 }
@@ -251,7 +261,92 @@ async function refresh(st) {
   const av = await rpc("GetAvailability", { eventId: st.eventId });
   if (st.stopped) return;
   st.avail = av;
+  st.refreshedAt = Date.now();
   render(st);
+}
+
+// ---- live updates ----
+
+// follow streams the event's changes from the edge (WatchChanges, Connect
+// server streaming in JSON over fetch) while the page shows the event: a
+// seat someone else holds or books turns taken at once, one freed turns
+// free, and availability is read again a moment later (after the edge's
+// cache) for the counts. Polling goes on, slower, as a safety net; when
+// the stream ends the page falls back to polling and tries again later.
+async function follow(st) {
+  const ctrl = new AbortController();
+  st.watch = ctrl;
+  try {
+    const res = await fetch(SERVICE + "WatchChanges", {
+      method: "POST",
+      headers: { "Content-Type": "application/connect+json", "Connect-Protocol-Version": "1" },
+      body: envelope({ eventId: st.eventId }),
+      signal: ctrl.signal,
+    });
+    if (!res.ok || !res.body) throw new Error("watch refused: " + res.status);
+    for await (const msg of envelopes(res.body)) {
+      if (msg.end) break;
+      st.live = true;
+      document.body.dataset.live = "on";
+      applyChanges(st, msg.data.changes || []);
+    }
+  } catch (err) {
+    // Aborted, refused or cut: polling carries on.
+  }
+  st.live = false;
+  document.body.dataset.live = "off";
+  if (!st.stopped) setTimeout(() => { if (!st.stopped) follow(st); }, 5000);
+}
+
+function envelope(obj) {
+  const body = new TextEncoder().encode(JSON.stringify(obj));
+  const out = new Uint8Array(5 + body.length);
+  new DataView(out.buffer).setUint32(1, body.length);
+  out.set(body, 5);
+  return out;
+}
+
+// envelopes yields the enveloped messages of a Connect stream: {data}, or
+// {end: true} for the end-of-stream message.
+async function* envelopes(stream) {
+  const reader = stream.getReader();
+  let buf = new Uint8Array(0);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const joined = new Uint8Array(buf.length + value.length);
+    joined.set(buf);
+    joined.set(value, buf.length);
+    buf = joined;
+    while (buf.length >= 5) {
+      const n = new DataView(buf.buffer, buf.byteOffset).getUint32(1);
+      if (buf.length < 5 + n) break;
+      const flags = buf[0];
+      const data = JSON.parse(new TextDecoder().decode(buf.subarray(5, 5 + n)) || "{}");
+      buf = buf.slice(5 + n);
+      yield (flags & 2) ? { end: true, data } : { data };
+    }
+  }
+}
+
+const TAKES = new Set(["CHANGE_KIND_HOLD_CREATED", "CHANGE_KIND_BOOKING_CONFIRMED", "CHANGE_KIND_WAITLIST_OFFER"]);
+const FREES = new Set(["CHANGE_KIND_HOLD_RELEASED", "CHANGE_KIND_HOLD_EXPIRED", "CHANGE_KIND_BOOKING_CANCELLED"]);
+
+function applyChanges(st, changes) {
+  if (!changes.length || !st.avail) return;
+  const free = new Set(st.avail.freeSeats || []);
+  for (const c of changes) {
+    for (const s of c.seats || []) {
+      if (TAKES.has(c.type)) free.delete(s);
+      if (FREES.has(c.type)) free.add(s);
+    }
+  }
+  st.avail.freeSeats = (st.event.seats || []).filter((s) => free.has(s));
+  st.liveChanges = (st.liveChanges || 0) + changes.length;
+  document.body.dataset.liveChanges = String(st.liveChanges);
+  render(st);
+  clearTimeout(st.liveRefresh);
+  st.liveRefresh = setTimeout(() => refresh(st).catch(() => {}), 400);
 }
 
 function render(st) {
