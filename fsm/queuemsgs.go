@@ -192,28 +192,41 @@ func leaseError(f *bookdv1.LeaseFailure) *Error {
 	return errorf(CodeFailedPrecondition, f.GetReason(), "%s", f.GetMessage())
 }
 
+// eachLease calls fn on the message of every current lease of a queue
+// and returns the leases that were not: a call naming one lease is refused
+// instead.
+func (t *txn) eachLease(name string, leases []string, fn func(*fsmv1.QueueState, *fsmv1.QueueRecord)) ([]*bookdv1.LeaseFailure, *Error) {
+	st := t.queueState(name)
+	if st == nil {
+		return nil, queueNotFound(name)
+	}
+	var failures []*bookdv1.LeaseFailure
+	for _, lease := range leases {
+		rec, fail := t.leased(st, lease)
+		if fail != nil {
+			if len(leases) == 1 {
+				return nil, leaseError(fail)
+			}
+			failures = append(failures, fail)
+			continue
+		}
+		fn(st, rec)
+	}
+	return failures, nil
+}
+
 func (t *txn) ack(r *bookdv1.AckRequest) (proto.Message, *Error) {
 	if err := ValidateAck(r); err != nil {
 		return nil, err
 	}
-	st := t.queueState(r.GetQueue())
-	if st == nil {
-		return nil, queueNotFound(r.GetQueue())
-	}
-	out := &bookdv1.AckResponse{}
-	for _, lease := range r.GetLeaseIds() {
-		rec, fail := t.leased(st, lease)
-		if fail != nil {
-			if len(r.GetLeaseIds()) == 1 {
-				return nil, leaseError(fail)
-			}
-			out.Failures = append(out.Failures, fail)
-			continue
-		}
+	failures, err := t.eachLease(r.GetQueue(), r.GetLeaseIds(), func(st *fsmv1.QueueState, rec *fsmv1.QueueRecord) {
 		t.removeMessage(st, rec)
 		st.GetStats().Acked++
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &bookdv1.AckResponse{Failures: failures}, nil
 }
 
 func (t *txn) nack(r *bookdv1.NackRequest) (proto.Message, *Error) {
@@ -257,24 +270,14 @@ func (t *txn) extendLease(r *bookdv1.ExtendLeaseRequest) (proto.Message, *Error)
 	if err := ValidateExtendLease(r); err != nil {
 		return nil, err
 	}
-	st := t.queueState(r.GetQueue())
-	if st == nil {
-		return nil, queueNotFound(r.GetQueue())
-	}
-	out := &bookdv1.ExtendLeaseResponse{}
 	until := t.now + r.GetVisibility().AsDuration().Nanoseconds()
-	for _, lease := range r.GetLeaseIds() {
-		rec, fail := t.leased(st, lease)
-		if fail != nil {
-			if len(r.GetLeaseIds()) == 1 {
-				return nil, leaseError(fail)
-			}
-			out.Failures = append(out.Failures, fail)
-			continue
-		}
+	failures, err := t.eachLease(r.GetQueue(), r.GetLeaseIds(), func(st *fsmv1.QueueState, rec *fsmv1.QueueRecord) {
 		t.moveDue(r.GetQueue(), rec, until)
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &bookdv1.ExtendLeaseResponse{Failures: failures}, nil
 }
 
 func (t *txn) redrive(r *bookdv1.RedriveRequest) (proto.Message, *Error) {

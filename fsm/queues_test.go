@@ -115,7 +115,6 @@ func TestQueueLeaseLapsesAndDeadLetters(t *testing.T) {
 	}
 	wantErr(t, h.do(&bookdv1.AckRequest{Queue: "receipts", LeaseIds: []string{first.GetLeaseId()}}),
 		fsm.CodeFailedPrecondition, fsm.ReasonLeaseLapsed)
-	// Several leases: the good one is acked, the stale one reported.
 	h.at(12 * time.Second)
 	third := h.receive("receipts", 1, 5*time.Second)[0]
 	if third.GetAttempts() != 3 {
@@ -285,4 +284,24 @@ func TestChangeKindsHaveEnumValues(t *testing.T) {
 	if n := len(bookdv1.ChangeKind_name) - 1; n != len(fsm.QueueKinds) {
 		t.Errorf("%d ChangeKind values, %d kinds", n, len(fsm.QueueKinds))
 	}
+}
+
+// An Ack of several leases acks the current ones and lists the others.
+func TestQueueAckOfSeveralLeases(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(&bookdv1.CreateEventRequest{Name: "tour", Capacity: 10})
+	h.createQueue(receiptsQueue())
+	h.book(bookFor(ev.GetId(), "ann", 1))
+	h.book(bookFor(ev.GetId(), "bob", 1))
+	first := h.receive("receipts", 2, 5*time.Second)
+	h.at(6 * time.Second)
+	again := h.receive("receipts", 1, 5*time.Second) // the first message, delivery 2
+	got := h.ack("receipts", first[0].GetLeaseId(), first[1].GetLeaseId())
+	if len(got.GetFailures()) != 1 || got.GetFailures()[0].GetLeaseId() != first[0].GetLeaseId() ||
+		got.GetFailures()[0].GetReason() != fsm.ReasonLeaseLapsed {
+		t.Fatalf("failures %v, want only %s, LEASE_LAPSED", got.GetFailures(), first[0].GetLeaseId())
+	}
+	wantQueueStats(t, h.queueStats("receipts"), 1, 1, 0)
+	h.ack("receipts", again[0].GetLeaseId())
+	wantQueueStats(t, h.queueStats("receipts"), 0, 0, 0)
 }
