@@ -52,8 +52,9 @@ type queueSummary struct {
 	DeadLetters  int
 }
 
-// readQueueStore reads the changes of the queues' kinds from the committed
-// feed of a stopped node's store, and the queues' final state.
+// readQueueStore reads the changes of the queues' kinds (queueKinds, which
+// hold deadKinds) from the committed feed of a stopped node's store, and
+// the queues' final state.
 func readQueueStore(dir string) ([]*bookdv1.Change, map[string]queueFinal, error) {
 	f, err := fsm.Open(filepath.Join(dir, "fsm"), nil)
 	if err != nil {
@@ -127,8 +128,14 @@ func checkQueues(rec *queueRecord, feed []*bookdv1.Change, finals map[string]que
 				outs = append(outs, o)
 			}
 		}
+		var changes []*bookdv1.Change
+		for _, ch := range feed {
+			if slices.Contains(def.GetKinds(), ch.GetKind()) {
+				changes = append(changes, ch)
+			}
+		}
 		c := queueCheck{name: name, nacking: name == deadQueue, lost: rec.lostReceives[name]}
-		s, b := c.check(ds, outs, feed, finals[name])
+		s, b := c.check(ds, outs, changes, finals[name])
 		s.Crashes = rec.crashes[name]
 		sums = append(sums, s)
 		bad = append(bad, b...)

@@ -25,7 +25,8 @@ func TestCheckQueues(t *testing.T) {
 	change := func(cursor, kind, hold string) *bookdv1.Change {
 		return &bookdv1.Change{Cursor: cursor, Kind: kind, HoldId: hold, EventId: "ev_1"}
 	}
-	feed := []*bookdv1.Change{change("10-0", "hold_created", "hd_10"), change("12-0", "hold_released", "hd_10")}
+	// Changes of kinds both queues take, and one only workQueue takes.
+	feed := []*bookdv1.Change{change("10-0", "hold_released", "hd_10"), change("12-0", "booking_cancelled", "hd_11"), change("13-0", "hold_created", "hd_13")}
 	deliver := func(queue string, c *bookdv1.Change, id, attempt string, ms int) delivery {
 		n := int32(attempt[0] - '0')
 		return delivery{queue: queue, consumer: "t", id: id, key: queue + ":" + c.GetCursor(),
@@ -42,8 +43,9 @@ func TestCheckQueues(t *testing.T) {
 	}
 	// A run where every promise holds: the first message is acked after a
 	// lapse, the second by an Ack of unknown outcome found gone on retry;
-	// the dead queue's first message is nacked twice, the second lapsed
-	// once, unseen.
+	// the third (a kind only the work queue takes) at once; the dead
+	// queue's first message is nacked twice, the second lapsed twice,
+	// unseen.
 	good := func() (*queueRecord, map[string]queueFinal) {
 		rec := &queueRecord{lostReceives: map[string]int{deadQueue: 1}, crashes: map[string]int{}}
 		rec.deliveries = []delivery{
@@ -52,6 +54,7 @@ func TestCheckQueues(t *testing.T) {
 			deliver(workQueue, feed[1], "2", "1", 100),
 			deliver(deadQueue, feed[0], "1", "1", 0),
 			deliver(deadQueue, feed[0], "1", "2", 500),
+			deliver(workQueue, feed[2], "3", "1", 200),
 		}
 		rec.outcomes = []leaseOutcome{
 			ack("1.1", leaseLapsed, false, 3100),
@@ -60,9 +63,10 @@ func TestCheckQueues(t *testing.T) {
 			ack("2.1", leaseGone, true, 2300),
 			nack("1.1", 100),
 			nack("1.2", 600),
+			ack("3.1", leaseDone, false, 300),
 		}
 		finals := map[string]queueFinal{
-			workQueue: {stats: &bookdv1.QueueStats{Enqueued: 2, Acked: 2, Delivered: 3}},
+			workQueue: {stats: &bookdv1.QueueStats{Enqueued: 3, Acked: 3, Delivered: 4}},
 			deadQueue: {stats: &bookdv1.QueueStats{Enqueued: 2, DeadLettered: 2, DeadLetters: 2, Delivered: 4},
 				dead: []*bookdv1.QueueMessage{deadLetter(feed[0], "1", 2, nackError), deadLetter(feed[1], "2", 2, "lease of delivery 2 of 2 lapsed")}},
 		}
@@ -160,7 +164,7 @@ func TestCheckQueues(t *testing.T) {
 		{
 			name: "stats that do not add up",
 			breaks: func(_ *queueRecord, finals map[string]queueFinal) []*bookdv1.Change {
-				finals[workQueue].stats.Depth, finals[workQueue].stats.Enqueued = 1, 3
+				finals[workQueue].stats.Depth, finals[workQueue].stats.Enqueued = 1, 4
 				return feed
 			},
 			want: []string{"NOT EMPTY AFTER THE DRAIN", "STATS DO NOT ADD UP", "ENQUEUED OTHER THAN THE FEED'S CHANGES"},

@@ -15,7 +15,9 @@ import (
 // settled: done, or LEASE_GONE because it was), then consumes both queues
 // as their consumers do, without faults of their own, until each is empty:
 // a Receive that waited found nothing and a linearizable read says depth
-// 0. What it could not do is returned as anomalies.
+// 0, drainQuiet or more after the drain began (the last holds' expiries
+// are committed by then, so nothing more is enqueued). What it could not
+// do is returned as anomalies.
 func (q *queueRun) drain(ctx context.Context, within time.Duration) []string {
 	rnd := rand.New(rand.NewPCG(4, 4))
 	q.rec.mu.Lock()
@@ -25,14 +27,14 @@ func (q *queueRun) drain(ctx context.Context, within time.Duration) []string {
 	for _, p := range pending {
 		q.ack(ctx, rnd, p.queue, p.leases, 30*time.Second, true)
 	}
-	deadline := time.Now().Add(within)
+	quiet, deadline := time.Now().Add(drainQuiet), time.Now().Add(within)
 	var wg sync.WaitGroup
 	bad := make([]string, 2)
 	for i, name := range []string{workQueue, deadQueue} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bad[i] = q.drainQueue(ctx, uint64(i), name, deadline)
+			bad[i] = q.drainQueue(ctx, uint64(i), name, quiet, deadline)
 		}()
 	}
 	wg.Wait()
@@ -45,7 +47,12 @@ func (q *queueRun) drain(ctx context.Context, within time.Duration) []string {
 	return out
 }
 
-func (q *queueRun) drainQueue(ctx context.Context, seed uint64, name string, deadline time.Time) string {
+// drainQuiet is how long a drain lasts at least. The workload's last hold
+// was placed at least 3 s before the drain, for at most 2 s, stamped by a
+// clock at most 2.5 s off.
+const drainQuiet = 5 * time.Second
+
+func (q *queueRun) drainQueue(ctx context.Context, seed uint64, name string, quiet, deadline time.Time) string {
 	rnd := rand.New(rand.NewPCG(5, seed))
 	for ctx.Err() == nil {
 		msgs := q.receive(ctx, rnd, name, "drain", 100, time.Second)
@@ -60,7 +67,7 @@ func (q *queueRun) drainQueue(ctx context.Context, seed uint64, name string, dea
 		}
 		if len(msgs) == 0 {
 			st, err := q.stats(ctx, rnd, name)
-			if err == nil && st.GetDepth() == 0 {
+			if err == nil && st.GetDepth() == 0 && time.Now().After(quiet) {
 				return ""
 			}
 			if time.Now().After(deadline) {

@@ -21,7 +21,7 @@ import (
 )
 
 // Queue consumers under the nemesis. Two queues take the workload's
-// changes: workQueue's consumers ack what they receive (in batches, late,
+// changes (deadQueue some of them): workQueue's consumers ack what they receive (in batches, late,
 // or not at all when they "crash" and drop their leases), and deadQueue's
 // consumer nacks everything, so that each of its messages is dead-lettered
 // after exactly deadAttempts deliveries. Every delivery and every Ack
@@ -40,8 +40,13 @@ const (
 	nackError       = "chaos: nacked" // what the consumers' Nacks say
 )
 
-// queueKinds are the change kinds both queues take.
-var queueKinds = []string{"booking_confirmed", "booking_cancelled", "hold_created", "hold_released", "hold_expired"}
+// The change kinds the queues take: workQueue the booking and hold
+// changes, deadQueue (whose every message costs two deliveries and two
+// Nacks) the ones a payment worker would refund or void, a subset.
+var (
+	queueKinds = []string{"booking_confirmed", "booking_cancelled", "hold_created", "hold_released", "hold_expired"}
+	deadKinds  = []string{"booking_cancelled", "hold_released"}
+)
 
 // leaseResult is what one Ack or Nack attempt did to one lease.
 type leaseResult int
@@ -147,7 +152,7 @@ func queueDefs() []*bookdv1.Queue {
 	return []*bookdv1.Queue{
 		{Name: workQueue, Kinds: queueKinds, MaxAttempts: workAttempts, Retention: month,
 			RetryMin: durationpb.New(200 * time.Millisecond), RetryMax: durationpb.New(time.Second)},
-		{Name: deadQueue, Kinds: queueKinds, MaxAttempts: deadAttempts, Retention: month,
+		{Name: deadQueue, Kinds: deadKinds, MaxAttempts: deadAttempts, Retention: month,
 			RetryMin: durationpb.New(100 * time.Millisecond), RetryMax: durationpb.New(100 * time.Millisecond)},
 	}
 }
