@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 	)
 	root.AddCommand(newQueuesCmd(g))
 	root.AddCommand(newMailboxCmd())
+	root.AddCommand(newWorkerCmd(g))
 	strictUsage(root) // after every AddCommand: it covers the commands added before it
 	return root
 }
