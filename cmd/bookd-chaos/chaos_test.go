@@ -99,7 +99,7 @@ func runChaos(t *testing.T, bin string, seed uint64, d time.Duration, keep bool)
 	cfg := config{
 		Seed: seed, Duration: d, Nodes: 3, Clients: 16, Binary: bin, Dir: dir,
 		Election: 500 * time.Millisecond, MaxSkew: 2 * time.Second, CheckTimeout: time.Minute,
-		Faults: faults, Out: io.Discard, Logger: slog.New(slog.DiscardHandler),
+		Faults: faults, Queues: true, Out: io.Discard, Logger: slog.New(slog.DiscardHandler),
 	}
 	rep, err := run(context.Background(), cfg)
 	if err != nil {

@@ -40,6 +40,7 @@ func main() {
 	flag.BoolVar(&keep, "keep", false, "keep the directory even when the run passes")
 	flag.StringVar(&faults, "faults", strings.Join(faultKinds, ","), "fault kinds to inject, comma-separated (empty: none)")
 	flag.BoolVar(&verbose, "v", false, "log every fault")
+	flag.BoolVar(&cfg.Queues, "queues", true, "run queue consumers beside the clients and check the queues after the run")
 	flag.Parse()
 	level := slog.LevelWarn
 	if verbose {

@@ -28,6 +28,7 @@ type config struct {
 	Election     time.Duration
 	MaxSkew      time.Duration
 	Faults       map[string]bool // kinds to inject
+	Queues       bool            // run queue consumers beside the clients (queues.go)
 	CheckTimeout time.Duration
 	Out          io.Writer
 	Logger       *slog.Logger
@@ -80,9 +81,12 @@ func run(ctx context.Context, cfg config) (*report, error) {
 		return out
 	}}
 	nem := newNemesis(cluster, nc, cfg.Logger, cfg.Election, cfg.MaxSkew, cfg.Faults)
-	queues := newQueueRun(nc, w.nodes)
-	if err := queues.create(ctx, cfg.Seed); err != nil {
-		return nil, err
+	var queues *queueRun
+	if cfg.Queues {
+		queues = newQueueRun(nc, w.nodes)
+		if err := queues.create(ctx, cfg.Seed); err != nil {
+			return nil, err
+		}
 	}
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
@@ -92,7 +96,9 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
-		queues.consume(runCtx, cfg.Seed)
+		if queues != nil {
+			queues.consume(runCtx, cfg.Seed)
+		}
 	}()
 	nem.run(runCtx, cfg.Seed)
 	<-consumed
@@ -113,7 +119,9 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	// Let every hold expire and the leader's sweeper record it, so that the
 	// replicas stop changing.
 	sleep(ctx, 3*time.Second)
-	rep.Anomalies = append(rep.Anomalies, queues.drain(ctx, time.Minute)...)
+	if queues != nil {
+		rep.Anomalies = append(rep.Anomalies, queues.drain(ctx, time.Minute)...)
+	}
 	nodes := w.nodes()
 	if _, _, err := converge(ctx, nc, nodes, time.Minute); err != nil {
 		rep.Anomalies = append(rep.Anomalies, err.Error())
@@ -138,13 +146,15 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	rep.Paths = countPaths(ops, w.batches.Load())
 	rep.Paths.Early, keyProblems = checkClaimKeys(dirs, gaEvent(w.allEvents()), ops)
 	rep.Anomalies = append(rep.Anomalies, keyProblems...)
-	feed, finals, err := readQueueStore(dirs[0])
-	if err != nil {
-		return nil, err
+	if queues != nil {
+		feed, finals, err := readQueueStore(dirs[0])
+		if err != nil {
+			return nil, err
+		}
+		var queueProblems []string
+		rep.Queues, queueProblems = checkQueues(&queues.rec, feed, finals)
+		rep.Anomalies = append(rep.Anomalies, queueProblems...)
 	}
-	var queueProblems []string
-	rep.Queues, queueProblems = checkQueues(&queues.rec, feed, finals)
-	rep.Anomalies = append(rep.Anomalies, queueProblems...)
 
 	lo, hi := nem.offsets()
 	clocks := history.Clocks{MinOffset: int64(lo), MaxOffset: int64(hi), Slack: int64(5 * time.Millisecond)}
@@ -162,9 +172,12 @@ func run(ctx context.Context, cfg config) (*report, error) {
 	if len(rep.Anomalies) > 0 {
 		sort.Strings(rep.Anomalies)
 		list := strings.Join(rep.Anomalies, "\n") + "\n"
-		if err := errors.Join(history.Save(ops, filepath.Join(cfg.Dir, "history.txt")),
-			queues.rec.save(filepath.Join(cfg.Dir, "queues.txt")),
-			os.WriteFile(filepath.Join(cfg.Dir, "anomalies.txt"), []byte(list), 0o644)); err != nil {
+		err := errors.Join(history.Save(ops, filepath.Join(cfg.Dir, "history.txt")),
+			os.WriteFile(filepath.Join(cfg.Dir, "anomalies.txt"), []byte(list), 0o644))
+		if queues != nil {
+			err = errors.Join(err, queues.rec.save(filepath.Join(cfg.Dir, "queues.txt")))
+		}
+		if err != nil {
 			return rep, err
 		}
 	}
