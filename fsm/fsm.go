@@ -56,6 +56,8 @@ type FSM struct {
 	wal walBound
 	// queues caches the work queues' definitions (queues.go); FSM goroutine only.
 	queues queueDefs
+	// floors are where the queues' live entries begin (queuefloor.go).
+	floors queueFloors
 }
 
 var _ raft.BatchingFSM = (*FSM)(nil)
@@ -95,6 +97,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.wal = walBound{}
 	f.events.reset()
 	f.queues.reset()
+	f.floors.reset()
 	f.layouts = nil
 	f.seats.reset()
 	f.idem.build(db, 0)
@@ -200,6 +203,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		panic(fmt.Sprintf("fsm: commit batch up to index %d: %v", last, err))
 	}
 	f.wal.committed(f.db, t.b.Len(), f.logger)
+	for _, name := range t.floorDrops {
+		f.floors.drop(name)
+	}
 	f.sweepHint.Store(f.nextExpiry)
 	f.setApplied(last)
 	return results
@@ -269,6 +275,8 @@ type txn struct {
 	counters map[uint64]*EventCounters // loaded by this batch (cache.go)
 	// queueStates: queues loaded by this batch (queues.go); nil for one deleted.
 	queueStates map[string]*fsmv1.QueueState
+	// floorDrops: queues whose floors go once the batch is committed.
+	floorDrops []string
 	dirtySeats  []dirtyChunk // seat chunks changed in memory, not yet in the batch (seats.go)
 	ages        []byte       // record keys of entry agesEntry for the age index (idemage.go)
 	agesEntry   uint64

@@ -96,17 +96,27 @@ func (t *txn) receive(r *bookdv1.ReceiveRequest) (proto.Message, *Error) {
 }
 
 // dueMessages returns up to limit numbers of a queue's messages that may
-// be received now, earliest due first.
+// be received now, earliest due first. It scans from the queue's due
+// floor (queuefloor.go) and raises it to the earliest it found, or to now.
 func (t *txn) dueMessages(name string, limit int) []uint64 {
 	start := queueKey(prefixQueueDue, name)
-	it, err := t.b.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: u64(append([]byte{}, start...), uint64(t.now)+1)})
+	floor := t.f.floors.dueFloor(name)
+	it, err := t.b.NewIter(&pebble.IterOptions{
+		LowerBound: u64(append([]byte{}, start...), uint64(floor)),
+		UpperBound: u64(append([]byte{}, start...), uint64(t.now)+1),
+	})
 	must(err)
 	var due []uint64
+	earliest := t.now
 	for ok := it.First(); ok && len(due) < limit; ok = it.Next() {
 		k := it.Key()
+		if len(due) == 0 {
+			earliest = int64(binary.BigEndian.Uint64(k[len(start):]))
+		}
 		due = append(due, binary.BigEndian.Uint64(k[len(k)-8:]))
 	}
 	must(it.Close())
+	t.f.floors.raiseDue(name, earliest)
 	return due
 }
 
@@ -304,6 +314,7 @@ func (t *txn) redrive(r *bookdv1.RedriveRequest) (proto.Message, *Error) {
 		}
 		must(it.Close())
 	}
+	t.floorDrops = append(t.floorDrops, name)
 	out := &bookdv1.RedriveResponse{}
 	for _, n := range numbers {
 		rec := new(fsmv1.QueueRecord)

@@ -65,13 +65,14 @@ func queueView(st *fsmv1.QueueState, oldest *timestamppb.Timestamp) *bookdv1.Que
 // Queues returns every queue with its stats, in name order.
 func (f *FSM) Queues() ([]*bookdv1.Queue, error) {
 	var out []*bookdv1.Queue
+	floors := f.floors.msgFloors() // before the snapshot
 	err := f.view(func(r pebble.Reader) error {
 		_, err := scanRange(r, prefixQueue, prefixEnd(prefixQueue), -1, func(_, v []byte) error {
 			st := new(fsmv1.QueueState)
 			if err := proto.Unmarshal(v, st); err != nil {
 				return err
 			}
-			q, err := readQueue(r, st)
+			q, err := f.readQueue(r, st, floors[st.GetQueue().GetName()])
 			out = append(out, q)
 			return err
 		})
@@ -86,6 +87,7 @@ func (f *FSM) Queue(name string) (*bookdv1.Queue, error) {
 		return nil, err
 	}
 	var q *bookdv1.Queue
+	floor := f.floors.msgFloors()[name] // before the snapshot
 	err := f.view(func(r pebble.Reader) error {
 		st := new(fsmv1.QueueState)
 		ok, err := getProto(r, queueStateKey(name), st)
@@ -95,24 +97,41 @@ func (f *FSM) Queue(name string) (*bookdv1.Queue, error) {
 		if !ok {
 			return queueNotFound(name)
 		}
-		q, err = readQueue(r, st)
+		q, err = f.readQueue(r, st, floor)
 		return err
 	})
 	return q, err
 }
 
-func readQueue(r pebble.Reader, st *fsmv1.QueueState) (*bookdv1.Queue, error) {
+// readQueue renders a queue with its stats, the oldest live message read
+// from its message floor (taken before r's snapshot), which it raises.
+func (f *FSM) readQueue(r pebble.Reader, st *fsmv1.QueueState, floor msgFloor) (*bookdv1.Queue, error) {
 	var oldest *timestamppb.Timestamp
-	start := queueKey(prefixQueueMsg, st.GetQueue().GetName())
-	_, err := scanRange(r, start, prefixEnd(start), 1, func(_, v []byte) error {
+	name := st.GetQueue().GetName()
+	start := queueKey(prefixQueueMsg, name)
+	first := st.GetNextMessage() // none live: every number below is gone
+	_, err := scanRange(r, u64(append([]byte{}, start...), floor.floor), prefixEnd(start), 1, func(_, v []byte) error {
 		rec := new(fsmv1.QueueRecord)
 		if err := proto.Unmarshal(v, rec); err != nil {
 			return err
 		}
-		oldest = nanosToTimestamp(rec.GetEnqueuedUnixNanos())
+		oldest, first = nanosToTimestamp(rec.GetEnqueuedUnixNanos()), rec.GetNumber()
 		return nil
 	})
+	if err == nil {
+		f.floors.raiseMsg(name, first, floor.gen)
+	}
 	return queueView(st, oldest), err
+}
+
+// HasQueue reports whether the queue exists in this node's state.
+func (f *FSM) HasQueue(name string) bool {
+	ok := false
+	_ = f.view(func(r pebble.Reader) (err error) {
+		ok, err = exists(r, queueStateKey(name))
+		return err
+	})
+	return ok
 }
 
 // QueueMessages lists a queue's live messages (dead false) or its dead
@@ -177,9 +196,10 @@ func orNotFound(err error, nf *Error) error {
 func (f *FSM) QueueNextDue(name string) (int64, bool) {
 	var next int64
 	found := false
+	floor := f.floors.dueFloor(name)
 	_ = f.view(func(r pebble.Reader) error {
 		start := queueKey(prefixQueueDue, name)
-		_, err := scanRange(r, start, prefixEnd(start), 1, func(k, _ []byte) error {
+		_, err := scanRange(r, u64(append([]byte{}, start...), uint64(floor)), prefixEnd(start), 1, func(k, _ []byte) error {
 			next, found = int64(binary.BigEndian.Uint64(k[len(start):])), true
 			return nil
 		})

@@ -187,6 +187,7 @@ func (t *txn) deleteQueue(r *bookdv1.DeleteQueueRequest) (proto.Message, *Error)
 		return nil, queueNotFound(name)
 	}
 	t.dropMessages(name)
+	t.floorDrops = append(t.floorDrops, name)
 	t.delete(queueStateKey(name))
 	t.queueStates[name] = nil
 	defs := &t.f.queues

@@ -305,3 +305,34 @@ func TestQueueAckOfSeveralLeases(t *testing.T) {
 	h.ack("receipts", again[0].GetLeaseId())
 	wantQueueStats(t, h.queueStats("receipts"), 0, 0, 0)
 }
+
+// The floors that let scans skip deleted entries never hide a live one: a
+// dead letter redriven after the queue was drained is its oldest message
+// again, and is received.
+func TestQueueFloorsHideNothing(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(&bookdv1.CreateEventRequest{Name: "tour", Capacity: 10})
+	h.createQueue(&bookdv1.Queue{Name: "once", Kinds: []string{"booking_confirmed"}, MaxAttempts: 1})
+	for _, who := range []string{"ann", "bob", "cat"} {
+		h.book(bookFor(ev.GetId(), who, 1))
+	}
+	got := h.receive("once", 3, time.Minute)
+	mustOK[*bookdv1.NackResponse](t, h.do(&bookdv1.NackRequest{Queue: "once", LeaseId: got[0].GetLeaseId(), Error: "no"}))
+	h.ack("once", got[1].GetLeaseId(), got[2].GetLeaseId())
+	h.at(time.Minute)
+	if again := h.receive("once", 3, time.Minute); len(again) != 0 {
+		t.Fatalf("drained queue handed out %v", again)
+	}
+	q, err := h.f.Queue("once")
+	if err != nil || q.GetStats().GetOldestEnqueuedAt() != nil || q.GetStats().GetDepth() != 0 {
+		t.Fatalf("drained queue %v (%v), want no oldest message", q, err)
+	}
+	mustOK[*bookdv1.RedriveResponse](t, h.do(&bookdv1.RedriveRequest{Queue: "once"}))
+	q, err = h.f.Queue("once")
+	if err != nil || !q.GetStats().GetOldestEnqueuedAt().AsTime().Equal(got[0].GetEnqueuedAt().AsTime()) {
+		t.Fatalf("after redrive the oldest is %v (%v), want message %s's %v", q.GetStats().GetOldestEnqueuedAt(), err, got[0].GetId(), got[0].GetEnqueuedAt())
+	}
+	if back := h.receive("once", 3, time.Minute); len(back) != 1 || back[0].GetId() != got[0].GetId() {
+		t.Fatalf("after redrive received %v, want message %s", back, got[0].GetId())
+	}
+}

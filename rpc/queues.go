@@ -112,7 +112,7 @@ func (h *QueueHandler) Receive(ctx context.Context, req *bookdv1.ReceiveRequest)
 		return nil, err
 	}
 	f := h.s.node.FSM()
-	if _, err := f.Queue(req.GetQueue()); err != nil {
+	if !f.HasQueue(req.GetQueue()) {
 		// Unknown here (maybe created after this node's state): the
 		// leader answers.
 		return h.lease(ctx, req)

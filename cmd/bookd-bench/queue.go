@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/bookd/bookd/client"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
-	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
 )
 
 // queueCmd measures a work queue as workers see it: how fast a backlog
@@ -77,7 +75,12 @@ type queueBench struct {
 func (q *queueBench) run(ctx context.Context, backlog int64, clients, rate int, duration time.Duration) error {
 	q.queue = fmt.Sprintf("bench-%d", time.Now().UnixNano()%1_000_000)
 	q.firstSeen = map[string]time.Duration{}
-	admin := bookdv1connect.NewQueueServiceClient(http.DefaultClient, "http://"+q.endpoints[0])
+	cl, err := client.New(q.endpoints)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	admin := cl.Queues()
 	if _, err := admin.CreateQueue(ctx, &bookdv1.CreateQueueRequest{Queue: &bookdv1.Queue{
 		Name: q.queue, Kinds: []string{"booking_confirmed"}}}); err != nil {
 		return fmt.Errorf("create queue: %w", err)
@@ -217,7 +220,12 @@ func createQueues(ctx context.Context, srv Servers, n int) error {
 	default:
 		return fmt.Errorf("-queues works with -target bookd only")
 	}
-	admin := bookdv1connect.NewQueueServiceClient(http.DefaultClient, "http://"+eps[0])
+	cl, err := client.New(eps)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	admin := cl.Queues()
 	for i := range n {
 		name := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano()%1_000_000, i)
 		if _, err := admin.CreateQueue(ctx, &bookdv1.CreateQueueRequest{Queue: &bookdv1.Queue{
