@@ -22,6 +22,8 @@ test:
 	fi; \
 	missing=$$(echo $(MISSING_FOR_TESTS)); \
 	[ -z "$$missing" ] || echo "*** not installed: $$missing; the tests that need them will SKIP (apt-get install -y $$missing)"; \
+	command -v stripe-mock >/dev/null || [ -x "$$(go env GOPATH)/bin/stripe-mock" ] || \
+		{ echo "installing stripe-mock (the payments worker's tests run against it)"; go install github.com/stripe/stripe-mock@v0.203.0; }; \
 	echo "go vet ./... && go test -race -count=1 -timeout 20m ./..."; \
 	go vet ./... && go test -race -count=1 -timeout 20m ./...; rc=$$?; \
 	[ -z "$$missing" ] || echo "*** SKIPPED: the tests that need $$missing (not installed)"; \
