@@ -88,8 +88,9 @@ var errNoCustomer = usagef("--customer is required")
 func newHoldCmd(g *globals) *cobra.Command {
 	var f claimFlags
 	var ttl time.Duration
+	var payment, email string
 	cmd := &cobra.Command{
-		Use:   "hold EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--ttl 10m]",
+		Use:   "hold EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--ttl 10m] [--payment-ref REF] [--contact-email ADDR]",
 		Short: "Hold tickets or seats, all or nothing, until the hold expires (hold get HOLD_ID shows it, hold extend HOLD_ID moves the expiry)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,7 +103,8 @@ func newHoldCmd(g *globals) *cobra.Command {
 				return err
 			}
 			req := &bookdv1.HoldRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
-				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, Ttl: d}
+				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, Ttl: d,
+				PaymentRef: payment, ContactEmail: email}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
 				return c.Hold(ctx, req)
 			}, holdTable)
@@ -110,15 +112,17 @@ func newHoldCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long the hold lasts (default 10m)")
+	cmd.Flags().StringVar(&payment, "payment-ref", "", "the payment authorised for the hold (kept for its booking; a payments worker cancels it if the hold ends unconfirmed)")
+	cmd.Flags().StringVar(&email, "contact-email", "", "where the receipt goes (kept for its booking)")
 	cmd.AddCommand(newHoldGetCmd(g), newHoldExtendCmd(g))
 	return cmd
 }
 
 func newBookCmd(g *globals) *cobra.Command {
 	var f claimFlags
-	var payment string
+	var payment, email string
 	cmd := &cobra.Command{
-		Use:   "book EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--payment-ref REF]",
+		Use:   "book EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--payment-ref REF] [--contact-email ADDR]",
 		Short: "Hold and confirm in one step",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -127,7 +131,7 @@ func newBookCmd(g *globals) *cobra.Command {
 				return err
 			}
 			req := &bookdv1.BookRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
-				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, PaymentRef: payment}
+				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, PaymentRef: payment, ContactEmail: email}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
 				return c.Book(ctx, req)
 			}, func(w io.Writer, b *bookdv1.Booking) {
@@ -137,13 +141,14 @@ func newBookCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&payment, "payment-ref", "", "payment reference to store with the booking")
+	cmd.Flags().StringVar(&email, "contact-email", "", "where the receipt goes")
 	return cmd
 }
 
 func newConfirmCmd(g *globals) *cobra.Command {
 	var req bookdv1.ConfirmRequest
 	cmd := &cobra.Command{
-		Use:   "confirm HOLD_ID [--payment-ref REF]",
+		Use:   "confirm HOLD_ID [--payment-ref REF] [--contact-email ADDR]",
 		Short: "Turn a hold into a booking before it expires",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -155,7 +160,8 @@ func newConfirmCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&req.PaymentRef, "payment-ref", "", "payment reference to store with the booking")
+	cmd.Flags().StringVar(&req.PaymentRef, "payment-ref", "", "payment reference to store with the booking (default: the hold's)")
+	cmd.Flags().StringVar(&req.ContactEmail, "contact-email", "", "where the receipt goes (default: the hold's)")
 	cmd.Flags().StringVar(&req.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
 	return cmd
 }

@@ -53,17 +53,28 @@ func TestCLI(t *testing.T) {
 	if !slices.Equal(hold.Seats, []string{"A1", "A2"}) || hold.Quantity != "2" {
 		t.Fatalf("hold = %+v", hold)
 	}
-	var booking struct{ ID, HoldID, PaymentRef string }
-	runJSON(t, &booking, "confirm", hold.ID, "--payment-ref", "pay_1")
-	if booking.HoldID != hold.ID || booking.PaymentRef != "pay_1" {
+	var booking struct{ ID, HoldID, PaymentRef, ContactEmail string }
+	runJSON(t, &booking, "confirm", hold.ID, "--payment-ref", "pay_1", "--contact-email", "alice@example.com")
+	if booking.HoldID != hold.ID || booking.PaymentRef != "pay_1" || booking.ContactEmail != "alice@example.com" {
 		t.Fatalf("booking = %+v", booking)
+	}
+	// A hold's payment reference and address carry over to its booking.
+	var held struct{ ID string }
+	runJSON(t, &held, "hold", ev.ID, "--customer", "bea", "--quantity", "1", "--payment-ref", "pi_9", "--contact-email", "bea@example.com")
+	var carried struct{ PaymentRef, ContactEmail string }
+	runJSON(t, &carried, "confirm", held.ID)
+	if carried.PaymentRef != "pi_9" || carried.ContactEmail != "bea@example.com" {
+		t.Fatalf("booking of a hold with a payment and an address = %+v", carried)
+	}
+	if out, code := run(t, "book", ev.ID, "--customer", "cy", "--quantity", "1", "--contact-email", "cy at example"); code == 0 || !strings.Contains(out, "contact_email") {
+		t.Fatalf("book with a bad address: exit %d: %s", code, out)
 	}
 	var av struct {
 		FreeSeats         []string
 		AvailableQuantity string
 	}
 	runJSON(t, &av, "availability", ev.ID)
-	if !slices.Equal(av.FreeSeats, []string{"A3", "B1"}) || av.AvailableQuantity != "5" {
+	if !slices.Equal(av.FreeSeats, []string{"A3", "B1"}) || av.AvailableQuantity != "4" {
 		t.Fatalf("availability = %+v", av)
 	}
 	out, code := run(t, "bookings", "list", ev.ID)
