@@ -61,7 +61,7 @@ func (q *queueRun) drainQueue(ctx context.Context, seed uint64, name string, qui
 			leases = append(leases, m.GetLeaseId())
 		}
 		if name == deadQueue {
-			q.nackConcurrently(ctx, rnd.Uint64(), name, leases)
+			q.nackConcurrently(ctx, rnd.Uint64(), name, leases, 8)
 		} else if len(leases) > 0 {
 			q.ack(ctx, rnd, name, leases, 10*time.Second, false)
 		}
@@ -78,9 +78,8 @@ func (q *queueRun) drainQueue(ctx context.Context, seed uint64, name string, qui
 	return fmt.Sprintf("QUEUE %s NOT DRAINED: %v", name, ctx.Err())
 }
 
-// nackConcurrently nacks leases, a few at a time.
-func (q *queueRun) nackConcurrently(ctx context.Context, seed uint64, queue string, leases []string) {
-	const inFlight = 8
+// nackConcurrently nacks leases, inFlight at a time.
+func (q *queueRun) nackConcurrently(ctx context.Context, seed uint64, queue string, leases []string, inFlight int) {
 	var wg sync.WaitGroup
 	for w := range min(inFlight, len(leases)) {
 		wg.Add(1)

@@ -250,7 +250,7 @@ func (q *queueRun) consume(ctx context.Context, seed uint64) {
 // lapse before it acks; now and then it nacks a message.
 func (q *queueRun) work(ctx context.Context, rnd *rand.Rand, name string) {
 	for batch := 0; ctx.Err() == nil; {
-		msgs := q.receive(ctx, rnd, workQueue, name, 1+rnd.IntN(20), time.Duration(rnd.IntN(1000))*time.Millisecond)
+		msgs := q.receive(ctx, rnd, workQueue, name, 1+rnd.IntN(20), time.Duration(100+rnd.IntN(900))*time.Millisecond)
 		if len(msgs) == 0 {
 			continue
 		}
@@ -286,7 +286,7 @@ func (q *queueRun) work(ctx context.Context, rnd *rand.Rand, name string) {
 // lets the leases lapse instead.
 func (q *queueRun) nackAll(ctx context.Context, rnd *rand.Rand, name string) {
 	for ctx.Err() == nil {
-		msgs := q.receive(ctx, rnd, deadQueue, name, 1+rnd.IntN(20), time.Duration(rnd.IntN(1000))*time.Millisecond)
+		msgs := q.receive(ctx, rnd, deadQueue, name, 1+rnd.IntN(20), time.Duration(100+rnd.IntN(900))*time.Millisecond)
 		if rnd.IntN(20) == 0 && len(msgs) > 0 {
 			q.rec.mu.Lock()
 			q.rec.crashes[deadQueue]++
@@ -297,16 +297,30 @@ func (q *queueRun) nackAll(ctx context.Context, rnd *rand.Rand, name string) {
 		for _, m := range msgs {
 			leases = append(leases, m.GetLeaseId())
 		}
-		q.nackConcurrently(ctx, rnd.Uint64(), deadQueue, leases)
+		q.nackConcurrently(ctx, rnd.Uint64(), deadQueue, leases, 2)
 	}
 }
 
+// ackInBatches acks leases in one Ack, or now and then two.
 func (q *queueRun) ackInBatches(ctx context.Context, rnd *rand.Rand, queue string, leases []string) {
-	for len(leases) > 0 {
-		n := 1 + rnd.IntN(len(leases))
-		q.ack(ctx, rnd, queue, leases[:n], queueCallBudget, false)
-		leases = leases[n:]
+	n := len(leases)
+	if rnd.IntN(4) == 0 {
+		n = rnd.IntN(len(leases) + 1)
 	}
+	for _, batch := range [][]string{leases[:n], leases[n:]} {
+		if len(batch) > 0 {
+			q.ack(ctx, rnd, queue, batch, queueCallBudget, false)
+		}
+	}
+}
+
+// pause is how long a consumer waits before it calls again after a call
+// that failed: 50 ms doubled per try, at most a second, jittered. Under
+// faults the consumers back off as a worker would, instead of adding to
+// the load of a cluster that is electing or catching up.
+func pause(rnd *rand.Rand, try int) time.Duration {
+	d := min(time.Second, 50*time.Millisecond<<min(try, 5))
+	return d/2 + time.Duration(rnd.Int64N(int64(d/2)))
 }
 
 // receive leases up to max messages of queue from a random node and
@@ -326,10 +340,10 @@ func (q *queueRun) receive(ctx context.Context, rnd *rand.Rand, queue, consumer 
 		q.rec.mu.Lock()
 		q.rec.lostReceives[queue]++
 		q.rec.mu.Unlock()
-		sleep(ctx, time.Duration(20+rnd.IntN(60))*time.Millisecond)
+		sleep(ctx, pause(rnd, 2))
 		return nil
 	case answerRefused:
-		sleep(ctx, time.Duration(20+rnd.IntN(60))*time.Millisecond)
+		sleep(ctx, pause(rnd, 2))
 		return nil
 	default:
 		if ctx.Err() == nil {
@@ -354,7 +368,7 @@ func (q *queueRun) receive(ctx context.Context, rnd *rand.Rand, queue, consumer 
 // earlier call of the same Ack had an unknown outcome.
 func (q *queueRun) ack(ctx context.Context, rnd *rand.Rand, queue string, leases []string, budget time.Duration, ambiguous bool) {
 	deadline := time.Now().Add(budget)
-	for ctx.Err() == nil && time.Now().Before(deadline) {
+	for try := 0; ctx.Err() == nil && time.Now().Before(deadline); try++ {
 		addr, c := q.client(rnd)
 		call := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, min(2*time.Second, time.Until(deadline)+time.Millisecond))
@@ -406,7 +420,7 @@ func (q *queueRun) ack(ctx context.Context, rnd *rand.Rand, queue string, leases
 			}
 			return
 		}
-		sleep(ctx, time.Duration(20+rnd.IntN(60))*time.Millisecond)
+		sleep(ctx, pause(rnd, try))
 	}
 	if ambiguous {
 		q.rec.mu.Lock()
@@ -421,7 +435,7 @@ func (q *queueRun) ack(ctx context.Context, rnd *rand.Rand, queue string, leases
 func (q *queueRun) nack(ctx context.Context, rnd *rand.Rand, queue, lease string) {
 	deadline := time.Now().Add(queueCallBudget)
 	ambiguous := false
-	for ctx.Err() == nil && time.Now().Before(deadline) {
+	for try := 0; ctx.Err() == nil && time.Now().Before(deadline); try++ {
 		addr, c := q.client(rnd)
 		call := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, min(2*time.Second, time.Until(deadline)+time.Millisecond))
@@ -450,7 +464,7 @@ func (q *queueRun) nack(ctx context.Context, rnd *rand.Rand, queue, lease string
 			return
 		}
 		ambiguous = ambiguous || a == answerAmbiguous
-		sleep(ctx, time.Duration(20+rnd.IntN(60))*time.Millisecond)
+		sleep(ctx, pause(rnd, try))
 	}
 }
 
