@@ -16,9 +16,22 @@ import (
 //
 //	go test -run '^$' -bench ApplyBook -benchtime 200000x ./fsm/
 func BenchmarkApplyBook(b *testing.B) {
-	for _, batch := range []int{1, 64, 512} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, queues := range []int{0, 1} {
+		for _, batch := range []int{1, 64, 512} {
+			b.Run(fmt.Sprintf("queues=%d/batch=%d", queues, batch), func(b *testing.B) { benchmarkApplyBook(b, queues, batch) })
+		}
+	}
+}
+
+// benchmarkApplyBook books batch GA tickets a batch with queues work
+// queues taking every booking (what a receipts queue costs a booking).
+func benchmarkApplyBook(b *testing.B, queues, batch int) {
+	{
+		{
 			h := newHarness(b)
+			for i := range queues {
+				h.createQueue(&bookdv1.Queue{Name: fmt.Sprint("q", i), Kinds: []string{"booking_confirmed"}})
+			}
 			r := rand.New(rand.NewSource(1))
 			ev := h.createEvent(gaEvent(fsm.MaxCapacity))
 			cmds := make([]*fsmv1.Command, 0, batch)
@@ -33,7 +46,7 @@ func BenchmarkApplyBook(b *testing.B) {
 				h.applyCommands(cmds...)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bookings/s")
-		})
+		}
 	}
 }
 

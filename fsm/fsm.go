@@ -277,10 +277,10 @@ type txn struct {
 	queueStates map[string]*fsmv1.QueueState
 	// floorDrops: queues whose floors go once the batch is committed.
 	floorDrops []string
-	dirtySeats  []dirtyChunk // seat chunks changed in memory, not yet in the batch (seats.go)
-	ages        []byte       // record keys of entry agesEntry for the age index (idemage.go)
-	agesEntry   uint64
-	agesNewest  int64 // time of the newest of them
+	dirtySeats []dirtyChunk // seat chunks changed in memory, not yet in the batch (seats.go)
+	ages       []byte       // record keys of entry agesEntry for the age index (idemage.go)
+	agesEntry  uint64
+	agesNewest int64 // time of the newest of them
 }
 
 // Storage errors inside a batch are not the command's fault and cannot be
@@ -307,8 +307,9 @@ func (t *txn) delete(k []byte) { must(t.b.Delete(k, nil)) }
 // numbered by Raft index and, within an entry, in order from 0.
 func (t *txn) feed(c *Change) {
 	c.Index, c.Seq, c.TimeUnixNanos = t.entry, t.seq, t.now
-	t.setProto(feedKey(t.entry, t.seq), c)
-	t.route(c)
+	encoded := marshal(c)
+	t.set(feedKey(t.entry, t.seq), encoded)
+	t.route(c, encoded)
 	t.seq++
 }
 

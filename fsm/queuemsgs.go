@@ -8,6 +8,7 @@ import (
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/cockroachdb/pebble/v2"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -16,13 +17,19 @@ import (
 // max_attempts deliveries. Every time is the state machine's.
 
 // putMessage numbers rec as the queue's next message and stores it, due at
-// visible.
-func (t *txn) putMessage(st *fsmv1.QueueState, rec *fsmv1.QueueRecord, visible int64) {
+// visible, with change (an encoded Change, or nil) as its change: the
+// feed's encoding is appended as the field, not encoded again.
+func (t *txn) putMessage(st *fsmv1.QueueState, rec *fsmv1.QueueRecord, visible int64, change []byte) {
 	name := st.GetQueue().GetName()
 	rec.Number = st.GetNextMessage()
 	st.NextMessage++
 	rec.EnqueuedUnixNanos, rec.VisibleUnixNanos = t.now, visible
-	t.setProto(messageKey(name, rec.GetNumber()), rec)
+	v := marshal(rec)
+	if change != nil {
+		v = protowire.AppendTag(v, queueRecordChange, protowire.BytesType)
+		v = protowire.AppendBytes(v, change)
+	}
+	t.set(messageKey(name, rec.GetNumber()), v)
 	t.set(dueKey(name, visible, rec.GetNumber()), nil)
 	if ordered(st) && rec.GetOrderKey() != "" {
 		t.set(orderKeyOf(name, rec.GetOrderKey(), rec.GetNumber()), nil)
@@ -31,6 +38,9 @@ func (t *txn) putMessage(st *fsmv1.QueueState, rec *fsmv1.QueueRecord, visible i
 	s.Enqueued++
 	s.Depth++
 }
+
+// queueRecordChange is QueueRecord.change's field number.
+var queueRecordChange = (&fsmv1.QueueRecord{}).ProtoReflect().Descriptor().Fields().ByName("change").Number()
 
 func ordered(st *fsmv1.QueueState) bool {
 	return st.GetQueue().GetOrdering() == bookdv1.QueueOrdering_QUEUE_ORDERING_BY_BOOKING
@@ -45,7 +55,7 @@ func (t *txn) enqueue(r *bookdv1.EnqueueRequest) (proto.Message, *Error) {
 		return nil, queueNotFound(r.GetQueue())
 	}
 	rec := &fsmv1.QueueRecord{Key: r.GetIdempotencyKey(), Body: r.GetBody(), OrderKey: r.GetOrderKey()}
-	t.putMessage(st, rec, t.now+durationOr(r.GetDelay(), 0).Nanoseconds())
+	t.putMessage(st, rec, t.now+durationOr(r.GetDelay(), 0).Nanoseconds(), nil)
 	return &bookdv1.EnqueueResponse{Message: messageView(r.GetQueue(), rec)}, nil
 }
 

@@ -17,7 +17,7 @@ func messageView(queue string, rec *fsmv1.QueueRecord) *bookdv1.QueueMessage {
 	m := &bookdv1.QueueMessage{
 		Id:         strconv.FormatUint(rec.GetNumber(), 10),
 		Queue:      queue,
-		Key:        rec.GetKey(),
+		Key:        rec.GetKey(), // an enqueued message's; a change's is set below
 		Body:       rec.GetBody(),
 		OrderKey:   rec.GetOrderKey(),
 		Attempts:   rec.GetAttempts(),
@@ -27,6 +27,7 @@ func messageView(queue string, rec *fsmv1.QueueRecord) *bookdv1.QueueMessage {
 	}
 	if c := rec.GetChange(); c != nil {
 		m.Change = PublicChange(c)
+		m.Key = queue + ":" + m.Change.GetCursor()
 	}
 	if rec.GetDeadUnixNanos() != 0 {
 		m.DeadLetteredAt, m.VisibleAt = nanosToTimestamp(rec.GetDeadUnixNanos()), nil

@@ -219,8 +219,9 @@ func (t *txn) purgeQueue(r *bookdv1.PurgeQueueRequest) (proto.Message, *Error) {
 	return &bookdv1.PurgeQueueResponse{Purged: purged}, nil
 }
 
-// route makes a message of change c for every queue that takes it.
-func (t *txn) route(c *Change) {
+// route makes a message of change c, encoded as encoded, for every queue
+// that takes it.
+func (t *txn) route(c *Change, encoded []byte) {
 	defs := t.queueList()
 	if len(defs) == 0 {
 		return
@@ -243,12 +244,10 @@ func (t *txn) route(c *Change) {
 			}
 		}
 		st := t.queueState(q.GetName())
-		rec := &fsmv1.QueueRecord{
-			Key:      q.GetName() + ":" + Cursor(c.GetIndex(), c.GetSeq()),
-			Change:   c,
-			OrderKey: changeOrderKey(c),
-		}
-		t.putMessage(st, rec, t.now)
+		// The key of a change's message is not stored: messageView
+		// derives it from the queue and the change's cursor.
+		rec := &fsmv1.QueueRecord{OrderKey: changeOrderKey(c)}
+		t.putMessage(st, rec, t.now, encoded)
 	}
 }
 

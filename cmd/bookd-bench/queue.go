@@ -191,12 +191,17 @@ func (q *queueBench) delays() []time.Duration {
 func (q *queueBench) steady(ctx context.Context, event string, rate int, duration time.Duration) int64 {
 	var booked atomic.Int64
 	var wg sync.WaitGroup
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	defer tick.Stop()
-	end := time.Now().Add(duration)
-	run := fmt.Sprintf("steady-%d", time.Now().UnixNano())
-	for n := 0; time.Now().Before(end) && ctx.Err() == nil; n++ {
-		<-tick.C
+	start := time.Now()
+	run := fmt.Sprintf("steady-%d", start.UnixNano())
+	// Booking n leaves at start + n/rate; one that is late leaves at once,
+	// so the rate holds over the run even when the process is not
+	// scheduled for a while.
+	for n := 0; ctx.Err() == nil; n++ {
+		at := start.Add(time.Duration(n) * time.Second / time.Duration(rate))
+		if at.Sub(start) >= duration {
+			break
+		}
+		time.Sleep(time.Until(at))
 		wg.Go(func() {
 			a := Attempt{Key: fmt.Sprintf("%s-%d", run, n), Customer: fmt.Sprintf("%s-c%d", run, n%512), Quantity: 1}
 			if err := q.target.Book(ctx, event, a); err == nil {

@@ -1480,7 +1480,9 @@ func (x *QueueState) GetNextMessage() uint64 {
 type QueueRecord struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Number uint64                 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
-	Key    string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// An enqueued message's idempotency key. A change's message has none
+	// stored: its key is the queue's name and the change's cursor.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// The change, as stored in the feed; unset for an enqueued message.
 	Change            *Change `protobuf:"bytes,3,opt,name=change,proto3" json:"change,omitempty"`
 	Body              []byte  `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
