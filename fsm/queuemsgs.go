@@ -201,6 +201,8 @@ func (t *txn) leased(st *fsmv1.QueueState, lease string) (*fsmv1.QueueRecord, *b
 		return nil, fail(ReasonLeaseGone, "lease %s: message %d was acked, dead-lettered or dropped", lease, n)
 	case rec == nil:
 		return nil, fail(ReasonLeaseUnknown, "lease %s: queue %s has no message %d", lease, name, n)
+	case !rec.GetLeased() && rec.GetAttempts() == attempt:
+		return nil, fail(ReasonLeaseLapsed, "lease %s: delivery %d of message %d was already given back (nacked)", lease, attempt, n)
 	case !rec.GetLeased() || rec.GetAttempts() != attempt:
 		return nil, fail(ReasonLeaseLapsed, "lease %s: message %d is not leased by delivery %d (it is at delivery %d)", lease, n, attempt, rec.GetAttempts())
 	}

@@ -150,7 +150,9 @@ func TestQueueNackBacksOff(t *testing.T) {
 	now := time.Duration(0)
 	for attempt, wait := range []time.Duration{10 * time.Second, 20 * time.Second} {
 		m := h.receive("receipts", 1, time.Minute)[0]
-		mustOK[*bookdv1.NackResponse](t, h.do(&bookdv1.NackRequest{Queue: "receipts", LeaseId: m.GetLeaseId(), Error: "smtp 451"}))
+		nack := &bookdv1.NackRequest{Queue: "receipts", LeaseId: m.GetLeaseId(), Error: "smtp 451"}
+		mustOK[*bookdv1.NackResponse](t, h.do(nack))
+		wantErr(t, h.do(nack), fsm.CodeFailedPrecondition, fsm.ReasonLeaseLapsed, "already given back")
 		h.at(now + wait - time.Second)
 		if got := h.receive("receipts", 1, time.Minute); len(got) != 0 {
 			t.Fatalf("attempt %d: delivered again before its backoff of %s", attempt+1, wait)
