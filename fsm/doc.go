@@ -34,4 +34,9 @@
 //     forgets records older than 24 hours, and old change-feed records.
 //   - Every change is recorded in the change feed, numbered by Raft index and
 //     position, in commit order.
+//   - A work queue takes the changes of the kinds it names: each becomes a
+//     message in the same batch as the change (queues.go). Receive leases
+//     due messages by the state machine's time, Ack removes them, Nack and
+//     a lapsed lease make them due again after a backoff, and max_attempts
+//     deliveries move them to the dead letters (queuemsgs.go).
 package fsm

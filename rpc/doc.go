@@ -1,6 +1,7 @@
-// Package rpc owns bookd's Connect-RPC surface: the BookingService and
-// ClusterService handlers, request validation, the mapping of state machine
-// and Raft errors to Connect codes, forwarding from followers to the leader,
+// Package rpc owns bookd's Connect-RPC surface: the BookingService,
+// ClusterService and QueueService handlers, request validation, the mapping
+// of state machine and Raft errors to Connect codes with their standard
+// error details (package errdetail), forwarding from followers to the leader,
 // and the HTTP server that serves Connect, gRPC and gRPC-Web on one port
 // (HTTP/1.1 and cleartext HTTP/2).
 //
