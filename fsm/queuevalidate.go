@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func ValidateCreateQueue(r *bookdv1.CreateQueueRequest) *Error {
 		return invalid("queue.kinds: at most %d kinds", maxQueueKindsPerQueue)
 	}
 	for i, k := range q.GetKinds() {
-		if !isQueueKind(k) {
+		if !slices.Contains(QueueKinds, k) {
 			return invalid("queue.kinds[%d]: %q is not a change kind (one of %s)", i, clip(k), strings.Join(QueueKinds, ", "))
 		}
 	}
@@ -110,15 +111,6 @@ func ValidateCreateQueue(r *bookdv1.CreateQueueRequest) *Error {
 		return invalid("queue.ordering: unknown value %d", q.GetOrdering())
 	}
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
-}
-
-func isQueueKind(k string) bool {
-	for _, known := range QueueKinds {
-		if k == known {
-			return true
-		}
-	}
-	return false
 }
 
 // checkDuration checks an optional duration against [min, max].

@@ -190,16 +190,7 @@ func validateClaim(c claimRequest) *Error {
 
 // checkTTL checks an optional hold lifetime.
 func checkTTL(field string, ttl *durationpb.Duration) *Error {
-	if ttl == nil {
-		return nil
-	}
-	if !ttl.IsValid() {
-		return invalid("%s: not a valid duration", field)
-	}
-	if d := ttl.AsDuration(); d < MinHoldTTL || d > MaxHoldTTL {
-		return invalid("%s: must be between %s and %s, got %s", field, MinHoldTTL, MaxHoldTTL, d)
-	}
-	return nil
+	return checkDuration(field, ttl, MinHoldTTL, MaxHoldTTL)
 }
 
 // ValidateExtendHold checks an ExtendHoldRequest.

@@ -59,7 +59,8 @@ func TestStrangerCannotReachAnothersObjects(t *testing.T) {
 	defer cancel()
 
 	victim := edgeClient(run)
-	held, err := victim.Hold(ctx, &bookdv1.HoldRequest{EventId: ev.GetId(), Quantity: 2, Ttl: durationpb.New(30 * time.Minute)})
+	held, err := victim.Hold(ctx, &bookdv1.HoldRequest{EventId: ev.GetId(), Quantity: 2, Ttl: durationpb.New(30 * time.Minute),
+		PaymentRef: "pi_victim_hold", ContactEmail: "victim@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,8 @@ func TestStrangerCannotReachAnothersObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	confirmed, err := victim.Confirm(ctx, &bookdv1.ConfirmRequest{HoldId: toBook.GetHold().GetId(), PaymentRef: "pay_victim"})
+	confirmed, err := victim.Confirm(ctx, &bookdv1.ConfirmRequest{HoldId: toBook.GetHold().GetId(), PaymentRef: "pay_victim",
+		ContactEmail: "victim@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,15 +130,20 @@ func TestStrangerCannotReachAnothersObjects(t *testing.T) {
 	// or the payment.
 	link := edgeClient(run)
 	byLink, err := link.GetBooking(ctx, &bookdv1.GetBookingRequest{BookingId: booking.GetId(), ClientSecret: booking.GetClientSecret()})
-	if err != nil || byLink.GetBooking().GetPaymentRef() != "" || byLink.GetBooking().GetCustomerId() != "" || byLink.GetBooking().GetQuantity() != 1 {
-		t.Fatalf("GetBooking by its secret: %v, %v; want the booking without customer and payment", byLink, err)
+	if err != nil || byLink.GetBooking().GetPaymentRef() != "" || byLink.GetBooking().GetCustomerId() != "" ||
+		byLink.GetBooking().GetContactEmail() != "" || byLink.GetBooking().GetQuantity() != 1 {
+		t.Fatalf("GetBooking by its secret: %v, %v; want the booking without customer, payment and address", byLink, err)
+	}
+	if mine.GetBooking().GetContactEmail() != "victim@example.com" {
+		t.Fatalf("owner's GetBooking shows address %q, want the one given", mine.GetBooking().GetContactEmail())
 	}
 	got, err := link.GetHold(ctx, &bookdv1.GetHoldRequest{HoldId: hold.GetId(), ClientSecret: hold.GetClientSecret()})
-	if err != nil || got.GetHold().GetCustomerId() != "" || got.GetHold().GetQuantity() != 2 {
-		t.Fatalf("GetHold by its secret: %v, %v", got, err)
+	if err != nil || got.GetHold().GetCustomerId() != "" || got.GetHold().GetPaymentRef() != "" ||
+		got.GetHold().GetContactEmail() != "" || got.GetHold().GetQuantity() != 2 {
+		t.Fatalf("GetHold by its secret: %v, %v; want the hold without customer, payment and address", got, err)
 	}
 	paid, err := link.Confirm(ctx, &bookdv1.ConfirmRequest{HoldId: hold.GetId(), PaymentRef: "pay_link", ClientSecret: hold.GetClientSecret()})
-	if err != nil || paid.GetBooking().GetPaymentRef() != "" {
+	if err != nil || paid.GetBooking().GetPaymentRef() != "" || paid.GetBooking().GetContactEmail() != "" {
 		t.Fatalf("Confirm by the hold's secret: %v, %v", paid, err)
 	}
 	if left, err := victim.LeaveWaitlist(ctx, &bookdv1.LeaveWaitlistRequest{EntryId: entry.GetId()}); err != nil ||

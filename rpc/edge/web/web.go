@@ -20,6 +20,9 @@ var static embed.FS
 
 // Handler serves the page's files; every path that names no file gets the
 // page itself, so links such as /#/event/ev1 and /booking/bk1 load it.
+// Only GET and HEAD are the page's: anything else (a call of a service the
+// edge does not serve, say) is answered 404, which Connect and gRPC
+// clients read as UNIMPLEMENTED.
 func Handler() http.Handler {
 	root, err := fs.Sub(static, "static")
 	if err != nil {
@@ -28,6 +31,10 @@ func Handler() http.Handler {
 	files := http.FileServerFS(root)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		if _, err := fs.Stat(root, trim(r.URL.Path)); err != nil {
 			r2 := r.Clone(r.Context())

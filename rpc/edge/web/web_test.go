@@ -25,4 +25,10 @@ func TestHandlerServesThePageAndItsFiles(t *testing.T) {
 			t.Errorf("GET %s: %d %q, body has %q: %v", tc.path, rec.Code, rec.Header().Get("Content-Type"), tc.wantBody, strings.Contains(string(body), tc.wantBody))
 		}
 	}
+	// A call of a service the page is not is not found, not the page.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/bookd.v1.QueueService/Receive", strings.NewReader("{}")))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("POST /bookd.v1.QueueService/Receive: %d, want 404", rec.Code)
+	}
 }
