@@ -74,9 +74,10 @@ func validateAdmission(r *bookdv1.HoldRequest) *Error {
 	return nil
 }
 
-// checkAdmission checks a hold of quantity tickets against its admission
-// token, if any, and returns what spends it once the hold is placed.
-func (t *txn) checkAdmission(r *bookdv1.HoldRequest, quantity int64) (spend func(), _ *Error) {
+// checkAdmission checks a hold against its admission token, if any, and
+// returns what spends it once the hold is placed. A token is for one
+// event: the order's tickets of that event are counted against it.
+func (t *txn) checkAdmission(r *bookdv1.HoldRequest, o orderRequest) (spend func(), _ *Error) {
 	if r.GetAdmissionToken() == "" {
 		return func() {}, nil
 	}
@@ -85,8 +86,16 @@ func (t *txn) checkAdmission(r *bookdv1.HoldRequest, quantity int64) (spend func
 		return nil, invalid("admission_token: %v", err)
 	}
 	expires := g.GetExpiresUnixMs() * int64(time.Millisecond)
+	var quantity int64
+	forEvent := false
+	for _, it := range o.items {
+		if it.GetEventId() == g.GetEventId() {
+			forEvent = true
+			quantity += it.GetQuantity() + int64(len(it.GetSeats()))
+		}
+	}
 	switch {
-	case g.GetEventId() != r.GetEventId():
+	case !forEvent:
 		return nil, errorf(CodePermissionDenied, ReasonAdmissionInvalid, "admission_token: issued for another event")
 	case g.GetCustomerId() != r.GetCustomerId():
 		return nil, errorf(CodePermissionDenied, ReasonAdmissionInvalid, "admission_token: issued to another customer")

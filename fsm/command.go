@@ -17,6 +17,7 @@ type (
 	Change            = fsmv1.Change
 	IdempotencyRecord = fsmv1.IdempotencyRecord
 	EventCounters     = fsmv1.EventCounters
+	CategoryCounters  = fsmv1.CategoryCounters
 )
 
 // The first byte of every log entry says what follows: one Command, or a
@@ -166,6 +167,12 @@ func opFor(c *Command) op {
 	case *fsmv1.Command_CreateProduct:
 		r := o.CreateProduct
 		return mutation("create_product", "", r, r.GetIdempotencyKey(), (*txn).createProduct, newMsg[bookdv1.CreateProductResponse])
+	case *fsmv1.Command_CreateQuota:
+		r := o.CreateQuota
+		return mutation("create_quota", "", r, r.GetIdempotencyKey(), (*txn).createQuota, newMsg[bookdv1.CreateQuotaResponse])
+	case *fsmv1.Command_CreateVoucher:
+		r := o.CreateVoucher
+		return mutation("create_voucher", "", r, r.GetIdempotencyKey(), (*txn).createVoucher, newMsg[bookdv1.CreateVoucherResponse])
 	case *fsmv1.Command_CreateEvent:
 		r := o.CreateEvent
 		return mutation("create_event", "", r, r.GetIdempotencyKey(), (*txn).createEvent, newMsg[bookdv1.CreateEventResponse])

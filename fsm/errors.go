@@ -46,6 +46,22 @@ const (
 	ReasonAdmissionInvalid = "ADMISSION_INVALID"
 	ReasonAdmissionExpired = "ADMISSION_EXPIRED"
 	ReasonAdmissionSpent   = "ADMISSION_SPENT"
+	// ReasonUnknownCategory: the event has no such ticket category.
+	ReasonUnknownCategory = "UNKNOWN_CATEGORY"
+	// ReasonCurrencyMismatch: an order's items, or its voucher, are priced
+	// in different currencies.
+	ReasonCurrencyMismatch = "CURRENCY_MISMATCH"
+	// ReasonVoucherUnknown, ReasonVoucherNotValid (outside its window, or
+	// for none of the order's events) and ReasonVoucherUsedUp refuse a
+	// voucher_code. An edge answers all three alike (a code is a secret).
+	ReasonVoucherUnknown  = "VOUCHER_UNKNOWN"
+	ReasonVoucherNotValid = "VOUCHER_NOT_VALID"
+	ReasonVoucherUsedUp   = "VOUCHER_USED_UP"
+	// ReasonVoucherExists: CreateVoucher with a code already taken.
+	ReasonVoucherExists = "VOUCHER_EXISTS"
+	// ReasonItemCancelled: an item of a booking asked to be cancelled
+	// already is.
+	ReasonItemCancelled = "ITEM_CANCELLED"
 )
 
 // Metadata keys name what a refusal is about (Error.Metadata), in the
@@ -65,6 +81,9 @@ const (
 	MetaAvailable = "available" // tickets left (SOLD_OUT)
 	MetaExpiresAt = "expiresAt" // when the hold expired, or the latest it may (HOLD_CAP), RFC 3339
 	MetaStatus    = "status"    // the object's status (NOT_WAITING)
+	MetaItem      = "item"      // the index of the order's item refused
+	MetaCategory  = "category"  // the ticket category refused or sold out
+	MetaQuota     = "quotaId"   // the quota sold out
 )
 
 // Error is a command the state machine refused. Refusals are deterministic:

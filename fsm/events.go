@@ -17,6 +17,11 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 			return nil, notFound("product_id: product %s not found", r.GetProductId()).with(MetaProduct, r.GetProductId())
 		}
 	}
+	for i, id := range r.GetQuotaIds() {
+		if _, _, ok := t.quota(id); !ok {
+			return nil, notFound("quota_ids[%d]: quota %s not found", i, id).with(MetaQuota, id)
+		}
+	}
 	layout, labels, blocked := buildLayout(r.GetSections(), r.GetSeats())
 	if err := checkSeatLabels(labels); err != nil {
 		return nil, err // a seat given by label repeats one of the seat map
@@ -33,6 +38,9 @@ func (t *txn) createEvent(r *bookdv1.CreateEventRequest) (proto.Message, *Error)
 		MaxTicketsPerCustomer: r.GetMaxTicketsPerCustomer(),
 		MaxTicketsPerHold:     r.GetMaxTicketsPerHold(),
 		WaitlistOfferTtl:      r.GetWaitlistOfferTtl(),
+		Categories:            withCurrency(r.GetCategories()),
+		TimeZone:              r.GetTimeZone(),
+		QuotaIds:              r.GetQuotaIds(),
 	}
 	// The seat list is stored apart so that claims, which read the event
 	// on every command, do not decode thousands of labels.

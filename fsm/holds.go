@@ -16,11 +16,12 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if err := ValidateHold(r); err != nil {
 		return nil, err
 	}
-	cl, err := t.checkClaim(holdClaim(r))
+	o := holdOrder(r)
+	spend, err := t.checkAdmission(r, o)
 	if err != nil {
 		return nil, err
 	}
-	spend, err := t.checkAdmission(r, cl.quantity)
+	claims, voucher, err := t.takeOrder(o, seatHeld)
 	if err != nil {
 		return nil, err
 	}
@@ -28,23 +29,22 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if r.Ttl != nil {
 		ttl = r.Ttl.AsDuration()
 	}
-	h := t.placeHold(t.index, r.GetEventId(), r.GetCustomerId(), cl, ttl, "", clientSecret(t.secret),
-		r.GetPaymentRef(), r.GetContactEmail())
+	h := t.placeHold(t.index, o, claims, voucher, ttl, "", clientSecret(t.secret), r.GetPaymentRef(), r.GetContactEmail())
 	spend()
 	return &bookdv1.HoldResponse{Hold: h}, nil
 }
 
-// placeHold takes a claim's inventory for a hold numbered n, which
+// placeHold records a hold numbered n on an order's taken claims, which
 // carries secret as its client_secret, and the payment reference and
 // e-mail address its booking will have.
-func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.Duration, entryID, secret, paymentRef, email string) *bookdv1.Hold {
+func (t *txn) placeHold(n uint64, o orderRequest, claims []*claim, v *bookdv1.Voucher, ttl time.Duration, entryID, secret, paymentRef, email string) *bookdv1.Hold {
 	expires := t.now + ttl.Nanoseconds()
 	h := &bookdv1.Hold{
 		Id:              formatID(kindHold, n),
-		EventId:         eventID,
-		CustomerId:      customer,
-		Quantity:        cl.quantity,
-		Seats:           cl.seats,
+		EventId:         claims[0].ev.GetId(),
+		CustomerId:      o.customerID,
+		Quantity:        claims[0].quantity,
+		Seats:           claims[0].seats,
 		ExpiresAt:       nanosToTimestamp(expires),
 		CreatedAt:       t.timestamp(),
 		Status:          bookdv1.HoldStatus_HOLD_STATUS_ACTIVE,
@@ -54,8 +54,11 @@ func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.
 		PaymentRef:      paymentRef,
 		ContactEmail:    email,
 	}
-	t.shift(cl.event, cl.quantity, cl.seats, seatFree, seatHeld)
-	t.addTickets(cl.event, customer, cl.quantity)
+	if needsItems(o, claims, v) {
+		h.Items, h.Discount, h.Total = orderItems(claims, v)
+		h.Currency = orderCurrency(claims)
+		h.VoucherCode = v.GetCode()
+	}
 	t.setProto(key(prefixHold, n), h)
 	t.set(expiryKey(expires, n), nil)
 	t.f.nextExpiry = min(t.f.nextExpiry, expires)
@@ -69,6 +72,16 @@ func (t *txn) placeHold(n uint64, eventID, customer string, cl *claim, ttl time.
 	return h
 }
 
+// orderCurrency is the currency of an order's priced claims ("" if none).
+func orderCurrency(claims []*claim) string {
+	for _, cl := range claims {
+		if cl.category != noCategory {
+			return eventCurrency(cl.ev)
+		}
+	}
+	return ""
+}
+
 func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 	if err := ValidateConfirm(r); err != nil {
 		return nil, err
@@ -77,7 +90,6 @@ func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	event, _ := parseID(kindEvent, h.GetEventId())
 	b := &bookdv1.Booking{
 		ClientSecret: h.GetClientSecret(),
 		Id:           formatID(kindBooking, t.index),
@@ -90,11 +102,19 @@ func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 		HoldId:       h.GetId(),
 		CreatedAt:    t.timestamp(),
 		Status:       bookdv1.BookingStatus_BOOKING_STATUS_CONFIRMED,
+		Items:        h.GetItems(),
+		VoucherCode:  h.GetVoucherCode(),
+		Total:        h.GetTotal(),
+		Discount:     h.GetDiscount(),
+		Currency:     h.GetCurrency(),
 	}
-	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatBooked)
+	claims := t.claimsOf(h.GetEventId(), h.GetQuantity(), h.GetSeats(), h.GetItems())
+	for _, cl := range claims {
+		t.moveClaim(cl, h.GetCustomerId(), seatHeld, seatBooked)
+	}
 	h.BookingId = b.Id
 	t.endHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_CONFIRMED)
-	t.putBooking(event, t.index, b)
+	t.putBooking(eventsOf(claims), t.index, b)
 	t.feed(bookingChange("booking_confirmed", b))
 	return &bookdv1.ConfirmResponse{Booking: b}, nil
 }
@@ -107,8 +127,9 @@ func (t *txn) releaseHold(r *bookdv1.ReleaseHoldRequest) (proto.Message, *Error)
 	if err != nil {
 		return nil, err
 	}
-	event := t.freeHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED, "hold_released")
-	t.serveWaitlist(event)
+	for _, event := range t.freeHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED, "hold_released") {
+		t.serveWaitlist(event)
+	}
 	return &bookdv1.ReleaseHoldResponse{Hold: h}, nil
 }
 
@@ -139,29 +160,49 @@ func (t *txn) extendHold(r *bookdv1.ExtendHoldRequest) (proto.Message, *Error) {
 	return &bookdv1.ExtendHoldResponse{Hold: h}, nil
 }
 
-// freeHold ends an active hold whose inventory goes back on sale, and
-// reports the change; it returns the hold's event.
-func (t *txn) freeHold(idx uint64, h *bookdv1.Hold, status bookdv1.HoldStatus, kind string) uint64 {
-	event, _ := parseID(kindEvent, h.GetEventId())
-	t.shift(event, h.GetQuantity(), h.GetSeats(), seatHeld, seatFree)
-	t.addTickets(event, h.GetCustomerId(), -h.GetQuantity())
+// freeHold ends an active hold whose inventory goes back on sale, gives
+// back its voucher's redemption, and reports the change; it returns the
+// hold's events.
+func (t *txn) freeHold(idx uint64, h *bookdv1.Hold, status bookdv1.HoldStatus, kind string) []uint64 {
+	claims := t.claimsOf(h.GetEventId(), h.GetQuantity(), h.GetSeats(), h.GetItems())
+	for _, cl := range claims {
+		t.moveClaim(cl, h.GetCustomerId(), seatHeld, seatFree)
+	}
+	if h.GetVoucherCode() != "" {
+		t.moveRedemptions(h.GetVoucherCode(), -1)
+	}
 	t.endHold(idx, h, status)
 	t.feed(holdChange(kind, h))
-	return event
+	return eventsOf(claims)
 }
 
-// releaseEventHolds releases the active holds of an event (found through
-// the expiry index) and returns how many there were.
+// releaseEventHolds releases the active holds with an item on an event
+// (found through the expiry index), whole orders, and returns how many
+// there were. The other events of the orders released are served from
+// their waitlists.
 func (t *txn) releaseEventHolds(event uint64, eventID string) int64 {
 	var released int64
 	for _, idx := range t.activeHolds() {
 		h := t.mustHold(idx)
-		if h.GetEventId() == eventID {
-			t.freeHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED, "hold_released")
-			released++
+		if !holdTouches(h, eventID) {
+			continue
 		}
+		for _, other := range t.freeHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_RELEASED, "hold_released") {
+			if other != event {
+				t.serveWaitlist(other)
+			}
+		}
+		released++
 	}
 	return released
+}
+
+// holdTouches reports whether a hold has an item on an event.
+func holdTouches(h *bookdv1.Hold, eventID string) bool {
+	if h.GetEventId() == eventID {
+		return true
+	}
+	return slices.ContainsFunc(h.GetItems(), func(it *bookdv1.OrderItem) bool { return it.GetEventId() == eventID })
 }
 
 // activeHolds lists the active holds in expiry order.
@@ -245,9 +286,10 @@ func (t *txn) expireDue() {
 	t.f.nextExpiry = next
 	var freed []uint64
 	for _, idx := range due {
-		event := t.freeHold(idx, t.mustHold(idx), bookdv1.HoldStatus_HOLD_STATUS_EXPIRED, "hold_expired")
-		if !slices.Contains(freed, event) {
-			freed = append(freed, event)
+		for _, event := range t.freeHold(idx, t.mustHold(idx), bookdv1.HoldStatus_HOLD_STATUS_EXPIRED, "hold_expired") {
+			if !slices.Contains(freed, event) {
+				freed = append(freed, event)
+			}
 		}
 	}
 	for _, event := range freed {
@@ -261,10 +303,12 @@ func timestampNanos(ts *timestamppb.Timestamp) int64 {
 
 func holdChange(kind string, h *bookdv1.Hold) *Change {
 	return &Change{Kind: kind, EventId: h.GetEventId(), HoldId: h.GetId(), CustomerId: h.GetCustomerId(),
-		Quantity: h.GetQuantity(), Seats: h.GetSeats(), PaymentRef: h.GetPaymentRef()}
+		Quantity: h.GetQuantity(), Seats: h.GetSeats(), PaymentRef: h.GetPaymentRef(),
+		Items: h.GetItems(), Total: h.GetTotal(), Currency: h.GetCurrency()}
 }
 
 func bookingChange(kind string, b *bookdv1.Booking) *Change {
 	return &Change{Kind: kind, EventId: b.GetEventId(), HoldId: b.GetHoldId(), BookingId: b.GetId(),
-		CustomerId: b.GetCustomerId(), Quantity: b.GetQuantity(), Seats: b.GetSeats(), PaymentRef: b.GetPaymentRef()}
+		CustomerId: b.GetCustomerId(), Quantity: b.GetQuantity(), Seats: b.GetSeats(), PaymentRef: b.GetPaymentRef(),
+		Items: b.GetItems(), Total: b.GetTotal(), Currency: b.GetCurrency()}
 }

@@ -6,18 +6,24 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
-// claim is inventory about to be taken: GA tickets or named seats of one event.
+// claim is inventory about to be taken: GA tickets or named seats of one
+// event, of one category (or none), priced at the tiers it falls in.
 type claim struct {
 	event    uint64
+	ev       *bookdv1.Event
 	quantity int64    // tickets: the GA quantity, or the number of seats
 	seats    []string // empty for GA
+	category int      // index into ev's categories, or noCategory
+	lines    []*bookdv1.PriceLine
 }
 
 // checkClaim verifies that the event is on sale, that the customer stays
-// within the event's limits, and that the inventory asked for is free, all
-// of it; for a best-available claim it chooses the seats.
-func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
-	idx, ev, counters, err := t.event("event_id", c.eventID)
+// within the event's limits (inOrder: tickets of the event the order took
+// already), and that the inventory asked for is free, all of it; for a
+// best-available claim it chooses the seats. The claim it returns is not
+// yet priced (see priceClaim).
+func (t *txn) checkClaim(c claimRequest, inOrder int64) (*claim, *Error) {
+	idx, ev, counters, err := t.event(c.field+"event_id", c.eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -28,15 +34,21 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 	if len(c.seats) > 0 {
 		quantity = int64(len(c.seats))
 	}
-	if err := t.checkLimits(idx, ev, c.customerID, quantity); err != nil {
+	category := noCategory
+	if len(c.seats) == 0 && !c.bestAvailable {
+		if category, err = categoryOf(ev, c.category, "", c.field); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.checkLimits(idx, ev, c.customerID, quantity, inOrder); err != nil {
 		return nil, err
 	}
 	switch {
 	case c.bestAvailable:
-		return t.claimBestAvailable(idx, c.eventID, c.section, quantity)
+		return t.claimBestAvailable(idx, ev, c.eventID, c.section, quantity, c.field)
 	case len(c.seats) == 0:
 		if ev.GetCapacity() == 0 {
-			return nil, invalid("quantity: event %s has no general admission; give seats or best_available", c.eventID)
+			return nil, invalid("%squantity: event %s has no general admission; give seats or best_available", c.field, c.eventID)
 		}
 		left := ev.GetCapacity() - counters.GetHeldQuantity() - counters.GetBookedQuantity()
 		// Bookings alone leaving too few: only a cancellation changes that.
@@ -50,13 +62,13 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 				"event %s has only %d tickets left, %d asked", c.eventID, left, quantity).
 				with(MetaEvent, c.eventID, MetaAvailable, itoa(left), MetaAsked, itoa(quantity))
 		}
-		return &claim{event: idx, quantity: quantity}, nil
+		return &claim{event: idx, ev: ev, quantity: quantity, category: category}, nil
 	}
 	for i, s := range c.seats {
 		state, ok := t.seat(idx, s)
 		switch {
 		case !ok:
-			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "seats[%d]: event %s has no seat %q", i, c.eventID, s).
+			return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "%sseats[%d]: event %s has no seat %q", c.field, i, c.eventID, s).
 				with(MetaEvent, c.eventID, MetaSeat, s)
 		case state == seatBlocked:
 			return nil, errorf(CodeFailedPrecondition, ReasonSeatBlocked, "seat %s of event %s is not for sale", s, c.eventID).
@@ -66,17 +78,17 @@ func (t *txn) checkClaim(c claimRequest) (*claim, *Error) {
 			return nil, seatTaken(c.eventID, s)
 		}
 	}
-	return &claim{event: idx, quantity: quantity, seats: c.seats}, nil
+	return &claim{event: idx, ev: ev, quantity: quantity, seats: c.seats, category: noCategory}, nil
 }
 
 // claimBestAvailable chooses quantity seats in a section.
-func (t *txn) claimBestAvailable(idx uint64, eventID, section string, quantity int64) (*claim, *Error) {
+func (t *txn) claimBestAvailable(idx uint64, ev *bookdv1.Event, eventID, section string, quantity int64, field string) (*claim, *Error) {
 	layout := t.layout(idx)
 	if len(layout.GetRows()) == 0 {
-		return nil, invalid("best_available: event %s has no seats", eventID).with(MetaEvent, eventID)
+		return nil, invalid("%sbest_available: event %s has no seats", field, eventID).with(MetaEvent, eventID)
 	}
 	if section != "" && !hasSection(layout, section) {
-		return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "section: event %s has no section %q", eventID, section).
+		return nil, errorf(CodeInvalidArgument, ReasonUnknownSeat, "%ssection: event %s has no section %q", field, eventID, section).
 			with(MetaEvent, eventID, MetaSection, section)
 	}
 	seats := t.bestAvailable(idx, layout, section, int(quantity))
@@ -92,16 +104,17 @@ func (t *txn) claimBestAvailable(idx uint64, eventID, section string, quantity i
 		}
 		return nil, e
 	}
-	return &claim{event: idx, quantity: quantity, seats: seats}, nil
+	return &claim{event: idx, ev: ev, quantity: quantity, seats: seats, category: noCategory}, nil
 }
 
-// checkLimits enforces the event's limits on one hold and on one customer's
-// tickets in live holds and bookings.
-func (t *txn) checkLimits(event uint64, ev *bookdv1.Event, customer string, quantity int64) *Error {
-	if max := ev.GetMaxTicketsPerHold(); max > 0 && quantity > max {
+// checkLimits enforces the event's limits on one hold (inOrder: the
+// order's tickets of the event before this claim) and on one customer's
+// tickets in live holds and bookings (which count the order's taken ones).
+func (t *txn) checkLimits(event uint64, ev *bookdv1.Event, customer string, quantity, inOrder int64) *Error {
+	if max := ev.GetMaxTicketsPerHold(); max > 0 && inOrder+quantity > max {
 		return errorf(CodeFailedPrecondition, ReasonHoldLimit,
-			"event %s allows at most %d tickets per hold, %d asked", ev.GetId(), max, quantity).
-			with(MetaEvent, ev.GetId(), MetaLimit, itoa(max), MetaAsked, itoa(quantity))
+			"event %s allows at most %d tickets per hold, %d asked", ev.GetId(), max, inOrder+quantity).
+			with(MetaEvent, ev.GetId(), MetaLimit, itoa(max), MetaAsked, itoa(inOrder+quantity))
 	}
 	max := ev.GetMaxTicketsPerCustomer()
 	if max == 0 {
@@ -168,9 +181,11 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte)
 	}
 }
 
-// putBooking stores a booking and indexes it under its event.
-func (t *txn) putBooking(event, booking uint64, b *bookdv1.Booking) {
+// putBooking stores a booking and indexes it under its events.
+func (t *txn) putBooking(events []uint64, booking uint64, b *bookdv1.Booking) {
 	t.setProto(key(prefixBook, booking), b)
-	t.set(key(prefixEvBook, event, booking), nil)
+	for _, event := range events {
+		t.set(key(prefixEvBook, event, booking), nil)
+	}
 	t.set(customerBookingKey(b.GetCustomerId(), booking), nil)
 }

@@ -42,6 +42,8 @@ import (
 //	qv/<queue>0<visible ns><n>     live messages by when they may next be received
 //	qo/<queue>0<order key>0<n>     live messages of a queue ordered by booking, by order key
 //	qd/<queue>0<n>                 fsmv1.QueueRecord: a dead letter
+//	qt/<quota>                     bookd.v1.Quota with the tickets it has taken (quotas.go)
+//	vc/<code>                      bookd.v1.Voucher with its redemptions (vouchers.go)
 //
 // <customer> and <key> are followed by a 0 byte, which they cannot
 // contain (checkText refuses control characters). An idempotency record
@@ -85,6 +87,8 @@ var (
 	prefixQueueDue    = []byte("qv/")
 	prefixQueueOrder  = []byte("qo/")
 	prefixQueueDead   = []byte("qd/")
+	prefixQuota       = []byte("qt/")
+	prefixVoucher     = []byte("vc/")
 )
 
 func u64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
@@ -153,6 +157,7 @@ const (
 	kindBooking = "bk_"
 	kindProduct = "pr_"
 	kindEntry   = "wl_"
+	kindQuota   = "qt_"
 )
 
 // Objects (events, holds, bookings) are numbered by the command that

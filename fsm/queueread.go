@@ -35,6 +35,20 @@ func messageView(queue string, rec *fsmv1.QueueRecord) *bookdv1.QueueMessage {
 	return m
 }
 
+// ChangeTouches reports whether a change is about an event: names it, or
+// has an item on it.
+func ChangeTouches(c *Change, eventID string) bool {
+	if c.GetEventId() == eventID {
+		return true
+	}
+	for _, it := range c.GetItems() {
+		if it.GetEventId() == eventID {
+			return true
+		}
+	}
+	return false
+}
+
 // PublicChange renders a change-feed record as the API's Change.
 func PublicChange(c *Change) *bookdv1.Change {
 	return &bookdv1.Change{
@@ -50,6 +64,10 @@ func PublicChange(c *Change) *bookdv1.Change {
 		WaitlistEntryId: c.GetWaitlistEntryId(),
 		ProductId:       c.GetProductId(),
 		PaymentRef:      c.GetPaymentRef(),
+		Items:           c.GetItems(),
+		Refund:          c.GetRefund(),
+		Currency:        c.GetCurrency(),
+		Total:           c.GetTotal(),
 		Type:            bookdv1.ChangeKind(bookdv1.ChangeKind_value["CHANGE_KIND_"+strings.ToUpper(c.GetKind())]),
 	}
 }

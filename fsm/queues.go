@@ -232,7 +232,7 @@ func (t *txn) route(c *Change, encoded []byte) {
 		if _, ok := slices.BinarySearch(q.GetKinds(), c.GetKind()); !ok {
 			continue
 		}
-		if q.GetEventId() != "" && q.GetEventId() != c.GetEventId() {
+		if q.GetEventId() != "" && !ChangeTouches(c, q.GetEventId()) {
 			continue
 		}
 		if q.GetProductId() != "" {

@@ -40,7 +40,7 @@ const (
 var QueueKinds = []string{
 	"product_created", "event_created", "event_closed", "event_cancelled",
 	"hold_created", "hold_extended", "hold_released", "hold_expired",
-	"booking_confirmed", "booking_cancelled",
+	"booking_confirmed", "booking_cancelled", "booking_items_cancelled",
 	"waitlist_joined", "waitlist_left", "waitlist_offer", "waitlist_dropped",
 }
 

@@ -254,14 +254,23 @@ func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabil
 			return err
 		}
 		now := max(atLeast, clock)
-		dueQuantity, dueSeats, err := dueHolds(r, eventID, now)
+		due, err := dueHolds(r, eventID, now)
 		if err != nil {
 			return err
 		}
+		dueSeats := due.seats
 		resp.Capacity = ev.GetCapacity()
-		resp.HeldQuantity = counters.GetHeldQuantity() - dueQuantity
+		resp.HeldQuantity = counters.GetHeldQuantity() - due.quantity
 		resp.BookedQuantity = counters.GetBookedQuantity()
 		resp.AvailableQuantity = ev.GetCapacity() - resp.HeldQuantity - resp.BookedQuantity
+		quotaLeft, err := readQuotaLeft(r, ev)
+		if err != nil {
+			return err
+		}
+		if quotaLeft >= 0 {
+			resp.AvailableQuantity = max(0, min(resp.AvailableQuantity, quotaLeft))
+		}
+		resp.Categories = categoryAvailability(ev, counters, due, resp.AvailableQuantity)
 		resp.HeldSeats = counters.GetHeldSeats() - int64(len(dueSeats))
 		resp.BookedSeats = counters.GetBookedSeats()
 		resp.AsOf = nanosToTimestamp(now)
@@ -290,12 +299,56 @@ func (f *FSM) Availability(eventID string, atLeast int64) (*bookdv1.GetAvailabil
 	return resp, err
 }
 
+// readQuotaLeft is the tickets an event's quotas leave (-1: no quota).
+func readQuotaLeft(r pebble.Reader, ev *bookdv1.Event) (int64, error) {
+	left := int64(-1)
+	for _, id := range ev.GetQuotaIds() {
+		n, _ := parseID(kindQuota, id)
+		q := new(bookdv1.Quota)
+		if _, err := getProto(r, key(prefixQuota, n), q); err != nil {
+			return 0, err
+		}
+		if l := q.GetCapacity() - q.GetTaken(); left < 0 || l < left {
+			left = l
+		}
+	}
+	return left, nil
+}
+
+// categoryAvailability reports each category's price now and, for a GA
+// category, the tickets that can be held: what the event (and its quotas)
+// leave, within the category's own capacity.
+func categoryAvailability(ev *bookdv1.Event, counters *EventCounters, due *dueTickets, eventLeft int64) []*bookdv1.CategoryAvailability {
+	var out []*bookdv1.CategoryAvailability
+	for i, c := range ev.GetCategories() {
+		var held, booked int64
+		if i < len(counters.GetCategories()) {
+			held, booked = counters.GetCategories()[i].GetHeld(), counters.GetCategories()[i].GetBooked()
+		}
+		held -= due.byCategory[c.GetName()]
+		tier, price, tierLeft := currentTier(ev, counters, i)
+		a := &bookdv1.CategoryAvailability{Name: c.GetName(), Currency: eventCurrency(ev), Price: price, Tier: tier,
+			TierLeft: tierLeft, Held: held, Booked: booked}
+		if len(c.GetSections()) == 0 {
+			a.Available = eventLeft
+			if c.GetCapacity() > 0 {
+				a.Available = max(0, min(a.Available, c.GetCapacity()-held-booked))
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // notForSale reports nothing available on an event that takes no claims
 // (closed or cancelled): no GA tickets, no free seats, in no section. What
 // is held, booked and blocked stays as it is.
 func notForSale(resp *bookdv1.GetAvailabilityResponse) {
 	resp.AvailableQuantity = 0
 	resp.FreeSeats = nil
+	for _, c := range resp.Categories {
+		c.Available = 0
+	}
 	for _, s := range resp.Sections {
 		s.FreeSeats = 0
 	}
@@ -332,32 +385,47 @@ func sectionCounts(r pebble.Reader, event uint64, states map[string]byte) ([]*bo
 	return out, nil
 }
 
-// dueHolds sums the GA tickets and seats of an event's active holds that are
-// due by now but not yet expired in the store.
-func dueHolds(r pebble.Reader, eventID string, now int64) (int64, map[string]bool, error) {
+// dueTickets are the tickets of an event in active holds that are due by
+// now but not yet expired in the store.
+type dueTickets struct {
+	quantity   int64            // GA
+	seats      map[string]bool  // seats
+	byCategory map[string]int64 // GA and seats, by category name
+}
+
+// dueHolds finds the tickets of an event in holds due by now.
+func dueHolds(r pebble.Reader, eventID string, now int64) (*dueTickets, error) {
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefixExpiry, UpperBound: expiryKey(now+1, 0)})
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	defer it.Close()
-	var quantity int64
-	seats := map[string]bool{}
+	due := &dueTickets{seats: map[string]bool{}, byCategory: map[string]int64{}}
 	for ok := it.First(); ok; ok = it.Next() {
 		h := new(bookdv1.Hold)
 		if _, err := getProto(r, key(prefixHold, decodeExpiryHold(it.Key())), h); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		if h.GetEventId() != eventID {
-			continue
+		items := h.GetItems()
+		if len(items) == 0 {
+			items = []*bookdv1.OrderItem{{EventId: h.GetEventId(), Quantity: h.GetQuantity(), Seats: h.GetSeats()}}
 		}
-		if len(h.GetSeats()) == 0 {
-			quantity += h.GetQuantity()
-		}
-		for _, s := range h.GetSeats() {
-			seats[s] = true
+		for _, item := range items {
+			if item.GetEventId() != eventID {
+				continue
+			}
+			if len(item.GetSeats()) == 0 {
+				due.quantity += item.GetQuantity()
+			}
+			for _, s := range item.GetSeats() {
+				due.seats[s] = true
+			}
+			if item.GetCategory() != "" {
+				due.byCategory[item.GetCategory()] += item.GetQuantity()
+			}
 		}
 	}
-	return quantity, seats, nil
+	return due, nil
 }
 
 // seatStates reads the state of every seat of an event (held seats of due

@@ -52,22 +52,26 @@ func (f *FSM) refusals(cmds []*Command, certain bool) []*Error {
 }
 
 func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int64, certain bool) (*Error, error) {
-	var eventID, customerID string
+	var eventID, customerID, category string
 	var quantity int64
 	var seats []string
 	switch op := cmd.GetOp().(type) {
+	// Orders of several items and orders with a voucher are left to the
+	// state machine: their refusal may come from an item or the voucher.
 	case *fsmv1.Command_Book:
-		if op.Book.GetBestAvailable() || ValidateBook(op.Book) != nil {
+		b := op.Book
+		if b.GetBestAvailable() || len(b.GetItems()) > 0 || b.GetVoucherCode() != "" || ValidateBook(b) != nil {
 			return nil, nil
 		}
-		eventID, quantity, seats = op.Book.GetEventId(), op.Book.GetQuantity(), op.Book.GetSeats()
-		customerID = op.Book.GetCustomerId()
+		eventID, quantity, seats, category = b.GetEventId(), b.GetQuantity(), b.GetSeats(), b.GetCategory()
+		customerID = b.GetCustomerId()
 	case *fsmv1.Command_Hold:
-		if op.Hold.GetBestAvailable() || ValidateHold(op.Hold) != nil {
+		h := op.Hold
+		if h.GetBestAvailable() || len(h.GetItems()) > 0 || h.GetVoucherCode() != "" || ValidateHold(h) != nil {
 			return nil, nil
 		}
-		eventID, quantity, seats = op.Hold.GetEventId(), op.Hold.GetQuantity(), op.Hold.GetSeats()
-		customerID = op.Hold.GetCustomerId()
+		eventID, quantity, seats, category = h.GetEventId(), h.GetQuantity(), h.GetSeats(), h.GetCategory()
+		customerID = h.GetCustomerId()
 	default:
 		return nil, nil
 	}
@@ -83,7 +87,7 @@ func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int6
 	if len(seats) > 0 {
 		quantity = int64(len(seats))
 	}
-	if first, err := f.refusedFirst(r, event, customerID, quantity); first || err != nil {
+	if first, err := f.refusedFirst(r, event, customerID, category, len(seats) > 0, quantity); first || err != nil {
 		return nil, err
 	}
 	if k := idemKey(o.scope, o.key); f.idem.mayContain(k) {
@@ -96,9 +100,10 @@ func (f *FSM) certainRefusal(r pebble.Reader, cmd *Command, left map[uint64]int6
 
 // refusedFirst reports whether the state machine would refuse a claim for
 // another reason before it looks at the inventory: the event is not on
-// sale, or the claim is over one of its limits. The early refusal would not
-// be the state machine's answer then, so the claim is left to it.
-func (f *FSM) refusedFirst(r pebble.Reader, event uint64, customer string, quantity int64) (bool, error) {
+// sale, the claim's category is not the event's, or the claim is over one
+// of its limits. The early refusal would not be the state machine's answer
+// then, so the claim is left to it.
+func (f *FSM) refusedFirst(r pebble.Reader, event uint64, customer, category string, seats bool, quantity int64) (bool, error) {
 	ev := f.events.peek(event) // maybe newer than r: a refusal then leaves the claim to the state machine
 	if ev == nil {
 		ev = new(bookdv1.Event)
@@ -108,6 +113,11 @@ func (f *FSM) refusedFirst(r pebble.Reader, event uint64, customer string, quant
 	}
 	if onSale(ev) != nil || ev.GetMaxTicketsPerHold() > 0 && quantity > ev.GetMaxTicketsPerHold() {
 		return true, nil
+	}
+	if !seats {
+		if _, err := categoryOf(ev, category, "", ""); err != nil {
+			return true, nil
+		}
 	}
 	if ev.GetMaxTicketsPerCustomer() == 0 {
 		return false, nil

@@ -71,12 +71,24 @@ func ValidateCreateEvent(r *bookdv1.CreateEventRequest) *Error {
 	if err := checkSeatLabels(r.GetSeats()); err != nil {
 		return err
 	}
+	if err := validateCategories(r); err != nil {
+		return err
+	}
+	if err := checkTimeZone("time_zone", r.GetTimeZone()); err != nil {
+		return err
+	}
+	if err := checkQuotaIDs(r.GetQuotaIds()); err != nil {
+		return err
+	}
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
 }
 
 // ValidateHold checks a HoldRequest.
 func ValidateHold(r *bookdv1.HoldRequest) *Error {
-	if err := validateClaim(holdClaim(r)); err != nil {
+	if err := checkOneShape(len(r.GetItems()), r.GetEventId(), r.GetCategory(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable()); err != nil {
+		return err
+	}
+	if err := validateOrder(holdOrder(r)); err != nil {
 		return err
 	}
 	if err := validateAdmission(r); err != nil {
@@ -90,7 +102,10 @@ func ValidateHold(r *bookdv1.HoldRequest) *Error {
 
 // ValidateBook checks a BookRequest.
 func ValidateBook(r *bookdv1.BookRequest) *Error {
-	if err := validateClaim(bookClaim(r)); err != nil {
+	if err := checkOneShape(len(r.GetItems()), r.GetEventId(), r.GetCategory(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable()); err != nil {
+		return err
+	}
+	if err := validateOrder(bookOrder(r)); err != nil {
 		return err
 	}
 	return checkPayment(r.GetPaymentRef(), r.GetContactEmail())
@@ -125,67 +140,70 @@ func checkEmail(field, s string) *Error {
 	return nil
 }
 
-// claimRequest is what Hold and Book ask for.
+// claimRequest is one item of what Hold, Book or JoinWaitlist ask for.
+// field prefixes the names of the fields a refusal names ("items[2].").
 type claimRequest struct {
 	eventID, customerID string
+	category            string
 	quantity            int64
 	seats               []string
 	section             string
 	bestAvailable       bool
-	idemKey             string
+	field               string
 }
 
-func holdClaim(r *bookdv1.HoldRequest) claimRequest {
-	return claimRequest{r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable(), r.GetIdempotencyKey()}
-}
-
-func bookClaim(r *bookdv1.BookRequest) claimRequest {
-	return claimRequest{r.GetEventId(), r.GetCustomerId(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable(), r.GetIdempotencyKey()}
-}
-
-// validateClaim checks what a Hold, Book or JoinWaitlist asks for, for the
-// rpc layer's early check and for the state machine alike. A claim names
-// seats, or a quantity: of GA tickets, or with best_available of seats the
-// cluster chooses; never seats with a quantity or with best_available.
+// validateItem checks one item of an order, for the rpc layer's early
+// check and for the state machine alike. An item names seats, or a
+// quantity: of GA tickets (of a category, on an event that has them), or
+// with best_available of seats the cluster chooses; never seats with a
+// quantity or with best_available.
 //
 // Earlier versions accepted seats with a quantity equal to their number. A
 // log written by such a leader may hold an entry that this rule refuses
 // when applied: replicas that apply it under different rules (old and new
 // binaries mixed, or a new replica replaying an old log rather than
 // installing a snapshot) would disagree on it.
-func validateClaim(c claimRequest) *Error {
-	eventID, customerID, quantity, seats, idemKey := c.eventID, c.customerID, c.quantity, c.seats, c.idemKey
+func validateItem(c claimRequest) *Error {
+	f, quantity, seats := c.field, c.quantity, c.seats
 	switch {
 	case c.bestAvailable && len(seats) > 0:
-		return invalid("best_available: give seats or best_available, not both")
+		return invalid("%sbest_available: give seats or best_available, not both", f)
 	case c.section != "" && !c.bestAvailable:
-		return invalid("section: only used with best_available")
+		return invalid("%ssection: only used with best_available", f)
 	case c.section != "":
-		if err := checkMapName("section", c.section); err != nil {
+		if err := checkMapName(f+"section", c.section); err != nil {
 			return err
 		}
 	}
-	if _, ok := parseID(kindEvent, eventID); !ok {
-		return invalid("event_id: %q is not an event id (like ev_12)", clip(eventID))
+	if c.category != "" {
+		if len(seats) > 0 || c.bestAvailable {
+			return invalid("%scategory: seats are of their section's category; leave category empty", f)
+		}
+		if err := checkCategoryName(f+"category", c.category); err != nil {
+			return err
+		}
 	}
-	if err := checkText("customer_id", customerID, MaxIDLen, true); err != nil {
-		return err
+	if _, ok := parseID(kindEvent, c.eventID); !ok {
+		return invalid("%sevent_id: %q is not an event id (like ev_12)", f, clip(c.eventID))
 	}
 	switch {
 	case len(seats) == 0 && quantity <= 0:
-		return invalid("quantity: give a quantity above 0 or a list of seats")
+		return invalid("%squantity: give a quantity above 0 or a list of seats", f)
 	case len(seats) > 0 && quantity != 0:
 		// Seats count themselves: even a quantity that agrees is refused.
-		return invalid("quantity: give quantity or seats, not both (quantity %d, %d seats)", quantity, len(seats))
+		return invalid("%squantity: give quantity or seats, not both (quantity %d, %d seats)", f, quantity, len(seats))
 	case len(seats) == 0 && quantity > MaxQuantityOfHold:
-		return invalid("quantity: at most %d tickets per hold, got %d", MaxQuantityOfHold, quantity)
+		return invalid("%squantity: at most %d tickets per hold, got %d", f, MaxQuantityOfHold, quantity)
 	case len(seats) > MaxSeatsPerHold:
-		return invalid("seats: at most %d seats per hold, got %d", MaxSeatsPerHold, len(seats))
+		return invalid("%sseats: at most %d seats per hold, got %d", f, MaxSeatsPerHold, len(seats))
 	}
 	if err := checkSeatLabels(seats); err != nil {
+		if f != "" {
+			err.Message = f + err.Message
+		}
 		return err
 	}
-	return checkText("idempotency_key", idemKey, MaxIDLen, false)
+	return nil
 }
 
 // checkTTL checks an optional hold lifetime.
@@ -221,12 +239,29 @@ func ValidateCancelEvent(r *bookdv1.CancelEventRequest) *Error {
 
 // ValidateJoinWaitlist checks a JoinWaitlistRequest.
 func ValidateJoinWaitlist(r *bookdv1.JoinWaitlistRequest) *Error {
-	c := claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), quantity: r.GetQuantity(),
-		section: r.GetSection(), bestAvailable: true, idemKey: r.GetIdempotencyKey()}
 	if r.GetQuantity() <= 0 {
 		return invalid("quantity: must be above 0, got %d", r.GetQuantity())
 	}
-	return validateClaim(c)
+	if err := checkMapName("section", r.GetSection()); r.GetSection() != "" && err != nil {
+		return err
+	}
+	if c := r.GetCategory(); c != "" {
+		if r.GetSection() != "" {
+			return invalid("category: a seated event's waitlist offers seats of their section's category; leave category empty")
+		}
+		if err := checkCategoryName("category", c); err != nil {
+			return err
+		}
+	}
+	// The entry's offer is a GA quantity or best-available seats: checked as one.
+	item := claimRequest{eventID: r.GetEventId(), quantity: r.GetQuantity()}
+	if err := validateItem(item); err != nil {
+		return err
+	}
+	if err := checkText("customer_id", r.GetCustomerId(), MaxIDLen, true); err != nil {
+		return err
+	}
+	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
 }
 
 // ValidateLeaveWaitlist checks a LeaveWaitlistRequest.
@@ -273,6 +308,19 @@ func ValidateReleaseHold(r *bookdv1.ReleaseHoldRequest) *Error {
 func ValidateCancelBooking(r *bookdv1.CancelBookingRequest) *Error {
 	if err := checkRef("booking_id", kindBooking, r.GetBookingId()); err != nil {
 		return err
+	}
+	if len(r.GetItems()) > MaxOrderItems*MaxSeatsPerHold {
+		return invalid("items: at most %d items, got %d", MaxOrderItems*MaxSeatsPerHold, len(r.GetItems()))
+	}
+	for i, n := range r.GetItems() {
+		if n < 0 {
+			return invalid("items[%d]: %d is not an item index", i, n)
+		}
+		for j := range i {
+			if r.GetItems()[j] == n {
+				return invalid("items[%d]: %d repeats items[%d]", i, n, j)
+			}
+		}
 	}
 	return checkText("idempotency_key", r.GetIdempotencyKey(), MaxIDLen, false)
 }

@@ -26,7 +26,8 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 	if err := ValidateJoinWaitlist(r); err != nil {
 		return nil, err
 	}
-	c := claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), quantity: r.GetQuantity(), section: r.GetSection()}
+	c := claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), quantity: r.GetQuantity(), section: r.GetSection(),
+		category: r.GetCategory()}
 	idx, ev, _, err := t.event("event_id", r.GetEventId())
 	if err != nil {
 		return nil, err
@@ -35,7 +36,10 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 	if c.section != "" && !c.bestAvailable {
 		return nil, invalid("section: event %s has no seat map to choose a section of", r.GetEventId())
 	}
-	switch _, err := t.checkClaim(c); {
+	if c.category != "" && c.bestAvailable {
+		return nil, invalid("category: event %s sells seats, which are of their section's category", r.GetEventId())
+	}
+	switch err := t.fits(entryOrder(c)); {
 	case err == nil:
 		return nil, errorf(CodeFailedPrecondition, ReasonAvailable,
 			"event %s has the %d tickets asked for free now: hold them instead of waiting", r.GetEventId(), r.GetQuantity()).
@@ -49,6 +53,7 @@ func (t *txn) joinWaitlist(r *bookdv1.JoinWaitlistRequest) (proto.Message, *Erro
 		CustomerId:   r.GetCustomerId(),
 		Quantity:     r.GetQuantity(),
 		Section:      r.GetSection(),
+		Category:     r.GetCategory(),
 		Status:       bookdv1.WaitlistStatus_WAITLIST_STATUS_WAITING,
 		CreatedAt:    t.timestamp(),
 		ClientSecret: clientSecret(t.secret),
@@ -101,13 +106,15 @@ func (t *txn) serveWaitlist(event uint64) {
 		if !t.getProto(key(prefixWait, n), e) {
 			panic("fsm: waitlist index names a missing entry")
 		}
-		c := claimRequest{eventID: e.GetEventId(), customerID: e.GetCustomerId(), quantity: e.GetQuantity(), section: e.GetSection()}
+		c := claimRequest{eventID: e.GetEventId(), customerID: e.GetCustomerId(), quantity: e.GetQuantity(), section: e.GetSection(),
+			category: e.GetCategory()}
 		c.bestAvailable = ev.GetCapacity() == 0
-		cl, err := t.checkClaim(c)
+		o := entryOrder(c)
+		claims, _, err := t.takeOrder(o, seatHeld)
 		if err != nil {
 			continue // does not fit (yet), or over the customer's limit
 		}
-		h := t.placeHold(n, e.GetEventId(), e.GetCustomerId(), cl, ttl, e.GetId(), e.GetClientSecret(), "", "")
+		h := t.placeHold(n, o, claims, nil, ttl, e.GetId(), e.GetClientSecret(), "", "")
 		e.HoldId = h.GetId()
 		t.endEntry(event, n, e, bookdv1.WaitlistStatus_WAITLIST_STATUS_OFFERED)
 	}
@@ -162,4 +169,20 @@ func decodeU64Must(b []byte) uint64 {
 	n, err := decodeU64(b)
 	must(err)
 	return n
+}
+
+// entryOrder is the order a waitlist entry asks for: one item.
+func entryOrder(c claimRequest) orderRequest {
+	return orderRequest{customerID: c.customerID, single: true, items: []*bookdv1.HoldItem{{EventId: c.eventID,
+		Category: c.category, Quantity: c.quantity, Section: c.section, BestAvailable: c.bestAvailable}}}
+}
+
+// fits reports why an order could not be held now (nil: it could), by
+// taking it and giving it back.
+func (t *txn) fits(o orderRequest) *Error {
+	claims, _, err := t.takeOrder(o, seatHeld)
+	for _, cl := range claims {
+		t.moveClaim(cl, o.customerID, seatHeld, seatFree)
+	}
+	return err
 }

@@ -54,7 +54,7 @@ func (h *BookingHandler) WatchChanges(ctx context.Context, req *bookdv1.WatchCha
 		out := &bookdv1.WatchChangesResponse{}
 		for _, c := range changes {
 			index, seq = c.GetIndex(), c.GetSeq()
-			if req.GetEventId() == "" || c.GetEventId() == req.GetEventId() {
+			if req.GetEventId() == "" || fsm.ChangeTouches(c, req.GetEventId()) {
 				out.Changes = append(out.Changes, fsm.PublicChange(c))
 			}
 		}

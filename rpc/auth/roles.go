@@ -51,8 +51,8 @@ const (
 // Required is the role a procedure ("/package.Service/Method") needs.
 // Procedures of the booking service are classed by name, so methods added
 // later get a role without an edit here: queries (Get, List, Watch, Search)
-// need reader, methods about events and products (CreateEvent, CloseEvent,
-// CreateProduct, ...) admin,
+// need reader, methods about events, products, quotas and vouchers
+// (CreateEvent, CloseEvent, CreateProduct, CreateVoucher, ...) admin,
 // and every other method booker. In the cluster service GetStatus needs
 // reader and the rest admin. In the queue service, reads (Get, List, Peek)
 // need reader, what a worker does (Receive, Ack, Nack, ExtendLease,
@@ -84,7 +84,8 @@ func Required(procedure string) Role {
 				return RoleReader
 			}
 		}
-		if strings.Contains(method, "Event") || strings.Contains(method, "Product") {
+		if strings.Contains(method, "Event") || strings.Contains(method, "Product") ||
+			strings.Contains(method, "Quota") || strings.Contains(method, "Voucher") {
 			return RoleAdmin
 		}
 		return RoleBooker

@@ -298,21 +298,22 @@ func (WaitlistStatus) EnumDescriptor() ([]byte, []int) {
 type ChangeKind int32
 
 const (
-	ChangeKind_CHANGE_KIND_UNSPECIFIED       ChangeKind = 0
-	ChangeKind_CHANGE_KIND_PRODUCT_CREATED   ChangeKind = 1
-	ChangeKind_CHANGE_KIND_EVENT_CREATED     ChangeKind = 2
-	ChangeKind_CHANGE_KIND_EVENT_CLOSED      ChangeKind = 3
-	ChangeKind_CHANGE_KIND_EVENT_CANCELLED   ChangeKind = 4
-	ChangeKind_CHANGE_KIND_HOLD_CREATED      ChangeKind = 5
-	ChangeKind_CHANGE_KIND_HOLD_EXTENDED     ChangeKind = 6
-	ChangeKind_CHANGE_KIND_HOLD_RELEASED     ChangeKind = 7
-	ChangeKind_CHANGE_KIND_HOLD_EXPIRED      ChangeKind = 8
-	ChangeKind_CHANGE_KIND_BOOKING_CONFIRMED ChangeKind = 9
-	ChangeKind_CHANGE_KIND_BOOKING_CANCELLED ChangeKind = 10
-	ChangeKind_CHANGE_KIND_WAITLIST_JOINED   ChangeKind = 11
-	ChangeKind_CHANGE_KIND_WAITLIST_LEFT     ChangeKind = 12
-	ChangeKind_CHANGE_KIND_WAITLIST_OFFER    ChangeKind = 13
-	ChangeKind_CHANGE_KIND_WAITLIST_DROPPED  ChangeKind = 14
+	ChangeKind_CHANGE_KIND_UNSPECIFIED             ChangeKind = 0
+	ChangeKind_CHANGE_KIND_PRODUCT_CREATED         ChangeKind = 1
+	ChangeKind_CHANGE_KIND_EVENT_CREATED           ChangeKind = 2
+	ChangeKind_CHANGE_KIND_EVENT_CLOSED            ChangeKind = 3
+	ChangeKind_CHANGE_KIND_EVENT_CANCELLED         ChangeKind = 4
+	ChangeKind_CHANGE_KIND_HOLD_CREATED            ChangeKind = 5
+	ChangeKind_CHANGE_KIND_HOLD_EXTENDED           ChangeKind = 6
+	ChangeKind_CHANGE_KIND_HOLD_RELEASED           ChangeKind = 7
+	ChangeKind_CHANGE_KIND_HOLD_EXPIRED            ChangeKind = 8
+	ChangeKind_CHANGE_KIND_BOOKING_CONFIRMED       ChangeKind = 9
+	ChangeKind_CHANGE_KIND_BOOKING_CANCELLED       ChangeKind = 10
+	ChangeKind_CHANGE_KIND_WAITLIST_JOINED         ChangeKind = 11
+	ChangeKind_CHANGE_KIND_WAITLIST_LEFT           ChangeKind = 12
+	ChangeKind_CHANGE_KIND_WAITLIST_OFFER          ChangeKind = 13
+	ChangeKind_CHANGE_KIND_WAITLIST_DROPPED        ChangeKind = 14
+	ChangeKind_CHANGE_KIND_BOOKING_ITEMS_CANCELLED ChangeKind = 15
 )
 
 // Enum value maps for ChangeKind.
@@ -333,23 +334,25 @@ var (
 		12: "CHANGE_KIND_WAITLIST_LEFT",
 		13: "CHANGE_KIND_WAITLIST_OFFER",
 		14: "CHANGE_KIND_WAITLIST_DROPPED",
+		15: "CHANGE_KIND_BOOKING_ITEMS_CANCELLED",
 	}
 	ChangeKind_value = map[string]int32{
-		"CHANGE_KIND_UNSPECIFIED":       0,
-		"CHANGE_KIND_PRODUCT_CREATED":   1,
-		"CHANGE_KIND_EVENT_CREATED":     2,
-		"CHANGE_KIND_EVENT_CLOSED":      3,
-		"CHANGE_KIND_EVENT_CANCELLED":   4,
-		"CHANGE_KIND_HOLD_CREATED":      5,
-		"CHANGE_KIND_HOLD_EXTENDED":     6,
-		"CHANGE_KIND_HOLD_RELEASED":     7,
-		"CHANGE_KIND_HOLD_EXPIRED":      8,
-		"CHANGE_KIND_BOOKING_CONFIRMED": 9,
-		"CHANGE_KIND_BOOKING_CANCELLED": 10,
-		"CHANGE_KIND_WAITLIST_JOINED":   11,
-		"CHANGE_KIND_WAITLIST_LEFT":     12,
-		"CHANGE_KIND_WAITLIST_OFFER":    13,
-		"CHANGE_KIND_WAITLIST_DROPPED":  14,
+		"CHANGE_KIND_UNSPECIFIED":             0,
+		"CHANGE_KIND_PRODUCT_CREATED":         1,
+		"CHANGE_KIND_EVENT_CREATED":           2,
+		"CHANGE_KIND_EVENT_CLOSED":            3,
+		"CHANGE_KIND_EVENT_CANCELLED":         4,
+		"CHANGE_KIND_HOLD_CREATED":            5,
+		"CHANGE_KIND_HOLD_EXTENDED":           6,
+		"CHANGE_KIND_HOLD_RELEASED":           7,
+		"CHANGE_KIND_HOLD_EXPIRED":            8,
+		"CHANGE_KIND_BOOKING_CONFIRMED":       9,
+		"CHANGE_KIND_BOOKING_CANCELLED":       10,
+		"CHANGE_KIND_WAITLIST_JOINED":         11,
+		"CHANGE_KIND_WAITLIST_LEFT":           12,
+		"CHANGE_KIND_WAITLIST_OFFER":          13,
+		"CHANGE_KIND_WAITLIST_DROPPED":        14,
+		"CHANGE_KIND_BOOKING_ITEMS_CANCELLED": 15,
 	}
 )
 
@@ -649,8 +652,15 @@ type Event struct {
 	MaxTicketsPerHold int64 `protobuf:"varint,11,opt,name=max_tickets_per_hold,json=maxTicketsPerHold,proto3" json:"max_tickets_per_hold,omitempty"`
 	// How long a waitlist offer's hold lasts.
 	WaitlistOfferTtl *durationpb.Duration `protobuf:"bytes,12,opt,name=waitlist_offer_ttl,json=waitlistOfferTtl,proto3" json:"waitlist_offer_ttl,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Ticket categories and their prices (none: tickets have no price).
+	Categories []*Category `protobuf:"bytes,13,rep,name=categories,proto3" json:"categories,omitempty"`
+	// The IANA time zone the event takes place in ("Europe/Vienna"), for
+	// showing its times; starts_at is an instant either way.
+	TimeZone string `protobuf:"bytes,14,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Quotas the event's tickets count against, besides its own capacity.
+	QuotaIds      []string `protobuf:"bytes,15,rep,name=quota_ids,json=quotaIds,proto3" json:"quota_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -767,6 +777,27 @@ func (x *Event) GetWaitlistOfferTtl() *durationpb.Duration {
 	return nil
 }
 
+func (x *Event) GetCategories() []*Category {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *Event) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Event) GetQuotaIds() []string {
+	if x != nil {
+		return x.QuotaIds
+	}
+	return nil
+}
+
 type Hold struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -791,7 +822,17 @@ type Hold struct {
 	// returns it only to the hold's creator; whoever presents it with the hold
 	// id may read, confirm, extend and release the hold there (a link in an
 	// e-mail). Nodes, which serve trusted back ends, show it to them.
-	ClientSecret  string `protobuf:"bytes,12,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	ClientSecret string `protobuf:"bytes,12,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// The order's items, priced when the hold was placed. Empty for a hold
+	// of one item on an event without categories: event_id, quantity and
+	// seats say all. When set, event_id, quantity and seats are items[0]'s.
+	Items []*OrderItem `protobuf:"bytes,15,rep,name=items,proto3" json:"items,omitempty"`
+	// The voucher redeemed by this hold, if any.
+	VoucherCode string `protobuf:"bytes,16,opt,name=voucher_code,json=voucherCode,proto3" json:"voucher_code,omitempty"`
+	// The items' amounts, less discount, in currency.
+	Total         int64  `protobuf:"varint,17,opt,name=total,proto3" json:"total,omitempty"`
+	Discount      int64  `protobuf:"varint,18,opt,name=discount,proto3" json:"discount,omitempty"`
+	Currency      string `protobuf:"bytes,19,opt,name=currency,proto3" json:"currency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -924,6 +965,41 @@ func (x *Hold) GetClientSecret() string {
 	return ""
 }
 
+func (x *Hold) GetItems() []*OrderItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *Hold) GetVoucherCode() string {
+	if x != nil {
+		return x.VoucherCode
+	}
+	return ""
+}
+
+func (x *Hold) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Hold) GetDiscount() int64 {
+	if x != nil {
+		return x.Discount
+	}
+	return 0
+}
+
+func (x *Hold) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
 type Booking struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -938,8 +1014,16 @@ type Booking struct {
 	Status      BookingStatus          `protobuf:"varint,9,opt,name=status,proto3,enum=bookd.v1.BookingStatus" json:"status,omitempty"`
 	CancelledAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=cancelled_at,json=cancelledAt,proto3" json:"cancelled_at,omitempty"`
 	// As Hold.client_secret: a booking confirmed from a hold keeps the hold's.
-	ClientSecret  string `protobuf:"bytes,11,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
-	ContactEmail  string `protobuf:"bytes,12,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
+	ClientSecret string `protobuf:"bytes,11,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	ContactEmail string `protobuf:"bytes,12,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
+	// As Hold.items: the hold's, or Book's. A cancelled item has cancelled_at.
+	Items       []*OrderItem `protobuf:"bytes,13,rep,name=items,proto3" json:"items,omitempty"`
+	VoucherCode string       `protobuf:"bytes,14,opt,name=voucher_code,json=voucherCode,proto3" json:"voucher_code,omitempty"`
+	Total       int64        `protobuf:"varint,15,opt,name=total,proto3" json:"total,omitempty"`
+	Discount    int64        `protobuf:"varint,16,opt,name=discount,proto3" json:"discount,omitempty"`
+	Currency    string       `protobuf:"bytes,17,opt,name=currency,proto3" json:"currency,omitempty"`
+	// What cancellations of the booking or its items gave back, in currency.
+	Refunded      int64 `protobuf:"varint,18,opt,name=refunded,proto3" json:"refunded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1056,6 +1140,48 @@ func (x *Booking) GetContactEmail() string {
 		return x.ContactEmail
 	}
 	return ""
+}
+
+func (x *Booking) GetItems() []*OrderItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *Booking) GetVoucherCode() string {
+	if x != nil {
+		return x.VoucherCode
+	}
+	return ""
+}
+
+func (x *Booking) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Booking) GetDiscount() int64 {
+	if x != nil {
+		return x.Discount
+	}
+	return 0
+}
+
+func (x *Booking) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Booking) GetRefunded() int64 {
+	if x != nil {
+		return x.Refunded
+	}
+	return 0
 }
 
 type CreateProductRequest struct {
@@ -1292,8 +1418,14 @@ type CreateEventRequest struct {
 	MaxTicketsPerHold     int64      `protobuf:"varint,9,opt,name=max_tickets_per_hold,json=maxTicketsPerHold,proto3" json:"max_tickets_per_hold,omitempty"`
 	// Default 10 minutes.
 	WaitlistOfferTtl *durationpb.Duration `protobuf:"bytes,10,opt,name=waitlist_offer_ttl,json=waitlistOfferTtl,proto3" json:"waitlist_offer_ttl,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Ticket categories: at most 20, names unique.
+	Categories []*Category `protobuf:"bytes,11,rep,name=categories,proto3" json:"categories,omitempty"`
+	// An IANA time zone name; "" for UTC.
+	TimeZone string `protobuf:"bytes,12,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Quotas made by CreateQuota, at most 4.
+	QuotaIds      []string `protobuf:"bytes,13,rep,name=quota_ids,json=quotaIds,proto3" json:"quota_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateEventRequest) Reset() {
@@ -1392,6 +1524,27 @@ func (x *CreateEventRequest) GetMaxTicketsPerHold() int64 {
 func (x *CreateEventRequest) GetWaitlistOfferTtl() *durationpb.Duration {
 	if x != nil {
 		return x.WaitlistOfferTtl
+	}
+	return nil
+}
+
+func (x *CreateEventRequest) GetCategories() []*Category {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+func (x *CreateEventRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *CreateEventRequest) GetQuotaIds() []string {
+	if x != nil {
+		return x.QuotaIds
 	}
 	return nil
 }
@@ -1759,9 +1912,11 @@ type GetAvailabilityResponse struct {
 	HeldQuantity      int64 `protobuf:"varint,4,opt,name=held_quantity,json=heldQuantity,proto3" json:"held_quantity,omitempty"`
 	BookedQuantity    int64 `protobuf:"varint,5,opt,name=booked_quantity,json=bookedQuantity,proto3" json:"booked_quantity,omitempty"`
 	// Seats that can be held now, sorted bytewise by label.
-	FreeSeats   []string `protobuf:"bytes,6,rep,name=free_seats,json=freeSeats,proto3" json:"free_seats,omitempty"`
-	HeldSeats   int64    `protobuf:"varint,7,opt,name=held_seats,json=heldSeats,proto3" json:"held_seats,omitempty"`
-	BookedSeats int64    `protobuf:"varint,8,opt,name=booked_seats,json=bookedSeats,proto3" json:"booked_seats,omitempty"`
+	FreeSeats []string `protobuf:"bytes,6,rep,name=free_seats,json=freeSeats,proto3" json:"free_seats,omitempty"`
+	// Per category, in the event's order: its current price and what is left.
+	Categories  []*CategoryAvailability `protobuf:"bytes,15,rep,name=categories,proto3" json:"categories,omitempty"`
+	HeldSeats   int64                   `protobuf:"varint,7,opt,name=held_seats,json=heldSeats,proto3" json:"held_seats,omitempty"`
+	BookedSeats int64                   `protobuf:"varint,8,opt,name=booked_seats,json=bookedSeats,proto3" json:"booked_seats,omitempty"`
 	// The time the answer is computed for: holds expiring before it are free.
 	AsOf *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	// The Raft index of the state the answer was read from.
@@ -1846,6 +2001,13 @@ func (x *GetAvailabilityResponse) GetBookedQuantity() int64 {
 func (x *GetAvailabilityResponse) GetFreeSeats() []string {
 	if x != nil {
 		return x.FreeSeats
+	}
+	return nil
+}
+
+func (x *GetAvailabilityResponse) GetCategories() []*CategoryAvailability {
+	if x != nil {
+		return x.Categories
 	}
 	return nil
 }
@@ -2010,7 +2172,15 @@ type HoldRequest struct {
 	// is confirmed and cancel it when the hold expires or is released.
 	PaymentRef string `protobuf:"bytes,10,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
 	// Where the customer wants the receipt (up to 254 bytes, one '@').
-	ContactEmail  string `protobuf:"bytes,11,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
+	ContactEmail string `protobuf:"bytes,11,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
+	// An order of several items, 1 to 20, held all or nothing (the refusal
+	// names the item: items[2].seats). Give items, or the single item's
+	// event_id, category, quantity, seats, section and best_available above.
+	Items []*HoldItem `protobuf:"bytes,12,rep,name=items,proto3" json:"items,omitempty"`
+	// A voucher to redeem on this order.
+	VoucherCode string `protobuf:"bytes,13,opt,name=voucher_code,json=voucherCode,proto3" json:"voucher_code,omitempty"`
+	// The GA category of a single-item hold.
+	Category      string `protobuf:"bytes,14,opt,name=category,proto3" json:"category,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2118,6 +2288,27 @@ func (x *HoldRequest) GetPaymentRef() string {
 func (x *HoldRequest) GetContactEmail() string {
 	if x != nil {
 		return x.ContactEmail
+	}
+	return ""
+}
+
+func (x *HoldRequest) GetItems() []*HoldItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *HoldRequest) GetVoucherCode() string {
+	if x != nil {
+		return x.VoucherCode
+	}
+	return ""
+}
+
+func (x *HoldRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
 	}
 	return ""
 }
@@ -2515,8 +2706,12 @@ type BookRequest struct {
 	Section        string `protobuf:"bytes,8,opt,name=section,proto3" json:"section,omitempty"`
 	BestAvailable  bool   `protobuf:"varint,9,opt,name=best_available,json=bestAvailable,proto3" json:"best_available,omitempty"`
 	ContactEmail   string `protobuf:"bytes,10,opt,name=contact_email,json=contactEmail,proto3" json:"contact_email,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// As HoldRequest's.
+	Items         []*HoldItem `protobuf:"bytes,11,rep,name=items,proto3" json:"items,omitempty"`
+	VoucherCode   string      `protobuf:"bytes,12,opt,name=voucher_code,json=voucherCode,proto3" json:"voucher_code,omitempty"`
+	Category      string      `protobuf:"bytes,13,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BookRequest) Reset() {
@@ -2619,6 +2814,27 @@ func (x *BookRequest) GetContactEmail() string {
 	return ""
 }
 
+func (x *BookRequest) GetItems() []*HoldItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BookRequest) GetVoucherCode() string {
+	if x != nil {
+		return x.VoucherCode
+	}
+	return ""
+}
+
+func (x *BookRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
 type BookResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Booking       *Booking               `protobuf:"bytes,1,opt,name=booking,proto3" json:"booking,omitempty"`
@@ -2667,8 +2883,12 @@ type CancelBookingRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	BookingId      string                 `protobuf:"bytes,1,opt,name=booking_id,json=bookingId,proto3" json:"booking_id,omitempty"`
 	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Cancel only these items (indexes into Booking.items), giving their
+	// inventory back; the booking is cancelled once all of its items are.
+	// Empty: the whole booking.
+	Items         []int32 `protobuf:"varint,3,rep,packed,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CancelBookingRequest) Reset() {
@@ -2715,9 +2935,18 @@ func (x *CancelBookingRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *CancelBookingRequest) GetItems() []int32 {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 type CancelBookingResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Booking       *Booking               `protobuf:"bytes,1,opt,name=booking,proto3" json:"booking,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Booking *Booking               `protobuf:"bytes,1,opt,name=booking,proto3" json:"booking,omitempty"`
+	// What this cancellation gives back, in the booking's currency.
+	Refund        int64 `protobuf:"varint,2,opt,name=refund,proto3" json:"refund,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2757,6 +2986,13 @@ func (x *CancelBookingResponse) GetBooking() *Booking {
 		return x.Booking
 	}
 	return nil
+}
+
+func (x *CancelBookingResponse) GetRefund() int64 {
+	if x != nil {
+		return x.Refund
+	}
+	return 0
 }
 
 type ExtendHoldRequest struct {
@@ -3098,7 +3334,9 @@ type WaitlistEntry struct {
 	HoldId    string                 `protobuf:"bytes,7,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// As Hold.client_secret; the offer's hold carries the same.
-	ClientSecret  string `protobuf:"bytes,9,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	ClientSecret string `protobuf:"bytes,9,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	// The GA category wanted, on an event with GA categories.
+	Category      string `protobuf:"bytes,10,opt,name=category,proto3" json:"category,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3196,6 +3434,13 @@ func (x *WaitlistEntry) GetClientSecret() string {
 	return ""
 }
 
+func (x *WaitlistEntry) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
 type JoinWaitlistRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -3205,8 +3450,10 @@ type JoinWaitlistRequest struct {
 	Section  string `protobuf:"bytes,4,opt,name=section,proto3" json:"section,omitempty"`
 	// Scoped to customer_id.
 	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The GA category wanted; required on an event with GA categories.
+	Category      string `protobuf:"bytes,6,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinWaitlistRequest) Reset() {
@@ -3270,6 +3517,13 @@ func (x *JoinWaitlistRequest) GetSection() string {
 func (x *JoinWaitlistRequest) GetIdempotencyKey() string {
 	if x != nil {
 		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *JoinWaitlistRequest) GetCategory() string {
+	if x != nil {
+		return x.Category
 	}
 	return ""
 }
@@ -3546,7 +3800,8 @@ type Change struct {
 	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
 	// product_created, event_created, event_closed, event_cancelled,
 	// hold_created, hold_extended, hold_released, hold_expired,
-	// booking_confirmed, booking_cancelled, waitlist_joined, waitlist_left,
+	// booking_confirmed, booking_cancelled, booking_items_cancelled (some
+	// items of a booking, named in items), waitlist_joined, waitlist_left,
 	// waitlist_offer, waitlist_dropped.
 	Kind            string   `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
 	EventId         string   `protobuf:"bytes,4,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -3562,7 +3817,14 @@ type Change struct {
 	// kind as an enum, for typed clients (a TypeScript switch over it is
 	// checked by the compiler). The string kind stays for JSON readers and
 	// is kept at least one release after this field was added.
-	Type          ChangeKind `protobuf:"varint,13,opt,name=type,proto3,enum=bookd.v1.ChangeKind" json:"type,omitempty"`
+	Type ChangeKind `protobuf:"varint,13,opt,name=type,proto3,enum=bookd.v1.ChangeKind" json:"type,omitempty"`
+	// An order's items (see Hold.items), on hold and booking changes;
+	// event_id, quantity and seats are then items[0]'s.
+	Items []*OrderItem `protobuf:"bytes,14,rep,name=items,proto3" json:"items,omitempty"`
+	// On booking_cancelled: what the cancellation gives back.
+	Refund        int64  `protobuf:"varint,15,opt,name=refund,proto3" json:"refund,omitempty"`
+	Currency      string `protobuf:"bytes,16,opt,name=currency,proto3" json:"currency,omitempty"`
+	Total         int64  `protobuf:"varint,17,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3688,13 +3950,41 @@ func (x *Change) GetType() ChangeKind {
 	return ChangeKind_CHANGE_KIND_UNSPECIFIED
 }
 
+func (x *Change) GetItems() []*OrderItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *Change) GetRefund() int64 {
+	if x != nil {
+		return x.Refund
+	}
+	return 0
+}
+
+func (x *Change) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Change) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 type WatchChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Start after this change (a Change's cursor). Empty: start at the oldest
 	// change still retained, or at the next one with from_now.
 	Cursor  string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	FromNow bool   `protobuf:"varint,2,opt,name=from_now,json=fromNow,proto3" json:"from_now,omitempty"`
-	// Only changes of this event.
+	// Only changes of this event (an order's changes when one of its items is).
 	EventId       string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4518,11 +4808,518 @@ func (x *BatchWriteResponse) GetResults() []*WriteResult {
 	return nil
 }
 
+type CreateQuotaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// 1 to 10^9 tickets.
+	Capacity       int64  `protobuf:"varint,2,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateQuotaRequest) Reset() {
+	*x = CreateQuotaRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateQuotaRequest) ProtoMessage() {}
+
+func (x *CreateQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateQuotaRequest.ProtoReflect.Descriptor instead.
+func (*CreateQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *CreateQuotaRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateQuotaRequest) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *CreateQuotaRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type CreateQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Quota         *Quota                 `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateQuotaResponse) Reset() {
+	*x = CreateQuotaResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateQuotaResponse) ProtoMessage() {}
+
+func (x *CreateQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateQuotaResponse.ProtoReflect.Descriptor instead.
+func (*CreateQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *CreateQuotaResponse) GetQuota() *Quota {
+	if x != nil {
+		return x.Quota
+	}
+	return nil
+}
+
+type GetQuotaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	QuotaId       string                 `protobuf:"bytes,1,opt,name=quota_id,json=quotaId,proto3" json:"quota_id,omitempty"`
+	Read          *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQuotaRequest) Reset() {
+	*x = GetQuotaRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQuotaRequest) ProtoMessage() {}
+
+func (x *GetQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQuotaRequest.ProtoReflect.Descriptor instead.
+func (*GetQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *GetQuotaRequest) GetQuotaId() string {
+	if x != nil {
+		return x.QuotaId
+	}
+	return ""
+}
+
+func (x *GetQuotaRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetQuotaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Quota         *Quota                 `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQuotaResponse) Reset() {
+	*x = GetQuotaResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQuotaResponse) ProtoMessage() {}
+
+func (x *GetQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQuotaResponse.ProtoReflect.Descriptor instead.
+func (*GetQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetQuotaResponse) GetQuota() *Quota {
+	if x != nil {
+		return x.Quota
+	}
+	return nil
+}
+
+type CreateVoucherRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Voucher        *Voucher               `protobuf:"bytes,1,opt,name=voucher,proto3" json:"voucher,omitempty"`
+	IdempotencyKey string                 `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateVoucherRequest) Reset() {
+	*x = CreateVoucherRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVoucherRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVoucherRequest) ProtoMessage() {}
+
+func (x *CreateVoucherRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVoucherRequest.ProtoReflect.Descriptor instead.
+func (*CreateVoucherRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *CreateVoucherRequest) GetVoucher() *Voucher {
+	if x != nil {
+		return x.Voucher
+	}
+	return nil
+}
+
+func (x *CreateVoucherRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type CreateVoucherResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Voucher       *Voucher               `protobuf:"bytes,1,opt,name=voucher,proto3" json:"voucher,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVoucherResponse) Reset() {
+	*x = CreateVoucherResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVoucherResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVoucherResponse) ProtoMessage() {}
+
+func (x *CreateVoucherResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVoucherResponse.ProtoReflect.Descriptor instead.
+func (*CreateVoucherResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *CreateVoucherResponse) GetVoucher() *Voucher {
+	if x != nil {
+		return x.Voucher
+	}
+	return nil
+}
+
+type GetVoucherRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Read          *ReadOptions           `protobuf:"bytes,2,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVoucherRequest) Reset() {
+	*x = GetVoucherRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVoucherRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVoucherRequest) ProtoMessage() {}
+
+func (x *GetVoucherRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVoucherRequest.ProtoReflect.Descriptor instead.
+func (*GetVoucherRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *GetVoucherRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *GetVoucherRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type GetVoucherResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Voucher       *Voucher               `protobuf:"bytes,1,opt,name=voucher,proto3" json:"voucher,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVoucherResponse) Reset() {
+	*x = GetVoucherResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVoucherResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVoucherResponse) ProtoMessage() {}
+
+func (x *GetVoucherResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVoucherResponse.ProtoReflect.Descriptor instead.
+func (*GetVoucherResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *GetVoucherResponse) GetVoucher() *Voucher {
+	if x != nil {
+		return x.Voucher
+	}
+	return nil
+}
+
+// Vouchers are listed by code.
+type ListVouchersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Default 100, at most 1000.
+	PageSize      int32        `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string       `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Read          *ReadOptions `protobuf:"bytes,3,opt,name=read,proto3" json:"read,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVouchersRequest) Reset() {
+	*x = ListVouchersRequest{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVouchersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVouchersRequest) ProtoMessage() {}
+
+func (x *ListVouchersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVouchersRequest.ProtoReflect.Descriptor instead.
+func (*ListVouchersRequest) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *ListVouchersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListVouchersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListVouchersRequest) GetRead() *ReadOptions {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+type ListVouchersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vouchers      []*Voucher             `protobuf:"bytes,1,rep,name=vouchers,proto3" json:"vouchers,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVouchersResponse) Reset() {
+	*x = ListVouchersResponse{}
+	mi := &file_bookd_v1_booking_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVouchersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVouchersResponse) ProtoMessage() {}
+
+func (x *ListVouchersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_v1_booking_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVouchersResponse.ProtoReflect.Descriptor instead.
+func (*ListVouchersResponse) Descriptor() ([]byte, []int) {
+	return file_bookd_v1_booking_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *ListVouchersResponse) GetVouchers() []*Voucher {
+	if x != nil {
+		return x.Vouchers
+	}
+	return nil
+}
+
+func (x *ListVouchersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_bookd_v1_booking_proto protoreflect.FileDescriptor
 
 const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\n" +
-	"\x16bookd/v1/booking.proto\x12\bbookd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n" +
+	"\x16bookd/v1/booking.proto\x12\bbookd.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14bookd/v1/order.proto\"\x86\x01\n" +
 	"\vReadOptions\x127\n" +
 	"\vconsistency\x18\x01 \x01(\x0e2\x15.bookd.v1.ConsistencyR\vconsistency\x12>\n" +
 	"\rmax_staleness\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\fmaxStaleness\"\x8a\x01\n" +
@@ -4538,7 +5335,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\ablocked\x18\x03 \x03(\x05R\ablocked\"D\n" +
 	"\aSection\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
-	"\x04rows\x18\x02 \x03(\v2\x11.bookd.v1.SeatRowR\x04rows\"\x81\x04\n" +
+	"\x04rows\x18\x02 \x03(\v2\x11.bookd.v1.SeatRowR\x04rows\"\xef\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
@@ -4554,7 +5351,12 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x18max_tickets_per_customer\x18\n" +
 	" \x01(\x03R\x15maxTicketsPerCustomer\x12/\n" +
 	"\x14max_tickets_per_hold\x18\v \x01(\x03R\x11maxTicketsPerHold\x12G\n" +
-	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"\xa0\x04\n" +
+	"\x12waitlist_offer_ttl\x18\f \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\x122\n" +
+	"\n" +
+	"categories\x18\r \x03(\v2\x12.bookd.v1.CategoryR\n" +
+	"categories\x12\x1b\n" +
+	"\ttime_zone\x18\x0e \x01(\tR\btimeZone\x12\x1b\n" +
+	"\tquota_ids\x18\x0f \x03(\tR\bquotaIds\"\xbc\x05\n" +
 	"\x04Hold\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4575,7 +5377,12 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\vpayment_ref\x18\r \x01(\tR\n" +
 	"paymentRef\x12#\n" +
 	"\rcontact_email\x18\x0e \x01(\tR\fcontactEmail\x12#\n" +
-	"\rclient_secret\x18\f \x01(\tR\fclientSecret\"\xb6\x03\n" +
+	"\rclient_secret\x18\f \x01(\tR\fclientSecret\x12)\n" +
+	"\x05items\x18\x0f \x03(\v2\x13.bookd.v1.OrderItemR\x05items\x12!\n" +
+	"\fvoucher_code\x18\x10 \x01(\tR\vvoucherCode\x12\x14\n" +
+	"\x05total\x18\x11 \x01(\x03R\x05total\x12\x1a\n" +
+	"\bdiscount\x18\x12 \x01(\x03R\bdiscount\x12\x1a\n" +
+	"\bcurrency\x18\x13 \x01(\tR\bcurrency\"\xee\x04\n" +
 	"\aBooking\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4592,7 +5399,13 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\fcancelled_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\x12#\n" +
 	"\rclient_secret\x18\v \x01(\tR\fclientSecret\x12#\n" +
-	"\rcontact_email\x18\f \x01(\tR\fcontactEmail\"u\n" +
+	"\rcontact_email\x18\f \x01(\tR\fcontactEmail\x12)\n" +
+	"\x05items\x18\r \x03(\v2\x13.bookd.v1.OrderItemR\x05items\x12!\n" +
+	"\fvoucher_code\x18\x0e \x01(\tR\vvoucherCode\x12\x14\n" +
+	"\x05total\x18\x0f \x01(\x03R\x05total\x12\x1a\n" +
+	"\bdiscount\x18\x10 \x01(\x03R\bdiscount\x12\x1a\n" +
+	"\bcurrency\x18\x11 \x01(\tR\bcurrency\x12\x1a\n" +
+	"\brefunded\x18\x12 \x01(\x03R\brefunded\"u\n" +
 	"\x14CreateProductRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12'\n" +
@@ -4606,7 +5419,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x04read\x18\x03 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"m\n" +
 	"\x14ListProductsResponse\x12-\n" +
 	"\bproducts\x18\x01 \x03(\v2\x11.bookd.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbd\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xab\x04\n" +
 	"\x12CreateEventRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
 	"\tstarts_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x12\x1a\n" +
@@ -4619,7 +5432,12 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x18max_tickets_per_customer\x18\b \x01(\x03R\x15maxTicketsPerCustomer\x12/\n" +
 	"\x14max_tickets_per_hold\x18\t \x01(\x03R\x11maxTicketsPerHold\x12G\n" +
 	"\x12waitlist_offer_ttl\x18\n" +
-	" \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\"<\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\x10waitlistOfferTtl\x122\n" +
+	"\n" +
+	"categories\x18\v \x03(\v2\x12.bookd.v1.CategoryR\n" +
+	"categories\x12\x1b\n" +
+	"\ttime_zone\x18\f \x01(\tR\btimeZone\x12\x1b\n" +
+	"\tquota_ids\x18\r \x03(\tR\bquotaIds\"<\n" +
 	"\x13CreateEventResponse\x12%\n" +
 	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\"W\n" +
 	"\x0fGetEventRequest\x12\x19\n" +
@@ -4643,7 +5461,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n" +
 	"\x16GetAvailabilityRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12)\n" +
-	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"\xbc\x04\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"\xfc\x04\n" +
 	"\x17GetAvailabilityResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1a\n" +
 	"\bcapacity\x18\x02 \x01(\x03R\bcapacity\x12-\n" +
@@ -4651,7 +5469,10 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\rheld_quantity\x18\x04 \x01(\x03R\fheldQuantity\x12'\n" +
 	"\x0fbooked_quantity\x18\x05 \x01(\x03R\x0ebookedQuantity\x12\x1d\n" +
 	"\n" +
-	"free_seats\x18\x06 \x03(\tR\tfreeSeats\x12\x1d\n" +
+	"free_seats\x18\x06 \x03(\tR\tfreeSeats\x12>\n" +
+	"\n" +
+	"categories\x18\x0f \x03(\v2\x1e.bookd.v1.CategoryAvailabilityR\n" +
+	"categories\x12\x1d\n" +
 	"\n" +
 	"held_seats\x18\a \x01(\x03R\theldSeats\x12!\n" +
 	"\fbooked_seats\x18\b \x01(\x03R\vbookedSeats\x12/\n" +
@@ -4669,7 +5490,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\n" +
 	"held_seats\x18\x03 \x01(\x03R\theldSeats\x12!\n" +
 	"\fbooked_seats\x18\x04 \x01(\x03R\vbookedSeats\x12#\n" +
-	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\x81\x03\n" +
+	"\rblocked_seats\x18\x05 \x01(\x03R\fblockedSeats\"\xea\x03\n" +
 	"\vHoldRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -4684,7 +5505,10 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\vpayment_ref\x18\n" +
 	" \x01(\tR\n" +
 	"paymentRef\x12#\n" +
-	"\rcontact_email\x18\v \x01(\tR\fcontactEmail\"2\n" +
+	"\rcontact_email\x18\v \x01(\tR\fcontactEmail\x12(\n" +
+	"\x05items\x18\f \x03(\v2\x12.bookd.v1.HoldItemR\x05items\x12!\n" +
+	"\fvoucher_code\x18\r \x01(\tR\vvoucherCode\x12\x1a\n" +
+	"\bcategory\x18\x0e \x01(\tR\bcategory\"2\n" +
 	"\fHoldResponse\x12\"\n" +
 	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"y\n" +
 	"\x0eGetHoldRequest\x12\x17\n" +
@@ -4707,7 +5531,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12#\n" +
 	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"9\n" +
 	"\x13ReleaseHoldResponse\x12\"\n" +
-	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xd8\x02\n" +
+	"\x04hold\x18\x01 \x01(\v2\x0e.bookd.v1.HoldR\x04hold\"\xc1\x03\n" +
 	"\vBookRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -4721,15 +5545,20 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\asection\x18\b \x01(\tR\asection\x12%\n" +
 	"\x0ebest_available\x18\t \x01(\bR\rbestAvailable\x12#\n" +
 	"\rcontact_email\x18\n" +
-	" \x01(\tR\fcontactEmail\";\n" +
+	" \x01(\tR\fcontactEmail\x12(\n" +
+	"\x05items\x18\v \x03(\v2\x12.bookd.v1.HoldItemR\x05items\x12!\n" +
+	"\fvoucher_code\x18\f \x01(\tR\vvoucherCode\x12\x1a\n" +
+	"\bcategory\x18\r \x01(\tR\bcategory\";\n" +
 	"\fBookResponse\x12+\n" +
-	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"^\n" +
+	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"t\n" +
 	"\x14CancelBookingRequest\x12\x1d\n" +
 	"\n" +
 	"booking_id\x18\x01 \x01(\tR\tbookingId\x12'\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"D\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12\x14\n" +
+	"\x05items\x18\x03 \x03(\x05R\x05items\"\\\n" +
 	"\x15CancelBookingResponse\x12+\n" +
-	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\"\xa7\x01\n" +
+	"\abooking\x18\x01 \x01(\v2\x11.bookd.v1.BookingR\abooking\x12\x16\n" +
+	"\x06refund\x18\x02 \x01(\x03R\x06refund\"\xa7\x01\n" +
 	"\x11ExtendHoldRequest\x12\x17\n" +
 	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12+\n" +
 	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
@@ -4748,7 +5577,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x13CancelEventResponse\x12%\n" +
 	"\x05event\x18\x01 \x01(\v2\x0f.bookd.v1.EventR\x05event\x12%\n" +
 	"\x0ereleased_holds\x18\x02 \x01(\x03R\rreleasedHolds\x12*\n" +
-	"\x11tickets_to_refund\x18\x03 \x01(\x03R\x0fticketsToRefund\"\xbc\x02\n" +
+	"\x11tickets_to_refund\x18\x03 \x01(\x03R\x0fticketsToRefund\"\xd8\x02\n" +
 	"\rWaitlistEntry\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12\x1f\n" +
@@ -4760,14 +5589,17 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\ahold_id\x18\a \x01(\tR\x06holdId\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12#\n" +
-	"\rclient_secret\x18\t \x01(\tR\fclientSecret\"\xb0\x01\n" +
+	"\rclient_secret\x18\t \x01(\tR\fclientSecret\x12\x1a\n" +
+	"\bcategory\x18\n" +
+	" \x01(\tR\bcategory\"\xcc\x01\n" +
 	"\x13JoinWaitlistRequest\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
 	"customerId\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x18\n" +
 	"\asection\x18\x04 \x01(\tR\asection\x12'\n" +
-	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"E\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x1a\n" +
+	"\bcategory\x18\x06 \x01(\tR\bcategory\"E\n" +
 	"\x14JoinWaitlistResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\"\x7f\n" +
 	"\x14LeaveWaitlistRequest\x12\x19\n" +
@@ -4782,7 +5614,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\rclient_secret\x18\x03 \x01(\tR\fclientSecret\"e\n" +
 	"\x18GetWaitlistEntryResponse\x12-\n" +
 	"\x05entry\x18\x01 \x01(\v2\x17.bookd.v1.WaitlistEntryR\x05entry\x12\x1a\n" +
-	"\bposition\x18\x02 \x01(\x03R\bposition\"\xa0\x03\n" +
+	"\bposition\x18\x02 \x01(\x03R\bposition\"\x95\x04\n" +
 	"\x06Change\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
@@ -4801,7 +5633,11 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"product_id\x18\v \x01(\tR\tproductId\x12\x1f\n" +
 	"\vpayment_ref\x18\f \x01(\tR\n" +
 	"paymentRef\x12(\n" +
-	"\x04type\x18\r \x01(\x0e2\x14.bookd.v1.ChangeKindR\x04type\"c\n" +
+	"\x04type\x18\r \x01(\x0e2\x14.bookd.v1.ChangeKindR\x04type\x12)\n" +
+	"\x05items\x18\x0e \x03(\v2\x13.bookd.v1.OrderItemR\x05items\x12\x16\n" +
+	"\x06refund\x18\x0f \x01(\x03R\x06refund\x12\x1a\n" +
+	"\bcurrency\x18\x10 \x01(\tR\bcurrency\x12\x14\n" +
+	"\x05total\x18\x11 \x01(\x03R\x05total\"c\n" +
 	"\x13WatchChangesRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x19\n" +
 	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +
@@ -4858,7 +5694,36 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"E\n" +
 	"\x12BatchWriteResponse\x12/\n" +
-	"\aresults\x18\x01 \x03(\v2\x15.bookd.v1.WriteResultR\aresults*_\n" +
+	"\aresults\x18\x01 \x03(\v2\x15.bookd.v1.WriteResultR\aresults\"m\n" +
+	"\x12CreateQuotaRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bcapacity\x18\x02 \x01(\x03R\bcapacity\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"<\n" +
+	"\x13CreateQuotaResponse\x12%\n" +
+	"\x05quota\x18\x01 \x01(\v2\x0f.bookd.v1.QuotaR\x05quota\"W\n" +
+	"\x0fGetQuotaRequest\x12\x19\n" +
+	"\bquota_id\x18\x01 \x01(\tR\aquotaId\x12)\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"9\n" +
+	"\x10GetQuotaResponse\x12%\n" +
+	"\x05quota\x18\x01 \x01(\v2\x0f.bookd.v1.QuotaR\x05quota\"l\n" +
+	"\x14CreateVoucherRequest\x12+\n" +
+	"\avoucher\x18\x01 \x01(\v2\x11.bookd.v1.VoucherR\avoucher\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"D\n" +
+	"\x15CreateVoucherResponse\x12+\n" +
+	"\avoucher\x18\x01 \x01(\v2\x11.bookd.v1.VoucherR\avoucher\"R\n" +
+	"\x11GetVoucherRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12)\n" +
+	"\x04read\x18\x02 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"A\n" +
+	"\x12GetVoucherResponse\x12+\n" +
+	"\avoucher\x18\x01 \x01(\v2\x11.bookd.v1.VoucherR\avoucher\"|\n" +
+	"\x13ListVouchersRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12)\n" +
+	"\x04read\x18\x03 \x01(\v2\x15.bookd.v1.ReadOptionsR\x04read\"m\n" +
+	"\x14ListVouchersResponse\x12-\n" +
+	"\bvouchers\x18\x01 \x03(\v2\x11.bookd.v1.VoucherR\bvouchers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*_\n" +
 	"\vConsistency\x12\x1b\n" +
 	"\x17CONSISTENCY_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONSISTENCY_LINEARIZABLE\x10\x01\x12\x15\n" +
@@ -4884,7 +5749,7 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x17WAITLIST_STATUS_WAITING\x10\x01\x12\x1b\n" +
 	"\x17WAITLIST_STATUS_OFFERED\x10\x02\x12\x18\n" +
 	"\x14WAITLIST_STATUS_LEFT\x10\x03\x12\x1b\n" +
-	"\x17WAITLIST_STATUS_DROPPED\x10\x04*\xea\x03\n" +
+	"\x17WAITLIST_STATUS_DROPPED\x10\x04*\x93\x04\n" +
 	"\n" +
 	"ChangeKind\x12\x1b\n" +
 	"\x17CHANGE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
@@ -4902,7 +5767,8 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\x1bCHANGE_KIND_WAITLIST_JOINED\x10\v\x12\x1d\n" +
 	"\x19CHANGE_KIND_WAITLIST_LEFT\x10\f\x12\x1e\n" +
 	"\x1aCHANGE_KIND_WAITLIST_OFFER\x10\r\x12 \n" +
-	"\x1cCHANGE_KIND_WAITLIST_DROPPED\x10\x0e2\xa6\r\n" +
+	"\x1cCHANGE_KIND_WAITLIST_DROPPED\x10\x0e\x12'\n" +
+	"#CHANGE_KIND_BOOKING_ITEMS_CANCELLED\x10\x0f2\xae\x10\n" +
 	"\x0eBookingService\x12P\n" +
 	"\rCreateProduct\x12\x1e.bookd.v1.CreateProductRequest\x1a\x1f.bookd.v1.CreateProductResponse\x12R\n" +
 	"\fListProducts\x12\x1d.bookd.v1.ListProductsRequest\x1a\x1e.bookd.v1.ListProductsResponse\"\x03\x90\x02\x01\x12J\n" +
@@ -4930,7 +5796,13 @@ const file_bookd_v1_booking_proto_rawDesc = "" +
 	"\n" +
 	"GetBooking\x12\x1b.bookd.v1.GetBookingRequest\x1a\x1c.bookd.v1.GetBookingResponse\"\x03\x90\x02\x01\x12R\n" +
 	"\fListBookings\x12\x1d.bookd.v1.ListBookingsRequest\x1a\x1e.bookd.v1.ListBookingsResponse\"\x03\x90\x02\x01\x12T\n" +
-	"\fWatchChanges\x12\x1d.bookd.v1.WatchChangesRequest\x1a\x1e.bookd.v1.WatchChangesResponse\"\x03\x90\x02\x010\x01B/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
+	"\fWatchChanges\x12\x1d.bookd.v1.WatchChangesRequest\x1a\x1e.bookd.v1.WatchChangesResponse\"\x03\x90\x02\x010\x01\x12J\n" +
+	"\vCreateQuota\x12\x1c.bookd.v1.CreateQuotaRequest\x1a\x1d.bookd.v1.CreateQuotaResponse\x12F\n" +
+	"\bGetQuota\x12\x19.bookd.v1.GetQuotaRequest\x1a\x1a.bookd.v1.GetQuotaResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\rCreateVoucher\x12\x1e.bookd.v1.CreateVoucherRequest\x1a\x1f.bookd.v1.CreateVoucherResponse\x12L\n" +
+	"\n" +
+	"GetVoucher\x12\x1b.bookd.v1.GetVoucherRequest\x1a\x1c.bookd.v1.GetVoucherResponse\"\x03\x90\x02\x01\x12R\n" +
+	"\fListVouchers\x12\x1d.bookd.v1.ListVouchersRequest\x1a\x1e.bookd.v1.ListVouchersResponse\"\x03\x90\x02\x01B/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
 
 var (
 	file_bookd_v1_booking_proto_rawDescOnce sync.Once
@@ -4945,7 +5817,7 @@ func file_bookd_v1_booking_proto_rawDescGZIP() []byte {
 }
 
 var file_bookd_v1_booking_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_bookd_v1_booking_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_bookd_v1_booking_proto_goTypes = []any{
 	(Consistency)(0),                 // 0: bookd.v1.Consistency
 	(EventStatus)(0),                 // 1: bookd.v1.EventStatus
@@ -5010,135 +5882,178 @@ var file_bookd_v1_booking_proto_goTypes = []any{
 	(*WriteResult)(nil),              // 60: bookd.v1.WriteResult
 	(*WriteError)(nil),               // 61: bookd.v1.WriteError
 	(*BatchWriteResponse)(nil),       // 62: bookd.v1.BatchWriteResponse
-	nil,                              // 63: bookd.v1.WriteError.MetadataEntry
-	(*durationpb.Duration)(nil),      // 64: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),    // 65: google.protobuf.Timestamp
+	(*CreateQuotaRequest)(nil),       // 63: bookd.v1.CreateQuotaRequest
+	(*CreateQuotaResponse)(nil),      // 64: bookd.v1.CreateQuotaResponse
+	(*GetQuotaRequest)(nil),          // 65: bookd.v1.GetQuotaRequest
+	(*GetQuotaResponse)(nil),         // 66: bookd.v1.GetQuotaResponse
+	(*CreateVoucherRequest)(nil),     // 67: bookd.v1.CreateVoucherRequest
+	(*CreateVoucherResponse)(nil),    // 68: bookd.v1.CreateVoucherResponse
+	(*GetVoucherRequest)(nil),        // 69: bookd.v1.GetVoucherRequest
+	(*GetVoucherResponse)(nil),       // 70: bookd.v1.GetVoucherResponse
+	(*ListVouchersRequest)(nil),      // 71: bookd.v1.ListVouchersRequest
+	(*ListVouchersResponse)(nil),     // 72: bookd.v1.ListVouchersResponse
+	nil,                              // 73: bookd.v1.WriteError.MetadataEntry
+	(*durationpb.Duration)(nil),      // 74: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),    // 75: google.protobuf.Timestamp
+	(*Category)(nil),                 // 76: bookd.v1.Category
+	(*OrderItem)(nil),                // 77: bookd.v1.OrderItem
+	(*CategoryAvailability)(nil),     // 78: bookd.v1.CategoryAvailability
+	(*HoldItem)(nil),                 // 79: bookd.v1.HoldItem
+	(*Quota)(nil),                    // 80: bookd.v1.Quota
+	(*Voucher)(nil),                  // 81: bookd.v1.Voucher
 }
 var file_bookd_v1_booking_proto_depIdxs = []int32{
-	0,  // 0: bookd.v1.ReadOptions.consistency:type_name -> bookd.v1.Consistency
-	64, // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
-	65, // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	8,  // 3: bookd.v1.Section.rows:type_name -> bookd.v1.SeatRow
-	65, // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 6: bookd.v1.Event.sections:type_name -> bookd.v1.Section
-	1,  // 7: bookd.v1.Event.status:type_name -> bookd.v1.EventStatus
-	64, // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
-	65, // 9: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	65, // 10: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 11: bookd.v1.Hold.status:type_name -> bookd.v1.HoldStatus
-	65, // 12: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
-	65, // 13: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 14: bookd.v1.Booking.status:type_name -> bookd.v1.BookingStatus
-	65, // 15: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
-	7,  // 16: bookd.v1.CreateProductResponse.product:type_name -> bookd.v1.Product
-	6,  // 17: bookd.v1.ListProductsRequest.read:type_name -> bookd.v1.ReadOptions
-	7,  // 18: bookd.v1.ListProductsResponse.products:type_name -> bookd.v1.Product
-	65, // 19: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
-	9,  // 20: bookd.v1.CreateEventRequest.sections:type_name -> bookd.v1.Section
-	64, // 21: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
-	10, // 22: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
-	6,  // 23: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
-	10, // 24: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
-	6,  // 25: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
-	65, // 26: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
-	65, // 27: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
-	10, // 28: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
-	6,  // 29: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
-	65, // 30: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
-	25, // 31: bookd.v1.GetAvailabilityResponse.sections:type_name -> bookd.v1.SectionAvailability
-	1,  // 32: bookd.v1.GetAvailabilityResponse.status:type_name -> bookd.v1.EventStatus
-	64, // 33: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
-	11, // 34: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
-	6,  // 35: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
-	11, // 36: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
-	12, // 37: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
-	11, // 38: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
-	64, // 39: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
-	12, // 40: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
-	12, // 41: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
-	64, // 42: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
-	11, // 43: bookd.v1.ExtendHoldResponse.hold:type_name -> bookd.v1.Hold
-	10, // 44: bookd.v1.CloseEventResponse.event:type_name -> bookd.v1.Event
-	10, // 45: bookd.v1.CancelEventResponse.event:type_name -> bookd.v1.Event
-	4,  // 46: bookd.v1.WaitlistEntry.status:type_name -> bookd.v1.WaitlistStatus
-	65, // 47: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
-	44, // 48: bookd.v1.JoinWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	44, // 49: bookd.v1.LeaveWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	6,  // 50: bookd.v1.GetWaitlistEntryRequest.read:type_name -> bookd.v1.ReadOptions
-	44, // 51: bookd.v1.GetWaitlistEntryResponse.entry:type_name -> bookd.v1.WaitlistEntry
-	65, // 52: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
-	5,  // 53: bookd.v1.Change.type:type_name -> bookd.v1.ChangeKind
-	51, // 54: bookd.v1.WatchChangesResponse.changes:type_name -> bookd.v1.Change
-	6,  // 55: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
-	12, // 56: bookd.v1.GetBookingResponse.booking:type_name -> bookd.v1.Booking
-	6,  // 57: bookd.v1.ListBookingsRequest.read:type_name -> bookd.v1.ReadOptions
-	12, // 58: bookd.v1.ListBookingsResponse.bookings:type_name -> bookd.v1.Booking
-	26, // 59: bookd.v1.Write.hold:type_name -> bookd.v1.HoldRequest
-	30, // 60: bookd.v1.Write.confirm:type_name -> bookd.v1.ConfirmRequest
-	32, // 61: bookd.v1.Write.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	34, // 62: bookd.v1.Write.book:type_name -> bookd.v1.BookRequest
-	36, // 63: bookd.v1.Write.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
-	38, // 64: bookd.v1.Write.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
-	58, // 65: bookd.v1.BatchWriteRequest.writes:type_name -> bookd.v1.Write
-	27, // 66: bookd.v1.WriteResult.hold:type_name -> bookd.v1.HoldResponse
-	31, // 67: bookd.v1.WriteResult.confirm:type_name -> bookd.v1.ConfirmResponse
-	33, // 68: bookd.v1.WriteResult.release_hold:type_name -> bookd.v1.ReleaseHoldResponse
-	35, // 69: bookd.v1.WriteResult.book:type_name -> bookd.v1.BookResponse
-	37, // 70: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
-	61, // 71: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
-	39, // 72: bookd.v1.WriteResult.extend_hold:type_name -> bookd.v1.ExtendHoldResponse
-	63, // 73: bookd.v1.WriteError.metadata:type_name -> bookd.v1.WriteError.MetadataEntry
-	60, // 74: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
-	13, // 75: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
-	15, // 76: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
-	17, // 77: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
-	40, // 78: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
-	42, // 79: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
-	19, // 80: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
-	21, // 81: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
-	23, // 82: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
-	26, // 83: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
-	28, // 84: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
-	30, // 85: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
-	32, // 86: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
-	38, // 87: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
-	45, // 88: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
-	47, // 89: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
-	49, // 90: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
-	34, // 91: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
-	36, // 92: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
-	59, // 93: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
-	54, // 94: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
-	56, // 95: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
-	52, // 96: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
-	14, // 97: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
-	16, // 98: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
-	18, // 99: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
-	41, // 100: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
-	43, // 101: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
-	20, // 102: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
-	22, // 103: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
-	24, // 104: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
-	27, // 105: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
-	29, // 106: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
-	31, // 107: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
-	33, // 108: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
-	39, // 109: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
-	46, // 110: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
-	48, // 111: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
-	50, // 112: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
-	35, // 113: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
-	37, // 114: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
-	62, // 115: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
-	55, // 116: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
-	57, // 117: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
-	53, // 118: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
-	97, // [97:119] is the sub-list for method output_type
-	75, // [75:97] is the sub-list for method input_type
-	75, // [75:75] is the sub-list for extension type_name
-	75, // [75:75] is the sub-list for extension extendee
-	0,  // [0:75] is the sub-list for field type_name
+	0,   // 0: bookd.v1.ReadOptions.consistency:type_name -> bookd.v1.Consistency
+	74,  // 1: bookd.v1.ReadOptions.max_staleness:type_name -> google.protobuf.Duration
+	75,  // 2: bookd.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	8,   // 3: bookd.v1.Section.rows:type_name -> bookd.v1.SeatRow
+	75,  // 4: bookd.v1.Event.starts_at:type_name -> google.protobuf.Timestamp
+	75,  // 5: bookd.v1.Event.created_at:type_name -> google.protobuf.Timestamp
+	9,   // 6: bookd.v1.Event.sections:type_name -> bookd.v1.Section
+	1,   // 7: bookd.v1.Event.status:type_name -> bookd.v1.EventStatus
+	74,  // 8: bookd.v1.Event.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	76,  // 9: bookd.v1.Event.categories:type_name -> bookd.v1.Category
+	75,  // 10: bookd.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	75,  // 11: bookd.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
+	2,   // 12: bookd.v1.Hold.status:type_name -> bookd.v1.HoldStatus
+	75,  // 13: bookd.v1.Hold.max_expires_at:type_name -> google.protobuf.Timestamp
+	77,  // 14: bookd.v1.Hold.items:type_name -> bookd.v1.OrderItem
+	75,  // 15: bookd.v1.Booking.created_at:type_name -> google.protobuf.Timestamp
+	3,   // 16: bookd.v1.Booking.status:type_name -> bookd.v1.BookingStatus
+	75,  // 17: bookd.v1.Booking.cancelled_at:type_name -> google.protobuf.Timestamp
+	77,  // 18: bookd.v1.Booking.items:type_name -> bookd.v1.OrderItem
+	7,   // 19: bookd.v1.CreateProductResponse.product:type_name -> bookd.v1.Product
+	6,   // 20: bookd.v1.ListProductsRequest.read:type_name -> bookd.v1.ReadOptions
+	7,   // 21: bookd.v1.ListProductsResponse.products:type_name -> bookd.v1.Product
+	75,  // 22: bookd.v1.CreateEventRequest.starts_at:type_name -> google.protobuf.Timestamp
+	9,   // 23: bookd.v1.CreateEventRequest.sections:type_name -> bookd.v1.Section
+	74,  // 24: bookd.v1.CreateEventRequest.waitlist_offer_ttl:type_name -> google.protobuf.Duration
+	76,  // 25: bookd.v1.CreateEventRequest.categories:type_name -> bookd.v1.Category
+	10,  // 26: bookd.v1.CreateEventResponse.event:type_name -> bookd.v1.Event
+	6,   // 27: bookd.v1.GetEventRequest.read:type_name -> bookd.v1.ReadOptions
+	10,  // 28: bookd.v1.GetEventResponse.event:type_name -> bookd.v1.Event
+	6,   // 29: bookd.v1.ListEventsRequest.read:type_name -> bookd.v1.ReadOptions
+	75,  // 30: bookd.v1.ListEventsRequest.starts_after:type_name -> google.protobuf.Timestamp
+	75,  // 31: bookd.v1.ListEventsRequest.starts_before:type_name -> google.protobuf.Timestamp
+	10,  // 32: bookd.v1.ListEventsResponse.events:type_name -> bookd.v1.Event
+	6,   // 33: bookd.v1.GetAvailabilityRequest.read:type_name -> bookd.v1.ReadOptions
+	78,  // 34: bookd.v1.GetAvailabilityResponse.categories:type_name -> bookd.v1.CategoryAvailability
+	75,  // 35: bookd.v1.GetAvailabilityResponse.as_of:type_name -> google.protobuf.Timestamp
+	25,  // 36: bookd.v1.GetAvailabilityResponse.sections:type_name -> bookd.v1.SectionAvailability
+	1,   // 37: bookd.v1.GetAvailabilityResponse.status:type_name -> bookd.v1.EventStatus
+	74,  // 38: bookd.v1.HoldRequest.ttl:type_name -> google.protobuf.Duration
+	79,  // 39: bookd.v1.HoldRequest.items:type_name -> bookd.v1.HoldItem
+	11,  // 40: bookd.v1.HoldResponse.hold:type_name -> bookd.v1.Hold
+	6,   // 41: bookd.v1.GetHoldRequest.read:type_name -> bookd.v1.ReadOptions
+	11,  // 42: bookd.v1.GetHoldResponse.hold:type_name -> bookd.v1.Hold
+	12,  // 43: bookd.v1.ConfirmResponse.booking:type_name -> bookd.v1.Booking
+	11,  // 44: bookd.v1.ReleaseHoldResponse.hold:type_name -> bookd.v1.Hold
+	74,  // 45: bookd.v1.BookRequest.ttl:type_name -> google.protobuf.Duration
+	79,  // 46: bookd.v1.BookRequest.items:type_name -> bookd.v1.HoldItem
+	12,  // 47: bookd.v1.BookResponse.booking:type_name -> bookd.v1.Booking
+	12,  // 48: bookd.v1.CancelBookingResponse.booking:type_name -> bookd.v1.Booking
+	74,  // 49: bookd.v1.ExtendHoldRequest.ttl:type_name -> google.protobuf.Duration
+	11,  // 50: bookd.v1.ExtendHoldResponse.hold:type_name -> bookd.v1.Hold
+	10,  // 51: bookd.v1.CloseEventResponse.event:type_name -> bookd.v1.Event
+	10,  // 52: bookd.v1.CancelEventResponse.event:type_name -> bookd.v1.Event
+	4,   // 53: bookd.v1.WaitlistEntry.status:type_name -> bookd.v1.WaitlistStatus
+	75,  // 54: bookd.v1.WaitlistEntry.created_at:type_name -> google.protobuf.Timestamp
+	44,  // 55: bookd.v1.JoinWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	44,  // 56: bookd.v1.LeaveWaitlistResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	6,   // 57: bookd.v1.GetWaitlistEntryRequest.read:type_name -> bookd.v1.ReadOptions
+	44,  // 58: bookd.v1.GetWaitlistEntryResponse.entry:type_name -> bookd.v1.WaitlistEntry
+	75,  // 59: bookd.v1.Change.time:type_name -> google.protobuf.Timestamp
+	5,   // 60: bookd.v1.Change.type:type_name -> bookd.v1.ChangeKind
+	77,  // 61: bookd.v1.Change.items:type_name -> bookd.v1.OrderItem
+	51,  // 62: bookd.v1.WatchChangesResponse.changes:type_name -> bookd.v1.Change
+	6,   // 63: bookd.v1.GetBookingRequest.read:type_name -> bookd.v1.ReadOptions
+	12,  // 64: bookd.v1.GetBookingResponse.booking:type_name -> bookd.v1.Booking
+	6,   // 65: bookd.v1.ListBookingsRequest.read:type_name -> bookd.v1.ReadOptions
+	12,  // 66: bookd.v1.ListBookingsResponse.bookings:type_name -> bookd.v1.Booking
+	26,  // 67: bookd.v1.Write.hold:type_name -> bookd.v1.HoldRequest
+	30,  // 68: bookd.v1.Write.confirm:type_name -> bookd.v1.ConfirmRequest
+	32,  // 69: bookd.v1.Write.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	34,  // 70: bookd.v1.Write.book:type_name -> bookd.v1.BookRequest
+	36,  // 71: bookd.v1.Write.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	38,  // 72: bookd.v1.Write.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	58,  // 73: bookd.v1.BatchWriteRequest.writes:type_name -> bookd.v1.Write
+	27,  // 74: bookd.v1.WriteResult.hold:type_name -> bookd.v1.HoldResponse
+	31,  // 75: bookd.v1.WriteResult.confirm:type_name -> bookd.v1.ConfirmResponse
+	33,  // 76: bookd.v1.WriteResult.release_hold:type_name -> bookd.v1.ReleaseHoldResponse
+	35,  // 77: bookd.v1.WriteResult.book:type_name -> bookd.v1.BookResponse
+	37,  // 78: bookd.v1.WriteResult.cancel_booking:type_name -> bookd.v1.CancelBookingResponse
+	61,  // 79: bookd.v1.WriteResult.error:type_name -> bookd.v1.WriteError
+	39,  // 80: bookd.v1.WriteResult.extend_hold:type_name -> bookd.v1.ExtendHoldResponse
+	73,  // 81: bookd.v1.WriteError.metadata:type_name -> bookd.v1.WriteError.MetadataEntry
+	60,  // 82: bookd.v1.BatchWriteResponse.results:type_name -> bookd.v1.WriteResult
+	80,  // 83: bookd.v1.CreateQuotaResponse.quota:type_name -> bookd.v1.Quota
+	6,   // 84: bookd.v1.GetQuotaRequest.read:type_name -> bookd.v1.ReadOptions
+	80,  // 85: bookd.v1.GetQuotaResponse.quota:type_name -> bookd.v1.Quota
+	81,  // 86: bookd.v1.CreateVoucherRequest.voucher:type_name -> bookd.v1.Voucher
+	81,  // 87: bookd.v1.CreateVoucherResponse.voucher:type_name -> bookd.v1.Voucher
+	6,   // 88: bookd.v1.GetVoucherRequest.read:type_name -> bookd.v1.ReadOptions
+	81,  // 89: bookd.v1.GetVoucherResponse.voucher:type_name -> bookd.v1.Voucher
+	6,   // 90: bookd.v1.ListVouchersRequest.read:type_name -> bookd.v1.ReadOptions
+	81,  // 91: bookd.v1.ListVouchersResponse.vouchers:type_name -> bookd.v1.Voucher
+	13,  // 92: bookd.v1.BookingService.CreateProduct:input_type -> bookd.v1.CreateProductRequest
+	15,  // 93: bookd.v1.BookingService.ListProducts:input_type -> bookd.v1.ListProductsRequest
+	17,  // 94: bookd.v1.BookingService.CreateEvent:input_type -> bookd.v1.CreateEventRequest
+	40,  // 95: bookd.v1.BookingService.CloseEvent:input_type -> bookd.v1.CloseEventRequest
+	42,  // 96: bookd.v1.BookingService.CancelEvent:input_type -> bookd.v1.CancelEventRequest
+	19,  // 97: bookd.v1.BookingService.GetEvent:input_type -> bookd.v1.GetEventRequest
+	21,  // 98: bookd.v1.BookingService.ListEvents:input_type -> bookd.v1.ListEventsRequest
+	23,  // 99: bookd.v1.BookingService.GetAvailability:input_type -> bookd.v1.GetAvailabilityRequest
+	26,  // 100: bookd.v1.BookingService.Hold:input_type -> bookd.v1.HoldRequest
+	28,  // 101: bookd.v1.BookingService.GetHold:input_type -> bookd.v1.GetHoldRequest
+	30,  // 102: bookd.v1.BookingService.Confirm:input_type -> bookd.v1.ConfirmRequest
+	32,  // 103: bookd.v1.BookingService.ReleaseHold:input_type -> bookd.v1.ReleaseHoldRequest
+	38,  // 104: bookd.v1.BookingService.ExtendHold:input_type -> bookd.v1.ExtendHoldRequest
+	45,  // 105: bookd.v1.BookingService.JoinWaitlist:input_type -> bookd.v1.JoinWaitlistRequest
+	47,  // 106: bookd.v1.BookingService.LeaveWaitlist:input_type -> bookd.v1.LeaveWaitlistRequest
+	49,  // 107: bookd.v1.BookingService.GetWaitlistEntry:input_type -> bookd.v1.GetWaitlistEntryRequest
+	34,  // 108: bookd.v1.BookingService.Book:input_type -> bookd.v1.BookRequest
+	36,  // 109: bookd.v1.BookingService.CancelBooking:input_type -> bookd.v1.CancelBookingRequest
+	59,  // 110: bookd.v1.BookingService.BatchWrite:input_type -> bookd.v1.BatchWriteRequest
+	54,  // 111: bookd.v1.BookingService.GetBooking:input_type -> bookd.v1.GetBookingRequest
+	56,  // 112: bookd.v1.BookingService.ListBookings:input_type -> bookd.v1.ListBookingsRequest
+	52,  // 113: bookd.v1.BookingService.WatchChanges:input_type -> bookd.v1.WatchChangesRequest
+	63,  // 114: bookd.v1.BookingService.CreateQuota:input_type -> bookd.v1.CreateQuotaRequest
+	65,  // 115: bookd.v1.BookingService.GetQuota:input_type -> bookd.v1.GetQuotaRequest
+	67,  // 116: bookd.v1.BookingService.CreateVoucher:input_type -> bookd.v1.CreateVoucherRequest
+	69,  // 117: bookd.v1.BookingService.GetVoucher:input_type -> bookd.v1.GetVoucherRequest
+	71,  // 118: bookd.v1.BookingService.ListVouchers:input_type -> bookd.v1.ListVouchersRequest
+	14,  // 119: bookd.v1.BookingService.CreateProduct:output_type -> bookd.v1.CreateProductResponse
+	16,  // 120: bookd.v1.BookingService.ListProducts:output_type -> bookd.v1.ListProductsResponse
+	18,  // 121: bookd.v1.BookingService.CreateEvent:output_type -> bookd.v1.CreateEventResponse
+	41,  // 122: bookd.v1.BookingService.CloseEvent:output_type -> bookd.v1.CloseEventResponse
+	43,  // 123: bookd.v1.BookingService.CancelEvent:output_type -> bookd.v1.CancelEventResponse
+	20,  // 124: bookd.v1.BookingService.GetEvent:output_type -> bookd.v1.GetEventResponse
+	22,  // 125: bookd.v1.BookingService.ListEvents:output_type -> bookd.v1.ListEventsResponse
+	24,  // 126: bookd.v1.BookingService.GetAvailability:output_type -> bookd.v1.GetAvailabilityResponse
+	27,  // 127: bookd.v1.BookingService.Hold:output_type -> bookd.v1.HoldResponse
+	29,  // 128: bookd.v1.BookingService.GetHold:output_type -> bookd.v1.GetHoldResponse
+	31,  // 129: bookd.v1.BookingService.Confirm:output_type -> bookd.v1.ConfirmResponse
+	33,  // 130: bookd.v1.BookingService.ReleaseHold:output_type -> bookd.v1.ReleaseHoldResponse
+	39,  // 131: bookd.v1.BookingService.ExtendHold:output_type -> bookd.v1.ExtendHoldResponse
+	46,  // 132: bookd.v1.BookingService.JoinWaitlist:output_type -> bookd.v1.JoinWaitlistResponse
+	48,  // 133: bookd.v1.BookingService.LeaveWaitlist:output_type -> bookd.v1.LeaveWaitlistResponse
+	50,  // 134: bookd.v1.BookingService.GetWaitlistEntry:output_type -> bookd.v1.GetWaitlistEntryResponse
+	35,  // 135: bookd.v1.BookingService.Book:output_type -> bookd.v1.BookResponse
+	37,  // 136: bookd.v1.BookingService.CancelBooking:output_type -> bookd.v1.CancelBookingResponse
+	62,  // 137: bookd.v1.BookingService.BatchWrite:output_type -> bookd.v1.BatchWriteResponse
+	55,  // 138: bookd.v1.BookingService.GetBooking:output_type -> bookd.v1.GetBookingResponse
+	57,  // 139: bookd.v1.BookingService.ListBookings:output_type -> bookd.v1.ListBookingsResponse
+	53,  // 140: bookd.v1.BookingService.WatchChanges:output_type -> bookd.v1.WatchChangesResponse
+	64,  // 141: bookd.v1.BookingService.CreateQuota:output_type -> bookd.v1.CreateQuotaResponse
+	66,  // 142: bookd.v1.BookingService.GetQuota:output_type -> bookd.v1.GetQuotaResponse
+	68,  // 143: bookd.v1.BookingService.CreateVoucher:output_type -> bookd.v1.CreateVoucherResponse
+	70,  // 144: bookd.v1.BookingService.GetVoucher:output_type -> bookd.v1.GetVoucherResponse
+	72,  // 145: bookd.v1.BookingService.ListVouchers:output_type -> bookd.v1.ListVouchersResponse
+	119, // [119:146] is the sub-list for method output_type
+	92,  // [92:119] is the sub-list for method input_type
+	92,  // [92:92] is the sub-list for extension type_name
+	92,  // [92:92] is the sub-list for extension extendee
+	0,   // [0:92] is the sub-list for field type_name
 }
 
 func init() { file_bookd_v1_booking_proto_init() }
@@ -5146,6 +6061,7 @@ func file_bookd_v1_booking_proto_init() {
 	if File_bookd_v1_booking_proto != nil {
 		return
 	}
+	file_bookd_v1_order_proto_init()
 	file_bookd_v1_booking_proto_msgTypes[52].OneofWrappers = []any{
 		(*Write_Hold)(nil),
 		(*Write_Confirm)(nil),
@@ -5169,7 +6085,7 @@ func file_bookd_v1_booking_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_v1_booking_proto_rawDesc), len(file_bookd_v1_booking_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   58,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -120,6 +120,8 @@ type Command struct {
 	//	*Command_ExtendLease
 	//	*Command_Redrive
 	//	*Command_PurgeQueue
+	//	*Command_CreateQuota
+	//	*Command_CreateVoucher
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -415,6 +417,24 @@ func (x *Command) GetPurgeQueue() *v1.PurgeQueueRequest {
 	return nil
 }
 
+func (x *Command) GetCreateQuota() *v1.CreateQuotaRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateQuota); ok {
+			return x.CreateQuota
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetCreateVoucher() *v1.CreateVoucherRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateVoucher); ok {
+			return x.CreateVoucher
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -519,6 +539,14 @@ type Command_PurgeQueue struct {
 	PurgeQueue *v1.PurgeQueueRequest `protobuf:"bytes,34,opt,name=purge_queue,json=purgeQueue,proto3,oneof"`
 }
 
+type Command_CreateQuota struct {
+	CreateQuota *v1.CreateQuotaRequest `protobuf:"bytes,35,opt,name=create_quota,json=createQuota,proto3,oneof"`
+}
+
+type Command_CreateVoucher struct {
+	CreateVoucher *v1.CreateVoucherRequest `protobuf:"bytes,36,opt,name=create_voucher,json=createVoucher,proto3,oneof"`
+}
+
 func (*Command_CreateEvent) isCommand_Op() {}
 
 func (*Command_Hold) isCommand_Op() {}
@@ -568,6 +596,10 @@ func (*Command_ExtendLease) isCommand_Op() {}
 func (*Command_Redrive) isCommand_Op() {}
 
 func (*Command_PurgeQueue) isCommand_Op() {}
+
+func (*Command_CreateQuota) isCommand_Op() {}
+
+func (*Command_CreateVoucher) isCommand_Op() {}
 
 // ExpireHolds expires holds whose time has passed, so that the change feed
 // reports them. Correctness never depends on it: every command expires due
@@ -772,7 +804,9 @@ type EventCounters struct {
 	Seats        int64 `protobuf:"varint,6,opt,name=seats,proto3" json:"seats,omitempty"`
 	BlockedSeats int64 `protobuf:"varint,7,opt,name=blocked_seats,json=blockedSeats,proto3" json:"blocked_seats,omitempty"`
 	// Entries waiting on the event's waitlist (so reads need not count them).
-	Waiting       int64 `protobuf:"varint,8,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	Waiting int64 `protobuf:"varint,8,opt,name=waiting,proto3" json:"waiting,omitempty"`
+	// Per category of the event, in its order.
+	Categories    []*CategoryCounters `protobuf:"bytes,9,rep,name=categories,proto3" json:"categories,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -856,6 +890,76 @@ func (x *EventCounters) GetWaiting() int64 {
 	return 0
 }
 
+func (x *EventCounters) GetCategories() []*CategoryCounters {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+// CategoryCounters is what a ticket category has held and sold.
+type CategoryCounters struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Held   int64                  `protobuf:"varint,1,opt,name=held,proto3" json:"held,omitempty"`
+	Booked int64                  `protobuf:"varint,2,opt,name=booked,proto3" json:"booked,omitempty"`
+	// Tickets held and booked per price tier; the last element counts those
+	// at the category's own price.
+	TierTaken     []int64 `protobuf:"varint,3,rep,packed,name=tier_taken,json=tierTaken,proto3" json:"tier_taken,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CategoryCounters) Reset() {
+	*x = CategoryCounters{}
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CategoryCounters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CategoryCounters) ProtoMessage() {}
+
+func (x *CategoryCounters) ProtoReflect() protoreflect.Message {
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CategoryCounters.ProtoReflect.Descriptor instead.
+func (*CategoryCounters) Descriptor() ([]byte, []int) {
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CategoryCounters) GetHeld() int64 {
+	if x != nil {
+		return x.Held
+	}
+	return 0
+}
+
+func (x *CategoryCounters) GetBooked() int64 {
+	if x != nil {
+		return x.Booked
+	}
+	return 0
+}
+
+func (x *CategoryCounters) GetTierTaken() []int64 {
+	if x != nil {
+		return x.TierTaken
+	}
+	return nil
+}
+
 // IdempotencyRecord remembers the outcome of a keyed mutation.
 type IdempotencyRecord struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -876,7 +980,7 @@ type IdempotencyRecord struct {
 
 func (x *IdempotencyRecord) Reset() {
 	*x = IdempotencyRecord{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +992,7 @@ func (x *IdempotencyRecord) String() string {
 func (*IdempotencyRecord) ProtoMessage() {}
 
 func (x *IdempotencyRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[7]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +1005,7 @@ func (x *IdempotencyRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdempotencyRecord.ProtoReflect.Descriptor instead.
 func (*IdempotencyRecord) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{7}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IdempotencyRecord) GetRequestHash() []byte {
@@ -966,17 +1070,21 @@ type Change struct {
 	Quantity      int64                  `protobuf:"varint,8,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	Seats         []string               `protobuf:"bytes,9,rep,name=seats,proto3" json:"seats,omitempty"`
 	// Position among the changes of the command at index (from 0).
-	Seq             uint32 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
-	WaitlistEntryId string `protobuf:"bytes,11,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
-	ProductId       string `protobuf:"bytes,12,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
-	PaymentRef      string `protobuf:"bytes,13,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	Seq             uint32          `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
+	WaitlistEntryId string          `protobuf:"bytes,11,opt,name=waitlist_entry_id,json=waitlistEntryId,proto3" json:"waitlist_entry_id,omitempty"`
+	ProductId       string          `protobuf:"bytes,12,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	PaymentRef      string          `protobuf:"bytes,13,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
+	Items           []*v1.OrderItem `protobuf:"bytes,14,rep,name=items,proto3" json:"items,omitempty"`
+	Refund          int64           `protobuf:"varint,15,opt,name=refund,proto3" json:"refund,omitempty"`
+	Currency        string          `protobuf:"bytes,16,opt,name=currency,proto3" json:"currency,omitempty"`
+	Total           int64           `protobuf:"varint,17,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[8]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1096,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[8]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1109,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{8}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Change) GetIndex() uint64 {
@@ -1095,6 +1203,34 @@ func (x *Change) GetPaymentRef() string {
 	return ""
 }
 
+func (x *Change) GetItems() []*v1.OrderItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *Change) GetRefund() int64 {
+	if x != nil {
+		return x.Refund
+	}
+	return 0
+}
+
+func (x *Change) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Change) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 // SeatLayout is an event's seats grouped into rows, built at creation; the
 // rows are in seat-map order, front row first.
 type SeatLayout struct {
@@ -1106,7 +1242,7 @@ type SeatLayout struct {
 
 func (x *SeatLayout) Reset() {
 	*x = SeatLayout{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[9]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1254,7 @@ func (x *SeatLayout) String() string {
 func (*SeatLayout) ProtoMessage() {}
 
 func (x *SeatLayout) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[9]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1267,7 @@ func (x *SeatLayout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatLayout.ProtoReflect.Descriptor instead.
 func (*SeatLayout) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{9}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SeatLayout) GetRows() []*LayoutRow {
@@ -1155,7 +1291,7 @@ type LayoutRow struct {
 
 func (x *LayoutRow) Reset() {
 	*x = LayoutRow{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[10]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1303,7 @@ func (x *LayoutRow) String() string {
 func (*LayoutRow) ProtoMessage() {}
 
 func (x *LayoutRow) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[10]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1316,7 @@ func (x *LayoutRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayoutRow.ProtoReflect.Descriptor instead.
 func (*LayoutRow) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{10}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LayoutRow) GetSection() string {
@@ -1222,7 +1358,7 @@ type FeedStart struct {
 
 func (x *FeedStart) Reset() {
 	*x = FeedStart{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[11]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1370,7 @@ func (x *FeedStart) String() string {
 func (*FeedStart) ProtoMessage() {}
 
 func (x *FeedStart) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[11]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1383,7 @@ func (x *FeedStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedStart.ProtoReflect.Descriptor instead.
 func (*FeedStart) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{11}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FeedStart) GetIndex() uint64 {
@@ -1283,7 +1419,7 @@ type AdmissionGrant struct {
 
 func (x *AdmissionGrant) Reset() {
 	*x = AdmissionGrant{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[12]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1431,7 @@ func (x *AdmissionGrant) String() string {
 func (*AdmissionGrant) ProtoMessage() {}
 
 func (x *AdmissionGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[12]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1444,7 @@ func (x *AdmissionGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmissionGrant.ProtoReflect.Descriptor instead.
 func (*AdmissionGrant) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{12}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AdmissionGrant) GetEventId() string {
@@ -1365,7 +1501,7 @@ type AdmissionUse struct {
 
 func (x *AdmissionUse) Reset() {
 	*x = AdmissionUse{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[13]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1513,7 @@ func (x *AdmissionUse) String() string {
 func (*AdmissionUse) ProtoMessage() {}
 
 func (x *AdmissionUse) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[13]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1526,7 @@ func (x *AdmissionUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmissionUse.ProtoReflect.Descriptor instead.
 func (*AdmissionUse) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{13}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AdmissionUse) GetHolds() int64 {
@@ -1427,7 +1563,7 @@ type QueueState struct {
 
 func (x *QueueState) Reset() {
 	*x = QueueState{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[14]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1575,7 @@ func (x *QueueState) String() string {
 func (*QueueState) ProtoMessage() {}
 
 func (x *QueueState) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[14]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1588,7 @@ func (x *QueueState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueState.ProtoReflect.Descriptor instead.
 func (*QueueState) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{14}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *QueueState) GetQueue() *v1.Queue {
@@ -1500,7 +1636,7 @@ type QueueRecord struct {
 
 func (x *QueueRecord) Reset() {
 	*x = QueueRecord{}
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[15]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1648,7 @@ func (x *QueueRecord) String() string {
 func (*QueueRecord) ProtoMessage() {}
 
 func (x *QueueRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[15]
+	mi := &file_bookd_fsm_v1_fsm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1661,7 @@ func (x *QueueRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueRecord.ProtoReflect.Descriptor instead.
 func (*QueueRecord) Descriptor() ([]byte, []int) {
-	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{15}
+	return file_bookd_fsm_v1_fsm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *QueueRecord) GetNumber() uint64 {
@@ -1609,9 +1745,9 @@ var File_bookd_fsm_v1_fsm_proto protoreflect.FileDescriptor
 
 const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
-	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\x1a\x14bookd/v1/queue.proto\"*\n" +
+	"\x16bookd/fsm/v1/fsm.proto\x12\fbookd.fsm.v1\x1a\x16bookd/v1/booking.proto\x1a\x14bookd/v1/queue.proto\x1a\x14bookd/v1/order.proto\"*\n" +
 	"\fCommandBatch\x12\x1a\n" +
-	"\bcommands\x18\x01 \x03(\fR\bcommands\"\x9a\r\n" +
+	"\bcommands\x18\x01 \x03(\fR\bcommands\"\xa6\x0e\n" +
 	"\aCommand\x12(\n" +
 	"\x10stamp_unix_nanos\x18\x01 \x01(\x03R\x0estampUnixNanos\x12!\n" +
 	"\frequest_hash\x18\x02 \x01(\fR\vrequestHash\x12#\n" +
@@ -1645,7 +1781,9 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\fextend_lease\x18  \x01(\v2\x1c.bookd.v1.ExtendLeaseRequestH\x00R\vextendLease\x124\n" +
 	"\aredrive\x18! \x01(\v2\x18.bookd.v1.RedriveRequestH\x00R\aredrive\x12>\n" +
 	"\vpurge_queue\x18\" \x01(\v2\x1b.bookd.v1.PurgeQueueRequestH\x00R\n" +
-	"purgeQueueB\x04\n" +
+	"purgeQueue\x12A\n" +
+	"\fcreate_quota\x18# \x01(\v2\x1c.bookd.v1.CreateQuotaRequestH\x00R\vcreateQuota\x12G\n" +
+	"\x0ecreate_voucher\x18$ \x01(\v2\x1e.bookd.v1.CreateVoucherRequestH\x00R\rcreateVoucherB\x04\n" +
 	"\x02op\"\r\n" +
 	"\vExpireHolds\"\x7f\n" +
 	"\x05Purge\x12A\n" +
@@ -1656,7 +1794,7 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\vrpc_address\x18\x02 \x01(\tR\n" +
 	"rpcAddress\"\"\n" +
 	"\x10UnregisterMember\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xf4\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xb4\x02\n" +
 	"\rEventCounters\x12#\n" +
 	"\rheld_quantity\x18\x02 \x01(\x03R\fheldQuantity\x12'\n" +
 	"\x0fbooked_quantity\x18\x03 \x01(\x03R\x0ebookedQuantity\x12\x1d\n" +
@@ -1665,7 +1803,15 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\fbooked_seats\x18\x05 \x01(\x03R\vbookedSeats\x12\x14\n" +
 	"\x05seats\x18\x06 \x01(\x03R\x05seats\x12#\n" +
 	"\rblocked_seats\x18\a \x01(\x03R\fblockedSeats\x12\x18\n" +
-	"\awaiting\x18\b \x01(\x03R\awaiting\"\x84\x03\n" +
+	"\awaiting\x18\b \x01(\x03R\awaiting\x12>\n" +
+	"\n" +
+	"categories\x18\t \x03(\v2\x1e.bookd.fsm.v1.CategoryCountersR\n" +
+	"categories\"]\n" +
+	"\x10CategoryCounters\x12\x12\n" +
+	"\x04held\x18\x01 \x01(\x03R\x04held\x12\x16\n" +
+	"\x06booked\x18\x02 \x01(\x03R\x06booked\x12\x1d\n" +
+	"\n" +
+	"tier_taken\x18\x03 \x03(\x03R\ttierTaken\"\x84\x03\n" +
 	"\x11IdempotencyRecord\x12!\n" +
 	"\frequest_hash\x18\x01 \x01(\fR\vrequestHash\x12\x1d\n" +
 	"\n" +
@@ -1677,7 +1823,7 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\x0eerror_metadata\x18\a \x03(\v22.bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntryR\rerrorMetadata\x1a@\n" +
 	"\x12ErrorMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfe\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf3\x03\n" +
 	"\x06Change\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x04R\x05index\x12&\n" +
 	"\x0ftime_unix_nanos\x18\x02 \x01(\x03R\rtimeUnixNanos\x12\x12\n" +
@@ -1696,7 +1842,11 @@ const file_bookd_fsm_v1_fsm_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\f \x01(\tR\tproductId\x12\x1f\n" +
 	"\vpayment_ref\x18\r \x01(\tR\n" +
-	"paymentRef\"9\n" +
+	"paymentRef\x12)\n" +
+	"\x05items\x18\x0e \x03(\v2\x13.bookd.v1.OrderItemR\x05items\x12\x16\n" +
+	"\x06refund\x18\x0f \x01(\x03R\x06refund\x12\x1a\n" +
+	"\bcurrency\x18\x10 \x01(\tR\bcurrency\x12\x14\n" +
+	"\x05total\x18\x11 \x01(\x03R\x05total\"9\n" +
 	"\n" +
 	"SeatLayout\x12+\n" +
 	"\x04rows\x18\x01 \x03(\v2\x17.bookd.fsm.v1.LayoutRowR\x04rows\"i\n" +
@@ -1753,7 +1903,7 @@ func file_bookd_fsm_v1_fsm_proto_rawDescGZIP() []byte {
 	return file_bookd_fsm_v1_fsm_proto_rawDescData
 }
 
-var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_bookd_fsm_v1_fsm_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*CommandBatch)(nil),            // 0: bookd.fsm.v1.CommandBatch
 	(*Command)(nil),                 // 1: bookd.fsm.v1.Command
@@ -1762,76 +1912,84 @@ var file_bookd_fsm_v1_fsm_proto_goTypes = []any{
 	(*RegisterMember)(nil),          // 4: bookd.fsm.v1.RegisterMember
 	(*UnregisterMember)(nil),        // 5: bookd.fsm.v1.UnregisterMember
 	(*EventCounters)(nil),           // 6: bookd.fsm.v1.EventCounters
-	(*IdempotencyRecord)(nil),       // 7: bookd.fsm.v1.IdempotencyRecord
-	(*Change)(nil),                  // 8: bookd.fsm.v1.Change
-	(*SeatLayout)(nil),              // 9: bookd.fsm.v1.SeatLayout
-	(*LayoutRow)(nil),               // 10: bookd.fsm.v1.LayoutRow
-	(*FeedStart)(nil),               // 11: bookd.fsm.v1.FeedStart
-	(*AdmissionGrant)(nil),          // 12: bookd.fsm.v1.AdmissionGrant
-	(*AdmissionUse)(nil),            // 13: bookd.fsm.v1.AdmissionUse
-	(*QueueState)(nil),              // 14: bookd.fsm.v1.QueueState
-	(*QueueRecord)(nil),             // 15: bookd.fsm.v1.QueueRecord
-	nil,                             // 16: bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntry
-	(*v1.CreateEventRequest)(nil),   // 17: bookd.v1.CreateEventRequest
-	(*v1.HoldRequest)(nil),          // 18: bookd.v1.HoldRequest
-	(*v1.ConfirmRequest)(nil),       // 19: bookd.v1.ConfirmRequest
-	(*v1.ReleaseHoldRequest)(nil),   // 20: bookd.v1.ReleaseHoldRequest
-	(*v1.BookRequest)(nil),          // 21: bookd.v1.BookRequest
-	(*v1.CancelBookingRequest)(nil), // 22: bookd.v1.CancelBookingRequest
-	(*v1.CreateProductRequest)(nil), // 23: bookd.v1.CreateProductRequest
-	(*v1.CloseEventRequest)(nil),    // 24: bookd.v1.CloseEventRequest
-	(*v1.CancelEventRequest)(nil),   // 25: bookd.v1.CancelEventRequest
-	(*v1.ExtendHoldRequest)(nil),    // 26: bookd.v1.ExtendHoldRequest
-	(*v1.JoinWaitlistRequest)(nil),  // 27: bookd.v1.JoinWaitlistRequest
-	(*v1.LeaveWaitlistRequest)(nil), // 28: bookd.v1.LeaveWaitlistRequest
-	(*v1.CreateQueueRequest)(nil),   // 29: bookd.v1.CreateQueueRequest
-	(*v1.DeleteQueueRequest)(nil),   // 30: bookd.v1.DeleteQueueRequest
-	(*v1.EnqueueRequest)(nil),       // 31: bookd.v1.EnqueueRequest
-	(*v1.ReceiveRequest)(nil),       // 32: bookd.v1.ReceiveRequest
-	(*v1.AckRequest)(nil),           // 33: bookd.v1.AckRequest
-	(*v1.NackRequest)(nil),          // 34: bookd.v1.NackRequest
-	(*v1.ExtendLeaseRequest)(nil),   // 35: bookd.v1.ExtendLeaseRequest
-	(*v1.RedriveRequest)(nil),       // 36: bookd.v1.RedriveRequest
-	(*v1.PurgeQueueRequest)(nil),    // 37: bookd.v1.PurgeQueueRequest
-	(*v1.Queue)(nil),                // 38: bookd.v1.Queue
-	(*v1.QueueStats)(nil),           // 39: bookd.v1.QueueStats
+	(*CategoryCounters)(nil),        // 7: bookd.fsm.v1.CategoryCounters
+	(*IdempotencyRecord)(nil),       // 8: bookd.fsm.v1.IdempotencyRecord
+	(*Change)(nil),                  // 9: bookd.fsm.v1.Change
+	(*SeatLayout)(nil),              // 10: bookd.fsm.v1.SeatLayout
+	(*LayoutRow)(nil),               // 11: bookd.fsm.v1.LayoutRow
+	(*FeedStart)(nil),               // 12: bookd.fsm.v1.FeedStart
+	(*AdmissionGrant)(nil),          // 13: bookd.fsm.v1.AdmissionGrant
+	(*AdmissionUse)(nil),            // 14: bookd.fsm.v1.AdmissionUse
+	(*QueueState)(nil),              // 15: bookd.fsm.v1.QueueState
+	(*QueueRecord)(nil),             // 16: bookd.fsm.v1.QueueRecord
+	nil,                             // 17: bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntry
+	(*v1.CreateEventRequest)(nil),   // 18: bookd.v1.CreateEventRequest
+	(*v1.HoldRequest)(nil),          // 19: bookd.v1.HoldRequest
+	(*v1.ConfirmRequest)(nil),       // 20: bookd.v1.ConfirmRequest
+	(*v1.ReleaseHoldRequest)(nil),   // 21: bookd.v1.ReleaseHoldRequest
+	(*v1.BookRequest)(nil),          // 22: bookd.v1.BookRequest
+	(*v1.CancelBookingRequest)(nil), // 23: bookd.v1.CancelBookingRequest
+	(*v1.CreateProductRequest)(nil), // 24: bookd.v1.CreateProductRequest
+	(*v1.CloseEventRequest)(nil),    // 25: bookd.v1.CloseEventRequest
+	(*v1.CancelEventRequest)(nil),   // 26: bookd.v1.CancelEventRequest
+	(*v1.ExtendHoldRequest)(nil),    // 27: bookd.v1.ExtendHoldRequest
+	(*v1.JoinWaitlistRequest)(nil),  // 28: bookd.v1.JoinWaitlistRequest
+	(*v1.LeaveWaitlistRequest)(nil), // 29: bookd.v1.LeaveWaitlistRequest
+	(*v1.CreateQueueRequest)(nil),   // 30: bookd.v1.CreateQueueRequest
+	(*v1.DeleteQueueRequest)(nil),   // 31: bookd.v1.DeleteQueueRequest
+	(*v1.EnqueueRequest)(nil),       // 32: bookd.v1.EnqueueRequest
+	(*v1.ReceiveRequest)(nil),       // 33: bookd.v1.ReceiveRequest
+	(*v1.AckRequest)(nil),           // 34: bookd.v1.AckRequest
+	(*v1.NackRequest)(nil),          // 35: bookd.v1.NackRequest
+	(*v1.ExtendLeaseRequest)(nil),   // 36: bookd.v1.ExtendLeaseRequest
+	(*v1.RedriveRequest)(nil),       // 37: bookd.v1.RedriveRequest
+	(*v1.PurgeQueueRequest)(nil),    // 38: bookd.v1.PurgeQueueRequest
+	(*v1.CreateQuotaRequest)(nil),   // 39: bookd.v1.CreateQuotaRequest
+	(*v1.CreateVoucherRequest)(nil), // 40: bookd.v1.CreateVoucherRequest
+	(*v1.OrderItem)(nil),            // 41: bookd.v1.OrderItem
+	(*v1.Queue)(nil),                // 42: bookd.v1.Queue
+	(*v1.QueueStats)(nil),           // 43: bookd.v1.QueueStats
 }
 var file_bookd_fsm_v1_fsm_proto_depIdxs = []int32{
-	17, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
-	18, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
-	19, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
-	20, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
-	21, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
-	22, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
+	18, // 0: bookd.fsm.v1.Command.create_event:type_name -> bookd.v1.CreateEventRequest
+	19, // 1: bookd.fsm.v1.Command.hold:type_name -> bookd.v1.HoldRequest
+	20, // 2: bookd.fsm.v1.Command.confirm:type_name -> bookd.v1.ConfirmRequest
+	21, // 3: bookd.fsm.v1.Command.release_hold:type_name -> bookd.v1.ReleaseHoldRequest
+	22, // 4: bookd.fsm.v1.Command.book:type_name -> bookd.v1.BookRequest
+	23, // 5: bookd.fsm.v1.Command.cancel_booking:type_name -> bookd.v1.CancelBookingRequest
 	2,  // 6: bookd.fsm.v1.Command.expire_holds:type_name -> bookd.fsm.v1.ExpireHolds
 	4,  // 7: bookd.fsm.v1.Command.register_member:type_name -> bookd.fsm.v1.RegisterMember
 	5,  // 8: bookd.fsm.v1.Command.unregister_member:type_name -> bookd.fsm.v1.UnregisterMember
-	23, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
-	24, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
-	25, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
-	26, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
-	27, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
-	28, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
+	24, // 9: bookd.fsm.v1.Command.create_product:type_name -> bookd.v1.CreateProductRequest
+	25, // 10: bookd.fsm.v1.Command.close_event:type_name -> bookd.v1.CloseEventRequest
+	26, // 11: bookd.fsm.v1.Command.cancel_event:type_name -> bookd.v1.CancelEventRequest
+	27, // 12: bookd.fsm.v1.Command.extend_hold:type_name -> bookd.v1.ExtendHoldRequest
+	28, // 13: bookd.fsm.v1.Command.join_waitlist:type_name -> bookd.v1.JoinWaitlistRequest
+	29, // 14: bookd.fsm.v1.Command.leave_waitlist:type_name -> bookd.v1.LeaveWaitlistRequest
 	3,  // 15: bookd.fsm.v1.Command.purge:type_name -> bookd.fsm.v1.Purge
-	29, // 16: bookd.fsm.v1.Command.create_queue:type_name -> bookd.v1.CreateQueueRequest
-	30, // 17: bookd.fsm.v1.Command.delete_queue:type_name -> bookd.v1.DeleteQueueRequest
-	31, // 18: bookd.fsm.v1.Command.enqueue:type_name -> bookd.v1.EnqueueRequest
-	32, // 19: bookd.fsm.v1.Command.receive:type_name -> bookd.v1.ReceiveRequest
-	33, // 20: bookd.fsm.v1.Command.ack:type_name -> bookd.v1.AckRequest
-	34, // 21: bookd.fsm.v1.Command.nack:type_name -> bookd.v1.NackRequest
-	35, // 22: bookd.fsm.v1.Command.extend_lease:type_name -> bookd.v1.ExtendLeaseRequest
-	36, // 23: bookd.fsm.v1.Command.redrive:type_name -> bookd.v1.RedriveRequest
-	37, // 24: bookd.fsm.v1.Command.purge_queue:type_name -> bookd.v1.PurgeQueueRequest
-	16, // 25: bookd.fsm.v1.IdempotencyRecord.error_metadata:type_name -> bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntry
-	10, // 26: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
-	38, // 27: bookd.fsm.v1.QueueState.queue:type_name -> bookd.v1.Queue
-	39, // 28: bookd.fsm.v1.QueueState.stats:type_name -> bookd.v1.QueueStats
-	8,  // 29: bookd.fsm.v1.QueueRecord.change:type_name -> bookd.fsm.v1.Change
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	30, // 16: bookd.fsm.v1.Command.create_queue:type_name -> bookd.v1.CreateQueueRequest
+	31, // 17: bookd.fsm.v1.Command.delete_queue:type_name -> bookd.v1.DeleteQueueRequest
+	32, // 18: bookd.fsm.v1.Command.enqueue:type_name -> bookd.v1.EnqueueRequest
+	33, // 19: bookd.fsm.v1.Command.receive:type_name -> bookd.v1.ReceiveRequest
+	34, // 20: bookd.fsm.v1.Command.ack:type_name -> bookd.v1.AckRequest
+	35, // 21: bookd.fsm.v1.Command.nack:type_name -> bookd.v1.NackRequest
+	36, // 22: bookd.fsm.v1.Command.extend_lease:type_name -> bookd.v1.ExtendLeaseRequest
+	37, // 23: bookd.fsm.v1.Command.redrive:type_name -> bookd.v1.RedriveRequest
+	38, // 24: bookd.fsm.v1.Command.purge_queue:type_name -> bookd.v1.PurgeQueueRequest
+	39, // 25: bookd.fsm.v1.Command.create_quota:type_name -> bookd.v1.CreateQuotaRequest
+	40, // 26: bookd.fsm.v1.Command.create_voucher:type_name -> bookd.v1.CreateVoucherRequest
+	7,  // 27: bookd.fsm.v1.EventCounters.categories:type_name -> bookd.fsm.v1.CategoryCounters
+	17, // 28: bookd.fsm.v1.IdempotencyRecord.error_metadata:type_name -> bookd.fsm.v1.IdempotencyRecord.ErrorMetadataEntry
+	41, // 29: bookd.fsm.v1.Change.items:type_name -> bookd.v1.OrderItem
+	11, // 30: bookd.fsm.v1.SeatLayout.rows:type_name -> bookd.fsm.v1.LayoutRow
+	42, // 31: bookd.fsm.v1.QueueState.queue:type_name -> bookd.v1.Queue
+	43, // 32: bookd.fsm.v1.QueueState.stats:type_name -> bookd.v1.QueueStats
+	9,  // 33: bookd.fsm.v1.QueueRecord.change:type_name -> bookd.fsm.v1.Change
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_bookd_fsm_v1_fsm_proto_init() }
@@ -1865,6 +2023,8 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 		(*Command_ExtendLease)(nil),
 		(*Command_Redrive)(nil),
 		(*Command_PurgeQueue)(nil),
+		(*Command_CreateQuota)(nil),
+		(*Command_CreateVoucher)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1872,7 +2032,7 @@ func file_bookd_fsm_v1_fsm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bookd_fsm_v1_fsm_proto_rawDesc), len(file_bookd_fsm_v1_fsm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -94,6 +94,20 @@ const (
 	// BookingServiceWatchChangesProcedure is the fully-qualified name of the BookingService's
 	// WatchChanges RPC.
 	BookingServiceWatchChangesProcedure = "/bookd.v1.BookingService/WatchChanges"
+	// BookingServiceCreateQuotaProcedure is the fully-qualified name of the BookingService's
+	// CreateQuota RPC.
+	BookingServiceCreateQuotaProcedure = "/bookd.v1.BookingService/CreateQuota"
+	// BookingServiceGetQuotaProcedure is the fully-qualified name of the BookingService's GetQuota RPC.
+	BookingServiceGetQuotaProcedure = "/bookd.v1.BookingService/GetQuota"
+	// BookingServiceCreateVoucherProcedure is the fully-qualified name of the BookingService's
+	// CreateVoucher RPC.
+	BookingServiceCreateVoucherProcedure = "/bookd.v1.BookingService/CreateVoucher"
+	// BookingServiceGetVoucherProcedure is the fully-qualified name of the BookingService's GetVoucher
+	// RPC.
+	BookingServiceGetVoucherProcedure = "/bookd.v1.BookingService/GetVoucher"
+	// BookingServiceListVouchersProcedure is the fully-qualified name of the BookingService's
+	// ListVouchers RPC.
+	BookingServiceListVouchersProcedure = "/bookd.v1.BookingService/ListVouchers"
 )
 
 // BookingServiceClient is a client for the bookd.v1.BookingService service.
@@ -161,6 +175,16 @@ type BookingServiceClient interface {
 	// cursor, and keeps streaming as changes commit. Served by the node that
 	// receives it. A cursor older than the retained window answers OUT_OF_RANGE.
 	WatchChanges(context.Context, *v1.WatchChangesRequest) (*connect.ServerStreamForClient[v1.WatchChangesResponse], error)
+	// CreateQuota creates a quota that events may share (CreateEventRequest.quota_ids).
+	CreateQuota(context.Context, *v1.CreateQuotaRequest) (*v1.CreateQuotaResponse, error)
+	// GetQuota returns one quota with the tickets it has taken.
+	GetQuota(context.Context, *v1.GetQuotaRequest) (*v1.GetQuotaResponse, error)
+	// CreateVoucher creates a voucher code that holds may name.
+	CreateVoucher(context.Context, *v1.CreateVoucherRequest) (*v1.CreateVoucherResponse, error)
+	// GetVoucher returns one voucher with its redemptions.
+	GetVoucher(context.Context, *v1.GetVoucherRequest) (*v1.GetVoucherResponse, error)
+	// ListVouchers pages through vouchers by code.
+	ListVouchers(context.Context, *v1.ListVouchersRequest) (*v1.ListVouchersResponse, error)
 }
 
 // NewBookingServiceClient constructs a client for the bookd.v1.BookingService service. By default,
@@ -315,6 +339,39 @@ func NewBookingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		createQuota: connect.NewClient[v1.CreateQuotaRequest, v1.CreateQuotaResponse](
+			httpClient,
+			baseURL+BookingServiceCreateQuotaProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("CreateQuota")),
+			connect.WithClientOptions(opts...),
+		),
+		getQuota: connect.NewClient[v1.GetQuotaRequest, v1.GetQuotaResponse](
+			httpClient,
+			baseURL+BookingServiceGetQuotaProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("GetQuota")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		createVoucher: connect.NewClient[v1.CreateVoucherRequest, v1.CreateVoucherResponse](
+			httpClient,
+			baseURL+BookingServiceCreateVoucherProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("CreateVoucher")),
+			connect.WithClientOptions(opts...),
+		),
+		getVoucher: connect.NewClient[v1.GetVoucherRequest, v1.GetVoucherResponse](
+			httpClient,
+			baseURL+BookingServiceGetVoucherProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("GetVoucher")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		listVouchers: connect.NewClient[v1.ListVouchersRequest, v1.ListVouchersResponse](
+			httpClient,
+			baseURL+BookingServiceListVouchersProcedure,
+			connect.WithSchema(bookingServiceMethods.ByName("ListVouchers")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -342,6 +399,11 @@ type bookingServiceClient struct {
 	getBooking       *connect.Client[v1.GetBookingRequest, v1.GetBookingResponse]
 	listBookings     *connect.Client[v1.ListBookingsRequest, v1.ListBookingsResponse]
 	watchChanges     *connect.Client[v1.WatchChangesRequest, v1.WatchChangesResponse]
+	createQuota      *connect.Client[v1.CreateQuotaRequest, v1.CreateQuotaResponse]
+	getQuota         *connect.Client[v1.GetQuotaRequest, v1.GetQuotaResponse]
+	createVoucher    *connect.Client[v1.CreateVoucherRequest, v1.CreateVoucherResponse]
+	getVoucher       *connect.Client[v1.GetVoucherRequest, v1.GetVoucherResponse]
+	listVouchers     *connect.Client[v1.ListVouchersRequest, v1.ListVouchersResponse]
 }
 
 // CreateProduct calls bookd.v1.BookingService.CreateProduct.
@@ -538,6 +600,51 @@ func (c *bookingServiceClient) WatchChanges(ctx context.Context, req *v1.WatchCh
 	return c.watchChanges.CallServerStream(ctx, connect.NewRequest(req))
 }
 
+// CreateQuota calls bookd.v1.BookingService.CreateQuota.
+func (c *bookingServiceClient) CreateQuota(ctx context.Context, req *v1.CreateQuotaRequest) (*v1.CreateQuotaResponse, error) {
+	response, err := c.createQuota.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// GetQuota calls bookd.v1.BookingService.GetQuota.
+func (c *bookingServiceClient) GetQuota(ctx context.Context, req *v1.GetQuotaRequest) (*v1.GetQuotaResponse, error) {
+	response, err := c.getQuota.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// CreateVoucher calls bookd.v1.BookingService.CreateVoucher.
+func (c *bookingServiceClient) CreateVoucher(ctx context.Context, req *v1.CreateVoucherRequest) (*v1.CreateVoucherResponse, error) {
+	response, err := c.createVoucher.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// GetVoucher calls bookd.v1.BookingService.GetVoucher.
+func (c *bookingServiceClient) GetVoucher(ctx context.Context, req *v1.GetVoucherRequest) (*v1.GetVoucherResponse, error) {
+	response, err := c.getVoucher.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListVouchers calls bookd.v1.BookingService.ListVouchers.
+func (c *bookingServiceClient) ListVouchers(ctx context.Context, req *v1.ListVouchersRequest) (*v1.ListVouchersResponse, error) {
+	response, err := c.listVouchers.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // BookingServiceHandler is an implementation of the bookd.v1.BookingService service.
 type BookingServiceHandler interface {
 	// CreateProduct creates a product (a tour, a show) whose departures are events.
@@ -603,6 +710,16 @@ type BookingServiceHandler interface {
 	// cursor, and keeps streaming as changes commit. Served by the node that
 	// receives it. A cursor older than the retained window answers OUT_OF_RANGE.
 	WatchChanges(context.Context, *v1.WatchChangesRequest, *connect.ServerStream[v1.WatchChangesResponse]) error
+	// CreateQuota creates a quota that events may share (CreateEventRequest.quota_ids).
+	CreateQuota(context.Context, *v1.CreateQuotaRequest) (*v1.CreateQuotaResponse, error)
+	// GetQuota returns one quota with the tickets it has taken.
+	GetQuota(context.Context, *v1.GetQuotaRequest) (*v1.GetQuotaResponse, error)
+	// CreateVoucher creates a voucher code that holds may name.
+	CreateVoucher(context.Context, *v1.CreateVoucherRequest) (*v1.CreateVoucherResponse, error)
+	// GetVoucher returns one voucher with its redemptions.
+	GetVoucher(context.Context, *v1.GetVoucherRequest) (*v1.GetVoucherResponse, error)
+	// ListVouchers pages through vouchers by code.
+	ListVouchers(context.Context, *v1.ListVouchersRequest) (*v1.ListVouchersResponse, error)
 }
 
 // NewBookingServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -753,6 +870,39 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	bookingServiceCreateQuotaHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceCreateQuotaProcedure,
+		svc.CreateQuota,
+		connect.WithSchema(bookingServiceMethods.ByName("CreateQuota")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceGetQuotaHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceGetQuotaProcedure,
+		svc.GetQuota,
+		connect.WithSchema(bookingServiceMethods.ByName("GetQuota")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceCreateVoucherHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceCreateVoucherProcedure,
+		svc.CreateVoucher,
+		connect.WithSchema(bookingServiceMethods.ByName("CreateVoucher")),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceGetVoucherHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceGetVoucherProcedure,
+		svc.GetVoucher,
+		connect.WithSchema(bookingServiceMethods.ByName("GetVoucher")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	bookingServiceListVouchersHandler := connect.NewUnaryHandlerSimple(
+		BookingServiceListVouchersProcedure,
+		svc.ListVouchers,
+		connect.WithSchema(bookingServiceMethods.ByName("ListVouchers")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/bookd.v1.BookingService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case BookingServiceCreateProductProcedure:
@@ -799,6 +949,16 @@ func NewBookingServiceHandler(svc BookingServiceHandler, opts ...connect.Handler
 			bookingServiceListBookingsHandler.ServeHTTP(w, r)
 		case BookingServiceWatchChangesProcedure:
 			bookingServiceWatchChangesHandler.ServeHTTP(w, r)
+		case BookingServiceCreateQuotaProcedure:
+			bookingServiceCreateQuotaHandler.ServeHTTP(w, r)
+		case BookingServiceGetQuotaProcedure:
+			bookingServiceGetQuotaHandler.ServeHTTP(w, r)
+		case BookingServiceCreateVoucherProcedure:
+			bookingServiceCreateVoucherHandler.ServeHTTP(w, r)
+		case BookingServiceGetVoucherProcedure:
+			bookingServiceGetVoucherHandler.ServeHTTP(w, r)
+		case BookingServiceListVouchersProcedure:
+			bookingServiceListVouchersHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -894,4 +1054,24 @@ func (UnimplementedBookingServiceHandler) ListBookings(context.Context, *v1.List
 
 func (UnimplementedBookingServiceHandler) WatchChanges(context.Context, *v1.WatchChangesRequest, *connect.ServerStream[v1.WatchChangesResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.WatchChanges is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) CreateQuota(context.Context, *v1.CreateQuotaRequest) (*v1.CreateQuotaResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CreateQuota is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) GetQuota(context.Context, *v1.GetQuotaRequest) (*v1.GetQuotaResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.GetQuota is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) CreateVoucher(context.Context, *v1.CreateVoucherRequest) (*v1.CreateVoucherResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.CreateVoucher is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) GetVoucher(context.Context, *v1.GetVoucherRequest) (*v1.GetVoucherResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.GetVoucher is not implemented"))
+}
+
+func (UnimplementedBookingServiceHandler) ListVouchers(context.Context, *v1.ListVouchersRequest) (*v1.ListVouchersResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("bookd.v1.BookingService.ListVouchers is not implemented"))
 }
