@@ -21,14 +21,21 @@ const (
 	ReasonBookingCancelled     = "BOOKING_CANCELLED"
 	ReasonUnknownSeat          = "UNKNOWN_SEAT"
 	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
-	ReasonSeatBlocked          = "SEAT_BLOCKED"    // the seat exists but is not for sale
-	ReasonEventClosed          = "EVENT_CLOSED"    // sales of the event were stopped
-	ReasonEventCancelled       = "EVENT_CANCELLED" // the event was cancelled
-	ReasonHoldLimit            = "HOLD_LIMIT"      // more tickets than one hold may take
-	ReasonCustomerLimit        = "CUSTOMER_LIMIT"  // more tickets than one customer may have
-	ReasonHoldCap              = "HOLD_CAP"        // ExtendHold past the hold's MaxExpiresAt
-	ReasonAvailable            = "AVAILABLE"       // JoinWaitlist for an event not sold out
-	ReasonNotWaiting           = "NOT_WAITING"     // LeaveWaitlist for an entry no longer waiting
+	ReasonSeatBlocked          = "SEAT_BLOCKED"      // the seat exists but is not for sale
+	ReasonEventClosed          = "EVENT_CLOSED"      // sales of the event were stopped
+	ReasonEventCancelled       = "EVENT_CANCELLED"   // the event was cancelled
+	ReasonHoldLimit            = "HOLD_LIMIT"        // more tickets than one hold may take
+	ReasonCustomerLimit        = "CUSTOMER_LIMIT"    // more tickets than one customer may have
+	ReasonHoldCap              = "HOLD_CAP"          // ExtendHold past the hold's MaxExpiresAt
+	ReasonAvailable            = "AVAILABLE"         // JoinWaitlist for an event not sold out
+	ReasonNotWaiting           = "NOT_WAITING"       // LeaveWaitlist for an entry no longer waiting
+	ReasonUnknownCategory      = "UNKNOWN_CATEGORY"  // the event has no such category (or needs one named)
+	ReasonCurrencyMismatch     = "CURRENCY_MISMATCH" // an order's items, or its voucher, in different currencies
+	ReasonVoucherUnknown       = "VOUCHER_UNKNOWN"   // no such voucher (an edge says VOUCHER_NOT_VALID)
+	ReasonVoucherNotValid      = "VOUCHER_NOT_VALID" // outside its window, or for none of the order's events
+	ReasonVoucherUsedUp        = "VOUCHER_USED_UP"   // redeemed max_redemptions times
+	ReasonVoucherExists        = "VOUCHER_EXISTS"    // CreateVoucher with a code taken
+	ReasonItemCancelled        = "ITEM_CANCELLED"    // CancelBooking of an item cancelled already
 )
 
 // Keys of ErrorMetadata: what a refusal is about, where the node knows it.
@@ -47,6 +54,9 @@ const (
 	MetaAvailable  = "available"  // tickets left (SOLD_OUT of general admission)
 	MetaExpiresAt  = "expiresAt"  // when the hold expired, or the latest it may (HOLD_CAP), RFC 3339
 	MetaStatus     = "status"     // the entry's status (NOT_WAITING)
+	MetaItem       = "item"       // the index of the order's item refused
+	MetaCategory   = "category"   // the category unknown or sold out
+	MetaQuotaID    = "quotaId"    // the quota sold out
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of bookd's refusals.
