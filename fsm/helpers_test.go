@@ -126,6 +126,10 @@ func command(req proto.Message) *fsmv1.Command {
 		c.Op = &fsmv1.Command_ExtendLease{ExtendLease: r}
 	case *bookdv1.RedriveRequest:
 		c.Op = &fsmv1.Command_Redrive{Redrive: r}
+	case *bookdv1.CreateQuotaRequest:
+		c.Op = &fsmv1.Command_CreateQuota{CreateQuota: r}
+	case *bookdv1.CreateVoucherRequest:
+		c.Op = &fsmv1.Command_CreateVoucher{CreateVoucher: r}
 	default:
 		panic(fmt.Sprintf("command: unsupported request %T", req))
 	}

@@ -199,10 +199,16 @@ func (t *txn) releaseEventHolds(event uint64, eventID string) int64 {
 
 // holdTouches reports whether a hold has an item on an event.
 func holdTouches(h *bookdv1.Hold, eventID string) bool {
-	if h.GetEventId() == eventID {
-		return true
-	}
-	return slices.ContainsFunc(h.GetItems(), func(it *bookdv1.OrderItem) bool { return it.GetEventId() == eventID })
+	return h.GetEventId() == eventID || itemsTouch(h.GetItems(), eventID)
+}
+
+// bookingTouches reports whether a booking has an item on an event.
+func bookingTouches(b *bookdv1.Booking, eventID string) bool {
+	return b.GetEventId() == eventID || itemsTouch(b.GetItems(), eventID)
+}
+
+func itemsTouch(items []*bookdv1.OrderItem, eventID string) bool {
+	return slices.ContainsFunc(items, func(it *bookdv1.OrderItem) bool { return it.GetEventId() == eventID })
 }
 
 // activeHolds lists the active holds in expiry order.

@@ -276,17 +276,18 @@ func priceLines(ev *bookdv1.Event, counters *EventCounters, i int, quantity int6
 }
 
 // currentTier is the tier the next ticket of category i sells at, its
-// price, and the tickets left in it (0 at the category's own price).
-func currentTier(ev *bookdv1.Event, counters *EventCounters, i int) (tier int32, price, left int64) {
+// price, and the tickets left in it (0 at the category's own price); due
+// are tickets per tier of holds that expire before the next claim.
+func currentTier(ev *bookdv1.Event, counters *EventCounters, i int, due map[int32]int64) (tier int32, price, left int64) {
 	cat := ev.GetCategories()[i]
 	var taken []int64
 	if i < len(counters.GetCategories()) {
 		taken = counters.GetCategories()[i].GetTierTaken()
 	}
 	for k, t := range cat.GetTiers() {
-		var n int64
+		n := -due[int32(k)]
 		if k < len(taken) {
-			n = taken[k]
+			n += taken[k]
 		}
 		if n < t.GetQuantity() {
 			return int32(k), t.GetPrice(), t.GetQuantity() - n

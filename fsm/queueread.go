@@ -38,15 +38,7 @@ func messageView(queue string, rec *fsmv1.QueueRecord) *bookdv1.QueueMessage {
 // ChangeTouches reports whether a change is about an event: names it, or
 // has an item on it.
 func ChangeTouches(c *Change, eventID string) bool {
-	if c.GetEventId() == eventID {
-		return true
-	}
-	for _, it := range c.GetItems() {
-		if it.GetEventId() == eventID {
-			return true
-		}
-	}
-	return false
+	return c.GetEventId() == eventID || itemsTouch(c.GetItems(), eventID)
 }
 
 // PublicChange renders a change-feed record as the API's Change.

@@ -144,7 +144,7 @@ func (f *FSM) ListBookings(eventID, customerID, after string, limit int) ([]*boo
 			if _, err := getProto(r, key(prefixBook, idx), b); err != nil {
 				return err
 			}
-			if eventID != "" && b.GetEventId() != eventID {
+			if eventID != "" && !bookingTouches(b, eventID) {
 				continue
 			}
 			if len(bookings) == limit {
@@ -326,7 +326,7 @@ func categoryAvailability(ev *bookdv1.Event, counters *EventCounters, due *dueTi
 			held, booked = counters.GetCategories()[i].GetHeld(), counters.GetCategories()[i].GetBooked()
 		}
 		held -= due.byCategory[c.GetName()]
-		tier, price, tierLeft := currentTier(ev, counters, i)
+		tier, price, tierLeft := currentTier(ev, counters, i, due.byTier[c.GetName()])
 		a := &bookdv1.CategoryAvailability{Name: c.GetName(), Currency: eventCurrency(ev), Price: price, Tier: tier,
 			TierLeft: tierLeft, Held: held, Booked: booked}
 		if len(c.GetSections()) == 0 {
@@ -391,6 +391,7 @@ type dueTickets struct {
 	quantity   int64            // GA
 	seats      map[string]bool  // seats
 	byCategory map[string]int64 // GA and seats, by category name
+	byTier     map[string]map[int32]int64
 }
 
 // dueHolds finds the tickets of an event in holds due by now.
@@ -400,7 +401,7 @@ func dueHolds(r pebble.Reader, eventID string, now int64) (*dueTickets, error) {
 		return nil, err
 	}
 	defer it.Close()
-	due := &dueTickets{seats: map[string]bool{}, byCategory: map[string]int64{}}
+	due := &dueTickets{seats: map[string]bool{}, byCategory: map[string]int64{}, byTier: map[string]map[int32]int64{}}
 	for ok := it.First(); ok; ok = it.Next() {
 		h := new(bookdv1.Hold)
 		if _, err := getProto(r, key(prefixHold, decodeExpiryHold(it.Key())), h); err != nil {
@@ -420,8 +421,14 @@ func dueHolds(r pebble.Reader, eventID string, now int64) (*dueTickets, error) {
 			for _, s := range item.GetSeats() {
 				due.seats[s] = true
 			}
-			if item.GetCategory() != "" {
-				due.byCategory[item.GetCategory()] += item.GetQuantity()
+			if c := item.GetCategory(); c != "" {
+				due.byCategory[c] += item.GetQuantity()
+				if due.byTier[c] == nil {
+					due.byTier[c] = map[int32]int64{}
+				}
+				for _, l := range item.GetPrices() {
+					due.byTier[c][l.GetTier()] += l.GetQuantity()
+				}
 			}
 		}
 	}
