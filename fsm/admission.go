@@ -88,10 +88,10 @@ func (t *txn) checkAdmission(r *bookdv1.HoldRequest, o orderRequest) (spend func
 	expires := g.GetExpiresUnixMs() * int64(time.Millisecond)
 	var quantity int64
 	forEvent := false
-	for _, it := range o.items {
-		if it.GetEventId() == g.GetEventId() {
+	for i := range o.len() {
+		if it := o.claimRequest(i); it.eventID == g.GetEventId() {
 			forEvent = true
-			quantity += it.GetQuantity() + int64(len(it.GetSeats()))
+			quantity += it.quantity + int64(len(it.seats))
 		}
 	}
 	switch {

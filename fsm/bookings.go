@@ -34,7 +34,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 		b.Currency = orderCurrency(claims)
 		b.VoucherCode = voucher.GetCode()
 	}
-	t.putBooking(eventsOf(claims), t.index, b)
+	t.putBooking(claims, t.index, b)
 	t.feed(bookingChange("booking_confirmed", b))
 	return &bookdv1.BookResponse{Booking: b}, nil
 }

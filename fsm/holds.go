@@ -114,7 +114,7 @@ func (t *txn) confirm(r *bookdv1.ConfirmRequest) (proto.Message, *Error) {
 	}
 	h.BookingId = b.Id
 	t.endHold(idx, h, bookdv1.HoldStatus_HOLD_STATUS_CONFIRMED)
-	t.putBooking(eventsOf(claims), t.index, b)
+	t.putBooking(claims, t.index, b)
 	t.feed(bookingChange("booking_confirmed", b))
 	return &bookdv1.ConfirmResponse{Booking: b}, nil
 }

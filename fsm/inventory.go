@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"slices"
 
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
@@ -181,11 +182,13 @@ func (t *txn) shift(event uint64, quantity int64, seats []string, from, to byte)
 	}
 }
 
-// putBooking stores a booking and indexes it under its events.
-func (t *txn) putBooking(events []uint64, booking uint64, b *bookdv1.Booking) {
+// putBooking stores a booking and indexes it under the events of its claims.
+func (t *txn) putBooking(claims []*claim, booking uint64, b *bookdv1.Booking) {
 	t.setProto(key(prefixBook, booking), b)
-	for _, event := range events {
-		t.set(key(prefixEvBook, event, booking), nil)
+	for i, cl := range claims {
+		if !slices.ContainsFunc(claims[:i], func(c *claim) bool { return c.event == cl.event }) {
+			t.set(key(prefixEvBook, cl.event, booking), nil)
+		}
 	}
 	t.set(customerBookingKey(b.GetCustomerId(), booking), nil)
 }

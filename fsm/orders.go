@@ -19,24 +19,25 @@ import (
 // MaxOrderItems bounds the items of one order.
 const MaxOrderItems = 20
 
-// orderRequest is what a Hold or Book asks for: its items (the single item
-// its top-level fields describe, or items) for one customer.
+// orderRequest is what a Hold or Book asks for: its items, or the single
+// item its top-level fields describe, for one customer.
 type orderRequest struct {
 	customerID string
 	items      []*bookdv1.HoldItem
-	// single: the item came from the top-level fields, so refusals name
-	// them without an "items[i]." prefix.
-	single  bool
-	voucher string
-	idemKey string
+	// single is the one item of a request without items; refusals name
+	// its fields without an "items[i]." prefix. It is kept inline, not as
+	// a HoldItem, so that the common claim allocates nothing for it.
+	single   claimRequest
+	isSingle bool
+	voucher  string
+	idemKey  string
 }
 
 func holdOrder(r *bookdv1.HoldRequest) orderRequest {
 	o := orderRequest{customerID: r.GetCustomerId(), items: r.GetItems(), voucher: r.GetVoucherCode(), idemKey: r.GetIdempotencyKey()}
 	if len(o.items) == 0 {
-		o.single = true
-		o.items = []*bookdv1.HoldItem{{EventId: r.GetEventId(), Category: r.GetCategory(), Quantity: r.GetQuantity(),
-			Seats: r.GetSeats(), Section: r.GetSection(), BestAvailable: r.GetBestAvailable()}}
+		o.isSingle, o.single = true, claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), category: r.GetCategory(),
+			quantity: r.GetQuantity(), seats: r.GetSeats(), section: r.GetSection(), bestAvailable: r.GetBestAvailable()}
 	}
 	return o
 }
@@ -44,11 +45,18 @@ func holdOrder(r *bookdv1.HoldRequest) orderRequest {
 func bookOrder(r *bookdv1.BookRequest) orderRequest {
 	o := orderRequest{customerID: r.GetCustomerId(), items: r.GetItems(), voucher: r.GetVoucherCode(), idemKey: r.GetIdempotencyKey()}
 	if len(o.items) == 0 {
-		o.single = true
-		o.items = []*bookdv1.HoldItem{{EventId: r.GetEventId(), Category: r.GetCategory(), Quantity: r.GetQuantity(),
-			Seats: r.GetSeats(), Section: r.GetSection(), BestAvailable: r.GetBestAvailable()}}
+		o.isSingle, o.single = true, claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), category: r.GetCategory(),
+			quantity: r.GetQuantity(), seats: r.GetSeats(), section: r.GetSection(), bestAvailable: r.GetBestAvailable()}
 	}
 	return o
+}
+
+// len is the number of items of an order.
+func (o orderRequest) len() int {
+	if o.isSingle {
+		return 1
+	}
+	return len(o.items)
 }
 
 // checkOneShape refuses a request that gives items and a single item's
@@ -60,19 +68,16 @@ func checkOneShape(items int, eventID, category string, quantity int64, seats []
 	return nil
 }
 
-// itemField is the prefix of the fields of item i in refusals.
-func (o orderRequest) itemField(i int) string {
-	if o.single {
-		return ""
-	}
-	return "items[" + strconv.Itoa(i) + "]."
-}
-
+// claimRequest is item i of an order, with the prefix its refusals give
+// its fields.
 func (o orderRequest) claimRequest(i int) claimRequest {
+	if o.isSingle {
+		return o.single
+	}
 	it := o.items[i]
 	return claimRequest{eventID: it.GetEventId(), customerID: o.customerID, category: it.GetCategory(),
 		quantity: it.GetQuantity(), seats: it.GetSeats(), section: it.GetSection(), bestAvailable: it.GetBestAvailable(),
-		field: o.itemField(i)}
+		field: "items[" + strconv.Itoa(i) + "]."}
 }
 
 // validateOrder checks an order without the state: each item, no seat in
@@ -81,7 +86,7 @@ func validateOrder(o orderRequest) *Error {
 	if len(o.items) > MaxOrderItems {
 		return invalid("items: at most %d items per order, got %d", MaxOrderItems, len(o.items))
 	}
-	for i := range o.items {
+	for i := range o.len() {
 		if err := validateItem(o.claimRequest(i)); err != nil {
 			return err
 		}
@@ -130,21 +135,9 @@ func (t *txn) takeOrder(o orderRequest, to byte) ([]*claim, *bookdv1.Voucher, *E
 		}
 		voucher = v
 	}
-	var taken []*claim
-	refuse := func(i int, err *Error) ([]*claim, *bookdv1.Voucher, *Error) {
-		for k := len(taken) - 1; k >= 0; k-- {
-			t.moveClaim(taken[k], o.customerID, to, seatFree)
-		}
-		if !o.single && i >= 0 {
-			if prefix := "items[" + strconv.Itoa(i) + "]"; !strings.HasPrefix(err.Message, prefix) {
-				err.Message = prefix + ": " + err.Message
-			}
-			err = err.with(MetaItem, strconv.Itoa(i))
-		}
-		return nil, nil, err
-	}
+	taken := make([]*claim, 0, o.len())
 	currency := ""
-	for i := range o.items {
+	for i := range o.len() {
 		c := o.claimRequest(i)
 		var inOrder int64
 		for _, cl := range taken {
@@ -154,12 +147,19 @@ func (t *txn) takeOrder(o orderRequest, to byte) ([]*claim, *bookdv1.Voucher, *E
 		}
 		cl, err := t.checkClaim(c, inOrder)
 		if err != nil {
-			return refuse(i, err)
+			return nil, nil, t.undoOrder(o, taken, to, i, err)
 		}
-		parts, err := t.priceClaim(cl, c.field)
+		split, err := t.priceClaim(cl, c.field)
 		if err != nil {
-			return refuse(i, err)
+			return nil, nil, t.undoOrder(o, taken, to, i, err)
 		}
+		before := len(taken)
+		if split == nil {
+			taken = append(taken, cl)
+		} else {
+			taken = append(taken, split...)
+		}
+		parts := taken[before:]
 		for _, p := range parts {
 			if p.category == noCategory {
 				continue
@@ -169,33 +169,50 @@ func (t *txn) takeOrder(o orderRequest, to byte) ([]*claim, *bookdv1.Voucher, *E
 				currency = cur
 			case cur != currency:
 				t.refusedForGood = false
-				return refuse(i, errorf(CodeFailedPrecondition, ReasonCurrencyMismatch,
+				return nil, nil, t.undoOrder(o, taken[:before], to, i, errorf(CodeFailedPrecondition, ReasonCurrencyMismatch,
 					"%scategory: event %s sells in %s, the order is in %s", c.field, p.ev.GetId(), cur, currency).
 					with(MetaEvent, p.ev.GetId()))
 			}
 		}
 		for _, p := range parts {
 			t.moveClaim(p, o.customerID, seatFree, to)
-			taken = append(taken, p)
 		}
 	}
 	if voucher != nil {
 		if err := checkVoucherFits(voucher, taken, currency); err != nil {
-			return refuse(-1, err)
+			t.refusedForGood = false
+			return nil, nil, t.undoOrder(o, taken, to, -1, err)
 		}
 		t.moveRedemptions(voucher.GetCode(), 1)
 	}
 	return taken, voucher, nil
 }
 
+// undoOrder gives back the claims an order took before item i (-1: the
+// order as a whole) was refused, and names the item in the refusal.
+func (t *txn) undoOrder(o orderRequest, taken []*claim, to byte, i int, err *Error) *Error {
+	for k := len(taken) - 1; k >= 0; k-- {
+		t.moveClaim(taken[k], o.customerID, to, seatFree)
+	}
+	if !o.isSingle && i >= 0 {
+		if prefix := "items[" + strconv.Itoa(i) + "]"; !strings.HasPrefix(err.Message, prefix) {
+			err.Message = prefix + ": " + err.Message
+		}
+		err = err.with(MetaItem, strconv.Itoa(i))
+	}
+	return err
+}
+
 // priceClaim splits a checked claim by category (a best-available or named
 // seat claim may span sections priced by different categories), checks
 // each part against its category's capacity and the event's quotas, and
-// prices it at the tiers it falls in.
-func (t *txn) priceClaim(cl *claim, field string) ([]*claim, *Error) {
-	parts := []*claim{cl}
+// prices it at the tiers it falls in. It returns the parts, or nil when
+// the claim is one part (the common case allocates nothing).
+func (t *txn) priceClaim(cl *claim, field string) (split []*claim, _ *Error) {
+	one := [1]*claim{cl}
+	parts := one[:]
 	if len(cl.seats) > 0 && len(cl.ev.GetCategories()) > 0 {
-		parts = parts[:0]
+		parts = nil
 		byCategory := map[int]*claim{}
 		for _, s := range cl.seats {
 			cat, _ := categoryOf(cl.ev, "", seatSection(s), field)
@@ -231,6 +248,9 @@ func (t *txn) priceClaim(cl *claim, field string) ([]*claim, *Error) {
 		return nil, errorf(CodeFailedPrecondition, ReasonSoldOut, "event %s has %d tickets left in quota %s, %d asked",
 			cl.ev.GetId(), max(left, 0), quota, cl.quantity).
 			with(MetaEvent, cl.ev.GetId(), MetaQuota, quota, MetaAvailable, itoa(max(left, 0)), MetaAsked, itoa(cl.quantity))
+	}
+	if len(parts) == 1 && parts[0] == cl {
+		return nil, nil
 	}
 	return parts, nil
 }
@@ -350,5 +370,5 @@ func eventsOf(claims []*claim) []uint64 {
 // needsItems reports whether an order is recorded with items: any order
 // but a single item on an event without categories.
 func needsItems(o orderRequest, claims []*claim, v *bookdv1.Voucher) bool {
-	return !o.single || len(claims) != 1 || claims[0].category != noCategory || v != nil
+	return !o.isSingle || len(claims) != 1 || claims[0].category != noCategory || v != nil
 }

@@ -307,7 +307,11 @@ func TestOrderRequestsAreValidated(t *testing.T) {
 		{"bad event of an item", orderHold("c", ga("ev_x", "adult", 1)), "items[0].event_id"},
 		{"no quantity", orderHold("c", ga(ev.Id, "adult", 0)), "items[0].quantity"},
 		{"bad category name", orderHold("c", ga(ev.Id, "adult!", 1)), "items[0].category"},
-		{"bad voucher code", func() *bookdv1.HoldRequest { r := orderHold("c", ga(ev.Id, "adult", 1)); r.VoucherCode = "a b"; return r }(), "voucher_code"},
+		{"bad voucher code", func() *bookdv1.HoldRequest {
+			r := orderHold("c", ga(ev.Id, "adult", 1))
+			r.VoucherCode = "a b"
+			return r
+		}(), "voucher_code"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := fsm.ValidateHold(tc.req); err == nil || err.Code != fsm.CodeInvalidArgument {

@@ -173,8 +173,7 @@ func decodeU64Must(b []byte) uint64 {
 
 // entryOrder is the order a waitlist entry asks for: one item.
 func entryOrder(c claimRequest) orderRequest {
-	return orderRequest{customerID: c.customerID, single: true, items: []*bookdv1.HoldItem{{EventId: c.eventID,
-		Category: c.category, Quantity: c.quantity, Section: c.section, BestAvailable: c.bestAvailable}}}
+	return orderRequest{customerID: c.customerID, single: c, isSingle: true}
 }
 
 // fits reports why an order could not be held now (nil: it could), by
