@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -61,6 +62,16 @@ type Config struct {
 	// MaxWatchers bounds the live-update streams (WatchChanges) the edge
 	// serves at once (default DefaultMaxWatchers).
 	MaxWatchers int
+	// VoucherRefusals is how many voucher codes one client (by remote IP,
+	// as ClientRate counts) may have refused per VoucherWindow; past it, its
+	// holds naming a code are refused with RESOURCE_EXHAUSTED and a
+	// RetryInfo until the window lets another through (default
+	// DefaultVoucherRefusals, at most MaxVoucherRefusals). Codes are
+	// secrets a stranger could otherwise guess at the rate limit.
+	VoucherRefusals int
+	// VoucherWindow is the window of VoucherRefusals (default
+	// DefaultVoucherWindow, from a minute to a day).
+	VoucherWindow time.Duration
 }
 
 // DefaultStaleness is how old cached availability may be by default: well
@@ -80,6 +91,15 @@ const (
 	// one write at a time, so it batches them (client.WithBatching): a
 	// lone write still leaves at once.
 	DefaultBatchWrites = 256
+)
+
+// Defaults and bounds of the voucher guessing limit: ten codes refused in
+// ten minutes is more than a shopper mistyping one, and caps a guesser at
+// 1,440 codes a day per address.
+const (
+	DefaultVoucherRefusals = 10
+	DefaultVoucherWindow   = 10 * time.Minute
+	MaxVoucherRefusals     = 1000
 )
 
 // DefaultNodeStaleness is how far behind the leader a node serving the
@@ -108,6 +128,12 @@ func (c *Config) setDefaults() {
 	if c.MaxWatchers == 0 {
 		c.MaxWatchers = DefaultMaxWatchers
 	}
+	if c.VoucherRefusals == 0 {
+		c.VoucherRefusals = DefaultVoucherRefusals
+	}
+	if c.VoucherWindow == 0 {
+		c.VoucherWindow = DefaultVoucherWindow
+	}
 }
 
 func (c *Config) validate() error {
@@ -124,6 +150,10 @@ func (c *Config) validate() error {
 		return errors.New("edge: Config.MaxHoldsInFlight is negative")
 	case c.CallTimeout < 0:
 		return errors.New("edge: Config.CallTimeout is negative")
+	case c.VoucherRefusals < 1 || c.VoucherRefusals > MaxVoucherRefusals:
+		return fmt.Errorf("edge: Config.VoucherRefusals must be between 1 and %d, got %d", MaxVoucherRefusals, c.VoucherRefusals)
+	case c.VoucherWindow < time.Minute || c.VoucherWindow > 24*time.Hour:
+		return fmt.Errorf("edge: Config.VoucherWindow must be between 1m and 24h, got %v", c.VoucherWindow)
 	}
 	return nil
 }

@@ -83,14 +83,23 @@ func startGatedEdge(t *testing.T, c *clustertest.Cluster, secret, eventID string
 // signed by secret.
 func startRoomEdge(t *testing.T, c *clustertest.Cluster, secret string, room waitroom.Config, cfg edge.Config) *edge.Running {
 	t.Helper()
+	return startRoomsEdge(t, c, secret, cfg, room)
+}
+
+// startRoomsEdge serves an edge with the waiting rooms rooms, their tokens
+// signed by secret.
+func startRoomsEdge(t *testing.T, c *clustertest.Cluster, secret string, cfg edge.Config, rooms ...waitroom.Config) *edge.Running {
+	t.Helper()
 	signer, err := waitroom.NewSigner([]byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var srv *edge.Server
 	cfg.Rooms = waitroom.New(signer, func(ctx context.Context, id string) (bool, error) { return srv.SoldOut(ctx, id) })
-	if err := cfg.Rooms.Configure(room); err != nil {
-		t.Fatal(err)
+	for _, room := range rooms {
+		if err := cfg.Rooms.Configure(room); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var run *edge.Running
 	run, srv = startEdge(t, c, cfg)

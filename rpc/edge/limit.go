@@ -38,6 +38,52 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.refilled(key)
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, l.waitFor(b)
+}
+
+// allowAll takes a token from the bucket of each of keys, which are
+// distinct, or from none: when one has none it returns false and how long
+// until every one has one.
+func (l *limiter) allowAll(keys []string) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ok, wait := true, time.Duration(0)
+	for _, k := range keys {
+		if b := l.refilled(k); b.tokens < 1 {
+			ok, wait = false, max(wait, l.waitFor(b))
+		}
+	}
+	if ok {
+		for _, k := range keys {
+			l.buckets[k].tokens--
+		}
+	}
+	return ok, wait
+}
+
+// giveBack returns a token taken from key's bucket by a call that turned
+// out not to count.
+func (l *limiter) giveBack(key string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.buckets[key]; b != nil {
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}
+
+// refilled returns key's bucket, made or refilled up to now. l.mu is held.
+func (l *limiter) refilled(key string) *bucket {
 	now := l.now()
 	l.sweep(now)
 	b := l.buckets[key]
@@ -47,12 +93,12 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	}
 	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
 	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-	return false, wait
+	return b
+}
+
+// waitFor is how long until b has a token.
+func (l *limiter) waitFor(b *bucket) time.Duration {
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
 // sweep forgets, once a minute, the buckets that have refilled: they hold

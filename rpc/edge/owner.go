@@ -119,14 +119,15 @@ func notFoundAs(err error, what, id string) error {
 }
 
 // The views of an object for a caller: a holder of the secret is not shown
-// the owner's customer id, payment reference or e-mail address.
+// the owner's customer id, payment reference, e-mail address or voucher
+// code (a secret too: it may have redemptions left); the discount stays.
 
 func holdView(h *bookdv1.Hold, a access) *bookdv1.Hold {
 	if a == byOwner || h == nil {
 		return h
 	}
 	v := cloneOf(h)
-	v.CustomerId, v.PaymentRef, v.ContactEmail = "", "", ""
+	v.CustomerId, v.PaymentRef, v.ContactEmail, v.VoucherCode = "", "", "", ""
 	return v
 }
 
@@ -135,7 +136,7 @@ func bookingView(b *bookdv1.Booking, a access) *bookdv1.Booking {
 		return b
 	}
 	v := cloneOf(b)
-	v.CustomerId, v.PaymentRef, v.ContactEmail = "", "", ""
+	v.CustomerId, v.PaymentRef, v.ContactEmail, v.VoucherCode = "", "", "", ""
 	return v
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/bookd/bookd/fsm"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
-	"github.com/bookd/bookd/rpc/errdetail"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -128,9 +127,11 @@ func (p *proxy) ListProducts(ctx context.Context, req *bookdv1.ListProductsReque
 	})
 }
 
-// Hold places a hold for the caller. On an event with a waiting room it
-// needs the caller's admission token (in admission_token or the
-// Bookd-Admission header), which the state machine spends with the hold.
+// Hold places a hold for the caller: one item, or an order of several
+// (orders.go). On an event with a waiting room it needs the caller's
+// admission token (in admission_token or the Bookd-Admission header),
+// which the state machine spends with the hold. A voucher code is judged
+// as vouchers.go says.
 func (p *proxy) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.HoldResponse, error) {
 	req = cloneOf(req)
 	me, err := actAs(ctx, &req.CustomerId)
@@ -143,24 +144,22 @@ func (p *proxy) Hold(ctx context.Context, req *bookdv1.HoldRequest) (*bookdv1.Ho
 	if err := valid(fsm.ValidateHold(req)); err != nil {
 		return nil, err
 	}
-	if rs := p.s.cfg.Rooms; rs != nil {
-		if err := rs.Check(req.GetEventId(), me, req.GetAdmissionToken()); err != nil {
-			return nil, errdetail.New(connect.CodePermissionDenied, err, ReasonAdmissionRequired,
-				map[string]string{fsm.MetaEvent: req.GetEventId()})
-		}
-	}
-	if ok, wait := p.s.eventLimit.allow(req.GetEventId()); !ok {
-		return nil, client.Overloaded("too many holds on this event right now; retry shortly", wait)
+	if err := p.s.admitHold(me, req); err != nil {
+		return nil, err
 	}
 	if !p.s.holds.enter() {
 		return nil, client.Overloaded("too many holds in flight at this edge; retry shortly", holdRetryAfter)
 	}
 	defer p.s.holds.leave()
-	hold, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Hold, error) { return p.s.cfg.Cluster.Hold(ctx, req) })
+	try, err := p.s.tryVoucher(ctx, req.GetVoucherCode())
 	if err != nil {
 		return nil, err
 	}
-	p.s.wroteTo(req.GetEventId())
+	hold, err := forward(ctx, p.s, func(ctx context.Context) (*bookdv1.Hold, error) { return p.s.cfg.Cluster.Hold(ctx, req) })
+	if err = p.s.judgeVoucher(try, err); err != nil {
+		return nil, err
+	}
+	p.s.wroteHold(hold)
 	return &bookdv1.HoldResponse{Hold: hold}, nil
 }
 
@@ -172,7 +171,7 @@ func (p *proxy) GetHold(ctx context.Context, req *bookdv1.GetHoldRequest) (*book
 	if err != nil {
 		return nil, err
 	}
-	p.s.touch(hold.GetEventId(), hold.GetCustomerId())
+	p.s.touchHold(hold)
 	return &bookdv1.GetHoldResponse{Hold: holdView(hold, a)}, nil
 }
 
@@ -188,7 +187,7 @@ func (p *proxy) Confirm(ctx context.Context, req *bookdv1.ConfirmRequest) (*book
 	if err != nil {
 		return nil, err
 	}
-	p.s.done(hold.GetEventId(), hold.GetCustomerId())
+	p.s.doneHold(hold)
 	return &bookdv1.ConfirmResponse{Booking: bookingView(bk, a)}, nil
 }
 
@@ -204,7 +203,7 @@ func (p *proxy) ReleaseHold(ctx context.Context, req *bookdv1.ReleaseHoldRequest
 	if err != nil {
 		return nil, err
 	}
-	p.s.done(hold.GetEventId(), hold.GetCustomerId())
+	p.s.doneHold(hold)
 	return &bookdv1.ReleaseHoldResponse{Hold: holdView(released, a)}, nil
 }
 
@@ -220,7 +219,7 @@ func (p *proxy) ExtendHold(ctx context.Context, req *bookdv1.ExtendHoldRequest) 
 	if err != nil {
 		return nil, err
 	}
-	p.s.touch(hold.GetEventId(), hold.GetCustomerId())
+	p.s.touchHold(hold)
 	return &bookdv1.ExtendHoldResponse{Hold: holdView(extended, a)}, nil
 }
 

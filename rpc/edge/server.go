@@ -30,6 +30,7 @@ type Server struct {
 	lists      *cache[*bookdv1.ListEventsResponse]
 	clientLim  *limiter
 	eventLimit *limiter
+	voucherLim *limiter // refused voucher codes per client (vouchers.go)
 	holds      gate
 	wrote      *recentWrites // events written through this edge lately
 	feeds      *feeds        // live updates (watch.go)
@@ -64,6 +65,7 @@ func New(cfg Config, adminToken string) (*Server, error) {
 		lists:      newCache[*bookdv1.ListEventsResponse](cfg.Staleness),
 		clientLim:  newLimiter(cfg.ClientRate, cfg.ClientBurst),
 		eventLimit: newLimiter(cfg.EventRate, cfg.EventBurst),
+		voucherLim: newVoucherLimiter(cfg.VoucherRefusals, cfg.VoucherWindow),
 		holds:      newGate(cfg.MaxHoldsInFlight),
 		wrote:      newRecentWrites(recentWriteTTL),
 	}

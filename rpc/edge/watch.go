@@ -13,7 +13,9 @@ import (
 
 // Live updates. An edge serves WatchChanges for one event at a time and
 // only its public changes: what changes the event's availability, with no
-// customer, hold, booking, entry or payment named. However many shoppers
+// customer, hold, booking, entry, payment or price named. A change of an
+// order reaches the watchers of each event it has items on, each shown
+// only its own event's items. However many shoppers
 // watch an event, the edge holds one stream of it from the cluster
 // (feeds) and fans each change out to them.
 
@@ -21,7 +23,7 @@ import (
 // inventory, or end the sale.
 var publicKinds = map[string]bool{
 	"hold_created": true, "hold_released": true, "hold_expired": true,
-	"booking_confirmed": true, "booking_cancelled": true, "waitlist_offer": true,
+	"booking_confirmed": true, "booking_cancelled": true, "booking_items_cancelled": true, "waitlist_offer": true,
 	"event_closed": true, "event_cancelled": true,
 }
 
@@ -44,10 +46,39 @@ var (
 	errFellBehind  = errors.New("fell behind the event's changes: read availability and watch again")
 )
 
-// publicChange is what a stranger is shown of a change.
-func publicChange(c *bookdv1.Change) *bookdv1.Change {
-	return &bookdv1.Change{Cursor: c.GetCursor(), Time: c.GetTime(), Kind: c.GetKind(), Type: c.GetType(),
+// publicChange is what a watcher of event is shown of a change, or nil
+// when it moves nothing of event. A change of an order (with items) is
+// shown as its items on event: their tickets and seats in quantity and
+// seats, and each item's category, quantity and seats (no price, amount
+// or discount: what someone paid is theirs). Items a booking_cancelled
+// lists that were cancelled before it moved their tickets then, not now.
+func publicChange(c *bookdv1.Change, event string) *bookdv1.Change {
+	pc := &bookdv1.Change{Cursor: c.GetCursor(), Time: c.GetTime(), Kind: c.GetKind(), Type: c.GetType(),
 		EventId: c.GetEventId(), Quantity: c.GetQuantity(), Seats: c.GetSeats()}
+	if len(c.GetItems()) == 0 {
+		return pc
+	}
+	pc.EventId, pc.Quantity, pc.Seats = event, 0, nil
+	for _, it := range c.GetItems() {
+		if it.GetEventId() != event || cancelledBefore(it, c) {
+			continue
+		}
+		pc.Quantity += it.GetQuantity()
+		pc.Seats = append(pc.Seats, it.GetSeats()...)
+		pc.Items = append(pc.Items, &bookdv1.OrderItem{EventId: event, Category: it.GetCategory(),
+			Quantity: it.GetQuantity(), Seats: it.GetSeats()})
+	}
+	if len(pc.Items) == 0 {
+		return nil
+	}
+	return pc
+}
+
+// cancelledBefore reports whether an item was cancelled by an earlier
+// change than c.
+func cancelledBefore(it *bookdv1.OrderItem, c *bookdv1.Change) bool {
+	at := it.GetCancelledAt()
+	return at != nil && at.AsTime().Before(c.GetTime().AsTime())
 }
 
 // feeds holds the cluster streams of watched events and their watchers.
@@ -128,7 +159,7 @@ func (f *feeds) follow(ctx context.Context, event string, fd *feed) {
 	cursor, err := f.s.cfg.Cluster.NowCursor(ctx)
 	close(fd.ready)
 	if err == nil {
-		err = f.s.cfg.Cluster.Watch(ctx, &bookdv1.WatchChangesRequest{EventId: event, Cursor: cursor}, f.fanOut(fd))
+		err = f.s.cfg.Cluster.Watch(ctx, &bookdv1.WatchChangesRequest{EventId: event, Cursor: cursor}, f.fanOut(fd, event))
 	}
 	if ctx.Err() != nil {
 		return
@@ -149,13 +180,16 @@ func (f *feeds) follow(ctx context.Context, event string, fd *feed) {
 	}
 }
 
-// fanOut hands a change to every watcher of fd that keeps up.
-func (f *feeds) fanOut(fd *feed) func(*bookdv1.Change) error {
+// fanOut hands a change of event to every watcher of fd that keeps up.
+func (f *feeds) fanOut(fd *feed, event string) func(*bookdv1.Change) error {
 	return func(c *bookdv1.Change) error {
 		if !publicKinds[c.GetKind()] {
 			return nil
 		}
-		pc := publicChange(c)
+		pc := publicChange(c, event)
+		if pc == nil {
+			return nil
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for w := range fd.watchers {
