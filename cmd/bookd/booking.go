@@ -25,6 +25,8 @@ type claimFlags struct {
 	seatList string
 	best     int64
 	section  string
+	category string
+	voucher  string
 	key      string
 }
 
@@ -35,27 +37,27 @@ func (f *claimFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.seatList, "seats", "", "named seats, comma-separated; A1-A4 is A1 to A4, DECK-A-1..4 is DECK-A-1 to DECK-A-4")
 	fl.Int64Var(&f.best, "best-available", 0, "this many seats chosen by the cluster: adjacent in one row where possible, front rows first")
 	fl.StringVar(&f.section, "section", "", "with --best-available: the section to choose in (default any)")
+	fl.StringVar(&f.category, "category", "", "with --quantity: the ticket category (required on an event with GA categories)")
+	fl.StringVar(&f.voucher, "voucher", "", "a voucher code to redeem on the order (bookd vouchers create)")
 	fl.StringVar(&f.key, "idempotency-key", "", "retry key (default: a fresh one)")
 }
 
-// claim is what the flags ask for: a quantity and seats, or best-available
-// seats in a section.
+// claim is what the flags ask for: a quantity (of a category) and seats,
+// or best-available seats in a section.
 type claim struct {
 	quantity      int64
+	category      string
 	seats         []string
 	bestAvailable bool
 	section       string
 }
 
 func (f *claimFlags) claim() (claim, error) {
-	if f.customer == "" {
-		return claim{}, errNoCustomer
-	}
 	s, err := expandSeats(f.seatList)
 	if err != nil {
 		return claim{}, err
 	}
-	c := claim{quantity: f.quantity, seats: s, section: f.section}
+	c := claim{quantity: f.quantity, category: f.category, seats: s, section: f.section}
 	switch {
 	case f.best < 0:
 		return claim{}, usagef("--best-available must be a positive number of seats")
@@ -90,11 +92,16 @@ func newHoldCmd(g *globals) *cobra.Command {
 	var ttl time.Duration
 	var payment, email string
 	cmd := &cobra.Command{
-		Use:   "hold EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--ttl 10m] [--payment-ref REF] [--contact-email ADDR]",
-		Short: "Hold tickets or seats, all or nothing, until the hold expires (hold get HOLD_ID shows it, hold extend HOLD_ID moves the expiry)",
-		Args:  cobra.ExactArgs(1),
+		Use: "hold (EVENT_ID (--quantity N [--category C] | --seats A1,A2 | --best-available N [--section S]) | ITEM...) --customer ID\n" +
+			"  [--voucher CODE] [--ttl 10m] [--payment-ref REF] [--contact-email ADDR]",
+		Short: "Hold tickets or seats of one event or an order of several, all or nothing, until the hold expires (hold get HOLD_ID shows it, hold extend HOLD_ID moves the expiry)",
+		Long:  "Hold tickets or seats of one event or an order of several, all or nothing, until the hold expires.\n\n" + itemSyntax,
+		Example: `  bookd hold ev_1 --customer ann --quantity 2 --ttl 15m
+  bookd hold ev_1:adult=2,child=2 ev_7:adult=2 --customer ann --voucher SUMMER5
+  bookd hold ev_3:seats=STALLS-A-1+STALLS-A-2 ev_3:best=4@CIRCLE ev_5:3 --customer ann`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.claim()
+			o, err := f.order(args)
 			if err != nil {
 				return err
 			}
@@ -102,12 +109,14 @@ func newHoldCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := &bookdv1.HoldRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
-				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, Ttl: d,
+			cl := o.claim
+			req := &bookdv1.HoldRequest{EventId: o.eventID, CustomerId: f.customer, Quantity: cl.quantity, Category: cl.category, Seats: cl.seats,
+				BestAvailable: cl.bestAvailable, Section: cl.section, Items: o.items, VoucherCode: f.voucher, IdempotencyKey: f.key, Ttl: d,
 				PaymentRef: payment, ContactEmail: email}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
-				return c.Hold(ctx, req)
-			}, holdTable)
+				h, err := c.Hold(ctx, req)
+				return h, o.explain(err)
+			}, holdView)
 		},
 	}
 	f.register(cmd)
@@ -122,21 +131,26 @@ func newBookCmd(g *globals) *cobra.Command {
 	var f claimFlags
 	var payment, email string
 	cmd := &cobra.Command{
-		Use:   "book EVENT_ID --customer ID (--quantity N | --seats A1,A2 | --best-available N [--section S]) [--payment-ref REF] [--contact-email ADDR]",
+		Use: "book (EVENT_ID (--quantity N [--category C] | --seats A1,A2 | --best-available N [--section S]) | ITEM...) --customer ID\n" +
+			"  [--voucher CODE] [--payment-ref REF] [--contact-email ADDR]",
 		Short: "Hold and confirm in one step",
-		Args:  cobra.ExactArgs(1),
+		Long:  "Hold and confirm in one step: tickets or seats of one event, or an order of several items.\n\n" + itemSyntax,
+		Example: `  bookd book ev_1 --customer ann --seats A1-A4
+  bookd book ev_1:adult=2,child=1 --customer ann --voucher SUMMER5 --payment-ref pi_42`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.claim()
+			o, err := f.order(args)
 			if err != nil {
 				return err
 			}
-			req := &bookdv1.BookRequest{EventId: args[0], CustomerId: f.customer, Quantity: cl.quantity, Seats: cl.seats,
-				BestAvailable: cl.bestAvailable, Section: cl.section, IdempotencyKey: f.key, PaymentRef: payment, ContactEmail: email}
+			cl := o.claim
+			req := &bookdv1.BookRequest{EventId: o.eventID, CustomerId: f.customer, Quantity: cl.quantity, Category: cl.category, Seats: cl.seats,
+				BestAvailable: cl.bestAvailable, Section: cl.section, Items: o.items, VoucherCode: f.voucher, IdempotencyKey: f.key,
+				PaymentRef: payment, ContactEmail: email}
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
-				return c.Book(ctx, req)
-			}, func(w io.Writer, b *bookdv1.Booking) {
-				bookingTable(w, b)
-			})
+				b, err := c.Book(ctx, req)
+				return b, o.explain(err)
+			}, bookingView)
 		},
 	}
 	f.register(cmd)
@@ -155,9 +169,7 @@ func newConfirmCmd(g *globals) *cobra.Command {
 			req.HoldId = args[0]
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
 				return c.Confirm(ctx, &req)
-			}, func(w io.Writer, b *bookdv1.Booking) {
-				bookingTable(w, b)
-			})
+			}, bookingView)
 		},
 	}
 	cmd.Flags().StringVar(&req.PaymentRef, "payment-ref", "", "payment reference to store with the booking (default: the hold's)")
@@ -175,7 +187,7 @@ func newHoldGetCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
 				return c.GetHold(ctx, args[0], readOpts(stale)...)
-			}, holdTable)
+			}, holdView)
 		},
 	}
 	cmd.Flags().BoolVar(&stale, "stale", false, "let the node that answers serve it from its own state")
@@ -196,7 +208,7 @@ func newHoldExtendCmd(g *globals) *cobra.Command {
 			req.HoldId, req.Ttl = args[0], durationpb.New(ttl)
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
 				return c.ExtendHold(ctx, &req)
-			}, holdTable)
+			}, holdView)
 		},
 	}
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long from now the hold lasts (1s to 1h)")
@@ -214,7 +226,7 @@ func newReleaseCmd(g *globals) *cobra.Command {
 			req.HoldId = args[0]
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Hold, error) {
 				return c.ReleaseHold(ctx, &req)
-			}, holdTable)
+			}, holdView)
 		},
 	}
 	cmd.Flags().StringVar(&req.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
@@ -231,9 +243,7 @@ func newBookingsCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
 				return c.GetBooking(ctx, args[0], readOpts(stale)...)
-			}, func(w io.Writer, b *bookdv1.Booking) {
-				bookingTable(w, b)
-			})
+			}, bookingView)
 		},
 	}
 	get.Flags().BoolVar(&stale, "stale", false, "let the node that answers serve it from its own state")
@@ -263,7 +273,7 @@ func newBookingsCmd(g *globals) *cobra.Command {
 					r.NextPageToken = more.NextPageToken
 				})
 			}, func(w io.Writer, resp *bookdv1.ListBookingsResponse) {
-				bookingTable(w, resp.Bookings...)
+				bookingRows(w, resp.Bookings...)
 				moreNote(w, resp.NextPageToken)
 			})
 		},
@@ -273,18 +283,22 @@ func newBookingsCmd(g *globals) *cobra.Command {
 	lf.register(ls.Flags(), "bookings", &list.PageSize, &list.PageToken)
 	var cancelReq bookdv1.CancelBookingRequest
 	cancel := &cobra.Command{
-		Use:   "cancel BOOKING_ID",
-		Short: "Cancel a booking and free its tickets or seats",
-		Args:  cobra.ExactArgs(1),
+		Use:   "cancel BOOKING_ID [--item N]...",
+		Short: "Cancel a booking, or some of its items, and free their tickets or seats",
+		Long: "Cancel a booking, or with --item only some of its items (numbered from 0, as bookd bookings get shows them),\n" +
+			"and free their tickets or seats. The booking is cancelled once all of its items are; REFUNDED is what its\n" +
+			"cancellations gave back so far.",
+		Example: `  bookd bookings cancel bk_1
+  bookd bookings cancel bk_1 --item 1 --item 2`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cancelReq.BookingId = args[0]
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Booking, error) {
 				return c.CancelBooking(ctx, &cancelReq)
-			}, func(w io.Writer, b *bookdv1.Booking) {
-				bookingTable(w, b)
-			})
+			}, bookingView)
 		},
 	}
+	cancel.Flags().Int32SliceVar(&cancelReq.Items, "item", nil, "cancel only this item of the booking (repeatable; default: the whole booking)")
 	cancel.Flags().StringVar(&cancelReq.IdempotencyKey, "idempotency-key", "", "retry key (default: a fresh one)")
 	cmd.AddCommand(get, ls, cancel)
 	return cmd

@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newQueuesCmd(g))
 	root.AddCommand(newMailboxCmd())
 	root.AddCommand(newWorkerCmd(g))
+	root.AddCommand(newQuotasCmd(g), newVouchersCmd(g))
 	strictUsage(root) // after every AddCommand: it covers the commands added before it
 	return root
 }
