@@ -16,7 +16,10 @@
 // each batch is committed in key order (commit.go).
 //
 // Rules of the domain:
-//   - A hold claims GA tickets or named seats all or nothing. It counts while
+//   - A hold claims GA tickets or named seats all or nothing; an order's
+//     hold (or Book) claims several items on several events the same way,
+//     each item taken in turn and all given back by the same moves if one
+//     is refused (orders.go). It counts while
 //     the state machine's time is before its expires_at; every command first
 //     expires the holds that are due, so expiry needs no timer to be correct.
 //   - Confirm turns an active hold into a booking; ReleaseHold and expiry give
@@ -26,6 +29,12 @@
 //     best-available claims choose seats from it.
 //   - An event may limit tickets per hold and per customer (live holds plus
 //     bookings, counted under t/); ExtendHold moves an expiry up to a cap.
+//   - Limits that are inventory themselves move in the claim's commit: a
+//     category's capacity and its price tiers, sold in order and given
+//     back to on release (pricing.go); quotas shared by events
+//     (quotas.go); a voucher's redemptions (vouchers.go). Prices are fixed
+//     on the hold when it is placed; a booking keeps them, and cancelling
+//     some of its items reports what they give back.
 //   - Whenever inventory frees, the event's waitlist is served first come,
 //     first fit, with holds of their own (waitlist.go).
 //   - A mutation with an idempotency key stores its outcome under the key in
