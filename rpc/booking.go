@@ -24,6 +24,9 @@ func (h *BookingHandler) CreateEvent(ctx context.Context, req *bookdv1.CreateEve
 	if err := check(fsm.ValidateCreateEvent(req)); err != nil {
 		return nil, err
 	}
+	if err := checkTimeZone(req.GetTimeZone()); err != nil {
+		return nil, err
+	}
 	return mutate(ctx, h.s, req, &fsm.Command{Op: &fsmv1.Command_CreateEvent{CreateEvent: req}},
 		func(ctx context.Context, p *peer) (*bookdv1.CreateEventResponse, error) {
 			return p.booking.CreateEvent(ctx, req)

@@ -2,6 +2,8 @@ package rpc
 
 import (
 	"context"
+	"time"
+	_ "time/tzdata" // the zones compiled in: a host without a zone database still knows them
 
 	"github.com/bookd/bookd/fsm"
 	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
@@ -123,4 +125,23 @@ func eventFilter(req *bookdv1.ListEventsRequest) (fsm.EventFilter, error) {
 		f.StartsBefore = max(ts.AsTime().UnixNano(), 1)
 	}
 	return f, nil
+}
+
+// checkTimeZone refuses an event's time_zone that names no zone Go can
+// load. The state machine checks only the name's form: whether a zone
+// exists depends on a zone database, which is each node's and not the
+// log's. This is checked where the request arrives (and again on the
+// leader a follower forwards it to), against the host's database or,
+// where the host has none or lacks the zone, the one compiled in; a zone
+// one node knows and another does not is at worst refused, never applied
+// differently. "Local", Go's name for the host's zone, is refused: it is
+// no IANA name and means something else on every host.
+func checkTimeZone(tz string) error {
+	if tz == "" {
+		return nil
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+		return invalidArgument("time_zone: %q is not a zone of the IANA time zone database (like Europe/Vienna)", tz)
+	}
+	return nil
 }
