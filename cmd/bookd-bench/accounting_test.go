@@ -121,6 +121,8 @@ func TestConnectRetry(t *testing.T) {
 		{"unavailable, then success", []error{wire(connect.CodeUnavailable), nil}, outcomeBooked},
 		{"shed, then refused", []error{wire(connect.CodeResourceExhausted), wire(connect.CodeFailedPrecondition)}, outcomeRefused},
 		{"unavailable, then refused", []error{wire(connect.CodeUnavailable), wire(connect.CodeFailedPrecondition)}, outcomeUnknown},
+		{"shed, then a conflict", []error{wire(connect.CodeResourceExhausted), fmt.Errorf("%w: sold out", ErrConflict)}, outcomeConflict},
+		{"unavailable, then a conflict", []error{wire(connect.CodeUnavailable), fmt.Errorf("%w: sold out", ErrConflict)}, outcomeUnknown},
 		{"no answer, then shed until the end", []error{context.DeadlineExceeded, wire(connect.CodeResourceExhausted)}, outcomeUnknown},
 	}
 	for _, tt := range tests {

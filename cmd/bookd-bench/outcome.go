@@ -32,14 +32,17 @@ var ErrUnknownOutcome = errors.New("outcome unknown")
 // server gave before doing anything (an invalid request, a failed
 // precondition, RESOURCE_EXHAUSTED), or a PostgreSQL error (its transaction
 // was rolled back). Everything else, timeouts and broken connections first,
-// leaves the outcome unknown.
+// leaves the outcome unknown, and so does any answer, a conflict too,
+// marked ErrUnknownOutcome: an earlier attempt went unanswered.
 func outcomeOf(err error) outcome {
 	switch {
 	case err == nil:
 		return outcomeBooked
+	case errors.Is(err, ErrUnknownOutcome):
+		return outcomeUnknown
 	case errors.Is(err, ErrConflict):
 		return outcomeConflict
-	case errors.Is(err, ErrUnknownOutcome), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return outcomeUnknown
 	}
 	var ce *connect.Error
