@@ -16,8 +16,15 @@
 //   - per-client and per-event rate limits that refuse excess calls at once
 //     with RESOURCE_EXHAUSTED and a retry-after hint (client.RetryAfter);
 //   - an optional waiting room per hot event (package waitroom): holds on a
-//     gated event need an admission token the room signed.
+//     gated event need an admission token the room signed;
+//   - orders (holds of items on several events) pass each of their events'
+//     room, limit and cache (orders.go);
+//   - voucher codes refused in one answer that does not say whether a code
+//     exists, and a limit on the codes one client may have refused
+//     (vouchers.go).
 //
-// Operator calls (CreateEvent, ListBookings, BatchWrite, ...) are not served
-// here; they answer PERMISSION_DENIED and belong to the nodes.
+// Operator calls (CreateEvent, ListBookings, BatchWrite, CancelBooking,
+// Book, ...) are not served here; they answer PERMISSION_DENIED and belong
+// to the nodes. Calls the proxy does not implement (quotas, vouchers, any
+// a newer API adds) answer UNIMPLEMENTED.
 package edge
