@@ -77,14 +77,16 @@ func (t *bookdTarget) Book(ctx context.Context, event string, a Attempt) error {
 	// No key: the client makes one, which lets the leader refuse a claim of
 	// sold inventory without the log (see client.WithBatching).
 	_, err := t.client(a.Customer).Book(ctx, &bookdv1.BookRequest{
-		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats, PaymentRef: paymentRef(a.Key),
+		EventId: eventOf(event, a), CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats, PaymentRef: paymentRef(a.Key),
+		Items: itemsOf(a), VoucherCode: a.Voucher,
 	})
 	return conflictOrErr(err)
 }
 
 func (t *bookdTarget) Hold(ctx context.Context, event string, a Attempt) (string, error) {
 	h, err := t.client(a.Customer).Hold(ctx, &bookdv1.HoldRequest{
-		EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
+		EventId: eventOf(event, a), CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
+		Items: itemsOf(a), VoucherCode: a.Voucher,
 	})
 	if err != nil {
 		return "", conflictOrErr(err)
@@ -110,13 +112,39 @@ func (t *bookdTarget) Browse(ctx context.Context, event string, linearizable boo
 	return err
 }
 
-// conflictOrErr marks the refusals a hot event gives as conflicts.
+// conflictOrErr marks the refusals a hot event gives as conflicts: its
+// tickets or seats taken, or the redemptions of an order's voucher.
 func conflictOrErr(err error) error {
 	switch client.Reason(err) {
 	case client.ReasonSoldOut, client.ReasonSeatTaken:
 		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case client.ReasonVoucherUsedUp:
+		return fmt.Errorf("%w: %w: %v", ErrConflict, errVoucherUsedUp, err)
 	}
 	return err
+}
+
+// errVoucherUsedUp marks a conflict over an order's voucher, redeemed as
+// often as it may be.
+var errVoucherUsedUp = errors.New("voucher used up")
+
+// eventOf is the event a request for attempt a names: none for an order,
+// whose items name theirs.
+func eventOf(event string, a Attempt) string {
+	if len(a.Items) > 0 {
+		return ""
+	}
+	return event
+}
+
+// itemsOf are the items of an order attempt as bookd takes them (none for
+// a single item).
+func itemsOf(a Attempt) []*bookdv1.HoldItem {
+	var items []*bookdv1.HoldItem
+	for _, it := range a.Items {
+		items = append(items, &bookdv1.HoldItem{EventId: it.Event, Category: it.Category, Quantity: it.Quantity})
+	}
+	return items
 }
 
 // Audit reads every booking of the event (linearizably, from the leader)

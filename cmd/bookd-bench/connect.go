@@ -73,8 +73,8 @@ func (t *connectTarget) Audit(ctx context.Context, event string, inv Inventory) 
 // again (same key, next node) while the answer is UNAVAILABLE,
 // RESOURCE_EXHAUSTED or none at all, until ctx ends.
 func (t *connectTarget) Book(ctx context.Context, event string, a Attempt) error {
-	req := &bookdv1.BookRequest{EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
-		IdempotencyKey: a.Key, PaymentRef: paymentRef(a.Key)}
+	req := &bookdv1.BookRequest{EventId: eventOf(event, a), CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
+		IdempotencyKey: a.Key, PaymentRef: paymentRef(a.Key), Items: itemsOf(a), VoucherCode: a.Voucher}
 	return t.retry(ctx, func(ctx context.Context, first bool) error {
 		_, err := t.node().Book(markFirst(ctx, first), req)
 		return err
@@ -82,8 +82,8 @@ func (t *connectTarget) Book(ctx context.Context, event string, a Attempt) error
 }
 
 func (t *connectTarget) Hold(ctx context.Context, event string, a Attempt) (string, error) {
-	req := &bookdv1.HoldRequest{EventId: event, CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
-		IdempotencyKey: a.Key + "-hold"}
+	req := &bookdv1.HoldRequest{EventId: eventOf(event, a), CustomerId: a.Customer, Quantity: a.Quantity, Seats: a.Seats,
+		IdempotencyKey: a.Key + "-hold", Items: itemsOf(a), VoucherCode: a.Voucher}
 	var hold string
 	err := t.retry(ctx, func(ctx context.Context, first bool) error {
 		res, err := t.node().Hold(markFirst(ctx, first), req)

@@ -185,7 +185,8 @@ func (t *edgeTarget) Book(ctx context.Context, event string, a Attempt) error {
 func (t *edgeTarget) Hold(ctx context.Context, event string, a Attempt) (string, error) {
 	began := time.Now()
 	res, err := t.edge(a.Customer).Hold(t.as(ctx, a.Customer), &bookdv1.HoldRequest{
-		EventId: event, Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key + "-hold",
+		EventId: eventOf(event, a), Quantity: a.Quantity, Seats: a.Seats, IdempotencyKey: a.Key + "-hold",
+		Items: itemsOf(a), VoucherCode: a.Voucher,
 	})
 	if err != nil {
 		return "", t.note(began, conflictOrErr(err))

@@ -35,7 +35,7 @@ func peersCmd(ctx context.Context, args []string) error {
 	systems := fs.String("systems", "postgres,bookd,etcd", "systems to run, comma-separated")
 	modes := fs.String("modes", strings.Join(bookdModes, ","), "bookd client modes, each a column: connect (connect-go, one Book per call, round-robin), client (client.New), batch (client.WithBatching(-batch)), edge (bookd edge as shipped)")
 	pools := fs.String("pg-pools", "", "PostgreSQL pgx pool sizes, comma-separated, each a column (0: one connection per client; default: -pg-pool)")
-	loads := fs.String("workloads", strings.Join(workloads, ","), "workloads to run, comma-separated")
+	loads := fs.String("workloads", strings.Join(workloads, ","), "workloads to run, comma-separated; also order (bookd's columns only)")
 	clientList := fs.String("clients", "64,512", "client counts, comma-separated")
 	jsonPath := fs.String("json", "", "also write every result as JSON to this file")
 	verbose := fs.Bool("v", false, "log what the servers do")
@@ -144,7 +144,7 @@ func runColumn(ctx context.Context, col column, srv Servers, loads []string, cou
 	}
 	var results []result
 	for _, w := range loads {
-		if modeSkips(col.mode, w) {
+		if modeSkips(col.mode, w) || (col.system != "bookd" && bookdOnly(w)) {
 			continue
 		}
 		for _, c := range counts {

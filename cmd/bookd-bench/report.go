@@ -47,6 +47,7 @@ type result struct {
 	WindowBookingsPerS float64 `json:"first_90pct_bookings_per_s,omitempty"`
 
 	Audit     *Audit          `json:"audit,omitempty"`
+	Orders    *orderAudit     `json:"orders_audit,omitempty"` // the order workload's
 	AuditErr  string          `json:"audit_error,omitempty"`
 	Reconcile *reconciliation `json:"stored_vs_acknowledged,omitempty"`
 }
@@ -118,6 +119,9 @@ func (r result) auditText() string {
 			s += " — STORED != ACKNOWLEDGED"
 		}
 	}
+	if r.Orders != nil {
+		s += "; " + r.Orders.text()
+	}
 	return s
 }
 
@@ -127,9 +131,12 @@ func printResult(w io.Writer, r result) {
 	if r.Config != "" {
 		fmt.Fprintf(w, "  %s\n", r.Config)
 	}
-	unit := "bookings/s"
-	if isRead(r.Workload) {
+	unit, what := "bookings/s", "bookings"
+	switch {
+	case isRead(r.Workload):
 		unit = "reads/s"
+	case r.Workload == workloadOrder:
+		unit, what = "orders/s", "orders"
 	}
 	window := "-"
 	if r.WindowBookingsPerS > 0 {
@@ -140,7 +147,7 @@ func printResult(w io.Writer, r result) {
 		{"tickets/s", fmt.Sprintf("%.0f", r.TicketsPerS)},
 		{"measured over", fmt.Sprintf("%.2fs to the last success (sold %.0f%% of the inventory)", r.Seconds, 100*r.Sold)},
 		{"calls", fmt.Sprintf("%d (%d in flight at the end, let finish)", r.Attempts, r.Drained)},
-		{"bookings / tickets", fmt.Sprintf("%d / %d", r.Bookings, r.Tickets)},
+		{what + " / tickets", fmt.Sprintf("%d / %d", r.Bookings, r.Tickets)},
 		{"conflicts", fmt.Sprint(r.Conflicts)},
 		{"errors", r.errorsText()},
 		{"unknown outcomes", fmt.Sprint(r.Unknown)},
@@ -149,7 +156,7 @@ func printResult(w io.Writer, r result) {
 		{"audit", r.auditText()},
 	}
 	if !isRead(r.Workload) {
-		rows = slices.Insert(rows, 3, [2]string{"old window (first 90%)", window + " bookings/s, the sell-out tail left out"})
+		rows = slices.Insert(rows, 3, [2]string{"old window (first 90%)", window + " " + unit + ", the sell-out tail left out"})
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-22s %s\n", row[0], row[1])
@@ -165,9 +172,10 @@ func formatProfile(p []step) string {
 }
 
 // auditFailed reports a run whose audit found inventory sold beyond what
-// exists or stored bookings that are not the acknowledged ones, or could
-// not run.
+// exists or stored bookings that are not the acknowledged ones (for
+// orders, also not as asked, mispriced, or past a tier, category or
+// voucher limit), or could not run.
 func (r result) auditFailed() bool {
 	return r.AuditErr != "" || (r.Audit != nil && (r.Audit.Oversold > 0 || r.Audit.DoubleSold > 0 || r.Audit.CounterDiffers)) ||
-		(r.Reconcile != nil && !r.Reconcile.ok())
+		(r.Reconcile != nil && !r.Reconcile.ok()) || (r.Orders != nil && r.Orders.failed())
 }

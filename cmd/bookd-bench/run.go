@@ -70,7 +70,7 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 		}
 		st.done(began, key, err, ctx.Err() != nil)
 		if errors.Is(err, ErrConflict) {
-			c.conflicted()
+			c.conflicted(err)
 		}
 		if err != nil {
 			return true
@@ -84,7 +84,7 @@ func load(ctx context.Context, t Target, event string, v *venue, cfg runConfig) 
 		}
 		c.sold(a)
 		st.bookings.Add(1)
-		st.tickets.Add(a.Quantity + int64(len(a.Seats)))
+		st.tickets.Add(a.tickets())
 		st.noteWindow(v)
 		if v.done() {
 			cancel()
@@ -144,7 +144,7 @@ func openLoop(ctx context.Context, profile []step, customers chan *customer, wg 
 // do makes one attempt of the workload.
 func do(ctx context.Context, t Target, event, workload string, a Attempt) error {
 	switch workload {
-	case workloadGA, workloadSeats:
+	case workloadGA, workloadSeats, workloadOrder:
 		return t.Book(ctx, event, a)
 	case workloadHoldConfirm:
 		hold, err := t.Hold(ctx, event, a)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,10 +28,12 @@ type workloadFlags struct {
 	timeout  time.Duration
 	seed     uint64
 	stopAt   float64
+	tours    int
 }
 
 func (w *workloadFlags) register(fs *flag.FlagSet) {
-	fs.Int64Var(&w.capacity, "capacity", 100_000, "tickets of the GA event (ga, hold-confirm, browse)")
+	fs.Int64Var(&w.capacity, "capacity", 100_000, "tickets of the GA event (ga, hold-confirm, browse), or of each event of a tour (order)")
+	fs.IntVar(&w.tours, "tours", 4, "tours of the order workload, each of two events an order buys tickets of both")
 	fs.IntVar(&w.rows, "rows", 200, "rows of the seated event")
 	fs.IntVar(&w.perRow, "seats-per-row", 250, "seats per row of the seated event")
 	fs.Float64Var(&w.zipf, "zipf", 1.1, "skew of customers toward the front rows (> 1)")
@@ -42,8 +45,11 @@ func (w *workloadFlags) register(fs *flag.FlagSet) {
 
 func (w *workloadFlags) venue(workload string) *venue {
 	v := newGAVenue(w.capacity)
-	if workload == workloadSeats {
+	switch workload {
+	case workloadSeats:
 		v = newSeatedVenue(w.rows, w.perRow, w.zipf)
+	case workloadOrder:
+		v = newOrderVenue(w.tours, w.capacity)
 	}
 	v.stopAt = w.stopAt
 	return v
@@ -61,6 +67,8 @@ func (w *workloadFlags) check() error {
 		return fmt.Errorf("-duration and -timeout must be positive")
 	case w.stopAt <= 0 || w.stopAt > 1:
 		return fmt.Errorf("-sell-through must be above 0 and at most 1")
+	case w.tours < 1 || w.tours > maxTours:
+		return fmt.Errorf("-tours must be between 1 and %d", maxTours)
 	}
 	if w.seed == 0 {
 		w.seed = rand.Uint64()
@@ -132,7 +140,7 @@ func runCmd(ctx context.Context, args []string) error {
 	sf.register(fs)
 	target := fs.String("target", "bookd", "system to load: bookd, etcd or postgres")
 	endpoints := fs.String("endpoints", "", "RPC endpoints of a running bookd cluster, comma-separated (default: start one)")
-	workload := fs.String("workload", workloadGA, "ga, seats, hold-confirm or browse")
+	workload := fs.String("workload", workloadGA, "ga, seats, hold-confirm, browse, browse-lin, or order (bookd only)")
 	clients := fs.Int("clients", 64, "concurrent customers (closed loop), or most in flight (open loop)")
 	profile := fs.String("profile", "", "open loop: arrival rates, e.g. 50:10s,500:10s,5000:10s")
 	jsonPath := fs.String("json", "", "also write the result as JSON to this file")
@@ -162,6 +170,9 @@ func runCmd(ctx context.Context, args []string) error {
 		Seed: wf.seed, Progress: os.Stderr}
 	if err := checkRun(cfg); err != nil {
 		return err
+	}
+	if bookdOnly(cfg.Workload) && *target != "bookd" {
+		return fmt.Errorf("-workload %s runs against bookd only", cfg.Workload)
 	}
 	if *profile != "" {
 		p, err := parseProfile(*profile)
@@ -228,12 +239,9 @@ func runCmd(ctx context.Context, args []string) error {
 }
 
 func checkRun(cfg runConfig) error {
-	known := false
-	for _, w := range workloads {
-		known = known || w == cfg.Workload
-	}
-	if !known {
-		return fmt.Errorf("-workload %q: want one of %s", cfg.Workload, strings.Join(workloads, ", "))
+	all := append(slices.Clone(workloads), bookdWorkloads...)
+	if !slices.Contains(all, cfg.Workload) {
+		return fmt.Errorf("-workload %q: want one of %s", cfg.Workload, strings.Join(all, ", "))
 	}
 	if cfg.Clients < 1 {
 		return fmt.Errorf("-clients must be at least 1")
@@ -250,7 +258,12 @@ func runOne(ctx context.Context, name string, srv Servers, cfg runConfig, v *ven
 		return result{}, fmt.Errorf("%s: connect: %w", name, err)
 	}
 	defer t.Close()
-	event, err := t.Prepare(ctx, v.inv)
+	var event string
+	if v.tours != nil {
+		event, err = v.tours.prepare(ctx, t)
+	} else {
+		event, err = t.Prepare(ctx, v.inv)
+	}
 	if err != nil {
 		return result{}, fmt.Errorf("%s: prepare: %w", name, err)
 	}
@@ -268,7 +281,12 @@ func runOne(ctx context.Context, name string, srv Servers, cfg runConfig, v *ven
 	r := newResult(name, cfg, st, v, cpu)
 	if !isRead(cfg.Workload) {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		a, err := t.Audit(actx, event, v.inv)
+		var a Audit
+		if v.tours != nil {
+			a, r.Orders, err = v.tours.audit(actx, t)
+		} else {
+			a, err = t.Audit(actx, event, v.inv)
+		}
 		cancel()
 		if err != nil {
 			r.AuditErr = err.Error()

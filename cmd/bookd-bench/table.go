@@ -90,8 +90,11 @@ type measure struct {
 // tableMeasures are the rows of one workload.
 func tableMeasures(load string) []measure {
 	unit := "bookings/s"
-	if isRead(load) {
+	switch {
+	case isRead(load):
 		unit = "reads/s"
+	case load == workloadOrder:
+		unit = "orders/s"
 	}
 	ms := []measure{
 		{unit, func(r result) string { return thousands(r.rate()) }, result.rate},

@@ -54,8 +54,30 @@ type Inventory struct {
 type Attempt struct {
 	Key      string
 	Customer string
-	Quantity int64    // GA tickets; 0 when Seats is set
+	Quantity int64    // GA tickets; 0 when Seats or Items is set
 	Seats    []string // seats wanted together, all or nothing
+	// Items make the attempt an order of several items, on the events they
+	// name, all or nothing (the order workload; bookd only). The event a
+	// Target's Book or Hold is given is then unused.
+	Items []Item
+	// Voucher is a voucher code to redeem on the order ("" for none).
+	Voucher string
+}
+
+// Item is one item of an order: GA tickets of a category of an event.
+type Item struct {
+	Event    string
+	Category string
+	Quantity int64
+}
+
+// tickets is the number of tickets the attempt asks for.
+func (a Attempt) tickets() int64 {
+	n := a.Quantity + int64(len(a.Seats))
+	for _, it := range a.Items {
+		n += it.Quantity
+	}
+	return n
 }
 
 // paymentRef is the payment reference a bookd booking of the attempt with

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 )
 
@@ -14,9 +15,20 @@ const (
 	workloadBrowse      = "browse"       // availability reads, stale allowed (as an edge reads)
 	// workloadBrowseLinear is availability reads, linearizable.
 	workloadBrowseLinear = "browse-lin"
+	// workloadOrder is orders of several items on the two events of a
+	// tour, priced by category and tier, some with a voucher (bookd only).
+	workloadOrder = "order"
 )
 
+// workloads run against every system; peers runs them all by default.
 var workloads = []string{workloadGA, workloadSeats, workloadHoldConfirm, workloadBrowse, workloadBrowseLinear}
+
+// bookdWorkloads run against bookd only: etcd and PostgreSQL have no
+// orders in their usual way of booking.
+var bookdWorkloads = []string{workloadOrder}
+
+// bookdOnly reports whether workload runs against bookd only.
+func bookdOnly(workload string) bool { return slices.Contains(bookdWorkloads, workload) }
 
 // isRead reports whether workload reads rather than books.
 func isRead(workload string) bool {
@@ -41,6 +53,9 @@ type venue struct {
 	soldSeat   atomic.Int64  // seats whose sale was acknowledged
 	takenSeats atomic.Int64  // seats marked taken
 	tickets    atomic.Int64  // GA tickets acknowledged
+	// tours, when set, are the events the order workload sells instead
+	// (see order.go); inv then only names them.
+	tours *tourSet
 }
 
 // newGAVenue is one event of capacity tickets.
@@ -66,6 +81,9 @@ func (v *venue) seated() bool { return len(v.inv.Seats) > 0 }
 // soldOut reports whether every ticket is known sold, or every seat known
 // taken.
 func (v *venue) soldOut() bool {
+	if v.tours != nil {
+		return v.tours.soldOut()
+	}
 	if v.seated() {
 		return v.takenSeats.Load() >= int64(len(v.taken))
 	}
@@ -74,6 +92,9 @@ func (v *venue) soldOut() bool {
 
 // sold is the share of the inventory whose sale was acknowledged.
 func (v *venue) sold() float64 {
+	if v.tours != nil {
+		return v.tours.sold()
+	}
 	if v.seated() {
 		return float64(v.soldSeat.Load()) / float64(len(v.taken))
 	}
@@ -112,6 +133,9 @@ func newCustomer(v *venue, run string, i int, seed uint64) *customer {
 func (c *customer) next() (Attempt, bool) {
 	c.n++
 	a := Attempt{Key: fmt.Sprintf("%s-%d", c.id, c.n), Customer: c.id}
+	if c.v.tours != nil {
+		return c.v.tours.next(c.rnd, a)
+	}
 	want := 1 + c.rnd.IntN(4)
 	if !c.v.seated() {
 		left := c.v.inv.Capacity - c.v.tickets.Load()
@@ -177,6 +201,10 @@ func (c *customer) seatsInRow(row, want int) []int {
 
 // sold records an acknowledged sale of the customer's last attempt.
 func (c *customer) sold(a Attempt) {
+	if c.v.tours != nil {
+		c.v.tours.soldOrder(a)
+		return
+	}
 	if !c.v.seated() {
 		c.v.tickets.Add(a.Quantity)
 		return
@@ -185,12 +213,16 @@ func (c *customer) sold(a Attempt) {
 	c.markTaken()
 }
 
-// conflicted records that the system refused the customer's last attempt
-// because some of its seats are taken. Which ones is not said, so all of
-// them are taken off the customer's map, as a refreshed seat map would
-// mostly show; this loses a few free seats at the end, equally for every
-// system.
-func (c *customer) conflicted() {
+// conflicted records that the system refused the customer's last attempt,
+// with err, because some of its seats are taken (or, for an order, its
+// voucher used up). Which seats is not said, so all of them are taken off
+// the customer's map, as a refreshed seat map would mostly show; this loses
+// a few free seats at the end, equally for every system.
+func (c *customer) conflicted(err error) {
+	if c.v.tours != nil {
+		c.v.tours.conflicted(err)
+		return
+	}
 	if c.v.seated() {
 		c.markTaken()
 	}
