@@ -89,9 +89,8 @@ func sameCounters(a, b map[string]*bookdv1.GetAvailabilityResponse) bool {
 }
 
 // readBookings lists the bookings of every event of the run and keeps the
-// confirmed ones, each once: an order is listed under its events (or, by
-// an older bookd, under its first item's only), so the union over the
-// events has every order.
+// confirmed ones, each once (an order is listed under each of its
+// events), counting per event the ones listed.
 func (s *tourSet) readBookings(ctx context.Context, c *client.Client, rd *orderReading) error {
 	seen := map[string]bool{}
 	rd.listed = map[string]int64{}
