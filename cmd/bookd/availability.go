@@ -46,6 +46,7 @@ func availabilityTable(w io.Writer, av *bookdv1.GetAvailabilityResponse, listSea
 			row(w, name, s.FreeSeats, s.HeldSeats, s.BookedSeats, s.BlockedSeats)
 		}
 	}
+	categoryAvailabilityTable(w, av.Categories)
 	if listSeats {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "free seats:", seats(av.FreeSeats))

@@ -21,7 +21,7 @@ func newEventsCloseCmd(g *globals) *cobra.Command {
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.Event, error) {
 				return c.CloseEvent(ctx, &req)
 			}, func(w io.Writer, ev *bookdv1.Event) {
-				eventTable(w, ev)
+				pricedEventTable(w, ev)
 			})
 		},
 	}
@@ -40,7 +40,7 @@ func newEventsCancelCmd(g *globals) *cobra.Command {
 			return call(g, cmd, func(ctx context.Context, c *client.Client) (*bookdv1.CancelEventResponse, error) {
 				return c.CancelEvent(ctx, &req)
 			}, func(w io.Writer, res *bookdv1.CancelEventResponse) {
-				eventTable(w, res.Event)
+				pricedEventTable(w, res.Event)
 				fmt.Fprintf(w, "\nreleased %d holds; %d tickets to refund (bookd bookings list --event %s)\n",
 					res.ReleasedHolds, res.TicketsToRefund, res.GetEvent().GetId())
 			})

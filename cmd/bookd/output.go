@@ -62,13 +62,6 @@ func orDash(s string) string {
 	return s
 }
 
-func eventTable(w io.Writer, events ...*bookdv1.Event) {
-	row(w, "ID", "NAME", "PRODUCT", "STARTS", "STATUS", "CAPACITY", "SEATS")
-	for _, e := range events {
-		row(w, e.Id, e.Name, orDash(e.ProductId), ts(e.StartsAt), strings.TrimPrefix(e.Status.String(), "EVENT_STATUS_"), e.Capacity, len(e.Seats))
-	}
-}
-
 func productTable(w io.Writer, products ...*bookdv1.Product) {
 	row(w, "ID", "NAME", "DESCRIPTION", "CREATED")
 	for _, p := range products {

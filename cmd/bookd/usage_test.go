@@ -65,7 +65,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"events", "list", "--no-such-flag"}, 2, "unknown flag: --no-such-flag"},
 		{[]string{"no-such-command"}, 2, `unknown command "no-such-command" for "bookd"`},
 		{[]string{"bookings", "no-such-command"}, 2, `unknown command "no-such-command" for "bookd bookings"`},
-		{[]string{"hold"}, 2, "hold: accepts 1 arg(s), received 0"},
+		{[]string{"hold"}, 2, "hold: requires at least 1 arg(s), only received 0"},
 		{[]string{"hold", "ev_1", "--quantity", "1"}, 2, "--customer is required"},
 		{[]string{"book", "ev_1", "--seats", "A1"}, 2, "--customer is required"},
 		{[]string{"waitlist", "join", "ev_1", "--quantity", "1"}, 2, "--customer is required"},
