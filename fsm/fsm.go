@@ -40,8 +40,11 @@ type FSM struct {
 	appliedCh chan struct{}
 
 	// Owned by the Raft FSM goroutine.
-	clock      int64 // greatest leader stamp applied, Unix ns
-	nextExpiry int64 // no active hold expires before this (a lower bound)
+	clock int64 // greatest leader stamp applied, Unix ns
+	// appliedClock is clock as of the last batch committed, for readers
+	// outside the apply goroutine (AppliedClock).
+	appliedClock atomic.Int64
+	nextExpiry   int64 // no active hold expires before this (a lower bound)
 	// A copy of nextExpiry for the leader's sweeper, on another goroutine.
 	sweepHint atomic.Int64
 	// events caches decoded events (see cache.go).
@@ -102,6 +105,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.seats.reset()
 	f.idem.build(db, 0)
 	f.clock = clock
+	f.appliedClock.Store(clock)
 	f.nextExpiry = nextExpiry
 	f.sweepHint.Store(nextExpiry)
 	f.setApplied(applied)
@@ -127,6 +131,10 @@ func (f *FSM) Close() error {
 // HoldsDue reports whether some active hold may be due at time now (Unix
 // ns), so that an ExpireHolds command would expire it.
 func (f *FSM) HoldsDue(now int64) bool { return now >= f.sweepHint.Load() }
+
+// AppliedClock is the state machine's time (see Clock) as of the last
+// batch applied, read from memory.
+func (f *FSM) AppliedClock() int64 { return f.appliedClock.Load() }
 
 // AppliedIndex is the Raft index of the last command in the stored state.
 func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
@@ -207,6 +215,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		f.floors.drop(name)
 	}
 	f.sweepHint.Store(f.nextExpiry)
+	f.appliedClock.Store(f.clock)
 	f.setApplied(last)
 	return results
 }

@@ -386,3 +386,31 @@ func TestStampClockNewLeaderAfterAPause(t *testing.T) {
 		t.Errorf("first stamp of the term %s off the wall clock", time.Duration(got-before))
 	}
 }
+
+// A leader elected after a pause in writes, with no majority measurement
+// at hand (a node just restarted or added), counts the pause from when it
+// applied the last stamp: its first stamp follows its wall clock rather
+// than the stale state machine clock, so quick hand-overs do not add up
+// lags. Without the applied instant, the stamp stays a pause behind.
+func TestStampClockCountsThePauseSinceTheLastStampApplied(t *testing.T) {
+	pause := 3 * time.Second
+	now := time.Now()
+	appliedAt := now.Add(-pause) // applied as a follower, then the election
+	replicated := appliedAt.UnixNano()
+
+	c := &stampClock{bound: testBound}
+	c.applied(replicated, appliedAt)
+	c.applied(replicated, now) // the same clock applied again: still the first instant
+	c.lead(replicated, now)
+	before := time.Now().UnixNano()
+	if got, after := c.stamp(), time.Now().UnixNano(); got < before || got > after {
+		t.Errorf("first stamp of the term %s off the wall clock, want on it", time.Duration(got-before))
+	}
+
+	unknown := &stampClock{bound: testBound}
+	unknown.lead(replicated, now)
+	if got := unknown.stamp(); time.Now().UnixNano()-got < int64(pause-testBound)-int64(100*time.Millisecond) {
+		t.Errorf("with no applied instant the first stamp is %s behind the wall clock, want about the pause less the bound",
+			time.Duration(time.Now().UnixNano()-got))
+	}
+}

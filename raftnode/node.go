@@ -133,7 +133,7 @@ func (n *Node) open() error {
 		n.log.Info("bootstrapped new cluster", "members", len(servers))
 	}
 	began = time.Now()
-	if n.raft, err = raft.NewRaft(rc, n.fsm, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
+	if n.raft, err = raft.NewRaft(rc, timedFSM{n.fsm, &n.clock}, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
 	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "last_index", n.raft.LastIndex())

@@ -84,14 +84,26 @@ func proposeError(err error) error {
 //
 //   - no stamp goes more than bound past the previous one plus the real
 //     time elapsed since that one was taken, measured on the monotonic
-//     clock; at the start of a term the previous one is the state
-//     machine's clock, or the reference line's time if later;
+//     clock; at the start of a term the previous one is the reference
+//     line's time;
 //   - every stamp stays within bound of a reference line: replicated time
-//     at a monotonic instant (the state machine's clock when the term
-//     began, or a time a majority of the members' clocks had passed),
-//     moved on by the real time elapsed since. A wall clock that leaps
-//     forwards moves stamps by at most bound, however many are taken; one
-//     that is behind does not freeze replicated time.
+//     at a monotonic instant (the state machine's clock at the instant
+//     this node applied it, or a time a majority of the members' clocks
+//     had passed, whichever line is later), moved on by the real time
+//     elapsed since. A wall clock that leaps forwards moves stamps by at
+//     most bound, however many are taken; one that is behind does not
+//     freeze replicated time.
+//
+// Anchoring a new term at the instant the last stamp was applied, not at
+// the instant the term began, counts the pause in writes an election
+// makes: anchored at the term's start, each leader change with no
+// majority measurement at hand set replicated time back by the pause
+// (less the bound), the lags added up over a run of quick hand-overs
+// (3-4 s in chaos runs), and the first leader with a measurement then
+// moved time forwards at once, so that holds placed in the lag expired
+// early. The stamp was taken before this node applied it, so the line so
+// anchored is never ahead of the stamping clock's reading moved on by real
+// time.
 //
 // Only a majority's clocks may move replicated time further: when they show
 // that more time has passed than this node saw (a leader elected after a
@@ -111,6 +123,22 @@ type stampClock struct {
 	// while refAt is zero (a new cluster before its first measurement).
 	ref   int64
 	refAt time.Time
+	// appliedClock is the greatest state machine clock this node has
+	// applied, first applied at the monotonic instant appliedAt (zero:
+	// none since the start).
+	appliedClock int64
+	appliedAt    time.Time
+}
+
+// applied notes that the state machine's clock is clock, applied at the
+// monotonic instant at; only a clock that moved is noted, so appliedAt
+// stays the instant its value was first applied.
+func (c *stampClock) applied(clock int64, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if clock > c.appliedClock {
+		c.appliedClock, c.appliedAt = clock, at
+	}
 }
 
 func (c *stampClock) stamp() int64 {
@@ -165,19 +193,22 @@ func (c *stampClock) advanceLocked(t int64, at time.Time) {
 }
 
 // lead starts a term whose state machine clock is replicated (Unix ns, 0
-// for none yet): the term's stamps come after it, and its first stamp
-// goes at most bound past it plus the real time elapsed since now (past
-// the reference line, if a majority's clocks moved that further on).
+// for none yet): the term's stamps come after it, within bound of it moved
+// on by the real time elapsed since this node applied it (or, when that is
+// not known, since now), or of the reference line if a majority's clocks
+// moved that further on.
 func (c *stampClock) lead(replicated int64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if replicated <= 0 {
 		return
 	}
+	anchor := now
+	if replicated == c.appliedClock && !c.appliedAt.IsZero() {
+		anchor = c.appliedAt
+	}
 	c.last = max(c.last, replicated)
-	c.advanceLocked(replicated, now)
-	// When the state machine's clock was stamped is not known here:
-	// counting from now only makes the bound tighter.
+	c.advanceLocked(replicated, anchor)
 	c.prev, c.prevAt = c.ref+int64(now.Sub(c.refAt)), now
 }
 
