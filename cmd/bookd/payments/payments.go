@@ -2,7 +2,23 @@
 // settles the Stripe PaymentIntent a hold or booking names in payment_ref,
 // as a portal would. booking_confirmed captures it; hold_expired and
 // hold_released cancel it (the authorisation is released); booking_cancelled
-// refunds it (or cancels it, if it was never captured).
+// refunds it (or cancels it, if it was never captured);
+// booking_items_cancelled refunds part of it.
+//
+// A priced booking (one whose change has a currency: an order of ticket
+// categories) settles its own amounts, in the currency's minor units as
+// bookd and Stripe both count them. The intent must be in the booking's
+// currency and authorise at least its total, else the capture is refused
+// for good (dead-lettered with the reason); the worker captures exactly
+// the total, so an intent authorised at the list price pays the price
+// after a voucher's discount, and the rest of the authorisation is
+// released. A partial cancellation refunds its items' amount less their
+// share of the discount (the change's refund), and the cancellation of
+// what is left refunds exactly what is left. A booking without a price
+// (no currency) is settled as before prices existed: the whole
+// authorisation is captured, and its cancellation refunds whatever Stripe
+// has not refunded yet; its partial cancellations carry no amount, so they
+// refund nothing (whoever set the price settles them).
 //
 // payment_ref is not to be trusted: whoever places a hold chooses it, and
 // the public edge lets a shopper set it, so a shopper could name someone
@@ -21,11 +37,13 @@
 // made from the queue message's key and the action, so a message delivered
 // again (a lost ack, a lapsed lease, a killed worker) never captures,
 // cancels or refunds twice: Stripe answers a repeated key with the first
-// answer. (Stripe keeps keys for at least 24 hours: a message redriven
-// from the dead letters after that is protected by the status check
-// instead: an intent already captured is not captured again, one already
-// cancelled is not cancelled again; a refund is not, so redrive refunds
-// with care.)
+// answer. The message key carries the change's cursor, so two partial
+// cancellations of one booking are two refunds, and a second delivery of
+// either is none. (Stripe keeps keys for at least 24 hours: a message
+// redriven from the dead letters after that is protected by the status
+// check instead: an intent already captured is not captured again, one
+// already cancelled is not cancelled again; a refund is not, so redrive
+// refunds with care.)
 package payments
 
 import (
@@ -52,10 +70,14 @@ const (
 	KindCancelled = "booking_cancelled"
 	KindExpired   = "hold_expired"
 	KindReleased  = "hold_released"
+	// KindItemsCancelled is the cancellation of some items of a booking:
+	// the change's items are the cancelled ones, its refund what they
+	// give back.
+	KindItemsCancelled = "booking_items_cancelled"
 )
 
 // Kinds are the change kinds a payments queue should take.
-var Kinds = []string{KindConfirmed, KindExpired, KindReleased, KindCancelled}
+var Kinds = []string{KindConfirmed, KindExpired, KindReleased, KindCancelled, KindItemsCancelled}
 
 // intentID is what a PaymentIntent id looks like; anything else is never
 // put in a Stripe URL.
@@ -91,9 +113,10 @@ type Worker struct {
 func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 	ch := m.GetChange()
 	log := w.logger().With("queue", m.GetQueue(), "message", m.GetId(), "key", m.GetKey(), "attempt", m.GetAttempts(),
-		"kind", ch.GetKind(), "hold", ch.GetHoldId(), "booking", ch.GetBookingId(), "payment_ref", ch.GetPaymentRef())
+		"kind", ch.GetKind(), "hold", ch.GetHoldId(), "booking", ch.GetBookingId(), "payment_ref", ch.GetPaymentRef(),
+		"currency", ch.GetCurrency(), "total", ch.GetTotal(), "refund", ch.GetRefund())
 	switch ch.GetKind() {
-	case KindConfirmed, KindCancelled, KindExpired, KindReleased:
+	case KindConfirmed, KindCancelled, KindExpired, KindReleased, KindItemsCancelled:
 	default:
 		log.Info("payments: nothing to do for this kind of change; acked")
 		return nil
@@ -101,6 +124,10 @@ func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 	ref := ch.GetPaymentRef()
 	if ref == "" {
 		log.Info("payments: no payment_ref; acked")
+		return nil
+	}
+	if ch.GetKind() == KindItemsCancelled && ch.GetRefund() == 0 {
+		log.Info("payments: the cancelled items give nothing back; acked", "currency", ch.GetCurrency())
 		return nil
 	}
 	subject := "hold " + ch.GetHoldId()
@@ -121,67 +148,12 @@ func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 		return workerr.Permanent(fmt.Errorf("payments: %s names PaymentIntent %s, whose metadata %s is %q, not %s: left untouched",
 			subject, ref, MetadataHoldID, owner, ch.GetHoldId()))
 	}
-	done, err := w.settle(ctx, ch.GetKind(), m.GetKey(), pi)
+	done, err := w.settle(ctx, ch, m.GetKey(), pi)
 	if err != nil {
 		return err
 	}
 	log.Info("payments: "+done, "status", pi.Status)
 	return nil
-}
-
-// settle does what kind asks of pi given its status, and says what it did.
-func (w *Worker) settle(ctx context.Context, kind, key string, pi *stripe.PaymentIntent) (string, error) {
-	params := func(action string) stripe.Params {
-		return stripe.Params{Context: ctx, IdempotencyKey: stripe.String("bookd:" + key + ":" + action)}
-	}
-	cancel := func() (string, error) {
-		_, err := w.Stripe.V1PaymentIntents.Cancel(ctx, pi.ID, &stripe.PaymentIntentCancelParams{
-			Params: params("cancel"), CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))})
-		if err != nil {
-			return "", w.stripeError("cancel "+pi.ID, err)
-		}
-		return "cancelled", nil
-	}
-	switch st := pi.Status; {
-	case st == stripe.PaymentIntentStatusProcessing:
-		return "", fmt.Errorf("payments: PaymentIntent %s is still processing; trying again later", pi.ID)
-	case kind == KindConfirmed:
-		switch st {
-		case stripe.PaymentIntentStatusRequiresCapture:
-			_, err := w.Stripe.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{Params: params("capture")})
-			if err != nil {
-				return "", w.stripeError("capture "+pi.ID, err)
-			}
-			return "captured", nil
-		case stripe.PaymentIntentStatusSucceeded:
-			return "already captured", nil
-		}
-		return "", workerr.Permanent(fmt.Errorf("payments: PaymentIntent %s is %s: there is no authorisation to capture", pi.ID, st))
-	case kind == KindExpired || kind == KindReleased:
-		switch st {
-		case stripe.PaymentIntentStatusCanceled:
-			return "already cancelled", nil
-		case stripe.PaymentIntentStatusSucceeded:
-			return "", workerr.Permanent(fmt.Errorf("payments: PaymentIntent %s was captured, but its hold ended without a booking: refund it by hand", pi.ID))
-		}
-		return cancel()
-	default: // KindCancelled
-		switch st {
-		case stripe.PaymentIntentStatusSucceeded:
-			_, err := w.Stripe.V1Refunds.Create(ctx, &stripe.RefundCreateParams{Params: params("refund"), PaymentIntent: stripe.String(pi.ID)})
-			var se *stripe.Error
-			if errors.As(err, &se) && se.Code == stripe.ErrorCodeChargeAlreadyRefunded {
-				return "already refunded", nil
-			}
-			if err != nil {
-				return "", w.stripeError("refund "+pi.ID, err)
-			}
-			return "refunded", nil
-		case stripe.PaymentIntentStatusCanceled:
-			return "already cancelled", nil
-		}
-		return cancel() // never captured: release the authorisation
-	}
 }
 
 // stripeError sorts Stripe's answers: a refused request (4xx) is

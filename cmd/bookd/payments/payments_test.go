@@ -195,7 +195,8 @@ func TestPaymentsWorker(t *testing.T) {
 }
 
 // A payment_ref that is not a PaymentIntent id never reaches a Stripe URL,
-// and a booking without a hold is not matched to any intent.
+// a booking without a hold is not matched to any intent, and a partial
+// cancellation that refunds nothing asks Stripe nothing.
 func TestPaymentsRefusesWithoutAsking(t *testing.T) {
 	stripeAPI := startFake(t)
 	w := &Worker{Stripe: NewStripe("sk_test_bookd", stripeAPI.URL, nil)}
@@ -214,6 +215,9 @@ func TestPaymentsRefusesWithoutAsking(t *testing.T) {
 	for _, ch := range []*bookdv1.Change{
 		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2"},
 		{Kind: "hold_created", HoldId: "hd_1", PaymentRef: "pi_123"},
+		// Cancelled items that cost nothing (or have no price) give nothing back.
+		{Kind: KindItemsCancelled, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_123", Currency: "EUR", Total: 2500},
+		{Kind: KindItemsCancelled, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_123"},
 	} {
 		if err := w.Handle(context.Background(), &bookdv1.QueueMessage{Queue: "payments", Key: "payments:2-0", Change: ch}); err != nil {
 			t.Errorf("%v: %v, want an ack", ch, err)

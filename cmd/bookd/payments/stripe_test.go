@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,16 +33,34 @@ type stripeBackend struct {
 	t    *testing.T
 	Name string
 	URL  string
-	// setIntent makes the backend answer for intent id with status and
-	// metadata bookd_hold_id = holdID.
-	setIntent func(id, status, holdID string)
+	// setIntent makes the backend answer for intent id with status,
+	// amount and currency and metadata bookd_hold_id = holdID.
+	setIntent func(id, status, holdID string, amount int64, currency string)
 
 	mu    sync.Mutex
 	calls []call
+	// made is the refunds the fake made, by intent: a request answered
+	// from an Idempotency-Key makes none. stripe-mock keeps no state, so
+	// it stays empty there.
+	made map[string][]int64
 }
 
-// Intent sets what the backend answers for intent id.
-func (b *stripeBackend) Intent(id, status, holdID string) { b.setIntent(id, status, holdID) }
+// Intent sets what the backend answers for intent id: 4200 EUR cents.
+func (b *stripeBackend) Intent(id, status, holdID string) { b.setIntent(id, status, holdID, 4200, "eur") }
+
+// IntentOf sets what the backend answers for intent id, with its amount
+// (minor units) and currency (lower case, as Stripe writes it).
+func (b *stripeBackend) IntentOf(id, status, holdID string, amount int64, currency string) {
+	b.setIntent(id, status, holdID, amount, currency)
+}
+
+// Refunded returns the amounts of the refunds the fake made of intent id
+// (nil from stripe-mock, which keeps no state).
+func (b *stripeBackend) Refunded(id string) []int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]int64(nil), b.made[id]...)
+}
 
 // Calls returns the requests so far.
 func (b *stripeBackend) Calls() []call {
@@ -125,15 +144,15 @@ func startStripeMock(t *testing.T, bin string) *stripeBackend {
 	}
 	t.Cleanup(func() { mu.Lock(); stop(); mu.Unlock() })
 	dir := t.TempDir()
-	b.setIntent = func(id, status, holdID string) {
+	b.setIntent = func(id, status, holdID string, amount int64, currency string) {
 		t.Helper()
 		mu.Lock()
 		defer mu.Unlock()
 		stop()
 		fixtures := map[string]any{"resources": map[string]any{
 			"payment_intent": map[string]any{"id": id, "object": "payment_intent", "status": status,
-				"metadata": map[string]string{MetadataHoldID: holdID}, "amount": 4200, "currency": "eur"},
-			"refund": map[string]any{"id": "re_fixture", "object": "refund", "status": "succeeded", "amount": 4200, "currency": "eur"},
+				"metadata": map[string]string{MetadataHoldID: holdID}, "amount": amount, "currency": currency},
+			"refund": map[string]any{"id": "re_fixture", "object": "refund", "status": "succeeded", "amount": amount, "currency": currency},
 		}}
 		path := filepath.Join(dir, "fixtures.json")
 		data, _ := json.Marshal(fixtures)
@@ -184,29 +203,40 @@ func freeAddr(t *testing.T) string {
 
 // fakeIntent is the fake's PaymentIntent.
 type fakeIntent struct {
-	ID       string            `json:"id"`
-	Object   string            `json:"object"`
-	Status   string            `json:"status"`
-	Amount   int64             `json:"amount"`
-	Currency string            `json:"currency"`
-	Metadata map[string]string `json:"metadata"`
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	Status         string            `json:"status"`
+	Amount         int64             `json:"amount"`
+	AmountReceived int64             `json:"amount_received"`
+	Currency       string            `json:"currency"`
+	Metadata       map[string]string `json:"metadata"`
+	refunded       int64
 }
 
 // startFake serves the four calls the worker makes (retrieve, capture and
 // cancel a PaymentIntent, create a refund) with answers shaped like
 // Stripe's recorded ones, keeping state, and replaying the first answer to
-// a repeated Idempotency-Key as Stripe does.
+// a repeated Idempotency-Key as Stripe does. It captures amount_to_capture
+// (at most the amount; all of it when not given) and refunds amount (at
+// most what is not refunded yet; all of that when not given).
 func startFake(t *testing.T) *stripeBackend {
-	b := &stripeBackend{t: t, Name: "recorded fake"}
+	b := &stripeBackend{t: t, Name: "recorded fake", made: map[string][]int64{}}
 	var mu sync.Mutex
 	intents := map[string]*fakeIntent{}
 	replies := map[string][]byte{}
 	refunds := 0
-	b.setIntent = func(id, status, holdID string) {
+	b.setIntent = func(id, status, holdID string, amount int64, currency string) {
 		mu.Lock()
 		defer mu.Unlock()
-		intents[id] = &fakeIntent{ID: id, Object: "payment_intent", Status: status, Amount: 4200, Currency: "eur",
+		pi := &fakeIntent{ID: id, Object: "payment_intent", Status: status, Amount: amount, Currency: currency,
 			Metadata: map[string]string{MetadataHoldID: holdID}}
+		if status == "succeeded" {
+			pi.AmountReceived = amount
+		}
+		if old, ok := intents[id]; ok && old.Status == "succeeded" && status == "succeeded" {
+			pi.AmountReceived, pi.refunded = old.AmountReceived, old.refunded
+		}
+		intents[id] = pi
 	}
 	fail := func(w http.ResponseWriter, status int, code, msg string) {
 		w.Header().Set("Content-Type", "application/json")
@@ -244,7 +274,15 @@ func startFake(t *testing.T) *stripeBackend {
 			}
 			switch {
 			case parts[2] == "capture" && pi.Status == "requires_capture":
-				pi.Status = "succeeded"
+				amount := pi.Amount
+				if v := r.PostForm.Get("amount_to_capture"); v != "" {
+					amount, _ = strconv.ParseInt(v, 10, 64)
+				}
+				if amount <= 0 || amount > pi.Amount {
+					fail(w, http.StatusBadRequest, "amount_too_large", "The amount to capture must be between 1 and the PaymentIntent's amount.")
+					return
+				}
+				pi.Status, pi.AmountReceived = "succeeded", amount
 			case parts[2] == "cancel" && pi.Status != "succeeded" && pi.Status != "canceled":
 				pi.Status = "canceled"
 			default:
@@ -259,9 +297,26 @@ func startFake(t *testing.T) *stripeBackend {
 				fail(w, http.StatusBadRequest, "payment_intent_unexpected_state", "This PaymentIntent has no successful charge to refund.")
 				return
 			}
+			left := pi.AmountReceived - pi.refunded
+			amount := left
+			if v := r.PostForm.Get("amount"); v != "" {
+				amount, _ = strconv.ParseInt(v, 10, 64)
+			}
+			switch {
+			case left == 0:
+				fail(w, http.StatusBadRequest, "charge_already_refunded", "Charge for this PaymentIntent has already been refunded.")
+				return
+			case amount <= 0 || amount > left:
+				fail(w, http.StatusBadRequest, "amount_too_large", fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d)", amount, left))
+				return
+			}
 			refunds++
+			pi.refunded += amount
+			b.mu.Lock()
+			b.made[pi.ID] = append(b.made[pi.ID], amount)
+			b.mu.Unlock()
 			answer = map[string]any{"id": fmt.Sprintf("re_fake%d", refunds), "object": "refund", "status": "succeeded",
-				"amount": pi.Amount, "currency": pi.Currency, "payment_intent": pi.ID}
+				"amount": amount, "currency": pi.Currency, "payment_intent": pi.ID}
 		default:
 			fail(w, http.StatusNotFound, "resource_missing", "Unrecognized request URL ("+r.Method+": "+r.URL.Path+").")
 			return
