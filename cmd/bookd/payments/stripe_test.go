@@ -46,7 +46,9 @@ type stripeBackend struct {
 }
 
 // Intent sets what the backend answers for intent id: 4200 EUR cents.
-func (b *stripeBackend) Intent(id, status, holdID string) { b.setIntent(id, status, holdID, 4200, "eur") }
+func (b *stripeBackend) Intent(id, status, holdID string) {
+	b.setIntent(id, status, holdID, 4200, "eur")
+}
 
 // IntentOf sets what the backend answers for intent id, with its amount
 // (minor units) and currency (lower case, as Stripe writes it).
