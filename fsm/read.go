@@ -329,6 +329,9 @@ func categoryAvailability(ev *bookdv1.Event, counters *EventCounters, due *dueTi
 		tier, price, tierLeft := currentTier(ev, counters, i, due.byTier[c.GetName()])
 		a := &bookdv1.CategoryAvailability{Name: c.GetName(), Currency: eventCurrency(ev), Price: price, Tier: tier,
 			TierLeft: tierLeft, Held: held, Booked: booked}
+		if int(tier) < len(c.GetTiers()) {
+			a.TierName = c.GetTiers()[tier].GetName()
+		}
 		if len(c.GetSections()) == 0 {
 			a.Available = eventLeft
 			if c.GetCapacity() > 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -232,7 +233,7 @@ func categoryAvailabilityTable(w io.Writer, cats []*bookdv1.CategoryAvailability
 	for _, c := range cats {
 		tier, left := "-", "-"
 		if c.GetTierLeft() > 0 {
-			tier, left = strconv.Itoa(int(c.GetTier())), strconv.FormatInt(c.GetTierLeft(), 10)
+			tier, left = cmp.Or(c.GetTierName(), strconv.Itoa(int(c.GetTier()))), strconv.FormatInt(c.GetTierLeft(), 10)
 		}
 		row(w, c.GetName(), money(c.GetPrice(), c.GetCurrency()), tier, left, c.GetAvailable(), c.GetHeld(), c.GetBooked())
 	}

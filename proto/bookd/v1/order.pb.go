@@ -672,9 +672,11 @@ type CategoryAvailability struct {
 	// Tickets left in the current tier (0 when the category's own price applies).
 	TierLeft int64 `protobuf:"varint,5,opt,name=tier_left,json=tierLeft,proto3" json:"tier_left,omitempty"`
 	// Tickets that can be held now: 0 for a seat category (see free_seats).
-	Available     int64 `protobuf:"varint,6,opt,name=available,proto3" json:"available,omitempty"`
-	Held          int64 `protobuf:"varint,7,opt,name=held,proto3" json:"held,omitempty"`
-	Booked        int64 `protobuf:"varint,8,opt,name=booked,proto3" json:"booked,omitempty"`
+	Available int64 `protobuf:"varint,6,opt,name=available,proto3" json:"available,omitempty"`
+	Held      int64 `protobuf:"varint,7,opt,name=held,proto3" json:"held,omitempty"`
+	Booked    int64 `protobuf:"varint,8,opt,name=booked,proto3" json:"booked,omitempty"`
+	// The current tier's name ("early bird"), if it has one.
+	TierName      string `protobuf:"bytes,9,opt,name=tier_name,json=tierName,proto3" json:"tier_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -765,6 +767,13 @@ func (x *CategoryAvailability) GetBooked() int64 {
 	return 0
 }
 
+func (x *CategoryAvailability) GetTierName() string {
+	if x != nil {
+		return x.TierName
+	}
+	return ""
+}
+
 var File_bookd_v1_order_proto protoreflect.FileDescriptor
 
 const file_bookd_v1_order_proto_rawDesc = "" +
@@ -827,7 +836,7 @@ const file_bookd_v1_order_proto_rawDesc = "" +
 	"\x04tier\x18\x01 \x01(\x05R\x04tier\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x03R\bquantity\x12\x1d\n" +
 	"\n" +
-	"unit_price\x18\x03 \x01(\x03R\tunitPrice\"\xd7\x01\n" +
+	"unit_price\x18\x03 \x01(\x03R\tunitPrice\"\xf4\x01\n" +
 	"\x14CategoryAvailability\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x14\n" +
@@ -836,7 +845,8 @@ const file_bookd_v1_order_proto_rawDesc = "" +
 	"\ttier_left\x18\x05 \x01(\x03R\btierLeft\x12\x1c\n" +
 	"\tavailable\x18\x06 \x01(\x03R\tavailable\x12\x12\n" +
 	"\x04held\x18\a \x01(\x03R\x04held\x12\x16\n" +
-	"\x06booked\x18\b \x01(\x03R\x06bookedB/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
+	"\x06booked\x18\b \x01(\x03R\x06booked\x12\x1b\n" +
+	"\ttier_name\x18\t \x01(\tR\btierNameB/Z-github.com/bookd/bookd/proto/bookd/v1;bookdv1b\x06proto3"
 
 var (
 	file_bookd_v1_order_proto_rawDescOnce sync.Once
