@@ -189,6 +189,12 @@ func (t *edgeTarget) Hold(ctx context.Context, event string, a Attempt) (string,
 		Items: itemsOf(a), VoucherCode: a.Voucher,
 	})
 	if err != nil {
+		if a.Voucher != "" && client.Reason(err) == client.ReasonVoucherNotValid {
+			// An edge answers every refused code alike, used up included
+			// (rpc/edge/vouchers.go); the run's codes are valid for its
+			// events, so it is the limited one, used up.
+			err = fmt.Errorf("%w: %w: %v", ErrConflict, errVoucherUsedUp, err)
+		}
 		return "", t.note(began, conflictOrErr(err))
 	}
 	return res.GetHold().GetId(), nil
