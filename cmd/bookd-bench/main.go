@@ -5,6 +5,7 @@
 //
 //	bookd-bench run -target bookd -workload ga -clients 512
 //	bookd-bench run -target bookd -workload seats -profile 50:10s,500:10s,5000:10s
+//	bookd-bench run -target bookd -workload order  # orders of 2-3 items on two events, bookd only
 //	bookd-bench peers            # bookd, etcd and PostgreSQL side by side
 //	bookd-bench queue            # a work queue drained by 8 consumers
 //
