@@ -103,8 +103,8 @@ func (o *orderTest) timeZone(t *testing.T) {
 	}
 }
 
-// An order whose second item is sold out is refused naming items[1], in
-// its message and its ErrorInfo, and leaves nothing held: both events'
+// An order whose second item is sold out (its category is) is refused
+// naming items[1], in its message and its ErrorInfo, and leaves nothing held: both events'
 // availability, the voucher's redemptions and the quota as they were.
 // Hold and Book alike, sent to a follower (which forwards the write and
 // the refusal's metadata) and to the leader.
@@ -113,17 +113,19 @@ func (o *orderTest) allOrNothing(t *testing.T) {
 	q := o.quota(t, "all-or-nothing bus", 100)
 	open := o.event(t, &bookdv1.CreateEventRequest{Name: "Open", Capacity: 50, QuotaIds: []string{q},
 		Categories: []*bookdv1.Category{{Name: "adult", Price: 3000, Currency: "EUR"}}})
-	full := o.event(t, &bookdv1.CreateEventRequest{Name: "Full", Capacity: 2, QuotaIds: []string{q}})
+	// Its VIP category, 2 tickets of its own, sold out; the rest on sale.
+	full := o.event(t, &bookdv1.CreateEventRequest{Name: "Full", Capacity: 20, QuotaIds: []string{q},
+		Categories: []*bookdv1.Category{{Name: "standard", Price: 2000, Currency: "EUR"}, {Name: "vip", Price: 9000, Capacity: 2}}})
 	code := o.voucher(t, &bookdv1.Voucher{Code: "ALL-OR-NOTHING", AmountOff: 500, Currency: "EUR", MaxRedemptions: 10})
-	o.hold(t, &bookdv1.HoldRequest{EventId: full, CustomerId: "early", Quantity: 2})
+	o.hold(t, &bookdv1.HoldRequest{EventId: full, Category: "vip", CustomerId: "early", Quantity: 2})
 	before := o.stateOf(t, []string{open, full}, []string{code}, []string{q})
 
-	items := []*bookdv1.HoldItem{{EventId: open, Category: "adult", Quantity: 2}, {EventId: full, Quantity: 1}}
+	items := []*bookdv1.HoldItem{{EventId: open, Category: "adult", Quantity: 2}, {EventId: full, Category: "vip", Quantity: 1}}
 	for n, bc := range []bookdv1connect.BookingServiceClient{o.booker[1], o.booker[0]} {
 		_, err := bc.Hold(ctx, &bookdv1.HoldRequest{CustomerId: "late", Items: items, VoucherCode: code, IdempotencyKey: "aon-hold-" + itoa(n)})
 		md := wantField(t, err, connect.CodeFailedPrecondition, "SOLD_OUT", "items[1]")
-		if md["item"] != "1" || md["eventId"] != full {
-			t.Errorf("hold on node %d: metadata %v, want item 1 of event %s", n, md, full)
+		if md["item"] != "1" || md["eventId"] != full || md["category"] != "vip" {
+			t.Errorf("hold on node %d: metadata %v, want item 1, category vip of event %s", n, md, full)
 		}
 		_, err = bc.Book(ctx, &bookdv1.BookRequest{CustomerId: "late", Items: items, VoucherCode: code, IdempotencyKey: "aon-book-" + itoa(n)})
 		md = wantField(t, err, connect.CodeFailedPrecondition, "SOLD_OUT", "items[1]")

@@ -33,10 +33,11 @@ func TestOrderRaces(t *testing.T) {
 
 // A tour on two dates sells adults at 5000, the first 10 at 3000, and
 // children at 2500. 100 shoppers at once each take one or two adults on
-// the first date, alone or in an order with a child on the second: exactly
-// 10 tickets are sold at the early-bird price, the rest at the adults'
-// price, and GetAvailability says so. Early-bird tickets a release or an
-// expiry frees go back to the tier: the next hold gets them at 3000.
+// the first date, alone or in an order with a child on the second, on
+// hold or (every fifth) booked at once: exactly 10 tickets are sold at the
+// early-bird price, the rest at the adults' price, and GetAvailability
+// says so. Early-bird tickets a release or an expiry frees go back to the
+// tier: the next hold gets them at 3000.
 func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.BookingServiceClient) {
 	ctx := context.Background()
 	product := orFatal(retry(ctx, func(ctx context.Context) (*bookdv1.CreateProductResponse, error) {
@@ -53,9 +54,9 @@ func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.
 	}
 
 	const shoppers = 100
-	holds := make([]*bookdv1.Hold, shoppers)
+	sales := make([]sale, shoppers)
 	errs := make([]error, shoppers)
-	var adults, children int64
+	var adults, booked, children int64
 	var wg sync.WaitGroup
 	begin := make(chan struct{})
 	for i := range shoppers {
@@ -68,10 +69,13 @@ func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.
 			children++
 		}
 		adults += adult.Quantity
+		buys := i%5 == 4 // every fifth books at once
+		if buys {
+			booked += adult.Quantity
+		}
 		wg.Go(func() {
 			<-begin
-			resp, err := retry(ctx, func(ctx context.Context) (*bookdv1.HoldResponse, error) { return nodes[i%3].Hold(ctx, r) })
-			holds[i], errs[i] = resp.GetHold(), err
+			sales[i], errs[i] = buy(ctx, nodes[i%3], r, buys)
 		})
 	}
 	close(begin)
@@ -83,15 +87,15 @@ func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.
 	}
 
 	var early, full int64
-	for i, h := range holds {
-		e, f := adultTiers(t, h, dates[0])
+	for i, s := range sales {
+		e, f := adultTiers(t, s, dates[0])
 		early, full = early+e, full+f
 		var sum int64
-		for _, it := range h.GetItems() {
+		for _, it := range s.items {
 			sum += it.GetAmount()
 		}
-		if h.GetTotal() != sum || h.GetCurrency() != "EUR" {
-			t.Errorf("shopper %d: total %d %s, want the items' %d EUR", i, h.GetTotal(), h.GetCurrency(), sum)
+		if s.total != sum || s.currency != "EUR" {
+			t.Errorf("shopper %d: total %d %s, want the items' %d EUR", i, s.total, s.currency, sum)
 		}
 	}
 	if early != 10 || early+full != adults {
@@ -99,22 +103,23 @@ func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.
 	}
 	for n, bc := range nodes {
 		a := categoryOf(t, availabilityOf(t, bc, dates[0]), "adult")
-		if a.GetTier() != 1 || a.GetPrice() != 5000 || a.GetTierLeft() != 0 || a.GetHeld() != adults || a.GetAvailable() != 300-adults {
-			t.Errorf("node %d: adults %v, want at the adults' price (tier 1, 5000, none left in the tier), %d held, %d available", n, a, adults, 300-adults)
+		if a.GetTier() != 1 || a.GetPrice() != 5000 || a.GetTierLeft() != 0 || a.GetHeld() != adults-booked || a.GetBooked() != booked || a.GetAvailable() != 300-adults {
+			t.Errorf("node %d: adults %v, want at the adults' price (tier 1, 5000, none left in the tier), %d held, %d booked, %d available",
+				n, a, adults-booked, booked, 300-adults)
 		}
 		c := categoryOf(t, availabilityOf(t, bc, dates[1]), "child")
-		if c.GetHeld() != children || c.GetPrice() != 2500 {
-			t.Errorf("node %d: children %v, want %d held at 2500", n, c, children)
+		if c.GetHeld()+c.GetBooked() != children || c.GetPrice() != 2500 {
+			t.Errorf("node %d: children %v, want %d held or booked at 2500", n, c, children)
 		}
 	}
 
 	// Release three holds with early-bird tickets: those go back to the tier.
 	var freed int64
 	released := 0
-	for i, h := range holds {
-		if e, _ := adultTiers(t, h, dates[0]); e > 0 && released < 3 {
+	for i, s := range sales {
+		if e, _ := adultTiers(t, s, dates[0]); e > 0 && s.hold != "" && released < 3 {
 			orFatal(retry(ctx, func(ctx context.Context) (*bookdv1.ReleaseHoldResponse, error) {
-				return nodes[i%3].ReleaseHold(ctx, &bookdv1.ReleaseHoldRequest{HoldId: h.GetId(), IdempotencyKey: "release-" + h.GetId()})
+				return nodes[i%3].ReleaseHold(ctx, &bookdv1.ReleaseHoldRequest{HoldId: s.hold, IdempotencyKey: "release-" + s.hold})
 			}))(t)
 			freed += e
 			released++
@@ -134,7 +139,7 @@ func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.
 		return nodes[1].Hold(ctx, &bookdv1.HoldRequest{EventId: dates[0], Category: "adult", Quantity: 1, CustomerId: "brief",
 			Ttl: durationpb.New(time.Second), IdempotencyKey: "brief"})
 	}))(t).GetHold()
-	if e, _ := adultTiers(t, brief, dates[0]); e != 1 {
+	if e, _ := adultTiers(t, saleOf(brief), dates[0]); e != 1 {
 		t.Errorf("a hold after the releases got %d early-bird tickets, want 1", e)
 	}
 	wantTier("while a hold of one is live", 0, freed-1)
@@ -149,7 +154,7 @@ func raceEarlyBird(t *testing.T, c *clustertest.Cluster, nodes []bookdv1connect.
 		return nodes[2].Hold(ctx, &bookdv1.HoldRequest{EventId: dates[0], Category: "adult", Quantity: freed + 1, CustomerId: "last",
 			IdempotencyKey: "last"})
 	}))(t).GetHold()
-	if e, f := adultTiers(t, last, dates[0]); e != freed || f != 1 {
+	if e, f := adultTiers(t, saleOf(last), dates[0]); e != freed || f != 1 {
 		t.Errorf("the next hold of %d got %d early-bird and %d full-price tickets, want %d and 1", freed+1, e, f, freed)
 	}
 	wantTier("after the next hold", 1, 0)
@@ -269,12 +274,38 @@ func raceVoucher(t *testing.T, nodes []bookdv1connect.BookingServiceClient) {
 	}
 }
 
-// adultTiers counts a hold's adult tickets on an event at the early-bird
+// sale is what a shopper got: a hold, or a booking (hold "").
+type sale struct {
+	hold     string
+	items    []*bookdv1.OrderItem
+	total    int64
+	currency string
+}
+
+func saleOf(h *bookdv1.Hold) sale {
+	return sale{hold: h.GetId(), items: h.GetItems(), total: h.GetTotal(), currency: h.GetCurrency()}
+}
+
+// buy places a hold as r asks, or with book a booking of the same items.
+func buy(ctx context.Context, bc bookdv1connect.BookingServiceClient, r *bookdv1.HoldRequest, book bool) (sale, error) {
+	if !book {
+		resp, err := retry(ctx, func(ctx context.Context) (*bookdv1.HoldResponse, error) { return bc.Hold(ctx, r) })
+		return saleOf(resp.GetHold()), err
+	}
+	resp, err := retry(ctx, func(ctx context.Context) (*bookdv1.BookResponse, error) {
+		return bc.Book(ctx, &bookdv1.BookRequest{CustomerId: r.GetCustomerId(), IdempotencyKey: r.GetIdempotencyKey(),
+			EventId: r.GetEventId(), Category: r.GetCategory(), Quantity: r.GetQuantity(), Items: r.GetItems()})
+	})
+	b := resp.GetBooking()
+	return sale{items: b.GetItems(), total: b.GetTotal(), currency: b.GetCurrency()}, err
+}
+
+// adultTiers counts a sale's adult tickets on an event at the early-bird
 // price (tier 0) and at the adults' own (tier 1), checking each line's
 // price and each item's amount.
-func adultTiers(t *testing.T, h *bookdv1.Hold, event string) (early, full int64) {
+func adultTiers(t *testing.T, s sale, event string) (early, full int64) {
 	t.Helper()
-	for _, it := range h.GetItems() {
+	for _, it := range s.items {
 		if it.GetEventId() != event || it.GetCategory() != "adult" {
 			continue
 		}
@@ -286,12 +317,12 @@ func adultTiers(t *testing.T, h *bookdv1.Hold, event string) (early, full int64)
 			case l.GetTier() == 1 && l.GetUnitPrice() == 5000:
 				full += l.GetQuantity()
 			default:
-				t.Errorf("hold %s: price line %v, want tier 0 at 3000 or tier 1 at 5000", h.GetId(), l)
+				t.Errorf("price line %v of an adult ticket, want tier 0 at 3000 or tier 1 at 5000", l)
 			}
 			amount += l.GetQuantity() * l.GetUnitPrice()
 		}
 		if amount != it.GetAmount() {
-			t.Errorf("hold %s: item amount %d, its lines add up to %d", h.GetId(), it.GetAmount(), amount)
+			t.Errorf("item amount %d, its lines add up to %d", it.GetAmount(), amount)
 		}
 	}
 	return early, full
