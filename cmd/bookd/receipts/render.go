@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	htmltemplate "html/template"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/textproto"
 	"strings"
-	"text/template"
 	"time"
 	"unicode/utf8"
 
@@ -24,14 +22,24 @@ type Receipt struct {
 	// Key is the queue message's key: the e-mail's Message-ID is made from
 	// it, so every attempt at the same receipt carries the same one.
 	Key string
-	// Kind is the change's: booking_confirmed or booking_cancelled.
+	// Kind is the change's: booking_confirmed, booking_cancelled or
+	// booking_items_cancelled.
 	Kind string
 	// Time is the change's commit time, the e-mail's Date (the same on
 	// every attempt).
 	Time    time.Time
 	From    string
 	Booking *bookdv1.Booking
-	Event   *bookdv1.Event
+	// Event is the booking's event (its first item's).
+	Event *bookdv1.Event
+	// Events are the events of the booking's items, by id; an item whose
+	// event is not here is shown by its event id.
+	Events map[string]*bookdv1.Event
+	// Cancelled are, on booking_items_cancelled, the items cancelled.
+	Cancelled []*bookdv1.OrderItem
+	// Refund is, on a cancellation, what it gives back, in minor units
+	// of the booking's currency.
+	Refund int64
 }
 
 // Message is a rendered e-mail and its envelope.
@@ -43,6 +51,9 @@ type Message struct {
 }
 
 // Render builds the receipt e-mail: multipart/alternative, text and HTML.
+// A booking of an order lists its items (on booking_items_cancelled, the
+// cancelled ones), with their price lines, the discount and the total in
+// the booking's currency.
 // Every value from a booking is data, never markup or a header: the HTML
 // part escapes them (html/template), header values are encoded (RFC 2047)
 // after control characters are removed, and the recipient must be a bare
@@ -188,79 +199,3 @@ func encodeHeader(s string) string {
 func crlf(b []byte) []byte {
 	return bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
 }
-
-type receiptView struct {
-	Subject, Headline                  string
-	Cancelled                          bool
-	BookingID, Customer, Event, Starts string
-	Quantity                           int64
-	Seats                              string
-	PaymentRef                         string
-}
-
-func view(r Receipt) receiptView {
-	b, ev := r.Booking, r.Event
-	name := clean(ev.GetName())
-	if name == "" {
-		name = clean(b.GetEventId())
-	}
-	v := receiptView{
-		BookingID:  clean(b.GetId()),
-		Customer:   clean(b.GetCustomerId()),
-		Event:      name,
-		Quantity:   b.GetQuantity(),
-		Seats:      clean(strings.Join(b.GetSeats(), ", ")),
-		PaymentRef: clean(b.GetPaymentRef()),
-	}
-	if ev.GetStartsAt() != nil {
-		v.Starts = ev.GetStartsAt().AsTime().UTC().Format("Mon 2 Jan 2006 15:04 UTC")
-	}
-	if r.Kind == KindCancelled {
-		v.Cancelled = true
-		v.Subject = fmt.Sprintf("Booking %s cancelled: %s", v.BookingID, name)
-		v.Headline = fmt.Sprintf("Your booking %s has been cancelled.", v.BookingID)
-	} else {
-		v.Subject = fmt.Sprintf("Your booking %s: %s", v.BookingID, name)
-		v.Headline = fmt.Sprintf("Your booking %s is confirmed.", v.BookingID)
-	}
-	return v
-}
-
-var textTmpl = template.Must(template.New("text").Parse(`{{.Headline}}
-
-Event:     {{.Event}}
-{{- if .Starts}}
-Starts:    {{.Starts}}{{end}}
-Tickets:   {{.Quantity}}
-{{- if .Seats}}
-Seats:     {{.Seats}}{{end}}
-Customer:  {{.Customer}}
-{{- if .PaymentRef}}
-Payment:   {{.PaymentRef}}{{end}}
-Booking:   {{.BookingID}}
-{{if .Cancelled}}
-The tickets are released. A refund, if one is due, follows separately.
-{{else}}
-Keep this e-mail: the booking number is your ticket.
-{{end}}`))
-
-var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
-<body style="font-family: sans-serif">
-<h1 style="font-size: 1.2em">{{.Headline}}</h1>
-<table>
-<tr><th align="left">Event</th><td>{{.Event}}</td></tr>
-{{- if .Starts}}
-<tr><th align="left">Starts</th><td>{{.Starts}}</td></tr>{{end}}
-<tr><th align="left">Tickets</th><td>{{.Quantity}}</td></tr>
-{{- if .Seats}}
-<tr><th align="left">Seats</th><td>{{.Seats}}</td></tr>{{end}}
-<tr><th align="left">Customer</th><td>{{.Customer}}</td></tr>
-{{- if .PaymentRef}}
-<tr><th align="left">Payment</th><td>{{.PaymentRef}}</td></tr>{{end}}
-<tr><th align="left">Booking</th><td>{{.BookingID}}</td></tr>
-</table>
-{{if .Cancelled}}<p>The tickets are released. A refund, if one is due, follows separately.</p>
-{{else}}<p>Keep this e-mail: the booking number is your ticket.</p>
-{{end}}</body></html>
-`))

@@ -1,7 +1,10 @@
 // Package receipts is the receipts worker of `bookd worker receipts`: for
-// each booking_confirmed and booking_cancelled message of a queue it
-// renders a receipt e-mail (text and HTML) and delivers it over SMTP to the
-// booking's contact_email.
+// each booking_confirmed, booking_cancelled and booking_items_cancelled
+// message of a queue it renders a receipt e-mail (text and HTML) and
+// delivers it over SMTP to the booking's contact_email. A booking of an
+// order lists its items with their prices, the discount and the total; a
+// partial cancellation gets a short e-mail of the items cancelled and what
+// they give back.
 //
 // Exactly once, as far as SMTP allows. A queue delivers at least once, so
 // the worker keeps a Journal of the message keys whose receipt the SMTP
@@ -18,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"connectrpc.com/connect"
@@ -31,7 +35,13 @@ import (
 const (
 	KindConfirmed = "booking_confirmed"
 	KindCancelled = "booking_cancelled"
+	// KindItemsCancelled is the cancellation of some items of a booking
+	// (the change's items).
+	KindItemsCancelled = "booking_items_cancelled"
 )
+
+// Kinds are the change kinds a receipts queue should take.
+var Kinds = []string{KindConfirmed, KindCancelled, KindItemsCancelled}
 
 // Bookings is what the worker reads from the cluster (a *client.Client).
 type Bookings interface {
@@ -68,7 +78,7 @@ type Worker struct {
 func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 	log := w.logger().With("queue", m.GetQueue(), "message", m.GetId(), "key", m.GetKey(), "attempt", m.GetAttempts())
 	ch := m.GetChange()
-	if ch.GetKind() != KindConfirmed && ch.GetKind() != KindCancelled {
+	if !slices.Contains(Kinds, ch.GetKind()) {
 		log.Info("receipts: not a booking confirmation or cancellation; acked", "kind", ch.GetKind())
 		return nil
 	}
@@ -92,11 +102,16 @@ func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 		log.Info("receipts: booking has no contact_email; acked without a receipt", "booking", bk.GetId())
 		return nil
 	}
-	ev, err := w.Bookings.GetEvent(ctx, bk.GetEventId())
+	events, err := w.events(ctx, bk, ch.GetItems())
 	if err != nil {
-		return readError("event", bk.GetEventId(), err)
+		return err
 	}
-	msg, err := Render(Receipt{Key: key, Kind: ch.GetKind(), Time: ch.GetTime().AsTime(), From: w.From, Booking: bk, Event: ev})
+	r := Receipt{Key: key, Kind: ch.GetKind(), Time: ch.GetTime().AsTime(), From: w.From, Booking: bk,
+		Event: events[bk.GetEventId()], Events: events, Refund: ch.GetRefund()}
+	if ch.GetKind() == KindItemsCancelled {
+		r.Cancelled = ch.GetItems()
+	}
+	msg, err := Render(r)
 	if err != nil {
 		return err
 	}
@@ -119,6 +134,27 @@ func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 	}
 	log.Info("receipts: delivered", "booking", bk.GetId(), "message_id", msg.MessageID)
 	return nil
+}
+
+// events reads the booking's event and those of its items and of the
+// change's, by id.
+func (w *Worker) events(ctx context.Context, bk *bookdv1.Booking, changed []*bookdv1.OrderItem) (map[string]*bookdv1.Event, error) {
+	events := make(map[string]*bookdv1.Event)
+	ids := []string{bk.GetEventId()}
+	for _, it := range append(slices.Clip(bk.GetItems()), changed...) {
+		ids = append(ids, it.GetEventId())
+	}
+	for _, id := range ids {
+		if _, ok := events[id]; ok || id == "" {
+			continue
+		}
+		ev, err := w.Bookings.GetEvent(ctx, id)
+		if err != nil {
+			return nil, readError("event", id, err)
+		}
+		events[id] = ev
+	}
+	return events, nil
 }
 
 func (w *Worker) stop(err error) {
