@@ -24,25 +24,35 @@ type itemView struct {
 	// Discount is the item's share of the order's discount, shown where
 	// it explains a refund.
 	Discount string
-	// Cancelled marks, on a confirmation, an item cancelled since.
-	Cancelled bool
+	// Cancelled says, of an item cancelled before the change the
+	// e-mail is about, "cancelled" (on a confirmation) or "cancelled
+	// earlier" (on a cancellation).
+	Cancelled string
 }
 
 // itemViews renders items of an order in currency cur ("" for an order
 // without prices); events has the events they are on, by id (an item whose
-// event is missing shows its event id). A confirmation marks the items
-// cancelled since; a partial cancellation shows their discount.
-func itemViews(items []*bookdv1.OrderItem, events map[string]*bookdv1.Event, cur, kind string) []itemView {
+// event is missing shows its event id). Items cancelled before at, the
+// change's time, are marked; a partial cancellation shows the cancelled
+// items' discount, which their refund is less.
+func itemViews(items []*bookdv1.OrderItem, events map[string]*bookdv1.Event, cur, kind string, at time.Time) []itemView {
 	out := make([]itemView, 0, len(items))
 	for _, it := range items {
 		ev := events[it.GetEventId()]
 		v := itemView{
-			Event:     eventName(ev, it.GetEventId()),
-			Starts:    starts(ev),
-			Category:  clean(it.GetCategory()),
-			Quantity:  it.GetQuantity(),
-			Seats:     clean(strings.Join(it.GetSeats(), ", ")),
-			Cancelled: kind == KindConfirmed && it.GetCancelledAt() != nil,
+			Event:    eventName(ev, it.GetEventId()),
+			Starts:   starts(ev),
+			Category: clean(it.GetCategory()),
+			Quantity: it.GetQuantity(),
+			Seats:    clean(strings.Join(it.GetSeats(), ", ")),
+		}
+		if c := it.GetCancelledAt(); c != nil && c.AsTime().Before(at) {
+			switch kind {
+			case KindConfirmed:
+				v.Cancelled = "cancelled"
+			case KindCancelled:
+				v.Cancelled = "cancelled earlier"
+			}
 		}
 		if cur != "" {
 			for _, p := range it.GetPrices() {

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -82,7 +83,7 @@ func TestRenderOrderReceipt(t *testing.T) {
 
 	// The matinee seat was cancelled before the receipt went out; the
 	// matinee is unknown to the worker (shown by its id).
-	b.Items[1].CancelledAt = timestamppb.Now()
+	b.Items[1].CancelledAt = timestamppb.New(r.Time.Add(-time.Hour))
 	delete(events, "ev_8")
 	m, err = Render(r)
 	if err != nil {
@@ -100,7 +101,7 @@ func TestRenderOrderReceipt(t *testing.T) {
 func TestRenderCancellations(t *testing.T) {
 	b, ev, events := order("alice@example.com")
 	r := receipt(b, ev)
-	r.Events, r.Kind, r.Cancelled, r.Refund = events, KindItemsCancelled, b.Items[1:], 1104
+	r.Events, r.Kind, r.Items, r.Refund = events, KindItemsCancelled, b.Items[1:], 1104
 	m, err := Render(r)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +121,9 @@ func TestRenderCancellations(t *testing.T) {
 		}
 	}
 
-	r.Kind, r.Cancelled, r.Refund = KindCancelled, nil, 4596
+	// The seat was cancelled an hour before the rest.
+	r.Kind, r.Items, r.Refund = KindCancelled, nil, 4596
+	b.Items[0].CancelledAt, b.Items[1].CancelledAt = timestamppb.New(r.Time), timestamppb.New(r.Time.Add(-time.Hour))
 	m, err = Render(r)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +132,8 @@ func TestRenderCancellations(t *testing.T) {
 	if h.Get("Subject") != "Booking bk_42 cancelled: Opening night and 1 more" {
 		t.Errorf("Subject %q", h.Get("Subject"))
 	}
-	for _, want := range []string{"has been cancelled", "Total:     57.00 EUR", "Refund:    45.96 EUR", "The tickets are released"} {
+	for _, want := range []string{"has been cancelled", "1. Opening night, adult\r\n", "2. Matinee, stalls (cancelled earlier)",
+		"Total:     57.00 EUR", "Refund:    45.96 EUR", "The tickets are released"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("%q missing from the text:\n%s", want, text)
 		}

@@ -35,8 +35,10 @@ type Receipt struct {
 	// Events are the events of the booking's items, by id; an item whose
 	// event is not here is shown by its event id.
 	Events map[string]*bookdv1.Event
-	// Cancelled are, on booking_items_cancelled, the items cancelled.
-	Cancelled []*bookdv1.OrderItem
+	// Items are the items the e-mail is about, the change's (on
+	// booking_items_cancelled, the cancelled ones); nil: the booking's.
+	// A booking of one ticket type of an event without prices has none.
+	Items []*bookdv1.OrderItem
 	// Refund is, on a cancellation, what it gives back, in minor units
 	// of the booking's currency.
 	Refund int64

@@ -49,12 +49,12 @@ func view(r Receipt) receiptView {
 		Seats:      clean(strings.Join(b.GetSeats(), ", ")),
 		PaymentRef: clean(b.GetPaymentRef()),
 	}
-	items := b.GetItems()
-	if r.Kind == KindItemsCancelled {
-		items = r.Cancelled
+	items := r.Items
+	if items == nil {
+		items = b.GetItems()
 	}
 	if len(items) > 0 {
-		v.Items = itemViews(items, events, b.GetCurrency(), r.Kind)
+		v.Items = itemViews(items, events, b.GetCurrency(), r.Kind, r.Time)
 		name = eventsSummary(items, events)
 	}
 	if cur := b.GetCurrency(); cur != "" {
@@ -86,7 +86,7 @@ func view(r Receipt) receiptView {
 
 var textTmpl = template.Must(template.New("text").Funcs(template.FuncMap{"inc": inc}).Parse(`{{.Headline}}
 {{if .Items}}{{range $i, $it := .Items}}
-{{inc $i}}. {{$it.Event}}{{if $it.Category}}, {{$it.Category}}{{end}}{{if $it.Cancelled}} (cancelled){{end}}
+{{inc $i}}. {{$it.Event}}{{if $it.Category}}, {{$it.Category}}{{end}}{{if $it.Cancelled}} ({{$it.Cancelled}}){{end}}
 {{- if $it.Starts}}
    Starts:    {{$it.Starts}}{{end}}
    Tickets:   {{$it.Quantity}}
@@ -136,7 +136,7 @@ var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.Fun
 <table cellpadding="4">
 <tr><th align="left">Event</th><th align="left">Category</th><th align="right">Tickets</th><th align="left">Seats</th><th align="left">Price</th><th align="right">Amount</th></tr>
 {{- range .Items}}
-<tr><td>{{.Event}}{{if .Starts}}<br><small>{{.Starts}}</small>{{end}}{{if .Cancelled}}<br><em>cancelled</em>{{end}}</td><td>{{.Category}}</td><td align="right">{{.Quantity}}</td><td>{{.Seats}}</td><td>{{range $j, $p := .Prices}}{{if $j}}<br>{{end}}{{$p}}{{end}}</td><td align="right">{{.Amount}}{{if .Discount}}<br><small>discount {{.Discount}}</small>{{end}}</td></tr>
+<tr><td>{{.Event}}{{if .Starts}}<br><small>{{.Starts}}</small>{{end}}{{if .Cancelled}}<br><em>{{.Cancelled}}</em>{{end}}</td><td>{{.Category}}</td><td align="right">{{.Quantity}}</td><td>{{.Seats}}</td><td>{{range $j, $p := .Prices}}{{if $j}}<br>{{end}}{{$p}}{{end}}</td><td align="right">{{.Amount}}{{if .Discount}}<br><small>discount {{.Discount}}</small>{{end}}</td></tr>
 {{- end}}
 {{- if .Discount}}
 <tr><th align="left" colspan="5">Discount (voucher {{.Voucher}})</th><td align="right">{{.Discount}}</td></tr>{{end}}

@@ -107,10 +107,7 @@ func (w *Worker) Handle(ctx context.Context, m *bookdv1.QueueMessage) error {
 		return err
 	}
 	r := Receipt{Key: key, Kind: ch.GetKind(), Time: ch.GetTime().AsTime(), From: w.From, Booking: bk,
-		Event: events[bk.GetEventId()], Events: events, Refund: ch.GetRefund()}
-	if ch.GetKind() == KindItemsCancelled {
-		r.Cancelled = ch.GetItems()
-	}
+		Event: events[bk.GetEventId()], Events: events, Items: ch.GetItems(), Refund: ch.GetRefund()}
 	msg, err := Render(r)
 	if err != nil {
 		return err
