@@ -30,6 +30,7 @@ type receiptView struct {
 	Discount, Voucher, Total, Refund string
 }
 
+// view is what r's e-mail says.
 func view(r Receipt) receiptView {
 	b, ev := r.Booking, r.Event
 	events := r.Events
@@ -100,7 +101,7 @@ var textTmpl = template.Must(template.New("text").Funcs(template.FuncMap{"inc": 
    Discount:  {{$it.Discount}}{{end}}
 {{end}}
 {{- if .Discount}}
-Discount:  {{.Discount}} (voucher {{.Voucher}}){{end}}
+Discount:  {{.Discount}}{{if .Voucher}} (voucher {{.Voucher}}){{end}}{{end}}
 {{- if .Total}}
 Total:     {{.Total}}{{end}}
 {{- if .Refund}}
@@ -139,7 +140,7 @@ var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Funcs(htmltemplate.Fun
 <tr><td>{{.Event}}{{if .Starts}}<br><small>{{.Starts}}</small>{{end}}{{if .Cancelled}}<br><em>{{.Cancelled}}</em>{{end}}</td><td>{{.Category}}</td><td align="right">{{.Quantity}}</td><td>{{.Seats}}</td><td>{{range $j, $p := .Prices}}{{if $j}}<br>{{end}}{{$p}}{{end}}</td><td align="right">{{.Amount}}{{if .Discount}}<br><small>discount {{.Discount}}</small>{{end}}</td></tr>
 {{- end}}
 {{- if .Discount}}
-<tr><th align="left" colspan="5">Discount (voucher {{.Voucher}})</th><td align="right">{{.Discount}}</td></tr>{{end}}
+<tr><th align="left" colspan="5">Discount{{if .Voucher}} (voucher {{.Voucher}}){{end}}</th><td align="right">{{.Discount}}</td></tr>{{end}}
 {{- if .Total}}
 <tr><th align="left" colspan="5">Total</th><td align="right"><strong>{{.Total}}</strong></td></tr>{{end}}
 {{- if .Refund}}
