@@ -59,16 +59,18 @@ func TestBrowserWaitsInTheRoomThenHolds(t *testing.T) {
 	var holdWhat string
 	err = chromedp.Run(ctx,
 		chromedp.WaitVisible(`#shop`, chromedp.ByQuery),
-		chromedp.SetValue(`#ga-qty`, "2", chromedp.ByQuery),
+		chromedp.Click(`.cat-row .step.up`, chromedp.ByQuery),
+		chromedp.Click(`.cat-row .step.up`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#hold-btn:not(:disabled)`, chromedp.ByQuery),
 		chromedp.Click(`#hold-btn`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
-		chromedp.Text(`#hold-what`, &holdWhat, chromedp.ByQuery),
+		chromedp.Text(`#hold-items li .what`, &holdWhat, chromedp.ByQuery),
 		screenshot(dir, "2-admitted-held", &buf),
 	)
 	if err != nil {
 		t.Fatalf("admitted: %v", err)
 	}
-	if holdWhat != "2 ticket(s)" {
+	if holdWhat != "2 tickets" {
 		t.Fatalf("hold panel says %q", holdWhat)
 	}
 	actx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -1,12 +1,17 @@
 // Package web holds the booking page an edge serves: plain HTML, CSS and
-// JavaScript, embedded in the binary, that talk to the edge's
-// BookingService (Connect protocol, JSON) and waiting room API.
+// JavaScript modules (no build step), embedded in the binary, that talk to
+// the edge's BookingService (Connect protocol, JSON) and waiting room API.
 //
-// The page lists and searches departures by date and name, shows live
-// availability, lets a shopper pick seats on a seat map (rows are the
-// labels' leading letters) or a general-admission quantity, holds them with
-// a visible countdown, confirms with a payment reference and shows the
-// booking. It queues in the event's waiting room when there is one.
+// The page lists the departures that have not left, with times in each
+// one's time zone; shows a departure's categories at their current price
+// and tier with quantity steppers, and its seat map as a grid; puts tickets
+// of several categories and departures into one order with a voucher code
+// and a running total; holds the order as one hold and checks it out with
+// the server's total and discount, a countdown and a way to extend it,
+// confirming with a payment reference. The hold is kept across reloads by
+// its id and client_secret in the browser. A sold-out departure offers its
+// waitlist; a gated one queues the shopper in its waiting room. Refusals
+// are told in sentences for shoppers, never as API text.
 package web
 
 import (
