@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -138,8 +139,15 @@ func checkCurrency(field, code string) *Error {
 	if _, err := currency.ParseISO(code); err != nil {
 		return invalid("%s: %q is not an ISO 4217 currency", field, code)
 	}
+	if slices.Contains(notMoney, code) {
+		return invalid("%s: %s is an ISO 4217 code but not a currency tickets are sold in", field, code)
+	}
 	return nil
 }
+
+// notMoney are ISO 4217 codes that are not money a ticket is sold in: no
+// currency, the testing code, precious metals and accounting units.
+var notMoney = []string{"XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA"}
 
 // checkTimeZone checks the form of an IANA zone name ("Europe/Vienna").
 // Whether the zone exists is not the state machine's rule: it would depend

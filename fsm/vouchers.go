@@ -158,7 +158,7 @@ func (t *txn) redeemableVoucher(code string) (*bookdv1.Voucher, *Error) {
 		return nil, errorf(CodeFailedPrecondition, ReasonVoucherNotValid, "voucher_code: %s was valid until %s",
 			code, formatTime(timestampNanos(v.GetValidUntil())))
 	case v.GetRedeemed() >= v.GetMaxRedemptions():
-		return nil, errorf(CodeFailedPrecondition, ReasonVoucherUsedUp, "voucher_code: %s has been used %d times, its limit",
+		return nil, errorf(CodeFailedPrecondition, ReasonVoucherUsedUp, "voucher_code: %s has reached its limit of %d redemptions",
 			code, v.GetMaxRedemptions()).with(MetaLimit, itoa(v.GetMaxRedemptions()))
 	}
 	return v, nil

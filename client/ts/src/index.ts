@@ -3,6 +3,7 @@
 // frontend. Platform-neutral; the Node.js transport is in "@bookd/client/node".
 export * from "./gen/bookd/v1/booking_pb.js";
 export * from "./gen/bookd/v1/cluster_pb.js";
+export * from "./gen/bookd/v1/order_pb.js";
 export * from "./gen/bookd/v1/queue_pb.js";
 export {
   BadRequestSchema,

@@ -42,6 +42,13 @@ export const REASONS = [
   "ADMISSION_REQUIRED", // an edge's room admits no hold without a token
   "QUEUE_EXISTS",
   "QUEUE_LIMIT",
+  "UNKNOWN_CATEGORY", // the event has no such category, or needs one named
+  "CURRENCY_MISMATCH", // an order's items, or its voucher, in different currencies
+  "VOUCHER_UNKNOWN", // no such voucher (an edge answers VOUCHER_NOT_VALID)
+  "VOUCHER_NOT_VALID", // outside its window, or for none of the order's events
+  "VOUCHER_USED_UP", // redeemed its max_redemptions times
+  "VOUCHER_EXISTS", // CreateVoucher with a code taken
+  "ITEM_CANCELLED", // CancelBooking of an item cancelled already
 ] as const;
 
 /**

@@ -107,10 +107,7 @@ describe("orders against a 3-node cluster", { timeout: 180_000 }, () => {
     assert.equal(avail.categories.find((c) => c.name === "adult")?.held, 2n, "the refused order held nothing");
   });
 
-  // src/reason.ts's REASONS does not list the order reasons yet
-  // (VOUCHER_USED_UP and the others of fsm/errors.go): until it does,
-  // reasonOf answers undefined for them. Drop the todo once it does.
-  test("reasonOf names a VOUCHER_USED_UP refusal", { todo: "REASONS lacks the order reasons" }, () => {
+  test("reasonOf names a VOUCHER_USED_UP refusal", () => {
     assert.ok(usedUp, "the order test ran");
     assert.equal(reasonOf(usedUp), "VOUCHER_USED_UP");
   });

@@ -98,8 +98,16 @@ describe("reasonOf", () => {
         case "IDEMPOTENCY_KEY_REUSED":
         case "AVAILABLE":
         case "NOT_WAITING":
+        case "UNKNOWN_CATEGORY":
+        case "CURRENCY_MISMATCH":
+        case "VOUCHER_UNKNOWN":
+        case "VOUCHER_NOT_VALID":
+        case "VOUCHER_USED_UP":
+          return "check your order";
         case "QUEUE_EXISTS":
         case "QUEUE_LIMIT":
+        case "VOUCHER_EXISTS":
+        case "ITEM_CANCELLED":
           return "something else";
         default: {
           const unhandled: never = r;
@@ -107,7 +115,7 @@ describe("reasonOf", () => {
         }
       }
     };
-    assert.equal(new Set(REASONS.map(shopperMessage)).size, 6);
+    assert.equal(new Set(REASONS.map(shopperMessage)).size, 7);
   });
 });
 

@@ -266,7 +266,8 @@ func (x *Quota) GetCreatedAt() *timestamppb.Timestamp {
 
 // A voucher takes an amount or a percentage off an order. It is redeemed
 // when a hold (or Book) naming it is placed, and the redemption is given
-// back if the hold expires or is released.
+// back if the hold expires or is released (not when a booking is
+// cancelled).
 type Voucher struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 4 to 64 letters, digits, '_' and '-'; unique; matched exactly.
@@ -286,9 +287,11 @@ type Voucher struct {
 	ValidFrom *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
 	// ...until this time (unset: for ever).
 	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
-	// Orders that may use it at once, in live holds and bookings, 1 to 10^9.
+	// Orders that may use it, 1 to 10^9: its active holds and its bookings.
+	// A hold that expires or is released gives its redemption back; a
+	// booking keeps it, cancelled or not (the discount was given).
 	MaxRedemptions int64 `protobuf:"varint,9,opt,name=max_redemptions,json=maxRedemptions,proto3" json:"max_redemptions,omitempty"`
-	// Live holds and bookings using it now.
+	// Active holds and bookings that used it.
 	Redeemed      int64                  `protobuf:"varint,10,opt,name=redeemed,proto3" json:"redeemed,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	unknownFields protoimpl.UnknownFields

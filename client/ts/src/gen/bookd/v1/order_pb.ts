@@ -157,7 +157,8 @@ export const QuotaSchema: GenMessage<Quota> = /*@__PURE__*/
 /**
  * A voucher takes an amount or a percentage off an order. It is redeemed
  * when a hold (or Book) naming it is placed, and the redemption is given
- * back if the hold expires or is released.
+ * back if the hold expires or is released (not when a booking is
+ * cancelled).
  *
  * @generated from message bookd.v1.Voucher
  */
@@ -219,14 +220,16 @@ export type Voucher = Message<"bookd.v1.Voucher"> & {
   validUntil?: Timestamp | undefined;
 
   /**
-   * Orders that may use it at once, in live holds and bookings, 1 to 10^9.
+   * Orders that may use it, 1 to 10^9: its active holds and its bookings.
+   * A hold that expires or is released gives its redemption back; a
+   * booking keeps it, cancelled or not (the discount was given).
    *
    * @generated from field: int64 max_redemptions = 9;
    */
   maxRedemptions: bigint;
 
   /**
-   * Live holds and bookings using it now.
+   * Active holds and bookings that used it.
    *
    * @generated from field: int64 redeemed = 10;
    */
