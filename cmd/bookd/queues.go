@@ -33,8 +33,8 @@ func newQueuesCreateCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create NAME --kinds KIND,... [--event ID|--product ID] [--max-attempts N] [--retry-delay MIN..MAX] [--retention 7d] [--ordered-by booking]",
 		Short: "Create a queue that takes every change of the given kinds as a message",
-		Example: `  bookd queues create receipts --kinds booking_confirmed,booking_cancelled
-  bookd queues create payments --kinds booking_confirmed,booking_cancelled,hold_expired,hold_released \
+		Example: `  bookd queues create receipts --kinds booking_confirmed,booking_cancelled,booking_items_cancelled
+  bookd queues create payments --kinds booking_confirmed,booking_cancelled,booking_items_cancelled,hold_expired,hold_released \
     --product pr_3 --max-attempts 12 --retry-delay 5s..15m --retention 14d --ordered-by booking`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

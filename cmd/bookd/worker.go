@@ -112,8 +112,10 @@ func newWorkerReceiptsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "receipts --smtp-addr HOST:PORT [--queue receipts] [--smtp-from ADDR] [--journal FILE] [--concurrency N]",
 		Short: "E-mail a receipt for every confirmed and cancelled booking of a queue",
-		Long: `bookd worker receipts takes the booking_confirmed and booking_cancelled
-messages of --queue, reads each booking and its event, and e-mails a receipt
+		Long: `bookd worker receipts takes the booking_confirmed, booking_cancelled and
+booking_items_cancelled messages of --queue, reads each booking and its
+events, and e-mails a receipt (an order's items, prices, discount and total;
+for a cancellation, the refund)
 (text and HTML) to the booking's contact_email through the SMTP server at
 --smtp-addr, over STARTTLS whenever the server offers it. A booking without
 contact_email is acked without a receipt.
@@ -129,7 +131,7 @@ server dead-letters the message; a 4xx or a lost connection tries it again.
 
 With --smtp-user the worker logs in (AUTH PLAIN), only over TLS: it stops
 rather than send the password to a server that offers no STARTTLS.`,
-		Example: `  bookd queues create receipts --kinds booking_confirmed,booking_cancelled
+		Example: `  bookd queues create receipts --kinds booking_confirmed,booking_cancelled,booking_items_cancelled
   bookd mailbox --listen 127.0.0.1:2525 &
   bookd worker receipts --smtp-addr 127.0.0.1:2525 --smtp-from tickets@example.com`,
 		Args: cobra.NoArgs,
@@ -201,9 +203,11 @@ func newWorkerPaymentsCmd(g *globals) *cobra.Command {
 		Short: "Capture, cancel and refund the Stripe PaymentIntents of a queue's holds and bookings",
 		Long: `bookd worker payments takes the messages of --queue and settles the Stripe
 PaymentIntent named in each change's payment_ref: booking_confirmed captures
-it, hold_expired and hold_released cancel it, booking_cancelled refunds it
-(or cancels it if it was never captured). Create the queue with those four
-kinds, ordered by booking, so a booking's capture comes before its refund.
+it (a priced booking's total, the rest of the authorisation released),
+hold_expired and hold_released cancel it, booking_items_cancelled refunds
+the cancelled items' share, booking_cancelled refunds the rest (or cancels
+the intent if it was never captured). Create the queue with those five
+kinds, ordered by booking, so a booking's capture comes before its refunds.
 
 payment_ref is chosen by whoever places the hold, a shopper on the public
 edge included, so it is never trusted: the worker retrieves the intent and
@@ -212,7 +216,7 @@ portal must set that metadata when it creates the intent. Any other intent
 is left alone and the message dead-lettered with the reason. Every capture,
 cancel and refund carries an Idempotency-Key made from the message key, so
 a message delivered again never settles twice.`,
-		Example: `  bookd queues create payments --kinds booking_confirmed,hold_expired,hold_released,booking_cancelled --ordered-by booking
+		Example: `  bookd queues create payments --kinds booking_confirmed,hold_expired,hold_released,booking_cancelled,booking_items_cancelled --ordered-by booking
   bookd worker payments --stripe-key-file /etc/bookd/stripe.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
