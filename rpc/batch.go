@@ -99,14 +99,14 @@ func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds 
 		if cmds[i] == nil {
 			continue
 		}
-		who, claim := claimantOf(w)
+		who := claimantsOf(w)
 		// An earlier claim of the customer at the event may change the
 		// answer (the event's per-customer limit): the log decides.
-		if w.GetFirstAttempt() && claim && !claimed[who] {
+		if w.GetFirstAttempt() && len(who) == 1 && !claimed[who[0]] {
 			firsts = append(firsts, i)
 		}
-		if claim {
-			claimed[who] = true
+		for _, c := range who {
+			claimed[c] = true
 		}
 		if w.GetCancelBooking() != nil {
 			cancels = true
@@ -138,16 +138,27 @@ func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds 
 // claimant is a customer at an event.
 type claimant struct{ event, customer string }
 
-// claimantOf reports who a Hold or Book write claims for, and whether it is
-// one.
-func claimantOf(w *bookdv1.Write) (claimant, bool) {
+// claimantsOf reports who a Hold or Book write claims for at which events
+// (an order's items may be on several), or nothing for another write.
+func claimantsOf(w *bookdv1.Write) []claimant {
+	var customer, event string
+	var items []*bookdv1.HoldItem
 	switch op := w.GetOp().(type) {
 	case *bookdv1.Write_Hold:
-		return claimant{op.Hold.GetEventId(), op.Hold.GetCustomerId()}, true
+		customer, event, items = op.Hold.GetCustomerId(), op.Hold.GetEventId(), op.Hold.GetItems()
 	case *bookdv1.Write_Book:
-		return claimant{op.Book.GetEventId(), op.Book.GetCustomerId()}, true
+		customer, event, items = op.Book.GetCustomerId(), op.Book.GetEventId(), op.Book.GetItems()
+	default:
+		return nil
 	}
-	return claimant{}, false
+	if len(items) == 0 {
+		return []claimant{{event, customer}}
+	}
+	who := make([]claimant, 0, len(items))
+	for _, it := range items {
+		who = append(who, claimant{it.GetEventId(), customer})
+	}
+	return who
 }
 
 // valid returns the positions from from to to (exclusive) that hold a
