@@ -143,8 +143,12 @@ export async function renderCart() {
   const n = items.reduce((n, i) => n + (i.seats ? i.seats.length : i.quantity), 0);
   $("cart-count").textContent = n ? `(${n})` : "";
   $("cart-link").hidden = !n || !shown;
+  // An empty order still has its place (beside the departure on a wide
+  // screen), so the page does not move when the first ticket is picked.
+  panel.hidden = !shown;
+  panel.classList.toggle("empty", !items.length);
   if (!items.length || !shown) {
-    panel.hidden = true;
+    $("cart-items").replaceChildren();
     return;
   }
   // An event that could not be read (the network) is shown by its id; one
@@ -206,7 +210,6 @@ export async function renderCart() {
   btn.disabled = mixed || !!held;
   btn.textContent = held ? "Finish your held order first" : `Hold ${n === 1 ? "1 ticket" : n + " tickets"}`;
   $("cart-held").hidden = !held;
-  panel.hidden = false;
 }
 
 // The voucher code typed is kept with the cart (the field is the shopper's

@@ -161,7 +161,7 @@ function render(st) {
   $("soldout").hidden = !soldOut;
   if (soldOut && $("waitlist").hidden) showWaitlist(st);
   if (!soldOut) $("waitlist").hidden = true;
-  $("avail-summary").textContent = closed ? "" : soldOut ? "Sold out" : summary(ev, av);
+  $("avail-summary").textContent = closed || soldOut ? "" : summary(ev, av);
   $("shop").hidden = !(!soldOut && !closed && st.room === "open");
   renderRows(st);
   if (st.seatmap) {

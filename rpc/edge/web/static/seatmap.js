@@ -64,6 +64,7 @@ export class SeatMap {
       const grid = document.createElement("div");
       grid.className = "seat-grid";
       grid.dataset.section = sec.name;
+      grid.style.setProperty("--cols", String(cols));
       grid.style.gridTemplateColumns = `var(--row-label) repeat(${cols}, var(--seat)) var(--row-label)`;
       sec.rows.forEach((r, i) => {
         const line = i + 1;
@@ -88,7 +89,7 @@ export class SeatMap {
           b.style.gridRow = String(line);
           b.style.gridColumn = String(s.n + 1);
           b.blocked = s.blocked;
-          b.where = `${sec.name ? title(sec.name) + ", " : ""}row ${name}, seat ${s.n}`;
+          b.where = `${sec.name ? title(sec.name) + ", row" : "Row"} ${name}, seat ${s.n}`;
           b.addEventListener("click", () => {
             if (b.disabled) return;
             onToggle(s.label);
