@@ -157,7 +157,7 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 	// Search: the date filter keeps the walk and the sold-out event, not
 	// the next day's tram.
 	var buf []byte
-	var cards []string
+	var cards, times []string
 	card := fmt.Sprintf(`.event-card[data-event-id=%q] a`, walk.GetId())
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(run.URL()),
@@ -167,10 +167,18 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(card, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelectorAll('.event-card .left:not(:empty)').length === 2`, nil),
 		chromedp.Evaluate(`Array.from(document.querySelectorAll('.event-card .name')).map(e => e.textContent)`, &cards),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('.event-card .when')).map(e => e.textContent)`, &times),
 		screenshot(dir, "1-search", &buf),
 	)
 	if err != nil {
 		t.Fatalf("search: %v", err)
+	}
+	// Events that name no time zone are shown in UTC (the browser is in
+	// browserZone).
+	for _, at := range times {
+		if !strings.HasSuffix(at, "12:00 PM UTC") {
+			t.Errorf("a noon UTC departure without a time zone is shown at %q, want 12:00 PM UTC", at)
+		}
 	}
 	fitsPhone(t, ctx, "search")
 	slices.Sort(cards)

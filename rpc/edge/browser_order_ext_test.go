@@ -229,6 +229,18 @@ func orderTwoDepartures(t *testing.T, vp viewport, run *edge.Running, cl *client
 	if bookedTotal != euros(bk.GetTotal()) {
 		t.Fatalf("the booking page shows total %q, the booking has %d", bookedTotal, bk.GetTotal())
 	}
+
+	// The departure that has left, reached by a link, is not sold.
+	var shopHidden bool
+	step(t, ctx, dir, "departed",
+		chromedp.Navigate(run.URL()+"#/event/"+left.GetId()),
+		chromedp.WaitVisible(`#departed`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById('shop').hidden && document.getElementById('waitlist').hidden`, &shopHidden),
+		screenshot(dir, "9-departed", &buf),
+	)
+	if !shopHidden {
+		t.Fatal("a departure that has left offers tickets or its waitlist")
+	}
 }
 
 // itemSummaries writes an order's items as "event category quantity amount".
