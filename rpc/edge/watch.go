@@ -15,9 +15,9 @@ import (
 // only its public changes: what changes the event's availability, with no
 // customer, hold, booking, entry, payment or price named. A change of an
 // order reaches the watchers of each event it has items on, each shown
-// only its own event's items. However many shoppers
-// watch an event, the edge holds one stream of it from the cluster
-// (feeds) and fans each change out to them.
+// only its own event's items. However many shoppers watch an event, the
+// edge holds one stream of it from the cluster (feeds) and fans each
+// change out to them.
 
 // publicKinds are the change kinds a stranger may see: they move
 // inventory, or end the sale.
