@@ -133,6 +133,7 @@ $("cart-link").addEventListener("click", () => {
 });
 
 let names = new Map(); // item index -> how the shopper knows it
+const asked = new Set(); // events whose availability the cart asked for
 
 // renderCart draws the cart panel: each item with its departure and
 // estimated price, the estimated total, the voucher code and the hold
@@ -162,8 +163,11 @@ export async function renderCart() {
     changed();
     return;
   }
-  const missing = [...new Set(items.map((it) => it.eventId))].filter((id) => !lastAvailability(id));
+  // Prices of departures the page has not read yet (the cart came from an
+  // earlier visit) are read once, then the cart is drawn again.
+  const missing = [...new Set(items.map((it) => it.eventId))].filter((id) => !lastAvailability(id) && !asked.has(id));
   if (missing.length) {
+    missing.forEach((id) => asked.add(id));
     Promise.all(missing.map((id) => availabilityOf(id).catch(() => null))).then(() => renderCart());
   }
   const list = $("cart-items");

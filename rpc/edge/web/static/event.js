@@ -210,7 +210,7 @@ function renderRows(st) {
       r.tier.textContent = p.tierName ? `${title(p.tierName)}: ${p.tierLeft} left at this price` : "";
       r.tier.hidden = !p.tierName;
     }
-    r.left.textContent = available > 0 ? plural(available, "left", "left") : "Sold out";
+    r.left.textContent = available > 0 ? `${available} left` : "Sold out";
     r.left.classList.toggle("none", available === 0);
     const max = Math.max(n, Math.min(available, perHold));
     r.input.max = String(max);
