@@ -126,15 +126,11 @@ func checkSeatsOnce(items []*bookdv1.HoldItem) *Error {
 // takeOrder checks and takes an order's items, all or nothing, moving
 // their inventory from free to `to` (seatHeld for a hold, seatBooked for
 // Book), and redeems its voucher. On refusal nothing is left taken.
+//
+// The voucher is looked at only once every item is taken: a refusal for
+// the inventory is the same whether the code exists or not, so a stranger
+// trying codes on a sold-out event learns nothing of them.
 func (t *txn) takeOrder(o orderRequest, to byte) ([]*claim, *bookdv1.Voucher, *Error) {
-	var voucher *bookdv1.Voucher
-	if o.voucher != "" {
-		v, err := t.redeemableVoucher(o.voucher)
-		if err != nil {
-			return nil, nil, err
-		}
-		voucher = v
-	}
 	taken := make([]*claim, 0, o.len())
 	currency := ""
 	for i := range o.len() {
@@ -178,13 +174,18 @@ func (t *txn) takeOrder(o orderRequest, to byte) ([]*claim, *bookdv1.Voucher, *E
 			t.moveClaim(p, o.customerID, seatFree, to)
 		}
 	}
-	if voucher != nil {
-		if err := checkVoucherFits(voucher, taken, currency); err != nil {
-			t.refusedForGood = false
-			return nil, nil, t.undoOrder(o, taken, to, -1, err)
-		}
-		t.moveRedemptions(voucher.GetCode(), 1)
+	if o.voucher == "" {
+		return taken, nil, nil
 	}
+	voucher, err := t.redeemableVoucher(o.voucher)
+	if err == nil {
+		err = checkVoucherFits(voucher, taken, currency)
+	}
+	if err != nil {
+		t.refusedForGood = false
+		return nil, nil, t.undoOrder(o, taken, to, -1, err)
+	}
+	t.moveRedemptions(voucher.GetCode(), 1)
 	return taken, voucher, nil
 }
 

@@ -345,3 +345,20 @@ func TestOrderRequestsAreValidated(t *testing.T) {
 	wantErr(t, h.do(&bookdv1.CreateEventRequest{Name: "x", Capacity: 5, TimeZone: "Europe/Vienna; rm"}), fsm.CodeInvalidArgument, "", "time_zone")
 	wantErr(t, h.do(&bookdv1.CreateEventRequest{Name: "x", Capacity: 5, QuotaIds: []string{"qt_99"}}), fsm.CodeNotFound, "", "quota_ids[0]")
 }
+
+// On a sold-out event an order with a voucher is refused for the
+// inventory, whether its code exists or not: a stranger trying codes there
+// learns nothing of them.
+func TestSoldOutOrderSaysNothingOfItsVoucher(t *testing.T) {
+	h := newHarness(t)
+	ev := h.createEvent(tourEvent(1, 0))
+	other := h.createEvent(tourEvent(10, 0))
+	mustOK[*bookdv1.CreateVoucherResponse](t, h.do(&bookdv1.CreateVoucherRequest{Voucher: &bookdv1.Voucher{
+		Code: "OTHER-ONLY", PercentOff: 10, EventIds: []string{other.Id}, MaxRedemptions: 1}}))
+	h.book(&bookdv1.BookRequest{EventId: ev.Id, CustomerId: "x", Category: "adult", Quantity: 1})
+	for _, code := range []string{"NO-SUCH-CODE", "OTHER-ONLY"} {
+		r := orderHold("stranger", ga(ev.Id, "adult", 1))
+		r.VoucherCode = code
+		wantErr(t, h.do(r), fsm.CodeFailedPrecondition, fsm.ReasonSoldOut, ev.Id)
+	}
+}
