@@ -32,6 +32,9 @@ type edgeOptions struct {
 	corsOrigins []string
 	proxies     []string
 	batchWrites int
+	// voucherRefusals and voucherWindow bound guessing of voucher codes.
+	voucherRefusals int
+	voucherWindow   time.Duration
 }
 
 func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
@@ -50,6 +53,8 @@ func (o *edgeOptions) register(cmd *cobra.Command, listen string) {
 	f.StringArrayVar(&o.corsOrigins, "cors-origin", nil, "origin (scheme://host[:port]) of a page elsewhere that may call this edge from a browser (repeatable; none by default)")
 	f.StringArrayVar(&o.proxies, "trusted-proxy", nil, "CIDR of a load balancer in front of the edge whose X-Forwarded-For is believed for rate limits (repeatable; none by default)")
 	f.IntVar(&o.batchWrites, "batch-writes", edge.DefaultBatchWrites, "most writes the edge sends the cluster in one BatchWrite call; the writes its customers make while a call is out leave together in the next (0: one call per write)")
+	f.IntVar(&o.voucherRefusals, "voucher-refusals", edge.DefaultVoucherRefusals, fmt.Sprintf("voucher codes one client IP may have refused per --voucher-window before its holds naming a code are refused (1 to %d)", edge.MaxVoucherRefusals))
+	f.DurationVar(&o.voucherWindow, "voucher-window", edge.DefaultVoucherWindow, "the window --voucher-refusals counts in (1m to 24h)")
 	o.identity.register(f)
 }
 
@@ -93,6 +98,7 @@ func (o *edgeOptions) server(cl *client.Client, logger *slog.Logger) (*edge.Serv
 		ClientRate: o.clientRate, ClientBurst: o.clientBurst,
 		EventRate: o.eventRate, EventBurst: o.eventBurst, MaxHoldsInFlight: o.maxHolds,
 		Logger: logger, Identity: ident, CORSOrigins: origins, TrustedProxies: proxies,
+		VoucherRefusals: o.voucherRefusals, VoucherWindow: o.voucherWindow,
 	}
 	var srv *edge.Server
 	if o.secret != "" || len(o.rooms) > 0 || o.adminToken != "" {
@@ -139,6 +145,8 @@ func (o *edgeOptions) check() error {
 		{"--client-rate", o.clientRate < 0}, {"--client-burst", o.clientBurst < 0},
 		{"--event-rate", o.eventRate < 0}, {"--event-burst", o.eventBurst < 0},
 		{"--max-holds-in-flight", o.maxHolds < 0},
+		{"--voucher-refusals", o.voucherRefusals < 1 || o.voucherRefusals > edge.MaxVoucherRefusals},
+		{"--voucher-window", o.voucherWindow < time.Minute || o.voucherWindow > 24*time.Hour},
 		{"--batch-writes", o.batchWrites < 0 || o.batchWrites > rpc.MaxBatchWrites},
 	} {
 		if f.bad {

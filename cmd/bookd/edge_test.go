@@ -18,6 +18,8 @@ func TestEdgeFlags(t *testing.T) {
 		{[]string{"edge", "--secret", "0123456789abcdef!", "--room", "ev1,fast"}, "rate"},
 		{[]string{"edge", "--client-rate", "-1"}, "--client-rate"},
 		{[]string{"edge", "--max-holds-in-flight", "-5"}, "--max-holds-in-flight"},
+		{[]string{"edge", "--voucher-refusals", "0"}, "--voucher-refusals"},
+		{[]string{"edge", "--voucher-window", "10s"}, "--voucher-window"},
 		{[]string{"edge", "--batch-writes", "-1"}, "--batch-writes"},
 		{[]string{"edge", "--batch-writes", "1001"}, "--batch-writes"},
 		{[]string{"dev", "--batch-writes", "5000"}, "--batch-writes"},
