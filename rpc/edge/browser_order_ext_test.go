@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -191,6 +192,20 @@ func orderTwoDepartures(t *testing.T, vp viewport, run *edge.Running, cl *client
 	)
 	if again != holdID || totalAgain != total {
 		t.Fatalf("after a reload the page shows hold %q at %q, want %q at %q", again, totalAgain, holdID, total)
+	}
+
+	// Even with the session gone (a new guest to the edge), the hold's
+	// client_secret kept by the page reaches it; the rest of the checkout
+	// goes on by the secret.
+	var bySecret string
+	step(t, ctx, dir, "reload without the session",
+		network.ClearBrowserCookies(),
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById('hold-panel').dataset.holdId`, &bySecret),
+	)
+	if bySecret != holdID {
+		t.Fatalf("without the session cookie the page shows hold %q, want %q", bySecret, holdID)
 	}
 
 	// More time: the hold now lasts longer.

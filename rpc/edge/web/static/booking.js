@@ -22,6 +22,14 @@ export async function showBooking(id) {
     $("booking-id").textContent = b.id;
     drawItems($("booking-items"), items, evs, b.currency);
     drawTotals("booking", b);
+    // Who holds only the booking's secret (not its owner's session) is not
+    // shown how it was paid or where its receipt went: the edge leaves
+    // them, and the owner's id, out.
+    const owner = !!b.customerId;
+    for (const id of ["booking-payment", "booking-email"]) {
+      $(id).hidden = !owner;
+      $(id).previousElementSibling.hidden = !owner;
+    }
     $("booking-payment").textContent = b.paymentRef || "";
     $("booking-email").textContent = b.contactEmail || "no receipt asked for";
     $("booking-status").textContent = b.status === "BOOKING_STATUS_CANCELLED" ? "cancelled" : "confirmed";

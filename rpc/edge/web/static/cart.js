@@ -129,7 +129,7 @@ export function showCart(on) {
 
 $("cart-link").addEventListener("click", () => {
   $("cart").scrollIntoView({ behavior: "smooth", block: "start" });
-  $("voucher-code").focus({ preventScroll: true });
+  $("cart-title").focus({ preventScroll: true });
 });
 
 let names = new Map(); // item index -> how the shopper knows it
