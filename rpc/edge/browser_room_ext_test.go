@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,13 +19,15 @@ import (
 
 // TestBrowserWaitsInTheRoomThenHolds: on an event behind a waiting room the
 // page shows the shopper's place in line; when the operator raises the
-// admission rate the page lets them in and the hold carries the token.
+// admission rate the page lets them in, and an order of its tickets and
+// another (ungated) event's carries the token.
 func TestBrowserWaitsInTheRoomThenHolds(t *testing.T) {
 	ctx := browser(t)
 	dir := artifacts(t)
 	c := clustertest.Start(t, 1, clustertest.Options{})
 	cl := newClient(t, c.Endpoints())
 	ev := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Viral deal", Capacity: 10})
+	ferry := createEvent(t, cl, &bookdv1.CreateEventRequest{Name: "Ferry home", Capacity: 10})
 
 	run := startGatedEdge(t, c, "browser test secret, 16+ bytes", ev.GetId(), 0.01, edge.Config{})
 	// Someone else came first and took the one admission ready.
@@ -56,27 +59,29 @@ func TestBrowserWaitsInTheRoomThenHolds(t *testing.T) {
 	}
 	res.Body.Close()
 
-	var holdWhat string
-	err = chromedp.Run(ctx,
+	var holdWhat []string
+	step(t, ctx, dir, "admitted",
 		chromedp.WaitVisible(`#shop`, chromedp.ByQuery),
 		chromedp.Click(`.cat-row .step.up`, chromedp.ByQuery),
+		chromedp.Click(`.cat-row .step.up`, chromedp.ByQuery),
+		chromedp.Navigate(run.URL()+"#/event/"+ferry.GetId()),
+		chromedp.WaitVisible(`.cat-row .step.up:not(:disabled)`, chromedp.ByQuery),
 		chromedp.Click(`.cat-row .step.up`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#hold-btn:not(:disabled)`, chromedp.ByQuery),
 		chromedp.Click(`#hold-btn`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#hold-panel`, chromedp.ByQuery),
-		chromedp.Text(`#hold-items li .what`, &holdWhat, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#hold-items li')).map(li => li.dataset.eventId + ' ' + li.querySelector('.what').textContent)`, &holdWhat),
 		screenshot(dir, "2-admitted-held", &buf),
 	)
-	if err != nil {
-		t.Fatalf("admitted: %v", err)
-	}
-	if holdWhat != "2 tickets" {
-		t.Fatalf("hold panel says %q", holdWhat)
+	if want := []string{ev.GetId() + " 2 tickets", ferry.GetId() + " 1 ticket"}; !slices.Equal(holdWhat, want) {
+		t.Fatalf("hold panel lists %q, want %q", holdWhat, want)
 	}
 	actx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	av, err := cl.Availability(actx, ev.GetId())
-	if err != nil || av.GetHeldQuantity() != 2 {
-		t.Fatalf("cluster availability after the page's hold: %v, %v", av, err)
+	for id, want := range map[string]int64{ev.GetId(): 2, ferry.GetId(): 1} {
+		av, err := cl.Availability(actx, id)
+		if err != nil || av.GetHeldQuantity() != want {
+			t.Fatalf("cluster availability of %s after the page's hold: %v, %v; want %d held", id, av, err, want)
+		}
 	}
 }

@@ -46,6 +46,10 @@ func TestBrowserPageModules(t *testing.T) {
 		{"API text never shown", `refusals.every((e) => !m.explain(e, () => "x").includes("RAW"))`, `true`},
 		{"every refusal has a sentence", `refusals.every((e) => /^[A-Z].*[.!]$/.test(m.explain(e, () => "x")))`, `true`},
 		{"a throttled hold says when to retry", `m.explain({code: "resource_exhausted", reason: "", meta: {}, field: "", retryAfterMs: 2500})`, `"We are very busy right now. Please try again in 3 s."`},
+		{"too many voucher codes tried", `m.explain({code: "resource_exhausted", reason: "VOUCHER_ATTEMPTS", meta: {}, field: "", retryAfterMs: 90000})`,
+			`"Too many voucher codes that can't be used were tried from here. Try again in 2 min, or remove the code to hold without it."`},
+		{"two waiting rooms in one order", `m.explain({code: "invalid_argument", reason: "", meta: {item: "1"}, field: "items[1].event_id"}, (i) => ["a", "1 × Adult, Gala"][i])`,
+			`"Only one departure with a waiting room can be in an order (1 × Adult, Gala). Book it in an order of its own."`},
 		{"the item a refusal names", `m.explain({code: "failed_precondition", reason: "CUSTOMER_LIMIT", meta: {item: "1"}, field: ""}, (i) => ["a", "2 × Adult, Ferry"][i])`,
 			`"You already have as many tickets for this departure as one person may (2 × Adult, Ferry). Choose fewer."`},
 	}
@@ -56,7 +60,7 @@ const tour = {id: "ev_1", categories: [
 const tierLeft = (n) => ({categories: [{name: "adult", tier: 0, tierLeft: String(n), price: "3500"}, {name: "child", tier: 0, price: "2500"}]});
 const refusals = ["SOLD_OUT", "SEAT_TAKEN", "SEAT_BLOCKED", "UNKNOWN_SEAT", "UNKNOWN_CATEGORY", "CURRENCY_MISMATCH", "VOUCHER_UNKNOWN",
   "VOUCHER_NOT_VALID", "VOUCHER_USED_UP", "CUSTOMER_LIMIT", "HOLD_LIMIT", "HOLD_CAP", "HOLD_EXPIRED", "HOLD_RELEASED", "HOLD_CONFIRMED",
-  "EVENT_CLOSED", "EVENT_CANCELLED", "ADMISSION_REQUIRED", "AVAILABLE", "NOT_WAITING", "SOMETHING_NEW", ""].flatMap((reason) =>
+  "EVENT_CLOSED", "EVENT_CANCELLED", "ADMISSION_REQUIRED", "AVAILABLE", "NOT_WAITING", "VOUCHER_ATTEMPTS", "SOMETHING_NEW", ""].flatMap((reason) =>
   ["failed_precondition", "invalid_argument", "not_found", "resource_exhausted", "unavailable", "network", "internal", "unauthenticated", "permission_denied"].map((code) =>
     ({code, reason, message: "RAW items[0].seats: event ev_1", meta: {item: "0", available: "3"}, field: "items[0].voucher_code", retryAfterMs: 0})));
 `

@@ -9,7 +9,7 @@ import { rpc, newKey } from "./api.js";
 import { eventOf, lastAvailability, availabilityOf, estimate, currencyOf, seatCategory, started } from "./catalog.js";
 import { money, when, itemText } from "./format.js";
 import { say, explain } from "./messages.js";
-import { admissionHeaders } from "./room.js";
+import { admissionHeaders, gated } from "./room.js";
 import { savedHold } from "./saved.js";
 
 const $ = (id) => document.getElementById(id);
@@ -209,9 +209,11 @@ export async function renderCart() {
   $("cart-total-line").hidden = !currency || !priced;
   $("cart-total").textContent = mixed ? "" : money(total, currency);
   $("cart-mixed").hidden = !mixed;
+  const rooms = new Set(items.map((it) => it.eventId).filter((id) => gated.has(id)));
+  $("cart-rooms").hidden = rooms.size < 2;
   const held = savedHold.get();
   const btn = $("hold-btn");
-  btn.disabled = mixed || !!held;
+  btn.disabled = mixed || rooms.size > 1 || !!held;
   btn.textContent = held ? "Finish your held order first" : `Hold ${n === 1 ? "1 ticket" : n + " tickets"}`;
   $("cart-held").hidden = !held;
 }

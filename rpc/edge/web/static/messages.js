@@ -48,6 +48,10 @@ export function explain(err, nameItem) {
     case "VOUCHER_UNKNOWN":
     case "VOUCHER_NOT_VALID": return "That voucher code can't be used for these tickets. Check the code, or remove it to go on without it.";
     case "VOUCHER_USED_UP": return "That voucher has been used as often as it may be. Remove it to go on without it.";
+    case "VOUCHER_ATTEMPTS": {
+      const min = Math.max(1, Math.ceil((err.retryAfterMs || 60000) / 60000));
+      return `Too many voucher codes that can't be used were tried from here. Try again in ${min} min, or remove the code to hold without it.`;
+    }
     case "CUSTOMER_LIMIT": return `You already have as many tickets for this departure as one person may${about}. Choose fewer.`;
     case "HOLD_LIMIT": return `That is more tickets than one order may take${about}. Choose fewer.`;
     case "HOLD_CAP": return "Your tickets can't be held any longer. Please confirm now.";
@@ -77,6 +81,9 @@ export function explain(err, nameItem) {
       if (err.field === "voucher_code" || /\.?voucher_code$/.test(err.field)) return "That doesn't look like a voucher code: codes are 4 to 64 letters, digits, '-' and '_'.";
       if (/contact_email$/.test(err.field)) return "Enter an e-mail address like name@example.com for the receipt, or leave it empty.";
       if (/payment_ref$/.test(err.field)) return "That payment reference can't be used. Check it and try again.";
+      // An order may take one departure with a waiting room: its admission
+      // is for that departure alone.
+      if (/^items\[[0-9]+\]\.event_id$/.test(err.field)) return `Only one departure with a waiting room can be in an order${about}. Book it in an order of its own.`;
       return `Something in this order can't be booked as it is${about}. Please change it and try again.`;
   }
   return "Something went wrong. Please try again.";

@@ -8,12 +8,16 @@ import { when } from "./format.js";
 // admissions are the tokens this page was given, by event.
 const admissions = new Map();
 
+// gated are the events found to have a waiting room.
+export const gated = new Set();
+
 // admissionHeaders are the headers a hold of these events' tickets
-// carries: Bookd-Admission with the token of each gated one, joined by
-// ", " as repeated header values are.
+// carries: Bookd-Admission with the token of the gated one. An order may
+// take one gated event (an admission is for one event); the edge refuses
+// one with two, naming the second.
 export function admissionHeaders(eventIds) {
-  const tokens = [...new Set(eventIds)].map((id) => admissions.get(id)).filter(Boolean);
-  return tokens.length ? { "Bookd-Admission": tokens.join(", ") } : {};
+  const token = eventIds.map((id) => admissions.get(id)).find(Boolean);
+  return token ? { "Bookd-Admission": token } : {};
 }
 
 const base = (eventId) => `/waitroom/v1/events/${encodeURIComponent(eventId)}`;
@@ -34,6 +38,7 @@ export async function enterRoom(st, show) {
     show("open", null);
     return;
   }
+  gated.add(st.eventId);
   const key = "bookd.ticket." + st.eventId;
   let status = null;
   const saved = sessionStorage.getItem(key);
