@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/bookd/bookd/client"
+	"github.com/bookd/bookd/cmd/bookd/money"
 	"io"
 	"strconv"
 	"strings"
@@ -347,7 +348,7 @@ func pricedEventTable(w io.Writer, events ...*bookdv1.Event) {
 	for _, e := range events {
 		var prices []string
 		for _, c := range e.GetCategories() {
-			prices = append(prices, c.GetName()+" "+money(c.GetPrice(), categoryCurrency(e, c)))
+			prices = append(prices, c.GetName()+" "+moneyText(c.GetPrice(), categoryCurrency(e, c)))
 		}
 		row(w, e.GetId(), e.GetName(), orDash(e.GetProductId()), startsIn(e), orDash(e.GetTimeZone()),
 			strings.TrimPrefix(e.GetStatus().String(), "EVENT_STATUS_"), e.GetCapacity(), len(e.GetSeats()), orDash(strings.Join(prices, ", ")))
@@ -365,7 +366,7 @@ func eventView(w io.Writer, e *bookdv1.Event) {
 			cur := categoryCurrency(e, c)
 			var tiers []string
 			for _, t := range c.GetTiers() {
-				tier := fmt.Sprintf("%d at %s", t.GetQuantity(), decimal(t.GetPrice(), cur))
+				tier := fmt.Sprintf("%d at %s", t.GetQuantity(), money.Decimal(t.GetPrice(), cur))
 				if t.GetName() != "" {
 					tier += " (" + t.GetName() + ")"
 				}
@@ -375,7 +376,7 @@ func eventView(w io.Writer, e *bookdv1.Event) {
 			if c.GetCapacity() > 0 {
 				capacity = strconv.FormatInt(c.GetCapacity(), 10)
 			}
-			row(w, c.GetName(), money(c.GetPrice(), cur), capacity, orDash(strings.Join(tiers, ", then ")), orDash(strings.Join(c.GetSections(), ",")))
+			row(w, c.GetName(), moneyText(c.GetPrice(), cur), capacity, orDash(strings.Join(tiers, ", then ")), orDash(strings.Join(c.GetSections(), ",")))
 		}
 	}
 	if q := e.GetQuotaIds(); len(q) > 0 {

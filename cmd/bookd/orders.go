@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/bookd/bookd/cmd/bookd/money"
 	"io"
 	"regexp"
 	"slices"
@@ -12,7 +13,6 @@ import (
 
 	"connectrpc.com/connect"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
-	"golang.org/x/text/currency"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -207,16 +207,16 @@ func orderLines(w io.Writer, items []*bookdv1.OrderItem, voucher string, discoun
 		for i, it := range items {
 			var lines []string
 			for _, p := range it.GetPrices() {
-				lines = append(lines, fmt.Sprintf("%d × %s", p.GetQuantity(), decimal(p.GetUnitPrice(), cur)))
+				lines = append(lines, fmt.Sprintf("%d × %s", p.GetQuantity(), money.Decimal(p.GetUnitPrice(), cur)))
 			}
 			row(w, i, it.GetEventId(), orDash(it.GetCategory()), it.GetQuantity(), seats(it.GetSeats()),
-				orDash(strings.Join(lines, " + ")), money(it.GetAmount(), cur), money(it.GetDiscount(), cur), ts(it.GetCancelledAt()))
+				orDash(strings.Join(lines, " + ")), moneyText(it.GetAmount(), cur), moneyText(it.GetDiscount(), cur), ts(it.GetCancelledAt()))
 		}
 	}
 	fmt.Fprintln(w)
-	head, vals := []any{"VOUCHER", "DISCOUNT", "TOTAL"}, []any{orDash(voucher), money(discount, cur), money(total, cur)}
+	head, vals := []any{"VOUCHER", "DISCOUNT", "TOTAL"}, []any{orDash(voucher), moneyText(discount, cur), moneyText(total, cur)}
 	if refunded != nil {
-		head, vals = append(head, "REFUNDED"), append(vals, money(*refunded, cur))
+		head, vals = append(head, "REFUNDED"), append(vals, moneyText(*refunded, cur))
 	}
 	row(w, head...)
 	row(w, vals...)
@@ -235,36 +235,15 @@ func categoryAvailabilityTable(w io.Writer, cats []*bookdv1.CategoryAvailability
 		if c.GetTierLeft() > 0 {
 			tier, left = cmp.Or(c.GetTierName(), strconv.Itoa(int(c.GetTier()))), strconv.FormatInt(c.GetTierLeft(), 10)
 		}
-		row(w, c.GetName(), money(c.GetPrice(), c.GetCurrency()), tier, left, c.GetAvailable(), c.GetHeld(), c.GetBooked())
+		row(w, c.GetName(), moneyText(c.GetPrice(), c.GetCurrency()), tier, left, c.GetAvailable(), c.GetHeld(), c.GetBooked())
 	}
 }
 
 // money shows an amount in minor units of cur as major units with the
 // currency: 2500 EUR is "25.00 EUR", 1200 JPY "1200 JPY".
-func money(amount int64, cur string) string {
+func moneyText(amount int64, cur string) string {
 	if cur == "" {
-		return decimal(amount, cur)
+		return money.Decimal(amount, cur)
 	}
-	return decimal(amount, cur) + " " + cur
-}
-
-// decimal shows an amount in minor units of cur in major units, with as
-// many decimals as the currency has (2 when cur is unknown or empty).
-func decimal(amount int64, cur string) string {
-	scale := 2
-	if u, err := currency.ParseISO(cur); err == nil {
-		scale, _ = currency.Standard.Rounding(u)
-	}
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	digits := strconv.FormatInt(amount, 10)
-	if scale == 0 {
-		return sign + digits
-	}
-	if len(digits) <= scale {
-		digits = strings.Repeat("0", scale-len(digits)+1) + digits
-	}
-	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
+	return money.Decimal(amount, cur) + " " + cur
 }

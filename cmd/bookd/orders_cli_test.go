@@ -84,7 +84,7 @@ func TestCLIOrdersVouchersQuotas(t *testing.T) {
 		t.Errorf("cancel --item 1: refunded %d, child item %v; want its amount less its discount", cancelled.Refunded, child)
 	}
 	out, code = run(t, "bookings", "get", booking.Id)
-	if code != 0 || !strings.Contains(out, "REFUNDED") || !strings.Contains(out, money(cancelled.Refunded, "EUR")) {
+	if code != 0 || !strings.Contains(out, "REFUNDED") || !strings.Contains(out, moneyText(cancelled.Refunded, "EUR")) {
 		t.Errorf("bookings get table after a partial cancellation: exit %d %q", code, out)
 	}
 
@@ -180,8 +180,8 @@ func TestOrdersMoney(t *testing.T) {
 		{1234, "", "12.34"},
 	}
 	for _, tt := range tests {
-		if got := money(tt.amount, tt.cur); got != tt.want {
-			t.Errorf("money(%d, %q) = %q, want %q", tt.amount, tt.cur, got, tt.want)
+		if got := moneyText(tt.amount, tt.cur); got != tt.want {
+			t.Errorf("moneyText(%d, %q) = %q, want %q", tt.amount, tt.cur, got, tt.want)
 		}
 	}
 }

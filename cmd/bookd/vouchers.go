@@ -123,7 +123,7 @@ func newVouchersGetCmd(g *globals) *cobra.Command {
 func voucherTable(w io.Writer, vs ...*bookdv1.Voucher) {
 	row(w, "CODE", "OFF", "VALID FOR", "FROM", "UNTIL", "REDEEMED", "MAX", "CREATED")
 	for _, v := range vs {
-		off := money(v.GetAmountOff(), v.GetCurrency())
+		off := moneyText(v.GetAmountOff(), v.GetCurrency())
 		if v.GetPercentOff() > 0 {
 			off = fmt.Sprintf("%d%%", v.GetPercentOff())
 		}

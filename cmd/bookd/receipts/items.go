@@ -56,15 +56,15 @@ func itemViews(items []*bookdv1.OrderItem, events map[string]*bookdv1.Event, cur
 		}
 		if cur != "" {
 			for _, p := range it.GetPrices() {
-				line := fmt.Sprintf("%d × %s", p.GetQuantity(), money(p.GetUnitPrice(), cur))
+				line := fmt.Sprintf("%d × %s", p.GetQuantity(), moneyOf(p.GetUnitPrice(), cur))
 				if name := tierName(ev, it.GetCategory(), p.GetTier()); name != "" {
 					line += " (" + name + ")"
 				}
 				v.Prices = append(v.Prices, line)
 			}
-			v.Amount = money(it.GetAmount(), cur)
+			v.Amount = moneyOf(it.GetAmount(), cur)
 			if kind == KindItemsCancelled && it.GetDiscount() > 0 {
-				v.Discount = money(-it.GetDiscount(), cur)
+				v.Discount = moneyOf(-it.GetDiscount(), cur)
 			}
 		}
 		out = append(out, v)

@@ -28,8 +28,8 @@ func TestMoney(t *testing.T) {
 		{1999, "ZZZ", "19.99 ZZZ"}, // not a currency x/text knows: 2 decimals
 		{math.MinInt64, "EUR", "-92233720368547758.08 EUR"},
 	} {
-		if got := money(tc.amount, tc.cur); got != tc.want {
-			t.Errorf("money(%d, %s) = %q, want %q", tc.amount, tc.cur, got, tc.want)
+		if got := moneyOf(tc.amount, tc.cur); got != tc.want {
+			t.Errorf("moneyOf(%d, %s) = %q, want %q", tc.amount, tc.cur, got, tc.want)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func TestWorkerOrderReceipts(t *testing.T) {
 	}
 
 	got := box.Messages()
-	eur := func(minor int64) string { return money(minor, "EUR") }
+	eur := func(minor int64) string { return moneyOf(minor, "EUR") }
 	for i, want := range []struct {
 		subject     string
 		text, notIn []string

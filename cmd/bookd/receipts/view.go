@@ -60,13 +60,13 @@ func view(r Receipt) receiptView {
 	}
 	if cur := b.GetCurrency(); cur != "" {
 		if r.Kind == KindConfirmed && b.GetDiscount() > 0 {
-			v.Discount, v.Voucher = money(-b.GetDiscount(), cur), clean(b.GetVoucherCode())
+			v.Discount, v.Voucher = moneyOf(-b.GetDiscount(), cur), clean(b.GetVoucherCode())
 		}
 		if r.Kind != KindItemsCancelled {
-			v.Total = money(b.GetTotal(), cur)
+			v.Total = moneyOf(b.GetTotal(), cur)
 		}
 		if r.Kind != KindConfirmed {
-			v.Refund = money(r.Refund, cur)
+			v.Refund = moneyOf(r.Refund, cur)
 		}
 	}
 	switch r.Kind {
