@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,6 +334,15 @@ func TestBrowserBooksSeatEndToEnd(t *testing.T) {
 // step runs a step of a browser test. When it fails (a wait that never
 // ends is cut after a minute), the test fails with what the page shows:
 // its message, route and a screenshot, "<name>-failed.png".
+// clickWhenThere clicks the element sel selects as soon as there is one,
+// in one script: a list the page draws again (a departure list refreshed
+// after "back") may replace the node between chromedp.Click's finding it
+// and clicking it, which fails with "Could not find node with given id".
+func clickWhenThere(sel string) chromedp.Action {
+	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%s); if (!e) return false; e.click(); return true; })()`,
+		strconv.Quote(sel)), nil)
+}
+
 func step(t *testing.T, ctx context.Context, dir, name string, actions ...chromedp.Action) {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -99,7 +99,7 @@ func orderTwoDepartures(t *testing.T, vp viewport, run *edge.Running, cl *client
 	var adultPrice, tier, childPrice, subtotal string
 	adult, child := `.cat-row[data-category="adult"]`, `.cat-row[data-category="child"]`
 	step(t, ctx, dir, "outbound",
-		chromedp.Click(fmt.Sprintf(`.event-card[data-event-id=%q] a`, out.GetId()), chromedp.ByQuery),
+		clickWhenThere(fmt.Sprintf(`.event-card[data-event-id=%q] a`, out.GetId())),
 		chromedp.WaitVisible(adult+` .step.up`, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelector('.cat-row[data-category="adult"] .cat-price').textContent !== ''`, nil),
 		chromedp.Text(adult+` .cat-price`, &adultPrice, chromedp.ByQuery),
@@ -121,7 +121,7 @@ func orderTwoDepartures(t *testing.T, vp viewport, run *edge.Running, cl *client
 	var lines []string
 	step(t, ctx, dir, "return",
 		chromedp.Click(`#view-event .back`, chromedp.ByQuery),
-		chromedp.Click(fmt.Sprintf(`.event-card[data-event-id=%q] a`, back.GetId()), chromedp.ByQuery),
+		clickWhenThere(fmt.Sprintf(`.event-card[data-event-id=%q] a`, back.GetId())),
 		chromedp.WaitVisible(adult+` .step.up`, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelector('.cat-row[data-category="adult"] .cat-price').textContent !== ''`, nil),
 		chromedp.Click(adult+` .step.up`, chromedp.ByQuery),
