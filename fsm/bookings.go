@@ -12,7 +12,7 @@ func (t *txn) book(r *bookdv1.BookRequest) (proto.Message, *Error) {
 	if err := ValidateBook(r); err != nil {
 		return nil, err
 	}
-	o := bookOrder(r)
+	o := orderOf(r)
 	claims, voucher, err := t.takeOrder(o, seatBooked)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ func (t *txn) hold(r *bookdv1.HoldRequest) (proto.Message, *Error) {
 	if err := ValidateHold(r); err != nil {
 		return nil, err
 	}
-	o := holdOrder(r)
+	o := orderOf(r)
 	spend, err := t.checkAdmission(r, o)
 	if err != nil {
 		return nil, err

@@ -33,16 +33,23 @@ type orderRequest struct {
 	idemKey  string
 }
 
-func holdOrder(r *bookdv1.HoldRequest) orderRequest {
-	o := orderRequest{customerID: r.GetCustomerId(), items: r.GetItems(), voucher: r.GetVoucherCode(), idemKey: r.GetIdempotencyKey()}
-	if len(o.items) == 0 {
-		o.isSingle, o.single = true, claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), category: r.GetCategory(),
-			quantity: r.GetQuantity(), seats: r.GetSeats(), section: r.GetSection(), bestAvailable: r.GetBestAvailable()}
-	}
-	return o
+// orderRequester is what HoldRequest and BookRequest have in common: an
+// order's fields.
+type orderRequester interface {
+	GetCustomerId() string
+	GetItems() []*bookdv1.HoldItem
+	GetVoucherCode() string
+	GetIdempotencyKey() string
+	GetEventId() string
+	GetCategory() string
+	GetQuantity() int64
+	GetSeats() []string
+	GetSection() string
+	GetBestAvailable() bool
 }
 
-func bookOrder(r *bookdv1.BookRequest) orderRequest {
+// orderOf reads the order a Hold or Book asks for.
+func orderOf(r orderRequester) orderRequest {
 	o := orderRequest{customerID: r.GetCustomerId(), items: r.GetItems(), voucher: r.GetVoucherCode(), idemKey: r.GetIdempotencyKey()}
 	if len(o.items) == 0 {
 		o.isSingle, o.single = true, claimRequest{eventID: r.GetEventId(), customerID: r.GetCustomerId(), category: r.GetCategory(),
@@ -61,8 +68,9 @@ func (o orderRequest) len() int {
 
 // checkOneShape refuses a request that gives items and a single item's
 // fields too.
-func checkOneShape(items int, eventID, category string, quantity int64, seats []string, section string, bestAvailable bool) *Error {
-	if items > 0 && (eventID != "" || category != "" || quantity != 0 || len(seats) > 0 || section != "" || bestAvailable) {
+func checkOneShape(r orderRequester) *Error {
+	if len(r.GetItems()) > 0 && (r.GetEventId() != "" || r.GetCategory() != "" || r.GetQuantity() != 0 || len(r.GetSeats()) > 0 ||
+		r.GetSection() != "" || r.GetBestAvailable()) {
 		return invalid("items: give items, or one item's event_id, category, quantity, seats, section and best_available, not both")
 	}
 	return nil

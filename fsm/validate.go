@@ -85,10 +85,10 @@ func ValidateCreateEvent(r *bookdv1.CreateEventRequest) *Error {
 
 // ValidateHold checks a HoldRequest.
 func ValidateHold(r *bookdv1.HoldRequest) *Error {
-	if err := checkOneShape(len(r.GetItems()), r.GetEventId(), r.GetCategory(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable()); err != nil {
+	if err := checkOneShape(r); err != nil {
 		return err
 	}
-	if err := validateOrder(holdOrder(r)); err != nil {
+	if err := validateOrder(orderOf(r)); err != nil {
 		return err
 	}
 	if err := validateAdmission(r); err != nil {
@@ -102,10 +102,10 @@ func ValidateHold(r *bookdv1.HoldRequest) *Error {
 
 // ValidateBook checks a BookRequest.
 func ValidateBook(r *bookdv1.BookRequest) *Error {
-	if err := checkOneShape(len(r.GetItems()), r.GetEventId(), r.GetCategory(), r.GetQuantity(), r.GetSeats(), r.GetSection(), r.GetBestAvailable()); err != nil {
+	if err := checkOneShape(r); err != nil {
 		return err
 	}
-	if err := validateOrder(bookOrder(r)); err != nil {
+	if err := validateOrder(orderOf(r)); err != nil {
 		return err
 	}
 	return checkPayment(r.GetPaymentRef(), r.GetContactEmail())
