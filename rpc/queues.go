@@ -112,12 +112,17 @@ func (h *QueueHandler) Receive(ctx context.Context, req *bookdv1.ReceiveRequest)
 		return nil, err
 	}
 	f := h.s.node.FSM()
+	deadline := time.Now().Add(req.GetWaitTime().AsDuration())
 	if !f.HasQueue(req.GetQueue()) {
 		// Unknown here (maybe created after this node's state): the
-		// leader answers.
-		return h.lease(ctx, req)
+		// leader answers, NOT_FOUND if it does not know it either. With
+		// nothing due there, the wait goes on here: this node applies
+		// the queue's creation soon.
+		resp, err := h.lease(ctx, req)
+		if err != nil || len(resp.GetMessages()) > 0 || !time.Now().Before(deadline) {
+			return resp, err
+		}
 	}
-	deadline := time.Now().Add(req.GetWaitTime().AsDuration())
 	for {
 		changed := f.AppliedChanged()
 		next, found := f.QueueNextDue(req.GetQueue())
