@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"github.com/hashicorp/raft"
 	"sync"
 	"testing"
 	"time"
@@ -412,5 +413,33 @@ func TestStampClockCountsThePauseSinceTheLastStampApplied(t *testing.T) {
 	if got := unknown.stamp(); time.Now().UnixNano()-got < int64(pause-testBound)-int64(100*time.Millisecond) {
 		t.Errorf("with no applied instant the first stamp is %s behind the wall clock, want about the pause less the bound",
 			time.Duration(time.Now().UnixNano()-got))
+	}
+}
+
+// A leader whose clock is off hands leadership to the good clock nearest
+// the majority's; when the last hand-over could not reach that member
+// (down, paused, cut off), the next goes to another good clock, and back
+// to it only when there is no other.
+func TestPickGoodClockAvoidsTheMemberLastRefused(t *testing.T) {
+	st := ClockStatus{MaxOffset: 500 * time.Millisecond, Offset: 30 * time.Hour, Peers: []PeerClock{
+		{ID: "near", Offset: -30*time.Hour + 10*time.Millisecond},
+		{ID: "far", Offset: -30*time.Hour + 400*time.Millisecond},
+		{ID: "off", Offset: -28 * time.Hour},
+		{ID: "learner", Offset: -30 * time.Hour},
+	}}
+	voters := map[string]raft.Server{"near": {ID: "near"}, "far": {ID: "far"}, "off": {ID: "off"}}
+	for _, tc := range []struct{ avoid, want string }{{"", "near"}, {"near", "far"}, {"far", "near"}} {
+		got, ok := pickGoodClock(st, voters, tc.avoid)
+		if !ok || string(got.ID) != tc.want {
+			t.Errorf("avoiding %q: picked %q (%v), want %q", tc.avoid, got.ID, ok, tc.want)
+		}
+	}
+	delete(voters, "far")
+	if got, ok := pickGoodClock(st, voters, "near"); !ok || got.ID != "near" {
+		t.Errorf("with no other good clock: picked %q (%v), want near again", got.ID, ok)
+	}
+	delete(voters, "near")
+	if got, ok := pickGoodClock(st, voters, ""); ok {
+		t.Errorf("no voter with a good clock: picked %q", got.ID)
 	}
 }

@@ -118,6 +118,10 @@ type clockGuard struct {
 	anchoredTerm atomic.Uint64 // the term whose stamps follow the state machine's clock
 	handoffs     atomic.Uint64
 	lastHandover time.Time // watchClock's goroutine only
+	// refused is the member the last hand-over failed to reach (down,
+	// paused, cut off): the next one goes to another good clock if there
+	// is one. watchClock's goroutine only.
+	refused string
 }
 
 func (g *clockGuard) init(st ClockStatus) {
@@ -335,7 +339,7 @@ func (n *Node) handOver(st ClockStatus) {
 	if !g.lastHandover.IsZero() && time.Since(g.lastHandover) < clockHandoverInterval {
 		return
 	}
-	to, ok := n.goodClockPeer(st)
+	to, ok := n.goodClockPeer(st, g.refused)
 	if !ok {
 		if g.lastHandover.IsZero() || time.Since(g.lastHandover) > 10*clockHandoverInterval {
 			n.log.Error("leading with a clock off by more than --max-clock-offset: no member with a good clock to hand leadership to (stamps stay bounded)",
@@ -349,14 +353,17 @@ func (n *Node) handOver(st ClockStatus) {
 		"to", to.ID, "offset", st.Offset, "uncertainty", st.Uncertainty, "max_clock_offset", st.MaxOffset, "members_measured", st.Measured)
 	if err := n.raft.LeadershipTransferToServer(to.ID, to.Address).Error(); err != nil {
 		n.log.Warn("hand leadership over", "to", to.ID, "err", err) // tried again at a later check
+		g.refused = string(to.ID)
 		return
 	}
+	g.refused = ""
 	g.handoffs.Add(1)
 }
 
 // goodClockPeer is the voter whose clock is nearest the majority's, if
-// one is within the bound of it.
-func (n *Node) goodClockPeer(st ClockStatus) (raft.Server, bool) {
+// one is within the bound of it; avoid (the member the last hand-over
+// failed to reach) only when no other is.
+func (n *Node) goodClockPeer(st ClockStatus, avoid string) (raft.Server, bool) {
 	cf := n.raft.GetConfiguration()
 	if cf.Error() != nil {
 		return raft.Server{}, false
@@ -367,18 +374,32 @@ func (n *Node) goodClockPeer(st ClockStatus) (raft.Server, bool) {
 			byID[string(s.ID)] = s
 		}
 	}
+	return pickGoodClock(st, byID, avoid)
+}
+
+// pickGoodClock chooses among voters (by id) the one whose measured clock
+// is nearest the majority's, within st's bound; avoid comes after every
+// other good clock.
+func pickGoodClock(st ClockStatus, voters map[string]raft.Server, avoid string) (raft.Server, bool) {
 	var best raft.Server
-	bestDist, found := time.Duration(0), false
+	bestRank, found := time.Duration(0), false
 	for _, p := range st.Peers {
-		s, ok := byID[p.ID]
+		s, ok := voters[p.ID]
 		if !ok {
 			continue
 		}
 		// The majority's clock is st.Offset behind this node's; the
 		// peer's is p.Offset ahead of it.
 		dist := absDuration(p.Offset + st.Offset)
-		if dist <= st.MaxOffset && (!found || dist < bestDist) {
-			best, bestDist, found = s, dist, true
+		if dist > st.MaxOffset {
+			continue
+		}
+		rank := dist
+		if p.ID == avoid {
+			rank += st.MaxOffset + 1
+		}
+		if !found || rank < bestRank {
+			best, bestRank, found = s, rank, true
 		}
 	}
 	return best, found
