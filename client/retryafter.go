@@ -39,7 +39,13 @@ func RetryAfter(err error) time.Duration {
 // set as the standard Retry-After header, in whole seconds, for HTTP
 // clients).
 func Overloaded(msg string, retryAfter time.Duration) *connect.Error {
-	e := errdetail.New(connect.CodeResourceExhausted, errors.New(msg), "", nil)
+	return OverloadedBecause("", msg, retryAfter)
+}
+
+// OverloadedBecause is Overloaded with a reason (its ErrorInfo's and the
+// Bookd-Reason header), for a refusal a caller may branch on.
+func OverloadedBecause(reason, msg string, retryAfter time.Duration) *connect.Error {
+	e := errdetail.New(connect.CodeResourceExhausted, errors.New(msg), reason, nil)
 	ms := max(retryAfter.Milliseconds(), 1)
 	errdetail.Retry(e, time.Duration(ms)*time.Millisecond)
 	e.Meta().Set(RetryAfterHeader, strconv.FormatInt(ms, 10))

@@ -3,7 +3,6 @@ package edge
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -112,14 +111,8 @@ func (s *Server) judgeVoucher(try voucherTry, err error) error {
 // many refused: RESOURCE_EXHAUSTED with when to try again, as a RetryInfo
 // and the retry-after headers client.RetryAfter reads.
 func tooManyVouchers(wait time.Duration) error {
-	e := errdetail.New(connect.CodeResourceExhausted,
-		errors.New(voucherField+": too many codes that can't be used were tried from here; try again later, or hold without a code"),
-		ReasonVoucherAttempts, nil)
-	ms := max(wait.Milliseconds(), 1)
-	errdetail.Retry(e, time.Duration(ms)*time.Millisecond)
-	e.Meta().Set(client.RetryAfterHeader, strconv.FormatInt(ms, 10))
-	e.Meta().Set("Retry-After", strconv.FormatInt((ms+999)/1000, 10))
-	return e
+	return client.OverloadedBecause(ReasonVoucherAttempts,
+		voucherField+": too many codes that can't be used were tried from here; try again later, or hold without a code", wait)
 }
 
 // newVoucherLimiter counts refused codes per client: n per window, a
