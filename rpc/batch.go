@@ -95,11 +95,12 @@ func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds 
 	var firsts []int // valid first attempts that may be refused early
 	cancels := false
 	claimed := map[claimant]bool{} // who claimed at which event, so far
+	var who []claimant             // reused: a write's claimants
 	for i, w := range writes {
 		if cmds[i] == nil {
 			continue
 		}
-		who := claimantsOf(w)
+		who = claimantsOf(w, who[:0])
 		// An earlier claim of the customer at the event may change the
 		// answer (the event's per-customer limit): the log decides.
 		if w.GetFirstAttempt() && len(who) == 1 && !claimed[who[0]] {
@@ -138,9 +139,10 @@ func (s *service) writeBatch(ctx context.Context, writes []*bookdv1.Write, cmds 
 // claimant is a customer at an event.
 type claimant struct{ event, customer string }
 
-// claimantsOf reports who a Hold or Book write claims for at which events
-// (an order's items may be on several), or nothing for another write.
-func claimantsOf(w *bookdv1.Write) []claimant {
+// claimantsOf appends to who the customer a Hold or Book write claims for
+// at each of its events (an order's items may be on several); another
+// write appends nothing.
+func claimantsOf(w *bookdv1.Write, who []claimant) []claimant {
 	var customer, event string
 	var items []*bookdv1.HoldItem
 	switch op := w.GetOp().(type) {
@@ -149,12 +151,11 @@ func claimantsOf(w *bookdv1.Write) []claimant {
 	case *bookdv1.Write_Book:
 		customer, event, items = op.Book.GetCustomerId(), op.Book.GetEventId(), op.Book.GetItems()
 	default:
-		return nil
+		return who
 	}
 	if len(items) == 0 {
-		return []claimant{{event, customer}}
+		return append(who, claimant{event, customer})
 	}
-	who := make([]claimant, 0, len(items))
 	for _, it := range items {
 		who = append(who, claimant{it.GetEventId(), customer})
 	}
