@@ -180,6 +180,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			continue
 		}
 		last = l.Index
+		if l.Type == raft.LogConfiguration {
+			t.recordConfiguration(l) // the store stands for a snapshot (startpoint.go)
+		}
 		if l.Type != raft.LogCommand {
 			continue
 		}

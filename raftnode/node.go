@@ -82,7 +82,7 @@ func (n *Node) open() error {
 		return err
 	}
 	raftLog := raftLogWriter(n.log)
-	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
+	files, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
 	if err != nil {
 		return fmt.Errorf("raftnode: open snapshot store: %w", err)
 	}
@@ -90,6 +90,7 @@ func (n *Node) open() error {
 	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.cfg.TLS, n.log, hlog); err != nil {
 		return err
 	}
+	snaps := &storeSnapshots{SnapshotStore: files, fsm: n.fsm, logs: logs, trans: noPipeline{n.transport}, log: n.log}
 
 	leaderCh := make(chan bool, 16)
 	rc := raft.DefaultConfig()
@@ -133,10 +134,16 @@ func (n *Node) open() error {
 		n.log.Info("bootstrapped new cluster", "members", len(servers))
 	}
 	began = time.Now()
-	if n.raft, err = raft.NewRaft(rc, timedFSM{n.fsm, &n.clock}, logs, n.store, snaps, noPipeline{n.transport}); err != nil {
+	from, err := snaps.offer()
+	if err != nil {
+		return err
+	}
+	n.raft, err = raft.NewRaft(rc, timedFSM{n.fsm, &n.clock}, logs, n.store, snaps, noPipeline{n.transport})
+	snaps.started()
+	if err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)
 	}
-	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "last_index", n.raft.LastIndex())
+	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "from_index", from, "last_index", n.raft.LastIndex())
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.reads = newReadGate(n)
 	n.stopped.Add(5)
