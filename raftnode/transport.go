@@ -85,7 +85,7 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if s.local != nil {
 		d.LocalAddr = s.local
 	}
-	conn, err := d.Dial("tcp", hostport)
+	conn, err := dialPatiently(&d, hostport, timeout)
 	if err != nil {
 		return nil, err
 	}
