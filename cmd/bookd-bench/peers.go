@@ -152,7 +152,7 @@ func runColumn(ctx context.Context, col column, srv Servers, loads []string, cou
 			if err := checkRun(cfg); err != nil {
 				return results, err
 			}
-			r, err := runOne(ctx, col.name, srv, cfg, wf.venue(w))
+			r, err := runCounted(ctx, col, srv, cfg, wf.venue(w))
 			if err != nil {
 				return results, err
 			}
@@ -162,6 +162,37 @@ func runColumn(ctx context.Context, col column, srv Servers, loads []string, cou
 		}
 	}
 	return results, nil
+}
+
+// runCounted runs one workload; on bookd it also counts the elections the
+// run caused, from the Raft term before and after.
+func runCounted(ctx context.Context, col column, srv Servers, cfg runConfig, v *venue) (result, error) {
+	c := clusterOf(srv)
+	if c == nil {
+		return runOne(ctx, col.name, srv, cfg, v)
+	}
+	var r result
+	elections, err := countElections(ctx, c, func() (err error) {
+		r, err = runOne(ctx, col.name, srv, cfg, v)
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	r.Elections = &elections
+	return r, nil
+}
+
+// clusterOf is the bookd cluster srv started, behind an edge or not; nil
+// for other systems.
+func clusterOf(srv Servers) *procs.Cluster {
+	switch s := srv.(type) {
+	case *bookdServers:
+		return s.c
+	case *edgeServers:
+		return clusterOf(s.Servers)
+	}
+	return nil
 }
 
 // columnTitle names the configuration of a column other than bookd's.

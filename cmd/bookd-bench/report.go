@@ -46,6 +46,10 @@ type result struct {
 	// of the inventory, the sell-out tail left out (0 if never reached).
 	WindowBookingsPerS float64 `json:"first_90pct_bookings_per_s,omitempty"`
 
+	// Elections is how many times the Raft term moved during the run
+	// (bookd under peers; nil where not counted).
+	Elections *int `json:"elections,omitempty"`
+
 	Audit     *Audit          `json:"audit,omitempty"`
 	Orders    *orderAudit     `json:"orders_audit,omitempty"` // the order workload's
 	AuditErr  string          `json:"audit_error,omitempty"`

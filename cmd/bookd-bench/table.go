@@ -102,11 +102,20 @@ func tableMeasures(load string) []measure {
 		{"server CPU-s per 1,000", func(r result) string { return fmt.Sprintf("%.3f", r.CPUPer1000) },
 			func(r result) float64 { return r.CPUPer1000 }},
 		{"errors / unknown", func(r result) string { return fmt.Sprintf("%s / %d", r.errorsText(), r.Unknown) }, nil},
+		{"elections", electionsCell, nil},
 	}
 	if !isRead(load) {
 		ms = append(ms, measure{"audit", auditCell, nil})
 	}
 	return ms
+}
+
+// electionsCell is the run's elections, or – where they were not counted.
+func electionsCell(r result) string {
+	if r.Elections == nil {
+		return "–"
+	}
+	return fmt.Sprint(*r.Elections)
 }
 
 // auditCell is "ok" and the counts, or what failed.
