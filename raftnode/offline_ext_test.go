@@ -35,4 +35,21 @@ func TestSeedFromBackupForgetsTheOldMembers(t *testing.T) {
 	if want := []fsm.Member{{ID: "new1", RPCAddress: cfg.RPCAddr}}; err != nil || !slices.Equal(members, want) {
 		t.Errorf("seeded cluster's members: %v, %v; want %v", members, err, want)
 	}
+
+	// The store still records the old cluster's Raft configuration (the
+	// backup's state); a restart past the seed's snapshot starts from the
+	// store with the seed's configuration, and leads again.
+	after := createEvent(t, seeded, "After the seed", 1)
+	if err := seeded.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seeded = openNode(t, cfg)
+	servers := seeded.Raft().GetConfiguration().Configuration().Servers
+	if len(servers) != 1 || servers[0].ID != "new1" {
+		t.Fatalf("restarted seeded node's configuration: %+v, want new1 alone", servers)
+	}
+	waitReady(t, []*raftnode.Node{seeded})
+	if _, err := seeded.FSM().Event(after.GetId()); err != nil {
+		t.Errorf("event written after the seed, after a restart: %v", err)
+	}
 }
