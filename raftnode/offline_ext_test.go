@@ -2,6 +2,7 @@ package raftnode_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"slices"
 	"testing"
@@ -51,5 +52,46 @@ func TestSeedFromBackupForgetsTheOldMembers(t *testing.T) {
 	waitReady(t, []*raftnode.Node{seeded})
 	if _, err := seeded.FSM().Event(after.GetId()); err != nil {
 		t.Errorf("event written after the seed, after a restart: %v", err)
+	}
+}
+
+// A node recovered alone (RecoverCluster) after its cluster added a member
+// restarts, once it has written past the recovery's snapshot, with the
+// recovered configuration, not the one its store recorded before: it
+// leads alone again.
+func TestRecoveredNodeRestartsWithTheRecoveredConfiguration(t *testing.T) {
+	cfg := nodeConfig(t, "n1")
+	n1 := singleNode(t, cfg)
+	cfg2 := nodeConfig(t, "n2")
+	n2 := openNode(t, cfg2)
+	if err := n1.AddNode(context.Background(), "n2", cfg2.RaftAddr, cfg2.RPCAddr, true); err != nil {
+		t.Fatalf("AddNode n2: %v", err)
+	}
+	before := createEvent(t, n1, "Before the loss", 2)
+	waitApplied(t, n2, indexOf(t, before.GetId()))
+	for _, n := range []*raftnode.Node{n1, n2} {
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raftnode.RecoverCluster("n1", cfg.DataDir, []raftnode.Peer{{ID: "n1", RaftAddr: cfg.RaftAddr}}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	cfg.InitialCluster = nil
+	n1 = openNode(t, cfg)
+	waitReady(t, []*raftnode.Node{n1})
+	after := createEvent(t, n1, "After the recovery", 1)
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n1 = openNode(t, cfg)
+	if servers := n1.Raft().GetConfiguration().Configuration().Servers; len(servers) != 1 || servers[0].ID != "n1" {
+		t.Fatalf("recovered node's configuration after a restart: %+v, want n1 alone", servers)
+	}
+	waitReady(t, []*raftnode.Node{n1})
+	for _, ev := range []string{before.GetId(), after.GetId()} {
+		if _, err := n1.FSM().Event(ev); err != nil {
+			t.Errorf("event %s after the restart: %v", ev, err)
+		}
 	}
 }

@@ -103,12 +103,14 @@ func (s *storeSnapshots) started() {
 }
 
 // describe is the snapshot metadata of a store at p: the term of the entry
-// at p.Index, from the log, and the configuration in force there, which is
-// the later of the one the store recorded and the newest real snapshot's
-// (a store seeded from a backup, or recovered with a new configuration,
-// carries the record of the cluster it came from; the seed's or the
-// recovery's snapshot says what replaced it). ok is false when neither
-// says.
+// at p.Index, from the log, and the configuration in force there. That is
+// the newest real snapshot's, which holds at its index, unless the store
+// applied a configuration entry after that index. A store seeded from a
+// backup, or recovered with a new configuration, still records the
+// configuration of the cluster it came from; the seed's or the recovery's
+// snapshot says what replaced it (raft.RecoverCluster writes its
+// configuration with index 1, so the snapshot's index is what counts, not
+// its ConfigurationIndex). ok is false when neither says.
 func (s *storeSnapshots) describe(p fsm.StartPoint, newest *raft.SnapshotMeta) (*raft.SnapshotMeta, bool, error) {
 	meta := &raft.SnapshotMeta{
 		Version:            raft.SnapshotVersionMax,
@@ -116,7 +118,7 @@ func (s *storeSnapshots) describe(p fsm.StartPoint, newest *raft.SnapshotMeta) (
 		Configuration:      p.Configuration,
 		ConfigurationIndex: p.ConfigurationIndex,
 	}
-	if newest != nil && newest.ConfigurationIndex >= meta.ConfigurationIndex {
+	if newest != nil && newest.Index >= meta.ConfigurationIndex {
 		meta.Configuration, meta.ConfigurationIndex = newest.Configuration, newest.ConfigurationIndex
 	}
 	if meta.ConfigurationIndex == 0 {
