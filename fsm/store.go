@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -129,7 +130,14 @@ type compactionGate struct {
 	stopped  bool      // Unregister was called: none may start
 	granting bool      // a goroutine is starting waiting compactions
 	running  int
+
+	stopTicking chan struct{} // closed by Unregister
 }
+
+// gateTick is how often the gate also looks for waiting compactions on its
+// own, as Pebble's default scheduler does: a compaction the store wants
+// starts at the latest then, should no flush or compaction end to prompt it.
+const gateTick = 100 * time.Millisecond
 
 var _ pebble.CompactionScheduler = (*compactionGate)(nil)
 
@@ -188,11 +196,29 @@ func (g *compactionGate) grant() {
 }
 
 // Register implements pebble.CompactionScheduler.
-func (g *compactionGate) Register(_ int, db pebble.DBForCompaction) { g.db = db }
+func (g *compactionGate) Register(_ int, db pebble.DBForCompaction) {
+	g.db = db
+	g.stopTicking = make(chan struct{})
+	go g.tick()
+}
+
+func (g *compactionGate) tick() {
+	t := time.NewTicker(gateTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopTicking:
+			return
+		case <-t.C:
+			g.grant()
+		}
+	}
+}
 
 // Unregister implements pebble.CompactionScheduler: it returns once no
 // call into the store is under way, and none starts after.
 func (g *compactionGate) Unregister() {
+	close(g.stopTicking)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped = true
