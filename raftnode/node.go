@@ -26,6 +26,7 @@ type Node struct {
 	fsm       *fsm.FSM
 	transport *raft.NetworkTransport
 	store     *raftboltdb.BoltStore
+	logs      raft.LogStore // store, behind a cache of recent entries
 
 	clock      stampClock
 	guard      clockGuard
@@ -77,10 +78,10 @@ func (n *Node) open() error {
 	if n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
 		return fmt.Errorf("raftnode: open log store: %w", err)
 	}
-	logs, err := raft.NewLogCache(1024, n.store)
-	if err != nil {
+	if n.logs, err = raft.NewLogCache(1024, n.store); err != nil {
 		return err
 	}
+	logs := n.logs
 	raftLog := raftLogWriter(n.log)
 	files, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
 	if err != nil {

@@ -94,13 +94,37 @@ func (n *Node) watchStateComplete() {
 			}()
 		case target == 0:
 			target = n.raft.CommitIndex()
-		case n.raft.AppliedIndex() >= target || n.fsm.AppliedIndex() >= target:
+		case n.holds(target):
 			n.stateComplete()
 		}
 		if replayed && !n.start.get().StateComplete.IsZero() {
 			return
 		}
 	}
+}
+
+// holds reports whether the state machine holds every entry up to index.
+// Raft's applied index is not enough: Raft moves it when it hands entries
+// to the state machine, which may still be applying them (a follower killed
+// 26 entries behind its log was counted complete while it had 6,000
+// bookings left to apply). The state machine's own index stops short of
+// entries it is never given (Raft's no-op and barrier entries), so those
+// past it are looked up in the log.
+func (n *Node) holds(index uint64) bool {
+	applied := n.fsm.AppliedIndex()
+	if applied >= index {
+		return true
+	}
+	if n.raft.AppliedIndex() < index {
+		return false
+	}
+	for i := applied + 1; i <= index; i++ {
+		var l raft.Log
+		if err := n.logs.GetLog(i, &l); err != nil || l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return false
+		}
+	}
+	return true
 }
 
 func (n *Node) stateComplete() {
