@@ -75,6 +75,13 @@ func (n *Node) open() error {
 		return err
 	}
 	n.log.Info("state machine store open", "took", time.Since(began).Round(time.Millisecond), "applied_index", n.fsm.AppliedIndex())
+	// The stored clock counts as applied now: a node that leads before it
+	// applies an entry anchors its term there, not at the term's start
+	// (see stampClock). When Raft replayed the whole log at start, the
+	// replay did this; starting from the store, nothing is replayed, and a
+	// restarted leader set replicated time back by the time it took to win
+	// (a chaos run saw holds expire early after such a start).
+	n.clock.applied(n.fsm.AppliedClock(), time.Now())
 	if n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
 		return fmt.Errorf("raftnode: open log store: %w", err)
 	}
