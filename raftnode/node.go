@@ -88,7 +88,6 @@ func (n *Node) open() error {
 	if n.logs, err = raft.NewLogCache(1024, n.store); err != nil {
 		return err
 	}
-	logs := n.logs
 	raftLog := raftLogWriter(n.log)
 	files, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, raftLog)
 	if err != nil {
@@ -98,7 +97,7 @@ func (n *Node) open() error {
 	if n.transport, err = newTransport(n.cfg.ID, n.cfg.RaftAddr, n.cfg.RaftAdvertise, n.cfg.TLS, n.log, hlog); err != nil {
 		return err
 	}
-	snaps := &storeSnapshots{SnapshotStore: files, fsm: n.fsm, logs: logs, trans: noPipeline{n.transport}, log: n.log}
+	snaps := &storeSnapshots{SnapshotStore: files, fsm: n.fsm, logs: n.logs, trans: noPipeline{n.transport}, log: n.log}
 
 	leaderCh := make(chan bool, 16)
 	rc := raft.DefaultConfig()
@@ -127,7 +126,7 @@ func (n *Node) open() error {
 	rc.NotifyCh = leaderCh
 	rc.Logger = hlog
 
-	existing, err := raft.HasExistingState(logs, n.store, snaps)
+	existing, err := raft.HasExistingState(n.logs, n.store, snaps)
 	if err != nil {
 		return fmt.Errorf("raftnode: read raft state: %w", err)
 	}
@@ -136,7 +135,7 @@ func (n *Node) open() error {
 		for _, p := range n.cfg.InitialCluster {
 			servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: serverAddress(p.ID, p.RaftAddr)})
 		}
-		if err := raft.BootstrapCluster(rc, logs, n.store, snaps, noPipeline{n.transport}, raft.Configuration{Servers: servers}); err != nil {
+		if err := raft.BootstrapCluster(rc, n.logs, n.store, snaps, noPipeline{n.transport}, raft.Configuration{Servers: servers}); err != nil {
 			return fmt.Errorf("raftnode: bootstrap: %w", err)
 		}
 		n.log.Info("bootstrapped new cluster", "members", len(servers))
@@ -146,7 +145,7 @@ func (n *Node) open() error {
 	if err != nil {
 		return err
 	}
-	n.raft, err = raft.NewRaft(rc, timedFSM{n.fsm, &n.clock}, logs, n.store, snaps, noPipeline{n.transport})
+	n.raft, err = raft.NewRaft(rc, timedFSM{n.fsm, &n.clock}, n.logs, n.store, snaps, noPipeline{n.transport})
 	snaps.started()
 	if err != nil {
 		return fmt.Errorf("raftnode: start raft: %w", err)

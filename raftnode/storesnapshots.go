@@ -140,12 +140,19 @@ func (s *storeSnapshots) newestFile() (*raft.SnapshotMeta, error) {
 	return metas[0], nil
 }
 
+// withdraw ends the offer: a real snapshot at or past it exists.
+func (s *storeSnapshots) withdraw() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stored = nil
+}
+
 // offered is the offer while it is newer than every real snapshot.
 func (s *storeSnapshots) offered(newest *raft.SnapshotMeta) *raft.SnapshotMeta {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stored != nil && newest != nil && newest.Index >= s.stored.Index {
-		s.stored = nil // a real snapshot took its place
+		s.stored = nil // a real snapshot took its place (as withdraw)
 	}
 	return s.stored
 }
@@ -219,6 +226,6 @@ func (s *storeSnapshots) writeStore() (*raft.SnapshotMeta, io.ReadCloser, error)
 		return nil, nil, fmt.Errorf("raftnode: write snapshot of the store: %w", err)
 	}
 	s.log.Info("wrote a snapshot of the store to send", "index", meta.Index, "offered_index", stored.Index)
-	s.offered(meta) // drops the offer
+	s.withdraw() // the snapshot just written is at or past it
 	return s.SnapshotStore.Open(sink.ID())
 }
