@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -29,10 +30,17 @@ const (
 // replayed; with nothing but the 64 MiB memtables to bound it, that took
 // 0.9-4.7 s after a SIGKILL right after a 10^6-booking fill (2026-12-06,
 // a 2-core box shared with other work: Pebble's open in the node's log)
-// and grew with the backlog the load left. Flushing every 8 MiB makes a
-// crashed store's replay and flush that size, whatever the load. The
-// memtables stay 64 MiB so that a burst does not stall on them.
-const unflushedBytes = 8 << 20
+// and grew with the backlog the load left. Flushing every 4 MiB makes a
+// crashed store's replay and flush that size (twice it if the crash came
+// during a flush), whatever the load. The open costs 13-15 ms per MiB
+// replayed on an idle core, syncing none of it (crash copies of 2-16 MiB);
+// right after a load, beside the other nodes' compactions, SIGKILL starts
+// at 10^6 bookings replayed 1.8-3.8 MB in 86-250 ms (2026-12-07, the
+// node's debug log). Halving the bound from 8 MiB costs the apply path
+// about 5% (more, smaller L0 tables to compact; BenchmarkApplyBook, within
+// its noise). The memtables stay 64 MiB so that a burst does not stall on
+// them.
+const unflushedBytes = 4 << 20
 
 // walBound counts the bytes committed since the last flush began.
 type walBound struct {
@@ -87,6 +95,10 @@ func openGated(dir string, logger *slog.Logger) (db *pebble.DB, gate *compaction
 		MemTableSize:       memTableBytes,
 		FS:                 storeFS,
 	}
+	// Flushes, compactions, WAL replays and write stalls, at debug level:
+	// what a slow start or a stalled apply spent its time on.
+	events := pebble.MakeLoggingEventListener(opts.Logger)
+	opts.EventListener = &events
 	gate = newCompactionGate()
 	opts.Experimental.CompactionScheduler = gate
 	for i := range opts.Levels {
@@ -264,7 +276,9 @@ func (g *compactionGate) Done() {
 type pebbleLogger struct{ l *slog.Logger }
 
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+	if p.l.Enabled(context.Background(), slog.LevelDebug) {
+		p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+	}
 }
 
 func (p pebbleLogger) Errorf(format string, args ...any) {
