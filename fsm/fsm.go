@@ -103,7 +103,6 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.floors.reset()
 	f.layouts = nil
 	f.seats.reset()
-	f.idem.build(db, 0)
 	f.clock = clock
 	f.appliedClock.Store(clock)
 	f.nextExpiry = nextExpiry

@@ -49,6 +49,7 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatalf("Open(%s): %v", h.dir, err)
 	}
+	f.BuildKeyFilter() // as a node does once its state is complete
 	h.f = f
 	h.next = f.AppliedIndex() + 1
 }

@@ -43,7 +43,7 @@ func waitFilter(t *testing.T, f *FSM) *keyFilter {
 	return nil
 }
 
-// The filter built when a store opens holds the keys stored before, those
+// The filter built once a reopened store is asked for one holds the keys stored before, those
 // written while it was built, and, once full, a rebuilt filter holds them
 // all again.
 func TestIdempotencyFilterHoldsEveryStoredKey(t *testing.T) {
@@ -71,7 +71,9 @@ func TestIdempotencyFilterHoldsEveryStoredKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	write(10) // while the first build may still be scanning
+	f.BuildKeyFilter()
+	f.idem.maintain(f.db) // the next batch starts the build
+	write(10)             // while the first build may still be scanning
 	c := waitFilter(t, f)
 	check := func(when string) {
 		t.Helper()
@@ -95,5 +97,43 @@ func TestIdempotencyFilterHoldsEveryStoredKey(t *testing.T) {
 	check("after the rebuild")
 	if f.idem.mayContain(idemKey("book:c", "never written")) && f.idem.mayContain(idemKey("book:c", "nor this")) {
 		t.Error("the filter lets absent keys through")
+	}
+}
+
+// A store opens without scanning its idempotency keys: no filter is built
+// until one is asked for, and then the first is sized for the keys stored,
+// so it is not full, and scanned again, as soon as it is built.
+func TestIdempotencyFilterWaitsToBeAskedAndIsSizedForTheStore(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stored = 4 * minFilterKeys
+	b := f.db.NewBatch()
+	for i := range stored {
+		must(b.Set(idemKey("book:c", fmt.Sprintf("key-%032d", i)), make([]byte, 60), nil))
+	}
+	must(b.Commit(pebble.NoSync))
+	b.Close()
+	must(f.Close())
+
+	if f, err = Open(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.idem.maintain(f.db)
+	if f.idem.current.Load() != nil || f.idem.next != nil {
+		t.Fatal("a filter was built before one was asked for")
+	}
+	f.BuildKeyFilter()
+	f.idem.maintain(f.db)
+	first := f.idem.next
+	if first == nil {
+		t.Fatal("no build started once a filter was asked for")
+	}
+	if c := waitFilter(t, f); c != first || first.keys.Load() != stored || first.sizedAt < stored/2 {
+		t.Fatalf("first filter took %d keys, sized for %d (in place: %v); want %d keys, sized for at least %d, and no rebuild",
+			first.keys.Load(), first.sizedAt, c == first, stored, stored/2)
 	}
 }

@@ -132,5 +132,6 @@ func (n *Node) stateComplete() {
 		st := n.start.get()
 		n.log.Info("state complete", "after", st.StateComplete.Sub(st.Started).Round(time.Millisecond),
 			"applied_index", n.fsm.AppliedIndex(), "raft_applied_index", n.raft.AppliedIndex())
+		n.fsm.BuildKeyFilter() // not before: its scan would compete with the catch-up
 	}
 }
