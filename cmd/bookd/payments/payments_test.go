@@ -205,6 +205,9 @@ func TestPaymentsRefusesWithoutAsking(t *testing.T) {
 		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_1/capture"},
 		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_1?expand[]=x"},
 		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "ch_123"},
+		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_"},
+		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_" + strings.Repeat("a", 251)},
+		{Kind: KindConfirmed, HoldId: "hd_1", BookingId: "bk_2", PaymentRef: "pi_1é"},
 		{Kind: KindConfirmed, BookingId: "bk_2", PaymentRef: "pi_123"},
 	} {
 		err := w.Handle(context.Background(), &bookdv1.QueueMessage{Queue: "payments", Key: "payments:2-0", Change: ch})
