@@ -105,9 +105,9 @@ func (n *Node) open() error {
 	rc.HeartbeatTimeout = n.cfg.HeartbeatTimeout
 	rc.ElectionTimeout = n.cfg.ElectionTimeout
 	// A leader that has not heard from a quorum for the lease steps down.
-	// At half the heartbeat timeout (150 ms on bookd server's defaults) a
-	// busy leader on two cores stepped down in the middle of a 10^6-booking
-	// fill, while its followers still rejected pre-votes "since we have a
+	// At half the heartbeat timeout (150 ms, when bookd server's default
+	// was 300 ms) a busy leader on two cores stepped down in the middle of
+	// a 10^6-booking fill, while its followers still rejected pre-votes "since we have a
 	// leader": the lease, not a lost leader, caused those elections. It is
 	// the heartbeat timeout now (the most hashicorp/raft allows), which
 	// changes nothing when a leader dies (followers time out on their own

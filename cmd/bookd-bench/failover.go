@@ -126,10 +126,11 @@ type ackWatch struct {
 // generator 23 ms after the kill (twice in ten kills at 20 ms of slack,
 // 2026-12-07), counted as a 23 ms failover. No new leader can acknowledge
 // that soon: a follower starts an election only after a heartbeat timeout
-// (bookd server's default 300 ms) without word from the leader, and the
-// leader's last word came at most a heartbeat interval before the kill.
-// With a shorter --heartbeat-timeout the figure errs long, never short.
-const oldLeaderSlack = 200 * time.Millisecond
+// (bookd server's default 200 ms) without word from the leader, and the
+// leader's last word came at most a heartbeat interval (a tenth of it)
+// before the kill. With a --heartbeat-timeout under ~170 ms the figure errs
+// long, never short.
+const oldLeaderSlack = 150 * time.Millisecond
 
 func (w *ackWatch) arm() time.Time {
 	now := time.Now()

@@ -17,6 +17,16 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultRaftTimeout is the Raft heartbeat and election timeout of a bookd
+// server, and so its leader lease. A leader's SIGKILL costs one to three
+// of it before a follower stands, and a second round (1-2x) when the first
+// candidate's pre-vote met a follower that had not timed out yet. At 300 ms
+// that pattern took 4 of 40 kills past 1 s; at 200 ms 30 of 30 were within
+// 768 ms, and a 10^6-booking fill on two busy cores still caused no
+// election (BENCHMARKS.md, "Failover on 2026-12-07"). A 150 ms lease made
+// busy leaders step down.
+const defaultRaftTimeout = 200 * time.Millisecond
+
 func newServerCmd() *cobra.Command {
 	var cfg raftnode.Config
 	var initial, join, logLevel, logFormat, debugAddr string
@@ -100,8 +110,8 @@ func newServerCmd() *cobra.Command {
 	f.BoolVar(&nonvoter, "nonvoter", false, "with --join: join as a non-voting read replica (serves stale reads)")
 	f.DurationVar(&cfg.ClockOffset, "clock-offset", 0, "add this to the node's clock (fault testing only)")
 	f.DurationVar(&cfg.MaxClockOffset, "max-clock-offset", 500*time.Millisecond, "largest clock offset tolerated: a node whose clock is further than this from the majority's does not lead, and a leader stamps no command more than this past replicated time plus the real time elapsed")
-	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", 300*time.Millisecond, "Raft heartbeat timeout: a follower that hears nothing from the leader for 1-2x this starts an election (raise it across data centres)")
-	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", 300*time.Millisecond, "Raft election timeout: a candidate without a majority for 1-2x this tries again")
+	f.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", defaultRaftTimeout, "Raft heartbeat timeout: a follower that hears nothing from the leader for 1-2x this starts an election (raise it across data centres)")
+	f.DurationVar(&cfg.ElectionTimeout, "election-timeout", defaultRaftTimeout, "Raft election timeout: a candidate without a majority for 1-2x this tries again")
 	f.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 8192, "Raft entries between snapshots")
 	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often Raft checks whether --snapshot-threshold entries were written since the last snapshot")
 	f.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 10240, "Raft entries kept behind a snapshot for slow followers")
