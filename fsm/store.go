@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -88,9 +89,10 @@ func openPebble(dir string, logger *slog.Logger) (*pebble.DB, error) {
 // openGated opens the store as openPebble does, its compactions held back
 // until gate.open is called (see compactionGate).
 func openGated(dir string, logger *slog.Logger) (db *pebble.DB, gate *compactionGate, err error) {
+	plog := pebbleLogger{l: logger, opening: new(atomic.Bool)}
 	opts := &pebble.Options{
 		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             pebbleLogger{logger},
+		Logger:             plog,
 		CacheSize:          blockCacheBytes,
 		MemTableSize:       memTableBytes,
 		FS:                 storeFS,
@@ -104,7 +106,10 @@ func openGated(dir string, logger *slog.Logger) (db *pebble.DB, gate *compaction
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 	}
-	if db, err = pebble.Open(dir, opts); err != nil {
+	plog.opening.Store(true)
+	db, err = pebble.Open(dir, opts)
+	plog.opening.Store(false)
+	if err != nil {
 		return nil, nil, fmt.Errorf("fsm: open pebble at %s: %w", dir, err)
 	}
 	return db, gate, nil
@@ -272,12 +277,23 @@ func (g *compactionGate) Done() {
 	g.grant()
 }
 
-// pebbleLogger routes Pebble's log lines to slog.
-type pebbleLogger struct{ l *slog.Logger }
+// pebbleLogger routes Pebble's log lines to slog: at debug level, but for
+// those written while pebble.Open runs, at info. Open's few lines (the WAL
+// files found, the keys and batches replayed from them, the flush of what
+// was replayed) say what a slow start spent its time on; afterwards every
+// flush and compaction would be a line.
+type pebbleLogger struct {
+	l       *slog.Logger
+	opening *atomic.Bool
+}
 
 func (p pebbleLogger) Infof(format string, args ...any) {
-	if p.l.Enabled(context.Background(), slog.LevelDebug) {
-		p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+	level := slog.LevelDebug
+	if p.opening.Load() {
+		level = slog.LevelInfo
+	}
+	if p.l.Enabled(context.Background(), level) {
+		p.l.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "pebble")
 	}
 }
 

@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 func TestStoreOpensWithoutWaitingForACompaction(t *testing.T) {
 	dir := t.TempDir()
 	const tables = 6 // overlapping L0 tables, past L0CompactionThreshold (4)
-	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: pebbleLogger{slog.New(slog.DiscardHandler)},
+	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: pebbleLogger{l: slog.New(slog.DiscardHandler), opening: new(atomic.Bool)},
 		DisableAutomaticCompactions: true})
 	if err != nil {
 		t.Fatal(err)
