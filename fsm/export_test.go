@@ -77,3 +77,11 @@ func CountKeys(f *FSM, prefix string) (n int) {
 	}
 	return n
 }
+
+// StoreMetrics is Pebble's account of f's store: flushes, compactions,
+// the tables in each level.
+func StoreMetrics(f *FSM) *pebble.Metrics {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.db.Metrics()
+}

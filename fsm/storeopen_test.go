@@ -15,9 +15,9 @@ import (
 // it; behind the gate it waits until the open is done, then runs.
 func TestStoreOpensWithoutWaitingForACompaction(t *testing.T) {
 	dir := t.TempDir()
-	const tables = 6 // overlapping L0 tables, past L0CompactionThreshold (4)
+	const tables = l0CompactionSublevels + 2 // overlapping L0 tables, past the compaction threshold
 	db, err := pebble.Open(dir, &pebble.Options{FormatMajorVersion: pebble.FormatNewest, Logger: pebbleLogger{l: slog.New(slog.DiscardHandler), opening: new(atomic.Bool)},
-		DisableAutomaticCompactions: true})
+		DisableAutomaticCompactions: true, L0StopWritesThreshold: l0StopWritesSublevels})
 	if err != nil {
 		t.Fatal(err)
 	}
