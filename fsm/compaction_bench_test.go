@@ -1,14 +1,11 @@
 package fsm_test
 
 import (
-	"math/rand"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bookd/bookd/fsm"
-	fsmv1 "github.com/bookd/bookd/proto/bookd/fsm/v1"
-	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
 // BenchmarkApplyCompactions is BenchmarkApplyBook's batches of 512 with
@@ -21,20 +18,10 @@ import (
 func BenchmarkApplyCompactions(b *testing.B) {
 	const batch = 512
 	h := newHarness(b)
-	r := rand.New(rand.NewSource(1))
 	ev := h.createEvent(gaEvent(fsm.MaxCapacity))
-	cmds := make([]*fsmv1.Command, 0, batch)
 	cpu0 := processCPU(b)
 	b.ResetTimer()
-	for i := 0; i < b.N; i += batch {
-		cmds = cmds[:0]
-		for j := i; j < min(i+batch, b.N); j++ {
-			h.now++
-			cmds = append(cmds, stampedCommand(h.now, &bookdv1.BookRequest{EventId: ev.Id, CustomerId: "customer",
-				Quantity: 1, IdempotencyKey: benchKey(r)}))
-		}
-		h.applyCommands(cmds...)
-	}
+	applyGABookings(h, ev, b.N, batch)
 	for idle := time.Duration(0); idle < time.Second; idle += 20 * time.Millisecond {
 		if fsm.StoreMetrics(h.f).Compact.NumInProgress > 0 {
 			idle = 0
