@@ -21,12 +21,12 @@ import (
 // server, and so its leader lease. A leader's SIGKILL costs one to three
 // of it before a follower stands, and a second round (1-2x) when the first
 // candidate's pre-vote met a follower that had not timed out yet. At 300 ms
-// that pattern took 3 of 38 kills past 1 s; at 200 ms 50 of 50 were within
-// 768 ms. The price: on two cores shared by three nodes and the load, 1 of
-// 54 write bursts cost an election at 200 ms (the lease ran out while both
+// that pattern took 3 of 38 kills past 1 s; at 200 ms 60 of 60 were within
+// 768 ms. The price: on two cores shared by three nodes and the load, 2 of
+// 126 write bursts cost an election at 200 ms (the lease ran out while both
 // followers' answers were late), none of 144 at 300 ms, and no 10^6 fill
-// did at either (BENCHMARKS.md, "Failover at 200 ms timeouts"). A 150 ms
-// lease made busy leaders step down.
+// or bench-peers run did at either (BENCHMARKS.md, "Failover at 200 ms
+// timeouts"). A 150 ms lease made busy leaders step down.
 const defaultRaftTimeout = 200 * time.Millisecond
 
 func newServerCmd() *cobra.Command {
