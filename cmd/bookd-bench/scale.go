@@ -26,6 +26,8 @@ import (
 // read that sees everything stored. Every stop comes right after a load (the
 // ga run, or a burst of -burst bookings), so that the start finds what the
 // load left unflushed; -coldstarts stops of each kind give min/median/max.
+// Fills and bursts book through the Go client, or with -fill-batch in
+// BatchWrite calls straight to the nodes, as a bulk loader would.
 // It also counts leader elections during each load, from the Raft term
 // before and after it.
 func scaleCmd(ctx context.Context, args []string) error {
@@ -40,6 +42,8 @@ func scaleCmd(ctx context.Context, args []string) error {
 	verbose := fs.Bool("v", false, "log what the servers do")
 	coldStarts := fs.Int("coldstarts", 1, "stops of each kind (SIGTERM, SIGKILL) at each size")
 	burst := fs.Int64("burst", 100_000, "bookings stored right before each stop after the first two (a fill, as the first two follow the ga run)")
+	fillBatch := fs.Int("fill-batch", 0, "fill and burst with BatchWrite calls of this many bookings (up to 1,000), from -fill-callers callers calling the nodes' API directly; 0: through the Go client, from -clients customers")
+	fillCallers := fs.Int("fill-callers", 4, "concurrent BatchWrite callers of a -fill-batch fill")
 	queues := fs.Int("queues", 0, "work queues, each taking every booking_confirmed, created first: every booking stored is also a message left in each")
 	wf.duration = 10 * time.Second // each size's ga run
 	fs.Lookup("duration").DefValue = wf.duration.String()
@@ -51,6 +55,9 @@ func scaleCmd(ctx context.Context, args []string) error {
 	}
 	if *coldStarts < 1 || *burst < 0 {
 		return fmt.Errorf("-coldstarts must be at least 1 and -burst not negative")
+	}
+	if *fillBatch < 0 || *fillBatch > maxBatchWrites || *fillCallers < 1 {
+		return fmt.Errorf("-fill-batch must be 0 to %d and -fill-callers at least 1", maxBatchWrites)
 	}
 	var targets []int64
 	for _, s := range strings.Split(*sizes, ",") {
@@ -74,13 +81,25 @@ func scaleCmd(ctx context.Context, args []string) error {
 		return err
 	}
 
+	fillTo := func(n int64, progress io.Writer) error { return fill(ctx, t, stock, n, *clients, progress) }
+	if *fillBatch > 0 {
+		direct, err := newConnectTarget(srv.(*bookdServers).endpoints(), bookdClientOptions{})
+		if err != nil {
+			return err
+		}
+		defer direct.Close()
+		fillTo = func(n int64, progress io.Writer) error {
+			return batchFill(ctx, direct, stock, n, *fillBatch, *fillCallers, progress)
+		}
+	}
+
 	var rows []scaleRow
 	var filled, stored int64
 	for _, size := range targets {
 		row := scaleRow{Stored: stored}
 		if size > stored {
 			elections, err := countElections(ctx, cluster, func() error {
-				return fill(ctx, t, stock, size-stored, *clients, os.Stderr)
+				return fillTo(size-stored, os.Stderr)
 			})
 			if err != nil {
 				return err
@@ -112,7 +131,7 @@ func scaleCmd(ctx context.Context, args []string) error {
 			kill := i%2 == 1
 			if i >= 2 && *burst > 0 {
 				elections, err := countElections(ctx, cluster, func() error {
-					return fill(ctx, t, stock, *burst, *clients, io.Discard)
+					return fillTo(*burst, io.Discard)
 				})
 				if err != nil {
 					return err

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
+)
+
+// maxBatchWrites is the most writes one BatchWrite call may carry.
+const maxBatchWrites = 1000
+
+// batchFill books one ticket at a time on event until it holds want
+// bookings more than it did, as a bulk loader calling the nodes' API
+// directly would: BatchWrite calls of size bookings each, from callers
+// concurrent callers, each call to the next node round-robin (a follower
+// forwards it). A call that goes unanswered is sent again whole, with the
+// same idempotency keys.
+func batchFill(ctx context.Context, t *connectTarget, event string, want int64, size, callers int, progress io.Writer) error {
+	var done, next atomic.Int64
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := ticker(ctx, time.Second, func(elapsed time.Duration) {
+		fmt.Fprintf(progress, "%5.0fs filling: %d of %d bookings\n", elapsed.Seconds(), done.Load(), want)
+	})
+	defer stop()
+	run := fmt.Sprintf("bfill-%d", time.Now().UnixNano())
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			customer := fmt.Sprintf("%s-c%d", run, c)
+			for ctx.Err() == nil {
+				last := next.Add(int64(size))
+				first := last - int64(size) + 1
+				if first > want {
+					return
+				}
+				last = min(last, want)
+				req := &bookdv1.BatchWriteRequest{}
+				for n := first; n <= last; n++ {
+					key := fmt.Sprintf("%s-%d", run, n)
+					req.Writes = append(req.Writes, &bookdv1.Write{Op: &bookdv1.Write_Book{Book: &bookdv1.BookRequest{
+						EventId: event, CustomerId: customer, Quantity: 1, IdempotencyKey: key, PaymentRef: paymentRef(key)}}})
+				}
+				if err := t.batchWrite(ctx, req); err != nil {
+					cancel(fmt.Errorf("fill: bookings %d-%d: %w", first, last, err))
+					return
+				}
+				done.Add(last - first + 1)
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// batchWrite sends req to the next node, again (whole, to the node after)
+// while the call or one of its writes is unavailable, and fails on the
+// first write the batch refused for good.
+func (t *connectTarget) batchWrite(ctx context.Context, req *bookdv1.BatchWriteRequest) error {
+	return t.retry(ctx, func(ctx context.Context, _ bool) error {
+		res, err := t.node().BatchWrite(ctx, req)
+		if err != nil {
+			return err
+		}
+		for i, r := range res.GetResults() {
+			if e := r.GetError(); e != nil {
+				var code connect.Code
+				if code.UnmarshalText([]byte(e.GetCode())) != nil {
+					code = connect.CodeUnknown
+				}
+				return connect.NewError(code, fmt.Errorf("write %d: %s %s", i, e.GetReason(), e.GetMessage()))
+			}
+		}
+		return nil
+	})
+}
