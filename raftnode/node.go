@@ -40,6 +40,7 @@ type Node struct {
 	closed     bool
 	start      startup
 	served     atomic.Bool
+	pauses     pauseLog
 }
 
 // Open starts a node: it opens the stores, starts Raft, and bootstraps the
@@ -153,7 +154,8 @@ func (n *Node) open() error {
 	n.log.Info("raft started", "took", time.Since(began).Round(time.Millisecond), "from_index", from, "last_index", n.raft.LastIndex())
 	n.packer = &packer{raft: n.raft, clock: &n.clock}
 	n.reads = newReadGate(n)
-	n.stopped.Add(5)
+	n.stopped.Add(6)
+	go n.watchPauses()
 	go n.watchStateComplete()
 	go n.watchLeadership(leaderCh)
 	go n.watchClock()

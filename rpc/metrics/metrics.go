@@ -31,7 +31,10 @@ func New() *Metrics {
 		Buckets:   []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
 	}, []string{"procedure", "code", "forwarded"})
 	m.reg.MustRegister(m.rpc,
-		collectors.NewGoCollector(),
+		// How long goroutines waited for a P, and how long GC stopped
+		// the world: beside bookd_process_pause_seconds they tell the Go
+		// runtime's share of a pause from the machine's.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&nodeCollector{m: m}, &queueCollector{m: m})
 	return m

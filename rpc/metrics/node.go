@@ -31,7 +31,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type nodeCollector struct{ m *Metrics }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descTerm, descCommit, descApplied, descLastLog, descLastContact, descMembers, descEvents, descTickets, descCapacity, descScrapeErr, descReadBarrier, descStart} {
+	for _, d := range []*prometheus.Desc{descState, descTerm, descCommit, descApplied, descLastLog, descLastContact, descMembers, descEvents, descTickets, descCapacity, descScrapeErr, descReadBarrier, descStart, descPause} {
 		ch <- d
 	}
 	for _, d := range clockDescs {
@@ -77,6 +77,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descReadBarrier, prometheus.CounterValue, float64(node.ReadBarriers()))
 	collectClock(ch, node)
 	collectStart(ch, node)
+	collectPauses(ch, node)
 
 	f := node.FSM()
 	events, _, err := f.ListEvents(fsm.EventFilter{}, "", maxEvents)
