@@ -132,10 +132,17 @@ func (s *Server) Removed() bool { return s.removed.Load() }
 // Node is the server's Raft node.
 func (s *Server) Node() *raftnode.Node { return s.node }
 
-// Close hands leadership over (if this node leads), stops serving and shuts
+// catchUpTimeout bounds how long a stopping node applies what was committed
+// before it goes (a follower can be seconds of applying behind after a
+// burst; the next start applies whatever is left).
+const catchUpTimeout = 10 * time.Second
+
+// Close hands leadership over (if this node leads), applies what was
+// committed (Node.CatchUp, at most catchUpTimeout), stops serving and shuts
 // the node down.
 func (s *Server) Close() error {
 	s.handOff()
+	s.catchUp()
 	close(s.stop)
 	close(s.svc.stopping)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -147,6 +154,14 @@ func (s *Server) Close() error {
 	s.tasks.Wait()
 	s.svc.peers.close()
 	return errors.Join(herr, s.node.Close())
+}
+
+// catchUp gives the node at most catchUpTimeout to apply what was
+// committed; it logs a timeout, and stopping goes on either way.
+func (s *Server) catchUp() {
+	ctx, cancel := context.WithTimeout(context.Background(), catchUpTimeout)
+	defer cancel()
+	s.node.CatchUp(ctx)
 }
 
 // stayRegistered makes sure the cluster knows this node's RPC address: a
