@@ -85,3 +85,10 @@ func StoreMetrics(f *FSM) *pebble.Metrics {
 	defer f.mu.RUnlock()
 	return f.db.Metrics()
 }
+
+// KeyFilterReady reports whether f's idempotency-key filter is built and
+// answers lookups.
+func KeyFilterReady(f *FSM) bool {
+	c := f.idem.current.Load()
+	return c != nil && c.ready.Load()
+}
