@@ -125,10 +125,12 @@ func scaleCmd(ctx context.Context, args []string) error {
 		stored += r.Bookings
 		// Each stop comes right after a load, so that every start finds
 		// the memtables a load left behind: the first two after the ga
-		// run, each later one after a burst of -burst bookings. The two
-		// followers take turns, SIGTERM then SIGKILL.
+		// run, each later one after a burst of -burst bookings. SIGTERM
+		// and SIGKILL take turns, each kind on either follower in turn:
+		// under a burst one follower may fall behind in applying, and
+		// its stops must not all be of one kind.
 		for i := range *coldStarts * 2 {
-			kill := i%2 == 1
+			kill, follower := i%2 == 1, (i+i/2)%2
 			if i >= 2 && *burst > 0 {
 				elections, err := countElections(ctx, cluster, func() error {
 					return fillTo(*burst, io.Discard)
@@ -140,7 +142,7 @@ func scaleCmd(ctx context.Context, args []string) error {
 				filled += *burst
 				stored += *burst
 			}
-			d, err := coldStart(ctx, cluster, stock, filled, i%2, kill)
+			d, node, err := coldStart(ctx, cluster, stock, filled, follower, kill)
 			if err != nil {
 				return err
 			}
@@ -151,7 +153,7 @@ func scaleCmd(ctx context.Context, args []string) error {
 			} else {
 				row.ColdStartsTermS = append(row.ColdStartsTermS, d.Seconds())
 			}
-			fmt.Fprintf(os.Stderr, "cold start %d after %s: %.3fs\n", i/2+1, kind, d.Seconds())
+			fmt.Fprintf(os.Stderr, "cold start %d after %s of %s: %.3fs\n", i/2+1, kind, node, d.Seconds())
 		}
 		row.ColdStartS, row.ColdStartKillS = median(row.ColdStartsTermS), median(row.ColdStartsKillS)
 		fmt.Fprintf(os.Stderr, "stored %d: %.0f bookings/s, p99 %.1f ms, cold start %s (SIGTERM) %s (SIGKILL), elections: %d fill, %d ga, %d bursts\n",
@@ -246,11 +248,11 @@ type scaleRow struct {
 // coldStart stops a follower, the one at position follower among them
 // (SIGTERM, or SIGKILL when kill), starts it again and returns the time from
 // starting it to its first stale read that sees all of event's booked
-// tickets.
-func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64, follower int, kill bool) (time.Duration, error) {
+// tickets, and the node's id.
+func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64, follower int, kill bool) (time.Duration, string, error) {
 	leader, err := c.Leader(ctx)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var followers []*procs.Node
 	for _, n := range c.Nodes() {
@@ -259,7 +261,7 @@ func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64
 		}
 	}
 	if len(followers) == 0 {
-		return 0, errors.New("cold start: the cluster has no follower")
+		return 0, "", errors.New("cold start: the cluster has no follower")
 	}
 	node := followers[follower%len(followers)]
 	if kill {
@@ -268,7 +270,7 @@ func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64
 		err = c.Terminate(node.ID, 30*time.Second)
 	}
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	// A client of its own: a connection kept alive to the stopped process
 	// must not answer for the new one.
@@ -286,19 +288,19 @@ func coldStart(ctx context.Context, c *procs.Cluster, event string, booked int64
 		cancel()
 		if err == nil && av.GetBookedQuantity() >= booked {
 			elapsed := time.Since(start)
-			return elapsed, <-restarted
+			return elapsed, node.ID, <-restarted
 		}
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return 0, "", ctx.Err()
 		}
 		// Refused or cut connections (Unavailable, Unknown, Canceled) and
 		// reads that outlast their second while the node starts are not
 		// answers yet.
 		if code := connect.CodeOf(err); err != nil && code != connect.CodeUnavailable && code != connect.CodeUnknown &&
 			code != connect.CodeDeadlineExceeded && code != connect.CodeCanceled {
-			return 0, fmt.Errorf("cold start: read from %s: %w", node.ID, err)
+			return 0, "", fmt.Errorf("cold start: read from %s: %w", node.ID, err)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("cold start: %s did not serve the stored bookings within 2 minutes", node.ID)
+	return 0, "", fmt.Errorf("cold start: %s did not serve the stored bookings within 2 minutes", node.ID)
 }
