@@ -126,11 +126,20 @@ func scaleCmd(ctx context.Context, args []string) error {
 		// Each stop comes right after a load, so that every start finds
 		// the memtables a load left behind: the first two after the ga
 		// run, each later one after a burst of -burst bookings. SIGTERM
-		// and SIGKILL take turns, each kind on either follower in turn:
-		// under a burst one follower may fall behind in applying, and
-		// its stops must not all be of one kind.
+		// and SIGKILL take turns, and neither kind always finds the same
+		// follower: the one restarted last (cold caches, its key filter
+		// still being built) falls behind in applying during the next
+		// burst, so each kind must stop it as well as the other. Over
+		// pairs p of stops, SIGTERM stops follower p%2 and SIGKILL
+		// follower (p/2)%2: SIGKILL finds the one restarted last in
+		// pairs 0, 3, 4, 7, 8, ..., SIGTERM in pairs 2, 3, 6, 7, ....
+		restarted := ""
 		for i := range *coldStarts * 2 {
-			kill, follower := i%2 == 1, (i+i/2)%2
+			p := i / 2
+			kill, follower := i%2 == 1, p%2
+			if kill {
+				follower = (p / 2) % 2
+			}
 			if i >= 2 && *burst > 0 {
 				elections, err := countElections(ctx, cluster, func() error {
 					return fillTo(*burst, io.Discard)
@@ -153,7 +162,12 @@ func scaleCmd(ctx context.Context, args []string) error {
 			} else {
 				row.ColdStartsTermS = append(row.ColdStartsTermS, d.Seconds())
 			}
-			fmt.Fprintf(os.Stderr, "cold start %d after %s of %s: %.3fs\n", i/2+1, kind, node, d.Seconds())
+			again := ""
+			if node == restarted {
+				again = " (the node restarted last)"
+			}
+			restarted = node
+			fmt.Fprintf(os.Stderr, "cold start %d after %s of %s%s: %.3fs\n", i/2+1, kind, node, again, d.Seconds())
 		}
 		row.ColdStartS, row.ColdStartKillS = median(row.ColdStartsTermS), median(row.ColdStartsKillS)
 		fmt.Fprintf(os.Stderr, "stored %d: %.0f bookings/s, p99 %.1f ms, cold start %s (SIGTERM) %s (SIGKILL), elections: %d fill, %d ga, %d bursts\n",
