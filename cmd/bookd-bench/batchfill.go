@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -23,41 +21,17 @@ const maxBatchWrites = 1000
 // forwards it). A call that goes unanswered is sent again whole, with the
 // same idempotency keys.
 func batchFill(ctx context.Context, t *connectTarget, event string, want int64, size, callers int, progress io.Writer) error {
-	var done, next atomic.Int64
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := ticker(ctx, time.Second, func(elapsed time.Duration) {
-		fmt.Fprintf(progress, "%5.0fs filling: %d of %d bookings\n", elapsed.Seconds(), done.Load(), want)
-	})
-	defer stop()
 	run := fmt.Sprintf("bfill-%d", time.Now().UnixNano())
-	var wg sync.WaitGroup
-	for c := range callers {
-		wg.Go(func() {
-			customer := fmt.Sprintf("%s-c%d", run, c)
-			for ctx.Err() == nil {
-				last := next.Add(int64(size))
-				first := last - int64(size) + 1
-				if first > want {
-					return
-				}
-				last = min(last, want)
-				req := &bookdv1.BatchWriteRequest{}
-				for n := first; n <= last; n++ {
-					key := fmt.Sprintf("%s-%d", run, n)
-					req.Writes = append(req.Writes, &bookdv1.Write{Op: &bookdv1.Write_Book{Book: &bookdv1.BookRequest{
-						EventId: event, CustomerId: customer, Quantity: 1, IdempotencyKey: key, PaymentRef: paymentRef(key)}}})
-				}
-				if err := t.batchWrite(ctx, req); err != nil {
-					cancel(fmt.Errorf("fill: bookings %d-%d: %w", first, last, err))
-					return
-				}
-				done.Add(last - first + 1)
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
+	return fillRun(ctx, want, callers, int64(size), progress, func(ctx context.Context, c int, first, last int64) error {
+		customer := fmt.Sprintf("%s-c%d", run, c)
+		req := &bookdv1.BatchWriteRequest{}
+		for n := first; n <= last; n++ {
+			key := fmt.Sprintf("%s-%d", run, n)
+			req.Writes = append(req.Writes, &bookdv1.Write{Op: &bookdv1.Write_Book{Book: &bookdv1.BookRequest{
+				EventId: event, CustomerId: customer, Quantity: 1, IdempotencyKey: key, PaymentRef: paymentRef(key)}}})
+		}
+		return t.batchWrite(ctx, req)
+	})
 }
 
 // batchWrite sends req to the next node, again (whole, to the node after)

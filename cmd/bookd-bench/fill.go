@@ -12,39 +12,46 @@ import (
 // fill books one ticket at a time on event until it holds want bookings
 // more than it did, from clients concurrent customers, printing progress.
 func fill(ctx context.Context, t Target, event string, want int64, clients int, progress io.Writer) error {
+	run := fmt.Sprintf("fill-%d", time.Now().UnixNano())
+	return fillRun(ctx, want, clients, 1, progress, func(ctx context.Context, c int, first, _ int64) error {
+		a := Attempt{Key: fmt.Sprintf("%s-%d", run, first), Customer: fmt.Sprintf("%s-c%d", run, c), Quantity: 1}
+		return t.Book(ctx, event, a)
+	})
+}
+
+// fillRun has workers concurrent workers book the bookings numbered 1 to
+// want, step at a time: each call of book gets the next step's first and
+// last numbers. It prints progress every second and stops at the first
+// error, which it returns.
+func fillRun(ctx context.Context, want int64, workers int, step int64, progress io.Writer,
+	book func(ctx context.Context, worker int, first, last int64) error) error {
 	var done, next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	stop := ticker(ctx, time.Second, func(elapsed time.Duration) {
 		fmt.Fprintf(progress, "%5.0fs filling: %d of %d bookings\n", elapsed.Seconds(), done.Load(), want)
 	})
 	defer stop()
-	run := fmt.Sprintf("fill-%d", time.Now().UnixNano())
 	var wg sync.WaitGroup
-	for c := range clients {
+	for w := range workers {
 		wg.Go(func() {
-			customer := fmt.Sprintf("%s-c%d", run, c)
 			for ctx.Err() == nil {
-				n := next.Add(1)
-				if n > want {
+				last := next.Add(step)
+				first := last - step + 1
+				if first > want {
 					return
 				}
-				a := Attempt{Key: fmt.Sprintf("%s-%d", run, n), Customer: customer, Quantity: 1}
-				if err := t.Book(ctx, event, a); err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("fill: booking %d: %w", n, err); cancel() })
+				last = min(last, want)
+				if err := book(ctx, w, first, last); err != nil {
+					cancel(fmt.Errorf("fill: bookings %d-%d: %w", first, last, err))
 					return
 				}
-				done.Add(1)
+				done.Add(last - first + 1)
 			}
 		})
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return context.Cause(ctx)
 }
 
 // ticker calls fn every period until stopped or ctx ends.
