@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -91,4 +92,43 @@ func StoreMetrics(f *FSM) *pebble.Metrics {
 func KeyFilterReady(f *FSM) bool {
 	c := f.idem.current.Load()
 	return c != nil && c.ready.Load()
+}
+
+// SaveKeyFilter saves f's ready idempotency-key filter now, as the FSM
+// goroutine does every filterSaveEvery.
+func SaveKeyFilter(f *FSM) error {
+	c := f.idem.current.Load()
+	if c == nil {
+		return fmt.Errorf("no filter to save")
+	}
+	return writeFilter(f.idem.fs, f.idem.dir, copyFilter(c, f.clock))
+}
+
+// WaitKeyFilter runs f's filter upkeep, as batches do, until a filter it
+// built is in place; false if none is within 10 s.
+func WaitKeyFilter(f *FSM) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		f.idem.maintain(f.db, f.clock)
+		if KeyFilterReady(f) && f.idem.next == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyFilterMisses counts the idempotency records in f's store that its
+// filter says are absent: any is a bug.
+func KeyFilterMisses(f *FSM) (misses, stored int, err error) {
+	it, err := f.db.NewIter(&pebble.IterOptions{LowerBound: prefixIdem, UpperBound: prefixEnd(prefixIdem)})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		stored++
+		if !f.idem.mayContain(it.Key()) {
+			misses++
+		}
+	}
+	return misses, stored, it.Error()
 }

@@ -108,6 +108,7 @@ func (f *FSM) load(db *pebble.DB) error {
 	f.nextExpiry = nextExpiry
 	f.sweepHint.Store(nextExpiry)
 	f.setApplied(applied)
+	f.idem.open(db, f.storeDir(), f.logger)
 	return nil
 }
 
@@ -118,7 +119,7 @@ func (f *FSM) Close() error {
 	if f.db == nil {
 		return nil
 	}
-	f.idem.reset()
+	f.idem.saveAndReset(f.clock)
 	// Flushing the memtables now spares the next start replaying their WAL
 	// and flushing it before Pebble opens: with 64 MiB memtables that took
 	// ~1 s, on the start, where it counts.
@@ -193,7 +194,7 @@ const applyChunkBytes = 4 << 20
 // reports how many it took (at least one).
 func (f *FSM) applyChunk(logs []*raft.Log, results []any) int {
 	applied := f.applied.Load()
-	f.idem.maintain(f.db)
+	f.idem.maintain(f.db, f.clock)
 	t := &txn{b: f.db.NewIndexedBatch(), f: f}
 	defer t.b.Close()
 	last := applied

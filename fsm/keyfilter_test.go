@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func TestKeyFilterHasNoFalseNegatives(t *testing.T) {
 func waitFilter(t *testing.T, f *FSM) *keyFilter {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		f.idem.maintain(f.db)
+		f.idem.maintain(f.db, 0)
 		if c := f.idem.current.Load(); c != nil && c.ready.Load() && f.idem.next == nil {
 			return c
 		}
@@ -72,8 +73,8 @@ func TestIdempotencyFilterHoldsEveryStoredKey(t *testing.T) {
 	}
 	defer f.Close()
 	f.BuildKeyFilter()
-	f.idem.maintain(f.db) // the next batch starts the build
-	write(10)             // while the first build may still be scanning
+	f.idem.maintain(f.db, 0) // the next batch starts the build
+	write(10)                // while the first build may still be scanning
 	c := waitFilter(t, f)
 	check := func(when string) {
 		t.Helper()
@@ -86,7 +87,7 @@ func TestIdempotencyFilterHoldsEveryStoredKey(t *testing.T) {
 	check("after opening")
 
 	write(int(2*c.sizedAt - c.keys.Load())) // full: the next batch rebuilds it
-	f.idem.maintain(f.db)
+	f.idem.maintain(f.db, 0)
 	if f.idem.next == nil {
 		t.Fatal("a full filter was not rebuilt")
 	}
@@ -122,12 +123,12 @@ func TestIdempotencyFilterWaitsToBeAskedAndIsSizedForTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	f.idem.maintain(f.db)
+	f.idem.maintain(f.db, 0)
 	if f.idem.current.Load() != nil || f.idem.next != nil {
 		t.Fatal("a filter was built before one was asked for")
 	}
 	f.BuildKeyFilter()
-	f.idem.maintain(f.db)
+	f.idem.maintain(f.db, 0)
 	first := f.idem.next
 	if first == nil {
 		t.Fatal("no build started once a filter was asked for")
@@ -135,5 +136,42 @@ func TestIdempotencyFilterWaitsToBeAskedAndIsSizedForTheStore(t *testing.T) {
 	if c := waitFilter(t, f); c != first || first.keys.Load() != stored || first.sizedAt < stored/2 {
 		t.Fatalf("first filter took %d keys, sized for %d (in place: %v); want %d keys, sized for at least %d, and no rebuild",
 			first.keys.Load(), first.sizedAt, c == first, stored, stored/2)
+	}
+}
+
+// Between batches, once filterSaveEvery has passed, the FSM goroutine
+// saves the ready filter in the background; the file loads with every key.
+func TestKeyFilterSavedInTheBackground(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var keys [][]byte
+	b := f.db.NewBatch()
+	for i := range 5000 {
+		k := idemKey("book:c", fmt.Sprint("saved-", i))
+		must(b.Set(k, []byte{1}, nil))
+		keys = append(keys, k)
+	}
+	must(b.Commit(pebble.NoSync))
+	b.Close()
+	f.BuildKeyFilter()
+	waitFilter(t, f)
+	if _, err := f.idem.fs.Stat(filepath.Join(f.storeDir(), filterFileName)); err == nil {
+		t.Fatal("a filter was saved before filterSaveEvery passed")
+	}
+	f.idem.savedAt = time.Now().Add(-filterSaveEvery)
+	f.idem.maintain(f.db, 42)
+	f.idem.wg.Wait()
+	c, _, err := loadFilter(f.idem.fs, f.db, f.storeDir())
+	if err != nil || c == nil {
+		t.Fatalf("no saved filter to load: %v", err)
+	}
+	for _, k := range keys {
+		if !c.mayContain(k) {
+			t.Fatalf("saved filter misses %q", k)
+		}
 	}
 }
