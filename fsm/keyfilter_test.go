@@ -175,3 +175,33 @@ func TestKeyFilterSavedInTheBackground(t *testing.T) {
 		}
 	}
 }
+
+// A save is due when keys were added and filterSaveEvery has passed, or
+// filterSaveKeys were added and a second has; a new filter once a second
+// has passed; never with nothing added.
+func TestKeyFilterSaveDue(t *testing.T) {
+	c := newKeyFilter(1000)
+	x := &idemFilter{savedAt: time.Now().Add(-2 * time.Second), savedOf: c}
+	if x.saveDue(c) {
+		t.Error("due with no key added")
+	}
+	c.keys.Store(filterSaveKeys)
+	if !x.saveDue(c) {
+		t.Error("not due after filterSaveKeys keys")
+	}
+	x.savedAt = time.Now()
+	if x.saveDue(c) {
+		t.Error("due again within a second")
+	}
+	x.savedAt, x.savedN = time.Now().Add(-filterSaveEvery), filterSaveKeys-1
+	if !x.saveDue(c) {
+		t.Error("not due after filterSaveEvery with a key added")
+	}
+	x.savedN = filterSaveKeys
+	if x.saveDue(c) {
+		t.Error("due after filterSaveEvery with no key added")
+	}
+	if !x.saveDue(newKeyFilter(10)) {
+		t.Error("a rebuilt filter not due")
+	}
+}
