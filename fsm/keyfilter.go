@@ -99,8 +99,8 @@ func (f *keyFilter) mayContain(k []byte) bool {
 	return true
 }
 
-// idemFilter is the FSM's filter of idempotency keys: the one that answers
-// and the one being built.
+// idemFilter is the FSM's filter of idempotency keys: the one that answers,
+// the one being built, and what it knows of the copy saved with the store.
 type idemFilter struct {
 	current atomic.Pointer[keyFilter] // ready; nil until the first build ends
 	next    *keyFilter                // being built; FSM goroutine
@@ -120,9 +120,10 @@ type idemFilter struct {
 
 // BuildKeyFilter asks for the filter of idempotency keys (see idemFilter):
 // the first batch applied from now on starts building it in the
-// background. Until it is ready every mutation's idempotency lookup reads
-// the store, which is correct, only slower. A node asks once its state is
-// complete, not while it is catching up. Safe from any goroutine.
+// background, unless the store opened with the one it saved. Until it is
+// ready every mutation's idempotency lookup reads the store, which is
+// correct, only slower. A node asks once its state is complete, not while
+// it is catching up. Safe from any goroutine.
 func (f *FSM) BuildKeyFilter() { f.idem.wanted.Store(true) }
 
 // mayContain reports whether k may be in the store; false is certain.
