@@ -94,26 +94,28 @@ func (s *savedFilter) encode() []byte {
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-func decodeFilter(b []byte) (*savedFilter, error) {
+// decodeFilter reads a saved filter (not yet ready) and the clock it was
+// copied at.
+func decodeFilter(b []byte) (*keyFilter, int64, error) {
 	const head = len(filterMagic) + 5*8
 	if len(b) < head+4 || !bytes.Equal(b[:len(filterMagic)], []byte(filterMagic)) {
-		return nil, errors.New("not a saved filter")
+		return nil, 0, errors.New("not a saved filter")
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, crcTable) != sum {
-		return nil, errors.New("checksum mismatch")
+		return nil, 0, errors.New("checksum mismatch")
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(body[len(filterMagic)+8*i:]) }
-	s := &savedFilter{seed: u(0), sizedAt: int64(u(1)), keys: int64(u(2)), clock: int64(u(3))}
 	n := u(4)
 	if n == 0 || n&(n-1) != 0 || uint64(len(body)-head) != 8*n {
-		return nil, fmt.Errorf("%d words in %d bytes", n, len(body)-head)
+		return nil, 0, fmt.Errorf("%d words in %d bytes", n, len(body)-head)
 	}
-	s.words = make([]uint64, n)
-	for i := range s.words {
-		s.words[i] = binary.LittleEndian.Uint64(body[head+8*i:])
+	c := &keyFilter{words: make([]atomic.Uint64, n), mask: n*64 - 1, seed: u(0), sizedAt: int64(u(1))}
+	c.keys.Store(int64(u(2)))
+	for i := range c.words {
+		c.words[i].Store(binary.LittleEndian.Uint64(body[head+8*i:]))
 	}
-	return s, nil
+	return c, int64(u(3)), nil
 }
 
 // writeFilter writes s to dir's filter file on fs: a new file, synced,
@@ -154,16 +156,11 @@ func loadFilter(fs vfs.FS, db *pebble.DB, dir string) (*keyFilter, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	s, err := decodeFilter(b)
+	c, clock, err := decodeFilter(b)
 	if err != nil {
 		return nil, 0, err
 	}
-	c := &keyFilter{words: make([]atomic.Uint64, len(s.words)), mask: uint64(len(s.words))*64 - 1, seed: s.seed, sizedAt: s.sizedAt}
-	for i, w := range s.words {
-		c.words[i].Store(w)
-	}
-	c.keys.Store(s.keys)
-	added, err := addAgedSince(db, c, s.clock)
+	added, err := addAgedSince(db, c, clock)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -108,12 +108,12 @@ func (n *Node) open() error {
 	// A leader that has not heard from a quorum for the lease steps down.
 	// At half the heartbeat timeout (150 ms, when bookd server's default
 	// was 300 ms) a busy leader on two cores stepped down in the middle of
-	// a 10^6-booking fill, while its followers still rejected pre-votes "since we have a
-	// leader": the lease, not a lost leader, caused those elections. It is
-	// the heartbeat timeout now (the most hashicorp/raft allows), which
-	// changes nothing when a leader dies (followers time out on their own
-	// clock) and nothing for reads (they confirm leadership with a
-	// heartbeat round, not by lease).
+	// a 10^6-booking fill, while its followers still rejected pre-votes
+	// "since we have a leader": the lease, not a lost leader, caused those
+	// elections. It is the heartbeat timeout now (the most hashicorp/raft
+	// allows), which changes nothing when a leader dies (followers time out
+	// on their own clock) and nothing for reads (they confirm leadership
+	// with a heartbeat round, not by lease).
 	rc.LeaderLeaseTimeout = n.cfg.HeartbeatTimeout
 	// An append every CommitTimeout even with nothing new tells followers
 	// the commit index; under load new entries carry it sooner. At 5 ms an

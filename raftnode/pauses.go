@@ -37,7 +37,6 @@ type Pauses struct {
 	Sum   time.Duration
 	// Buckets[i] counts the pauses of at most PauseBuckets[i] seconds.
 	Buckets []uint64
-	Longest time.Duration
 }
 
 // pauseLog records pauses for Pauses.
@@ -54,7 +53,6 @@ func (l *pauseLog) record(d time.Duration) {
 	}
 	l.p.Count++
 	l.p.Sum += d
-	l.p.Longest = max(l.p.Longest, d)
 	for i, b := range PauseBuckets {
 		if d.Seconds() <= b {
 			l.p.Buckets[i]++

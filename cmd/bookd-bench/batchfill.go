@@ -11,9 +11,6 @@ import (
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 )
 
-// maxBatchWrites is the most writes one BatchWrite call may carry.
-const maxBatchWrites = 1000
-
 // batchFill books one ticket at a time on event until it holds want
 // bookings more than it did, as a bulk loader calling the nodes' API
 // directly would: BatchWrite calls of size bookings each, from callers

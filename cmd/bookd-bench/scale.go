@@ -17,6 +17,7 @@ import (
 	"github.com/bookd/bookd/cmd/bookd-chaos/procs"
 	bookdv1 "github.com/bookd/bookd/proto/bookd/v1"
 	"github.com/bookd/bookd/proto/bookd/v1/bookdv1connect"
+	"github.com/bookd/bookd/rpc"
 )
 
 // scaleCmd measures how bookd's cost grows with the bookings it stores: it
@@ -56,8 +57,8 @@ func scaleCmd(ctx context.Context, args []string) error {
 	if *coldStarts < 1 || *burst < 0 {
 		return fmt.Errorf("-coldstarts must be at least 1 and -burst not negative")
 	}
-	if *fillBatch < 0 || *fillBatch > maxBatchWrites || *fillCallers < 1 {
-		return fmt.Errorf("-fill-batch must be 0 to %d and -fill-callers at least 1", maxBatchWrites)
+	if *fillBatch < 0 || *fillBatch > rpc.MaxBatchWrites || *fillCallers < 1 {
+		return fmt.Errorf("-fill-batch must be 0 to %d and -fill-callers at least 1", rpc.MaxBatchWrites)
 	}
 	var targets []int64
 	for _, s := range strings.Split(*sizes, ",") {
